@@ -1,0 +1,61 @@
+/**
+ * npm run replay-deliveries -- [--dry-run] [--id <trackingId> ...]
+ * Replays signed deliveries that were kept as unprocessed (see README, "Delivery log").
+ */
+import { parseArgs } from 'node:util';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Client, Connection } from '@temporalio/client';
+import { configFromEnvironment } from '../src/config';
+import { ormConfig } from '../src/database/orm-config';
+import { replayUnprocessedDeliveries } from './lib/replay-deliveries';
+
+const USAGE = `Usage: npm run replay-deliveries -- [--dry-run] [--id <trackingId> ...]
+
+Feeds signed deliveries kept as "unprocessed" (malformed, or of an event type not handled when they arrived)
+through the intake again. Deliveries that still cannot be processed stay as they are.
+
+  --id <trackingId>  only this delivery (repeatable); default: every unprocessed delivery
+  --dry-run          say what would be replayed, change nothing
+  --help             show this help
+
+Exit code: 0 when every selected delivery was replayed (or would be), 1 when some remain unprocessable.`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { id: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean' } },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const config = configFromEnvironment();
+  const orm = await MikroORM.init(ormConfig(config.databaseUrl));
+  const connection = await Connection.connect({ address: config.temporal.address });
+  try {
+    const results = await replayUnprocessedDeliveries({
+      em: orm.em.fork(),
+      temporal: new Client({ connection, namespace: config.temporal.namespace }),
+      taskQueue: config.temporal.taskQueue,
+      apiBaseUrl: config.calendly.apiBaseUrl,
+      ids: values.id ?? [],
+      dryRun: values['dry-run'] ?? false,
+    });
+    if (!results.length) process.stdout.write('No unprocessed deliveries to replay.\n');
+    for (const result of results) {
+      const detail = result.result === 'still unprocessable' ? result.reason : result.workflowId;
+      process.stdout.write(`${result.id}  ${result.result}  ${detail}\n`);
+    }
+    return results.some((result) => result.result === 'still unprocessable') ? 1 : 0;
+  } finally {
+    await connection.close();
+    await orm.close();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`Replay failed: ${(error as Error).message}\n`);
+    process.exit(2);
+  },
+);

@@ -1,0 +1,65 @@
+/**
+ * Calendly-Webhook-Signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.
+ * Signed and verified over the raw bytes, never over re-serialised JSON.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+export const SIGNATURE_HEADER = 'calendly-webhook-signature';
+
+export type SignatureOutcome = 'valid' | 'missing' | 'malformed' | 'mismatch' | 'expired' | 'future';
+
+export function signatureFor(rawBody: Buffer | string, signingKey: string, unixSeconds: number): string {
+  const hmac = createHmac('sha256', signingKey);
+  hmac.update(`${unixSeconds}.`);
+  hmac.update(rawBody);
+  return `t=${unixSeconds},v1=${hmac.digest('hex')}`;
+}
+
+interface ParsedHeader {
+  timestamp: number;
+  signatures: Buffer[];
+}
+
+function parseHeader(header: string): ParsedHeader | undefined {
+  let timestamp: number | undefined;
+  const signatures: Buffer[] = [];
+  for (const part of header.split(',')) {
+    const separator = part.indexOf('=');
+    if (separator < 0) return undefined;
+    const name = part.slice(0, separator).trim();
+    const value = part.slice(separator + 1).trim();
+    if (name === 't') {
+      if (!/^\d{1,12}$/.test(value)) return undefined;
+      timestamp = Number(value);
+    } else if (name === 'v1') {
+      if (!/^[0-9a-fA-F]{64}$/.test(value)) return undefined;
+      signatures.push(Buffer.from(value, 'hex'));
+    }
+  }
+  if (timestamp === undefined || signatures.length === 0) return undefined;
+  return { timestamp, signatures };
+}
+
+export interface VerifyOptions {
+  /** Every key currently accepted; several during a rotation. */
+  signingKeys: readonly string[];
+  toleranceSeconds: number;
+  nowSeconds: number;
+}
+
+export function verifySignature(
+  rawBody: Buffer,
+  header: string | undefined,
+  { signingKeys, toleranceSeconds, nowSeconds }: VerifyOptions,
+): SignatureOutcome {
+  if (!header) return 'missing';
+  const parsed = parseHeader(header);
+  if (!parsed) return 'malformed';
+  if (parsed.timestamp < nowSeconds - toleranceSeconds) return 'expired';
+  if (parsed.timestamp > nowSeconds + toleranceSeconds) return 'future';
+  for (const key of signingKeys) {
+    const expected = createHmac('sha256', key).update(`${parsed.timestamp}.`).update(rawBody).digest();
+    if (parsed.signatures.some((candidate) => timingSafeEqual(candidate, expected))) return 'valid';
+  }
+  return 'mismatch';
+}

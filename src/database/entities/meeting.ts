@@ -1,0 +1,78 @@
+import { EntitySchema } from '@mikro-orm/core';
+import type { Location, QuestionAndAnswer, Tracking } from '../../calendly/schemas';
+import type { Lead } from './lead';
+
+export type MeetingStatus = 'active' | 'canceled';
+
+/** One invitee's place in one scheduled Calendly event (a group event has one meeting per invitee). */
+export interface Meeting {
+  id: string;
+  /** Calendly's invitee URI: the identity of a meeting */
+  inviteeUri: string;
+  scheduledEventUri: string;
+  eventTypeUri: string;
+  name: string | null;
+  startTime: Date;
+  endTime: Date;
+  location: Location;
+  status: MeetingStatus;
+  hostName: string | null;
+  hostEmail: string | null;
+  hostUri: string | null;
+  answers: QuestionAndAnswer[];
+  tracking: Tracking;
+  cancelUrl: string;
+  rescheduleUrl: string;
+  canceledAt: Date | null;
+  canceledBy: string | null;
+  cancelerType: string | null;
+  cancelReason: string | null;
+  rescheduled: boolean;
+  oldInviteeUri: string | null;
+  newInviteeUri: string | null;
+  bookedAt: Date;
+  /** Calendly's latest updated_at of invitee and event: an older read never overwrites a newer one */
+  calendlyUpdatedAt: Date;
+  lead: Lead;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const timestamptz = { type: 'datetime', columnType: 'timestamptz' } as const;
+const nullableText = { type: 'text', nullable: true } as const;
+
+export const MeetingSchema = new EntitySchema<Meeting>({
+  name: 'Meeting',
+  tableName: 'meetings',
+  indexes: [{ properties: ['startTime'] }, { properties: ['status', 'startTime'] }],
+  properties: {
+    id: { type: 'uuid', primary: true, defaultRaw: 'gen_random_uuid()' },
+    inviteeUri: { type: 'text', unique: 'meetings_invitee_uri_unique' },
+    scheduledEventUri: { type: 'text', index: true },
+    eventTypeUri: { type: 'text' },
+    name: nullableText,
+    startTime: timestamptz,
+    endTime: timestamptz,
+    location: { type: 'json' },
+    status: { type: 'text' },
+    hostName: nullableText,
+    hostEmail: nullableText,
+    hostUri: nullableText,
+    answers: { type: 'json' },
+    tracking: { type: 'json' },
+    cancelUrl: { type: 'text' },
+    rescheduleUrl: { type: 'text' },
+    canceledAt: { ...timestamptz, nullable: true },
+    canceledBy: nullableText,
+    cancelerType: nullableText,
+    cancelReason: nullableText,
+    rescheduled: { type: 'boolean', default: false },
+    oldInviteeUri: nullableText,
+    newInviteeUri: nullableText,
+    bookedAt: timestamptz,
+    calendlyUpdatedAt: timestamptz,
+    lead: { kind: 'm:1', entity: 'Lead', index: true },
+    createdAt: { ...timestamptz, defaultRaw: 'now()' },
+    updatedAt: { ...timestamptz, defaultRaw: 'now()' },
+  },
+});

@@ -1,0 +1,45 @@
+import { EntitySchema } from '@mikro-orm/core';
+import type { SignatureOutcome } from '../../calendly/signature';
+
+/**
+ * - rejected: the signature failed; nothing was started and the body is not kept
+ * - processing: accepted by Temporal, the workflow is working on it
+ * - processed / failed: the workflow finished (failed = a permanent error, e.g. the event was deleted)
+ * - unprocessed: signed, but malformed or of an event type not handled yet; the raw body is kept for replay
+ * - replayed: an unprocessed delivery that was fed through again (see scripts/replay-deliveries.ts)
+ */
+export type DeliveryOutcome = 'rejected' | 'processing' | 'processed' | 'failed' | 'unprocessed' | 'replayed';
+
+/** The audit log of every webhook delivery that reached the receiver. */
+export interface WebhookDelivery {
+  /** also the trackingId returned in error responses */
+  id: string;
+  receivedAt: Date;
+  eventType: string | null;
+  /** unique per invitee and event type; null for rejected deliveries */
+  dedupKey: string | null;
+  signature: SignatureOutcome | 'unchecked';
+  workflowId: string | null;
+  outcome: DeliveryOutcome;
+  detail: string | null;
+  rawBody: string | null;
+  updatedAt: Date;
+}
+
+export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
+  name: 'WebhookDelivery',
+  tableName: 'webhook_deliveries',
+  indexes: [{ properties: ['receivedAt'] }, { properties: ['outcome'] }],
+  properties: {
+    id: { type: 'uuid', primary: true },
+    receivedAt: { type: 'datetime', columnType: 'timestamptz' },
+    eventType: { type: 'text', nullable: true },
+    dedupKey: { type: 'text', nullable: true, unique: 'webhook_deliveries_dedup_key_unique' },
+    signature: { type: 'text' },
+    workflowId: { type: 'text', nullable: true },
+    outcome: { type: 'text' },
+    detail: { type: 'text', nullable: true },
+    rawBody: { type: 'text', nullable: true },
+    updatedAt: { type: 'datetime', columnType: 'timestamptz', defaultRaw: 'now()' },
+  },
+});

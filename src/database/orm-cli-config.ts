@@ -1,0 +1,5 @@
+/** The configuration the MikroORM CLI loads (`npm run migration:create`). */
+import { databaseConfigFromEnvironment } from '../config';
+import { ormConfig } from './orm-config';
+
+export default ormConfig(databaseConfigFromEnvironment().databaseUrl);

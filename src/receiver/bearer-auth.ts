@@ -1,0 +1,28 @@
+/** `Authorization: Bearer <token>` against the tokens configured in API_TOKENS. */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { ApiToken } from '../config';
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
+
+/** The API token of the request, or undefined. Compared as digests so length and content leak no timing. */
+export function findApiToken(authorization: string | undefined, tokens: readonly ApiToken[]): ApiToken | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  if (!match) return undefined;
+  const presented = digest(match[1]!);
+  return tokens.find((candidate) => timingSafeEqual(digest(candidate.token), presented));
+}
+
+export function requireApiToken(tokens: readonly ApiToken[]): Middleware {
+  return async (ctx, next) => {
+    const token = findApiToken(ctx.get('authorization') || undefined, tokens);
+    if (!token) {
+      ctx.status = 401;
+      ctx.set('WWW-Authenticate', 'Bearer');
+      ctx.body = { error: 'A valid bearer token is required (Authorization: Bearer <token>)', code: 'unauthorized' };
+      return;
+    }
+    ctx.state.apiToken = token;
+    await next();
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Hands a signed delivery to Temporal. Once `start` returns, the delivery is durable (no worker is needed for that),
+ * which is when the receiver may acknowledge it. Used by the webhook route and by scripts/replay-deliveries.ts.
+ */
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import { DELIVERY_TYPE, EVENT_UUID, INVITEE_EMAIL } from '../temporal/search-attributes';
+import type { keepUnprocessed, processInviteeDelivery } from '../../workflows';
+import { workflowIdFor, type ParsedDelivery } from './delivery-parser';
+
+export interface IntakeOptions {
+  client: Client;
+  taskQueue: string;
+  deliveryId: string;
+  receivedAt: Date;
+  /** Temporal must accept within this time, or the caller answers 503 and Calendly retries. */
+  timeoutMs?: number;
+}
+
+export interface IntakeResult {
+  workflowId: string;
+  /** the same delivery was accepted before: nothing was started */
+  duplicate: boolean;
+  kind: ParsedDelivery['kind'];
+}
+
+export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: IntakeOptions): Promise<IntakeResult> {
+  const { client, taskQueue, deliveryId, receivedAt, timeoutMs = 5_000 } = options;
+  const workflowId = workflowIdFor(parsed.delivery.dedupKey);
+  const common = {
+    workflowId,
+    taskQueue,
+    // A completed delivery is never run twice; one that failed (e.g. was terminated by ops) may be delivered again.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+  };
+  const envelope = { deliveryId, receivedAt: receivedAt.toISOString() };
+  try {
+    await client.connection.withDeadline(Date.now() + timeoutMs, async () => {
+      if (parsed.kind === 'invitee') {
+        const searchAttributes: SearchAttributePair[] = [
+          { key: INVITEE_EMAIL, value: parsed.delivery.inviteeEmail.trim().toLowerCase() },
+          { key: EVENT_UUID, value: parsed.eventUuid },
+          { key: DELIVERY_TYPE, value: parsed.delivery.eventName },
+        ];
+        await client.workflow.start<typeof processInviteeDelivery>('processInviteeDelivery', {
+          ...common,
+          args: [{ ...parsed.delivery, ...envelope }],
+          typedSearchAttributes: searchAttributes,
+        });
+      } else {
+        const searchAttributes: SearchAttributePair[] = parsed.delivery.eventName
+          ? [{ key: DELIVERY_TYPE, value: parsed.delivery.eventName }]
+          : [];
+        await client.workflow.start<typeof keepUnprocessed>('keepUnprocessed', {
+          ...common,
+          args: [{ ...parsed.delivery, ...envelope }],
+          typedSearchAttributes: searchAttributes,
+        });
+      }
+    });
+    return { workflowId, duplicate: false, kind: parsed.kind };
+  } catch (error) {
+    // `instanceof` can fail across module copies (e.g. under jest), so the name is checked too.
+    if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return { workflowId, duplicate: true, kind: parsed.kind };
+    throw error;
+  }
+}

@@ -1,0 +1,40 @@
+/** The receiver process: Calendly webhooks, health, and the read API, until SIGINT/SIGTERM. */
+import { once } from 'node:events';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Client } from '@temporalio/client';
+import { configFromEnvironment } from '../config';
+import { ormConfig } from '../database/orm-config';
+import { createLogger } from '../logger';
+import { lazyTemporalConnection } from '../temporal/client-connection';
+import { createReceiverApp } from './app';
+import { WEBHOOK_PATH } from './webhook-route';
+
+async function main(): Promise<void> {
+  const config = configFromEnvironment();
+  const logger = createLogger(config.logLevel, 'receiver');
+  const orm = await MikroORM.init(ormConfig(config.databaseUrl, { connect: false }));
+  const connection = lazyTemporalConnection(config.temporal.address);
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+
+  const server = createReceiverApp({ config, temporal, orm, logger }).listen(config.port, config.host);
+  await once(server, 'listening');
+  logger.info(
+    { url: `http://${config.host}:${config.port}`, webhookUrl: `${config.apiUrl}${WEBHOOK_PATH}`, temporalWebUi: config.temporal.webUiUrl },
+    'Receiver listening',
+  );
+
+  const stop = async (signal: string) => {
+    logger.info({ signal }, 'Receiver stopping');
+    server.close();
+    await once(server, 'close');
+    await connection.close();
+    await orm.close();
+    logger.info('Receiver stopped');
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, (received) => void stop(received));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`receiver failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

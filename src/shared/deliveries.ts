@@ -1,0 +1,31 @@
+/** What the receiver hands to Temporal for one webhook delivery; shared by the receiver, workflows and activities. */
+import type { HandledEventName } from '../calendly/schemas';
+
+/** A delivery about one invitee that this system turns into a lead and a meeting. */
+export interface InviteeDelivery {
+  /** the delivery log row, also the trackingId the receiver answered with */
+  deliveryId: string;
+  /** one per invitee and event type: a redelivery of the same change has the same key */
+  dedupKey: string;
+  eventName: HandledEventName;
+  format: 'current' | 'legacy';
+  scheduledEventUri: string;
+  inviteeUri: string;
+  inviteeEmail: string;
+  receivedAt: string;
+}
+
+/** A signed delivery that could not be processed (malformed or an event type not handled yet): kept raw for replay. */
+export interface UnprocessedDelivery {
+  deliveryId: string;
+  dedupKey: string;
+  eventName: string | null;
+  reason: string;
+  rawBody: string;
+  receivedAt: string;
+}
+
+export type DeliveryOutcomeSummary =
+  | { outcome: 'processed'; leadId: string; meetingId: string }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'unprocessed'; reason: string };

@@ -1,0 +1,26 @@
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { CalendlyApiClient } from '../calendly/api-client';
+
+export interface BookingWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  orm: MikroORM;
+  calendly: CalendlyApiClient;
+  /** A prebuilt bundle (tests build one per file); without it the worker bundles workflows/ at start-up. */
+  workflowBundle?: WorkflowBundle;
+}
+
+export function createBookingWorker({ connection, namespace, taskQueue, orm, calendly, workflowBundle }: BookingWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../../workflows') }),
+    activities: createActivities({ orm, calendly }),
+    // Lets activities in flight finish (and be recorded) when the worker is stopped.
+    shutdownGraceTime: '10 seconds',
+  });
+}

@@ -1,0 +1,40 @@
+/** The worker process: runs workflows and activities from the task queue until SIGINT/SIGTERM. */
+import { MikroORM } from '@mikro-orm/postgresql';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { CalendlyApiClient } from '../calendly/api-client';
+import { configFromEnvironment } from '../config';
+import { ormConfig } from '../database/orm-config';
+import { createLogger } from '../logger';
+import { connectWithRetry } from '../temporal/connect';
+import { createBookingWorker } from './create-worker';
+import { temporalLoggerFor } from './temporal-logger';
+
+async function main(): Promise<void> {
+  const config = configFromEnvironment();
+  const logger = createLogger(config.logLevel, 'worker');
+  Runtime.install({ logger: temporalLoggerFor(logger), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+
+  // The pool connects on first use: a database that is down now only delays activities, which retry.
+  const orm = await MikroORM.init(ormConfig(config.databaseUrl, { connect: false }));
+  const connection = await connectWithRetry(() => NativeConnection.connect({ address: config.temporal.address }), config.temporal.address, logger);
+  const worker = await createBookingWorker({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    orm,
+    calendly: new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken }),
+  });
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker running');
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+    await orm.close();
+    logger.info('Worker stopped');
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`worker failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,30 @@
+/**
+ * Starts what every integration test shares: one real Temporal dev server (in memory, headless) and one
+ * PostgreSQL database created and migrated for this run, then pre-bundles the workflow code once.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { migrateDatabase } from '../../src/database/migrate';
+import { startTemporalDevServer } from '../../scripts/lib/temporal-dev-server';
+import { freePort } from '../support/free-port';
+import { HARNESS_FILE, TEST_DIR, TEST_POSTGRES_URL, WORKFLOW_BUNDLE_FILE, type Harness } from '../support/harness';
+
+export default async function globalSetup(): Promise<void> {
+  mkdirSync(TEST_DIR, { recursive: true });
+  const port = await freePort();
+  const server = await startTemporalDevServer({ ip: '127.0.0.1', port, namespace: 'default', output: 'ignore' });
+  (globalThis as { temporalDevServer?: unknown }).temporalDevServer = server;
+
+  const databaseUrl = `${TEST_POSTGRES_URL}/calendly_bookings_test_${randomBytes(4).toString('hex')}`;
+  await migrateDatabase(databaseUrl);
+
+  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+  writeFileSync(WORKFLOW_BUNDLE_FILE, code);
+
+  const harness: Harness = { temporalAddress: server.address, namespace: 'default', databaseUrl, temporalPid: server.process.pid! };
+  writeFileSync(HARNESS_FILE, JSON.stringify(harness));
+}
+
+const ignore = () => undefined;
+const quietBundlerLogger = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: console.error, log: ignore };

@@ -1,0 +1,169 @@
+/**
+ * A whole system per test file, in this process: the receiver on an ephemeral port and a worker on its own task
+ * queue, against the real Temporal dev server and the real PostgreSQL of this run, with the fake Calendly API.
+ * Optional TCP proxies in front of PostgreSQL and Temporal let a test cut either one.
+ */
+import type { Server } from 'node:http';
+import { once } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { MikroORM } from '@mikro-orm/postgresql';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, type Worker } from '@temporalio/worker';
+import { CalendlyApiClient } from '../../src/calendly/api-client';
+import { signatureFor } from '../../src/calendly/signature';
+import { loadConfig, type Config } from '../../src/config';
+import { ormConfig } from '../../src/database/orm-config';
+import { createLogger } from '../../src/logger';
+import { createReceiverApp } from '../../src/receiver/app';
+import { temporalConnectionOptions } from '../../src/temporal/client-connection';
+import { createBookingWorker } from '../../src/worker/create-worker';
+import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+import { harness, workflowBundle } from './harness';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy';
+
+export const SIGNING_KEY = 'test-signing-key-0123456789';
+export const API_TOKEN = 'test-api-token-0123456789abcdef';
+export const CALENDLY_TOKEN = 'calendly-personal-access-token';
+
+export interface TestSystemOptions {
+  /** Route the receiver's and the worker's database connections through a proxy the test can cut. */
+  proxyDatabase?: boolean;
+  /** Route the receiver's Temporal connection through a proxy the test can cut. */
+  proxyTemporal?: boolean;
+  /** Extra environment, e.g. several signing keys. */
+  env?: Record<string, string>;
+}
+
+export interface TestSystem {
+  config: Config;
+  receiverUrl: string;
+  fake: FakeCalendly;
+  /** Direct connections for assertions, never through a proxy. */
+  orm: MikroORM;
+  temporal: Client;
+  databaseProxy?: TcpProxy;
+  temporalProxy?: TcpProxy;
+  /** GET a receiver path as JSON; `token` is sent as a bearer token. */
+  get(path: string, token?: string | null): Promise<{ status: number; body: any }>;
+  /** Subscribes the receiver in the fake Calendly, as an admin would, so that the fake delivers to it. */
+  subscribeReceiver(): Promise<void>;
+  /** POST a body to the webhook, signed with the configured key unless a signature is given. */
+  deliver(body: string, options?: { signature?: string | null; contentType?: string }): Promise<{ status: number; body: any }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
+  const { temporalAddress, namespace, databaseUrl } = harness();
+  const logger = createLogger('fatal', 'test');
+  const fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN });
+
+  const databaseProxy = options.proxyDatabase ? await startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432)) : undefined;
+  const [temporalHost, temporalPort] = temporalAddress.split(':') as [string, string];
+  const temporalProxy = options.proxyTemporal ? await startTcpProxy(temporalHost, Number(temporalPort)) : undefined;
+  const systemDatabaseUrl = databaseProxy ? withPort(databaseUrl, databaseProxy.port) : databaseUrl;
+
+  const config = loadConfig({
+    HOST: '127.0.0.1',
+    API_URL: 'http://127.0.0.1:3000',
+    CALENDLY_WEBHOOK_SIGNING_KEY: SIGNING_KEY,
+    CALENDLY_API_TOKEN: CALENDLY_TOKEN,
+    CALENDLY_API_BASE_URL: fake.url,
+    DATABASE_URL: systemDatabaseUrl,
+    TEMPORAL_ADDRESS: temporalProxy ? `127.0.0.1:${temporalProxy.port}` : temporalAddress,
+    TEMPORAL_NAMESPACE: namespace,
+    TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
+    API_TOKENS: API_TOKEN,
+    LOG_LEVEL: 'warn',
+    ...options.env,
+  });
+
+  // Short acquire timeouts so that a cut database fails fast instead of queueing for a minute.
+  const poolOptions = { pool: { min: 0, max: 10, acquireTimeoutMillis: 3_000 } };
+  const systemOrm = await MikroORM.init(ormConfig(systemDatabaseUrl, { connect: false, ...poolOptions }));
+  const orm = await MikroORM.init(ormConfig(databaseUrl));
+
+  const receiverConnection = await Connection.connect(temporalConnectionOptions(config.temporal.address));
+  const receiverClient = new Client({ connection: receiverConnection, namespace });
+  const server: Server = createReceiverApp({ config, temporal: receiverClient, orm: systemOrm, logger }).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const receiverUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+
+  const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+  const worker: Worker = await createBookingWorker({
+    connection: workerConnection,
+    namespace,
+    taskQueue: config.temporal.taskQueue,
+    orm: systemOrm,
+    calendly: new CalendlyApiClient({ baseUrl: fake.url, token: CALENDLY_TOKEN }),
+    workflowBundle: workflowBundle(),
+  });
+  const workerRun = worker.run();
+
+  const assertionConnection = await Connection.connect({ address: temporalAddress });
+  const temporal = new Client({ connection: assertionConnection, namespace });
+
+  return {
+    config,
+    receiverUrl,
+    fake,
+    orm,
+    temporal,
+    databaseProxy,
+    temporalProxy,
+    async get(path, token = null) {
+      const response = await fetch(`${receiverUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      return { status: response.status, body: (await response.json()) as unknown };
+    },
+    async subscribeReceiver() {
+      const response = await fetch(`${fake.url}/webhook_subscriptions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${CALENDLY_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          url: `${receiverUrl}/calendly/webhook`,
+          events: ['invitee.created', 'invitee.canceled'],
+          organization: fake.organizationUri,
+          scope: 'organization',
+          signing_key: SIGNING_KEY,
+        }),
+      });
+      if (response.status !== 201) throw new Error(`subscription failed: ${response.status} ${await response.text()}`);
+    },
+    async deliver(body, { signature, contentType = 'application/json' } = {}) {
+      const headers: Record<string, string> = { 'content-type': contentType };
+      const header = signature === undefined ? signatureFor(body, SIGNING_KEY, Math.floor(Date.now() / 1000)) : signature;
+      if (header !== null) headers['calendly-webhook-signature'] = header;
+      const response = await fetch(`${receiverUrl}/calendly/webhook`, { method: 'POST', headers, body });
+      return { status: response.status, body: (await response.json()) as unknown };
+    },
+    async stop() {
+      worker.shutdown();
+      await workerRun;
+      server.close();
+      await Promise.all([receiverConnection.close(), assertionConnection.close(), workerConnection.close()]);
+      await Promise.all([systemOrm.close(), orm.close()]);
+      await Promise.all([fake.close(), databaseProxy?.close(), temporalProxy?.close()]);
+    },
+  };
+}
+
+function withPort(url: string, port: number): string {
+  const parsed = new URL(url);
+  parsed.port = String(port);
+  return parsed.toString();
+}
+
+/** Polls until `probe` returns a value other than undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+}

@@ -1,0 +1,3 @@
+/** The workflows the worker registers. Deterministic code only: no I/O, no Node built-ins, no side effects. */
+export { processInviteeDelivery } from './invitee-delivery';
+export { keepUnprocessed } from './unprocessed-delivery';
