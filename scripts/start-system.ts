@@ -6,7 +6,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import PinoPretty from 'pino-pretty';
+import { createInterface } from 'node:readline';
+import { prettyFactory } from 'pino-pretty';
 import { configFromEnvironment, type Config } from '../src/config';
 import { migrateDatabase } from '../src/database/migrate';
 import { startFakeCalendly, type FakeCalendly } from '../src/fake-calendly';
@@ -15,7 +16,7 @@ import { WEBHOOK_PATH } from '../src/receiver/webhook-route';
 import { startTemporalDevServer, type DevServer } from './lib/temporal-dev-server';
 
 const ROOT = join(__dirname, '..');
-const pretty = () => PinoPretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+const prettify = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
 const say = (message: string) => process.stdout.write(`==> ${message}\n`);
 
 /** How to stop what has been started, in start order; stopped in reverse. */
@@ -118,8 +119,9 @@ function startChild(name: 'worker' | 'receiver'): ChildProcess {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout!.pipe(pretty()).pipe(process.stdout);
-  child.stderr!.pipe(process.stderr);
+  // The processes log JSON (what production collects); here each line is made readable.
+  createInterface({ input: child.stdout }).on('line', (line) => process.stdout.write(line.startsWith('{') ? prettify(line) : `${line}\n`));
+  child.stderr.pipe(process.stderr);
   return child;
 }
 

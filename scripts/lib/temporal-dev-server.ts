@@ -33,7 +33,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     throw new Error(`Temporal CLI not found at ${TEMPORAL_BIN}: run \`npm run setup\` first (it builds it, a few minutes the first time).`);
   }
   const args = ['server', 'start-dev', '--ip', options.ip, '--port', String(options.port), '--namespace', options.namespace];
-  args.push('--log-level', 'warn');
+  args.push('--log-level', 'error');
   if (options.uiPort) args.push('--ui-port', String(options.uiPort));
   else args.push('--headless');
   if (options.dbFilename) {

@@ -52,7 +52,7 @@ async function upsertLead(em: EntityManager, invitee: Invitee): Promise<string> 
       invitee.created_at,
     ],
   );
-  return rows[0]!.id;
+  return rows[0].id;
 }
 
 const MEETING_COLUMNS = [
@@ -126,7 +126,7 @@ async function upsertMeeting(em: EntityManager, event: ScheduledEvent, invitee: 
   );
   // The update is skipped when the stored row is newer, so read the id rather than rely on RETURNING.
   const [row] = await em.execute<{ id: string }[]>('select id from meetings where invitee_uri = ?', [invitee.uri]);
-  return row!.id;
+  return row.id;
 }
 
 function latest(a: string, b: string): string {

@@ -31,7 +31,8 @@ function prettyTime(iso: string, timeZone: string): string {
     year: 'numeric',
   }).formatToParts(new Date(iso));
   const part = (type: Intl.DateTimeFormatPartTypes) => parts.find((candidate) => candidate.type === type)?.value ?? '';
-  return `${part('hour')}:${part('minute')}${part('dayPeriod').toLowerCase()} - ${part('weekday')}, ${part('month')} ${part('day')}, ${part('year')}`;
+  const time = `${part('hour')}:${part('minute')}${part('dayPeriod').toLowerCase()}`;
+  return `${time} - ${part('weekday')}, ${part('month')} ${part('day')}, ${part('year')}`;
 }
 
 /** v1 had a plain string location: the address, phone number or conference link. */

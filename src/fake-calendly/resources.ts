@@ -170,7 +170,12 @@ export function newInvitee(fields: InviteeFields): Invitee {
   };
 }
 
-export function newCancellation(canceledBy: string, reason: string | null, cancelerType: 'host' | 'invitee', now: string): Cancellation {
+export function newCancellation(
+  canceledBy: string,
+  reason: string | null,
+  cancelerType: 'host' | 'invitee',
+  now: string,
+): Cancellation {
   return { canceled_by: canceledBy, reason, canceler_type: cancelerType, created_at: now };
 }
 

@@ -10,6 +10,8 @@ import {
   newInvitee,
   newScheduledEvent,
   zoomLocation,
+  type InviteeFields,
+  type ScheduledEventFields,
 } from './resources';
 import type { CalendlyStore } from './store';
 import { addMinutes, calendlyTime } from './timestamps';
@@ -170,17 +172,14 @@ export class Scheduling {
     return event;
   }
 
-  private addEvent(fields: Omit<Parameters<typeof newScheduledEvent>[0], 'uri'>): ScheduledEvent {
+  private addEvent(fields: Omit<ScheduledEventFields, 'uri'>): ScheduledEvent {
     const uuid = randomUUID();
     const event = newScheduledEvent({ ...fields, uri: this.store.uriFor('scheduled_events', uuid) });
     this.store.events.set(uuid, event);
     return event;
   }
 
-  private addInvitee(
-    event: ScheduledEvent,
-    fields: Omit<Parameters<typeof newInvitee>[0], 'uri' | 'uuid' | 'eventUri'>,
-  ): Invitee {
+  private addInvitee(event: ScheduledEvent, fields: Omit<InviteeFields, 'uri' | 'uuid' | 'eventUri'>): Invitee {
     const uuid = randomUUID();
     const invitee = newInvitee({ ...fields, uuid, uri: this.store.inviteeUriFor(event.uri, uuid), eventUri: event.uri });
     this.store.invitees.set(uuid, invitee);

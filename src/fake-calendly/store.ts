@@ -103,7 +103,7 @@ export class CalendlyStore {
     this.events.delete(uuidOf(event.uri));
   }
 
-  private required<T extends { uri: string } | StoredSubscription>(records: Map<string, T>, uri: string, kind: string): T {
+  private required<T>(records: Map<string, T>, uri: string, kind: string): T {
     const uuid = trailingUuid(uri);
     const record = uuid === undefined ? undefined : records.get(uuid);
     if (!record) throw new UnknownRecordError(`no ${kind} ${uri}`);

@@ -9,8 +9,8 @@ export interface BookingWorkerOptions {
   taskQueue: string;
   orm: MikroORM;
   calendly: CalendlyApiClient;
-  /** A prebuilt bundle (tests build one per file); without it the worker bundles workflows/ at start-up. */
-  workflowBundle?: WorkflowBundle;
+  /** See bundleWorkflows(): built once ahead of the worker. */
+  workflowBundle: WorkflowBundle;
 }
 
 export function createBookingWorker({ connection, namespace, taskQueue, orm, calendly, workflowBundle }: BookingWorkerOptions): Promise<Worker> {
@@ -18,7 +18,7 @@ export function createBookingWorker({ connection, namespace, taskQueue, orm, cal
     connection,
     namespace,
     taskQueue,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath: require.resolve('../../workflows') }),
+    workflowBundle,
     activities: createActivities({ orm, calendly }),
     // Lets activities in flight finish (and be recorded) when the worker is stopped.
     shutdownGraceTime: '10 seconds',

@@ -8,6 +8,7 @@ import { createLogger } from '../logger';
 import { connectWithRetry } from '../temporal/connect';
 import { createBookingWorker } from './create-worker';
 import { temporalLoggerFor } from './temporal-logger';
+import { bundleWorkflows } from './workflow-bundle';
 
 async function main(): Promise<void> {
   const config = configFromEnvironment();
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     taskQueue: config.temporal.taskQueue,
     orm,
     calendly: new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken }),
+    workflowBundle: await bundleWorkflows(logger),
   });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker running');
   try {

@@ -134,7 +134,7 @@ describe('a booking', () => {
       status: 'active',
       hostName: 'Host Person',
       hostEmail: 'host@example.com',
-      hostUri: event.event_memberships[0]!.user,
+      hostUri: event.event_memberships[0].user,
       answers: [
         { question: 'Company', answer: 'Navy', position: 0 },
         { question: 'What would you like to discuss?', answer: 'Compilers\nand debugging', position: 1 },
@@ -193,7 +193,7 @@ describe('a booking', () => {
     expect(responses.map((response) => response.status).sort()).toEqual([...Array<number>(19).fill(200), 202]);
     expect(responses.filter((response) => response.body.duplicate === true)).toHaveLength(19);
 
-    const workflowId = responses[0]!.body.workflowId as string;
+    const workflowId = responses[0].body.workflowId as string;
     await system.temporal.workflow.getHandle(workflowId).result();
     const runs = await eventually(async () => {
       let count = 0;

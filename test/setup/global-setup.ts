@@ -4,8 +4,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { bundleWorkflowCode } from '@temporalio/worker';
 import { migrateDatabase } from '../../src/database/migrate';
+import { createLogger } from '../../src/logger';
+import { bundleWorkflows } from '../../src/worker/workflow-bundle';
 import { startTemporalDevServer } from '../../scripts/lib/temporal-dev-server';
 import { freePort } from '../support/free-port';
 import { HARNESS_FILE, TEST_DIR, TEST_POSTGRES_URL, WORKFLOW_BUNDLE_FILE, type Harness } from '../support/harness';
@@ -19,12 +20,9 @@ export default async function globalSetup(): Promise<void> {
   const databaseUrl = `${TEST_POSTGRES_URL}/calendly_bookings_test_${randomBytes(4).toString('hex')}`;
   await migrateDatabase(databaseUrl);
 
-  const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: quietBundlerLogger });
+  const { code } = await bundleWorkflows(createLogger('error', 'test-setup'));
   writeFileSync(WORKFLOW_BUNDLE_FILE, code);
 
   const harness: Harness = { temporalAddress: server.address, namespace: 'default', databaseUrl, temporalPid: server.process.pid! };
   writeFileSync(HARNESS_FILE, JSON.stringify(harness));
 }
-
-const ignore = () => undefined;
-const quietBundlerLogger = { trace: ignore, debug: ignore, info: ignore, warn: ignore, error: console.error, log: ignore };

@@ -112,7 +112,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     temporalProxy,
     async get(path, token = null) {
       const response = await fetch(`${receiverUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-      return { status: response.status, body: (await response.json()) as unknown };
+      return { status: response.status, body: (await response.json()) };
     },
     async subscribeReceiver() {
       const response = await fetch(`${fake.url}/webhook_subscriptions`, {
@@ -133,7 +133,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       const header = signature === undefined ? signatureFor(body, SIGNING_KEY, Math.floor(Date.now() / 1000)) : signature;
       if (header !== null) headers['calendly-webhook-signature'] = header;
       const response = await fetch(`${receiverUrl}/calendly/webhook`, { method: 'POST', headers, body });
-      return { status: response.status, body: (await response.json()) as unknown };
+      return { status: response.status, body: (await response.json()) };
     },
     async stop() {
       worker.shutdown();
@@ -165,5 +165,5 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
 }
