@@ -51,7 +51,6 @@ async function main(): Promise<void> {
 
   for (const name of ['worker', 'receiver'] as const) {
     const child = startChild(name);
-    stoppers.push(() => stopChild(child));
     child.once('exit', (code) => {
       if (stopping) return;
       say(`The ${name} exited (code ${code}); stopping everything`);
@@ -119,6 +118,7 @@ function startChild(name: 'worker' | 'receiver'): ChildProcess {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  stoppers.push(() => stopChild(child));
   // The processes log JSON (what production collects); here each line is made readable.
   createInterface({ input: child.stdout }).on('line', (line) => process.stdout.write(line.startsWith('{') ? prettify(line) : `${line}\n`));
   child.stderr.pipe(process.stderr);
@@ -127,8 +127,10 @@ function startChild(name: 'worker' | 'receiver'): ChildProcess {
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  child.kill('SIGTERM');
-  const timeout = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  // The whole group: tsx runs the program as a grandchild.
+  const signalGroup = (signal: NodeJS.Signals) => process.kill(-child.pid!, signal);
+  signalGroup('SIGTERM');
+  const timeout = setTimeout(() => signalGroup('SIGKILL'), 15_000);
   await once(child, 'exit');
   clearTimeout(timeout);
 }
