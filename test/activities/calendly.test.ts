@@ -1,0 +1,63 @@
+/** How fetchBooking sorts Calendly's answers into retry-later and give-up, against the fake Calendly API. */
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { createCalendlyActivities } from '../../activities/calendly';
+import { CalendlyApiClient } from '../../src/calendly/api-client';
+import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+
+let fake: FakeCalendly;
+let activities: ReturnType<typeof createCalendlyActivities>;
+const fetchBooking = (delivery: { scheduledEventUri: string; inviteeUri: string }) => activities.fetchBooking(delivery);
+beforeAll(async () => {
+  fake = await startFakeCalendly({ apiToken: 'calendly-token' });
+  activities = createCalendlyActivities(new CalendlyApiClient({ baseUrl: fake.url, token: 'calendly-token' }));
+});
+afterAll(() => fake.close());
+
+async function booking() {
+  const { event, invitee } = await fake.bookMeeting({ email: 'rate@example.com', startTime: '2031-01-01T10:00:00.000000Z' }, { deliver: false });
+  return { scheduledEventUri: event.uri, inviteeUri: invitee.uri };
+}
+
+async function failureOf(delivery: Awaited<ReturnType<typeof booking>>): Promise<ApplicationFailure> {
+  const error: unknown = await new MockActivityEnvironment().run(fetchBooking, delivery).then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(ApplicationFailure);
+  return error as ApplicationFailure;
+}
+
+it('returns the invitee and its scheduled event as Calendly has them', async () => {
+  const delivery = await booking();
+  const { event, invitee } = await new MockActivityEnvironment().run(fetchBooking, delivery);
+  expect(event.uri).toBe(delivery.scheduledEventUri);
+  expect(invitee.uri).toBe(delivery.inviteeUri);
+});
+
+it('waits for X-RateLimit-Reset after a 429 instead of the usual back-off', async () => {
+  const delivery = await booking();
+  fake.failNext('/scheduled_events', { status: 429, count: 2 });
+  const failure = await failureOf(delivery);
+  expect(failure.type).toBe('CalendlyRateLimited');
+  expect(failure.nonRetryable).toBe(false);
+  expect(fake.requestLog().at(-1)?.status).toBe(429);
+  const probe = await fetch(`${fake.url}/users/me`, { headers: { authorization: 'Bearer calendly-token' } });
+  const resetSeconds = Number(probe.headers.get('x-ratelimit-reset'));
+  const delaySeconds = Number(/^(\d+)s$/.exec(String(failure.nextRetryDelay))?.[1]);
+  expect(Math.abs(delaySeconds - resetSeconds)).toBeLessThanOrEqual(1);
+});
+
+it('gives up on a deleted event (404) without retrying', async () => {
+  const delivery = await booking();
+  fake.deleteEvent(delivery.scheduledEventUri);
+  const failure = await failureOf(delivery);
+  expect(failure).toMatchObject({ type: 'CalendlyResourceNotFound', nonRetryable: true });
+});
+
+it('lets server errors be retried', async () => {
+  const delivery = await booking();
+  fake.failNext('/scheduled_events', { status: 500, count: 2 });
+  const error: unknown = await new MockActivityEnvironment().run(fetchBooking, delivery).catch((thrown: unknown) => thrown);
+  expect(error).toMatchObject({ name: 'CalendlyApiError', status: 500 });
+});
