@@ -1,7 +1,7 @@
 /** How fetchBooking sorts Calendly's answers into retry-later and give-up, against the fake Calendly API. */
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createCalendlyActivities } from '../../activities/calendly';
+import { createCalendlyActivities, type Booking } from '../../activities/calendly';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
 
@@ -30,7 +30,7 @@ async function failureOf(delivery: Awaited<ReturnType<typeof booking>>): Promise
 
 it('returns the invitee and its scheduled event as Calendly has them', async () => {
   const delivery = await booking();
-  const { event, invitee } = await new MockActivityEnvironment().run(fetchBooking, delivery);
+  const { event, invitee } = (await new MockActivityEnvironment().run(fetchBooking, delivery)) as Booking;
   expect(event.uri).toBe(delivery.scheduledEventUri);
   expect(invitee.uri).toBe(delivery.inviteeUri);
 });
