@@ -30,7 +30,7 @@ async function failureOf(delivery: Awaited<ReturnType<typeof booking>>): Promise
 
 it('returns the invitee and its scheduled event as Calendly has them', async () => {
   const delivery = await booking();
-  const { event, invitee } = (await new MockActivityEnvironment().run(fetchBooking, delivery)) as Booking;
+  const { event, invitee } = await new MockActivityEnvironment().run<[typeof delivery], Booking, typeof fetchBooking>(fetchBooking, delivery);
   expect(event.uri).toBe(delivery.scheduledEventUri);
   expect(invitee.uri).toBe(delivery.inviteeUri);
 });
