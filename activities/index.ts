@@ -3,6 +3,7 @@
  * Activities run at least once: each one is idempotent.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
 import type { CalendlyApiClient } from '../src/calendly/api-client';
 import { createBookingActivities } from './bookings';
 import { createCalendlyActivities } from './calendly';
@@ -11,6 +12,9 @@ import { createDeliveryLogActivities } from './delivery-log';
 export interface ActivityDependencies {
   orm: MikroORM;
   calendly: CalendlyApiClient;
+  /** for activities that start or signal other workflows */
+  temporal: Client;
+  taskQueue: string;
 }
 
 export function createActivities({ orm, calendly }: ActivityDependencies) {

@@ -3,9 +3,11 @@ import { defineConfig, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { LeadSchema } from './entities/lead';
 import { MeetingSchema } from './entities/meeting';
+import { OutboxEventSchema } from './entities/outbox-event';
+import { ReminderSchema } from './entities/reminder';
 import { WebhookDeliverySchema } from './entities/webhook-delivery';
 
-export const ENTITIES = [LeadSchema, MeetingSchema, WebhookDeliverySchema];
+export const ENTITIES = [LeadSchema, MeetingSchema, WebhookDeliverySchema, OutboxEventSchema, ReminderSchema];
 
 /** Holds in both layouts: src/database -> migrations, dist/src/database -> dist/migrations. */
 const MIGRATIONS_DIR = join(__dirname, '..', '..', 'migrations');

@@ -56,7 +56,8 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelive
   return unprocessed(`not a Calendly webhook envelope: ${summarize(current.error)}`, eventNameOf(json));
 }
 
-function inviteeDelivery(
+/** Also used to feed invitees found by the API (backfill) through the same dedup keys as webhooks. */
+export function inviteeDelivery(
   eventName: HandledEventName,
   format: InviteeDelivery['format'],
   scheduledEventUri: string,

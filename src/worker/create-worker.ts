@@ -1,4 +1,5 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
+import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import type { CalendlyApiClient } from '../calendly/api-client';
@@ -9,17 +10,18 @@ export interface BookingWorkerOptions {
   taskQueue: string;
   orm: MikroORM;
   calendly: CalendlyApiClient;
+  temporal: Client;
   /** See bundleWorkflows(): built once ahead of the worker. */
   workflowBundle: WorkflowBundle;
 }
 
-export function createBookingWorker({ connection, namespace, taskQueue, orm, calendly, workflowBundle }: BookingWorkerOptions): Promise<Worker> {
+export function createBookingWorker({ connection, namespace, taskQueue, orm, calendly, temporal, workflowBundle }: BookingWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     workflowBundle,
-    activities: createActivities({ orm, calendly }),
+    activities: createActivities({ orm, calendly, temporal, taskQueue }),
     // Lets activities in flight finish (and be recorded) when the worker is stopped.
     shutdownGraceTime: '10 seconds',
   });

@@ -1,10 +1,12 @@
 /** The worker process: runs workflows and activities from the task queue until SIGINT/SIGTERM. */
 import { MikroORM } from '@mikro-orm/postgresql';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { CalendlyApiClient } from '../calendly/api-client';
 import { configFromEnvironment } from '../config';
 import { ormConfig } from '../database/orm-config';
 import { createLogger } from '../logger';
+import { lazyTemporalConnection } from '../temporal/client-connection';
 import { connectWithRetry } from '../temporal/connect';
 import { createBookingWorker } from './create-worker';
 import { temporalLoggerFor } from './temporal-logger';
@@ -18,12 +20,14 @@ async function main(): Promise<void> {
   // The pool connects on first use: a database that is down now only delays activities, which retry.
   const orm = await MikroORM.init(ormConfig(config.databaseUrl, { connect: false }));
   const connection = await connectWithRetry(() => NativeConnection.connect({ address: config.temporal.address }), config.temporal.address, logger);
+  const temporal = new Client({ connection: lazyTemporalConnection(config.temporal.address), namespace: config.temporal.namespace });
   const worker = await createBookingWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     orm,
     calendly: new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken }),
+    temporal,
     workflowBundle: await bundleWorkflows(logger),
   });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker running');
@@ -31,6 +35,7 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     await connection.close();
+    await temporal.connection.close();
     await orm.close();
     logger.info('Worker stopped');
   }

@@ -89,12 +89,14 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const receiverUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
 
   const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+  const activityConnection = await Connection.connect({ address: temporalAddress });
   const worker: Worker = await createBookingWorker({
     connection: workerConnection,
     namespace,
     taskQueue: config.temporal.taskQueue,
     orm: systemOrm,
     calendly: new CalendlyApiClient({ baseUrl: fake.url, token: CALENDLY_TOKEN }),
+    temporal: new Client({ connection: activityConnection, namespace }),
     workflowBundle: workflowBundle(),
   });
   const workerRun = worker.run();
@@ -139,7 +141,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       worker.shutdown();
       await workerRun;
       server.close();
-      await Promise.all([receiverConnection.close(), assertionConnection.close(), workerConnection.close()]);
+      await Promise.all([receiverConnection.close(), assertionConnection.close(), activityConnection.close(), workerConnection.close()]);
       await Promise.all([systemOrm.close(), orm.close()]);
       await Promise.all([fake.close(), databaseProxy?.close(), temporalProxy?.close()]);
     },

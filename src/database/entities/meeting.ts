@@ -2,7 +2,8 @@ import { EntitySchema } from '@mikro-orm/core';
 import type { Location, QuestionAndAnswer, Tracking } from '../../calendly/schemas';
 import type { Lead } from './lead';
 
-export type MeetingStatus = 'active' | 'canceled';
+/** rescheduled: canceled by a reschedule; newInviteeUri names the meeting that replaces it */
+export type MeetingStatus = 'active' | 'canceled' | 'rescheduled';
 
 /** One invitee's place in one scheduled Calendly event (a group event has one meeting per invitee). */
 export interface Meeting {
@@ -30,9 +31,13 @@ export interface Meeting {
   rescheduled: boolean;
   oldInviteeUri: string | null;
   newInviteeUri: string | null;
+  /** set while Calendly has the invitee marked as a no-show */
+  noShowAt: Date | null;
   bookedAt: Date;
   /** Calendly's latest updated_at of invitee and event: an older read never overwrites a newer one */
   calendlyUpdatedAt: Date;
+  /** Calendly organization URI, for per-organization access */
+  organization: string | null;
   lead: Lead;
   createdAt: Date;
   updatedAt: Date;
@@ -69,8 +74,10 @@ export const MeetingSchema = new EntitySchema<Meeting>({
     rescheduled: { type: 'boolean', default: false },
     oldInviteeUri: nullableText,
     newInviteeUri: nullableText,
+    noShowAt: { ...timestamptz, nullable: true },
     bookedAt: timestamptz,
     calendlyUpdatedAt: timestamptz,
+    organization: { ...nullableText, index: true },
     lead: { kind: 'm:1', entity: 'Lead', index: true },
     createdAt: { ...timestamptz, defaultRaw: 'now()' },
     updatedAt: { ...timestamptz, defaultRaw: 'now()' },

@@ -1,0 +1,50 @@
+import { EntitySchema } from '@mikro-orm/core';
+import type { Meeting } from './meeting';
+
+/**
+ * - scheduled: its durable timer is running in the meeting's workflow
+ * - sent: fired once (the transition is made once, in the same transaction as its outbox event)
+ * - canceled: the meeting was canceled or rescheduled first
+ * - skipped: its time had already passed when the meeting was booked; never sent late
+ */
+export type ReminderState = 'scheduled' | 'sent' | 'canceled' | 'skipped';
+
+/** One reminder before one meeting, e.g. 24 h before its start. */
+export interface Reminder {
+  id: string;
+  meeting: Meeting;
+  /** how long before the meeting's start, in seconds */
+  offsetSeconds: number;
+  /** start time minus offset, in UTC */
+  fireAt: Date;
+  state: ReminderState;
+  sentAt: Date | null;
+  canceledAt: Date | null;
+  skippedAt: Date | null;
+  /** when the outbound reminder webhook (if configured) was accepted by its endpoint */
+  outboundDeliveredAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const timestamptz = { type: 'datetime', columnType: 'timestamptz' } as const;
+
+export const ReminderSchema = new EntitySchema<Reminder>({
+  name: 'Reminder',
+  tableName: 'reminders',
+  uniques: [{ name: 'reminders_meeting_offset_unique', properties: ['meeting', 'offsetSeconds'] }],
+  indexes: [{ properties: ['state', 'fireAt'] }],
+  properties: {
+    id: { type: 'uuid', primary: true, defaultRaw: 'gen_random_uuid()' },
+    meeting: { kind: 'm:1', entity: 'Meeting' },
+    offsetSeconds: { type: 'integer' },
+    fireAt: timestamptz,
+    state: { type: 'text' },
+    sentAt: { ...timestamptz, nullable: true },
+    canceledAt: { ...timestamptz, nullable: true },
+    skippedAt: { ...timestamptz, nullable: true },
+    outboundDeliveredAt: { ...timestamptz, nullable: true },
+    createdAt: { ...timestamptz, defaultRaw: 'now()' },
+    updatedAt: { ...timestamptz, defaultRaw: 'now()' },
+  },
+});
