@@ -1,14 +1,14 @@
-/** Stores a booking as lead and meeting. */
+/** Stores bookings as leads and meetings (and their outbox events). */
 import { ApplicationFailure } from '@temporalio/activity';
 import { DriverException, type MikroORM } from '@mikro-orm/postgresql';
-import { saveBooking, type SavedBooking } from '../src/database/bookings';
-import type { Booking } from './calendly';
+import { saveBookings, type NoShowChange, type SavedBooking } from '../src/database/bookings';
+import type { FetchedBookings } from './calendly';
 
 export function createBookingActivities(orm: MikroORM) {
   return {
-    async saveBooking({ event, invitee }: Booking): Promise<SavedBooking> {
+    async saveBookings({ bookings, organization }: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]> {
       try {
-        return await saveBooking(orm.em.fork(), event, invitee);
+        return await saveBookings(orm.em.fork(), bookings, organization, noShowChange);
       } catch (error) {
         // Data exceptions (class 22) and constraint violations (23) fail again on every retry; outages are retried.
         const code = error instanceof DriverException ? String(error.code ?? '') : '';

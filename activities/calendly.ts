@@ -1,31 +1,59 @@
-/** Reads an invitee and its scheduled event from the Calendly API, sorting failures into retry-later and give-up. */
+/** Reads invitees and their scheduled events from the Calendly API, sorting failures into retry-later and give-up. */
 import { ApplicationFailure } from '@temporalio/activity';
 import { CalendlyApiError, CalendlyResponseError, type CalendlyApiClient } from '../src/calendly/api-client';
-import type { Invitee, ScheduledEvent } from '../src/calendly/schemas';
+import type { Booking } from '../src/database/bookings';
 import type { InviteeDelivery } from '../src/shared/deliveries';
 
-export interface Booking {
-  event: ScheduledEvent;
-  invitee: Invitee;
+export interface FetchedBookings {
+  /** the delivery's invitee first, then the other side of a reschedule (old or new invitee) if there is one */
+  bookings: Booking[];
+  /** the Calendly organization of the API token */
+  organization: string;
 }
 
 export function createCalendlyActivities(calendly: CalendlyApiClient) {
+  let organization: Promise<string> | undefined;
+  const organizationOfToken = () => {
+    organization ??= calendly.getCurrentUser().then((user) => user.current_organization);
+    return organization.catch((error: unknown) => {
+      organization = undefined;
+      throw error;
+    });
+  };
+  const fetchBooking = async (inviteeUri: string, eventUri?: string): Promise<Booking> => {
+    const invitee = await calendly.getInvitee(inviteeUri);
+    return { invitee, event: await calendly.getScheduledEvent(eventUri ?? invitee.event) };
+  };
+
   return {
-    async fetchBooking(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri'>): Promise<Booking> {
+    /**
+     * A reschedule is two deliveries in no guaranteed order; reading the other side too (old_invitee or
+     * new_invitee) makes either order end in the same state.
+     */
+    async fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri'>): Promise<FetchedBookings> {
       try {
-        const [event, invitee] = await Promise.all([
-          calendly.getScheduledEvent(delivery.scheduledEventUri),
-          calendly.getInvitee(delivery.inviteeUri),
-        ]);
-        return { event, invitee };
+        const primary = await fetchBooking(delivery.inviteeUri, delivery.scheduledEventUri);
+        const relatedUri = primary.invitee.old_invitee ?? primary.invitee.new_invitee;
+        const related = relatedUri ? await fetchRelated(relatedUri) : undefined;
+        return { bookings: related ? [primary, related] : [primary], organization: await organizationOfToken() };
       } catch (error) {
         throw asActivityFailure(error);
       }
     },
   };
+
+  /** The other side of a reschedule may be gone (deleted event): the delivery's own invitee still counts. */
+  async function fetchRelated(inviteeUri: string): Promise<Booking | undefined> {
+    try {
+      return await fetchBooking(inviteeUri);
+    } catch (error) {
+      if (error instanceof CalendlyApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
 }
 
-function asActivityFailure(error: unknown): unknown {
+export function asActivityFailure(error: unknown): unknown {
   if (error instanceof CalendlyResponseError) {
     return ApplicationFailure.nonRetryable(error.message, 'InvalidCalendlyData');
   }

@@ -5,9 +5,12 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { CalendlyApiClient } from '../src/calendly/api-client';
+import type { SubscriptionTarget } from '../src/subscriptions/inspection';
 import { createBookingActivities } from './bookings';
 import { createCalendlyActivities } from './calendly';
 import { createDeliveryLogActivities } from './delivery-log';
+import { createReminderActivities, type ReminderSettings } from './reminders';
+import { createSubscriptionActivities } from './subscriptions';
 
 export interface ActivityDependencies {
   orm: MikroORM;
@@ -15,15 +18,20 @@ export interface ActivityDependencies {
   /** for activities that start or signal other workflows */
   temporal: Client;
   taskQueue: string;
+  /** where the self-healing jobs point the Calendly webhook subscription */
+  subscriptionTarget: SubscriptionTarget;
+  reminders: ReminderSettings;
 }
 
-export function createActivities({ orm, calendly }: ActivityDependencies) {
+export function createActivities({ orm, calendly, temporal, taskQueue, reminders, subscriptionTarget }: ActivityDependencies) {
   return {
     ...createCalendlyActivities(calendly),
     ...createBookingActivities(orm),
     ...createDeliveryLogActivities(orm),
+    ...createReminderActivities(orm, temporal, taskQueue, reminders),
+    ...createSubscriptionActivities({ calendly, temporal, taskQueue, subscriptionTarget }),
   };
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { Booking } from './calendly';
+export type { FetchedBookings } from './calendly';

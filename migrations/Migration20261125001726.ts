@@ -12,7 +12,7 @@ export class Migration20261125001726 extends Migration {
 
     this.addSql(`alter table "reminders" add constraint "reminders_meeting_id_foreign" foreign key ("meeting_id") references "meetings" ("id") on update cascade;`);
 
-    this.addSql(`alter table "meetings" add column "no_show_at" timestamptz null, add column "organization" text null;`);
+    this.addSql(`alter table "meetings" add column "no_show_at" timestamptz null, add column "no_show_changed_at" timestamptz null, add column "organization" text null;`);
     this.addSql(`create index "meetings_organization_index" on "meetings" ("organization");`);
   }
 
@@ -22,7 +22,7 @@ export class Migration20261125001726 extends Migration {
     this.addSql(`drop table if exists "reminders" cascade;`);
 
     this.addSql(`drop index "meetings_organization_index";`);
-    this.addSql(`alter table "meetings" drop column "no_show_at", drop column "organization";`);
+    this.addSql(`alter table "meetings" drop column "no_show_at", drop column "no_show_changed_at", drop column "organization";`);
   }
 
 }

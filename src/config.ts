@@ -25,7 +25,15 @@ const httpUrl = (example: string) =>
 const port = (fallback: number) =>
   z.coerce.number({ error: 'must be a port number from 1 to 65535' }).int().min(1).max(65535, { error: 'must be a port number from 1 to 65535' }).default(fallback);
 
-const durationSeconds = (fallback: number) => z.coerce.number({ error: 'must be a whole number of seconds' }).int().positive().default(fallback);
+const wholeNumberOf = (unit: string, fallback: number) =>
+  z.coerce.number({ error: `must be a whole number of ${unit}` }).int({ error: `must be a whole number of ${unit}` }).positive().default(fallback);
+
+const durationSeconds = (fallback: number) => wholeNumberOf('seconds', fallback);
+
+const byteCount = (fallback: number) => {
+  const error = 'must be a whole number of bytes, e.g. 1048576 for 1 MiB';
+  return z.coerce.number({ error }).int({ error }).positive({ error }).default(fallback);
+};
 
 /** `token` or `token:organization-uri`: a token bound to an organization only sees that organization. */
 export interface ApiToken {
@@ -54,6 +62,12 @@ const apiTokens = z
       .min(1, { message: 'needs at least one token' }),
   );
 
+const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+function offsetSeconds(offset: string): number {
+  return Number(offset.slice(0, -1)) * UNIT_SECONDS[offset.slice(-1) as keyof typeof UNIT_SECONDS];
+}
+
 const environmentSchema = z.object({
   PORT: port(3000),
   HOST: z.string().default('0.0.0.0'),
@@ -79,8 +93,26 @@ const environmentSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('calendly-bookings'),
   TEMPORAL_WEB_UI_URL: httpUrl('TEMPORAL_WEB_UI_URL=http://127.0.0.1:8233').default('http://127.0.0.1:8233'),
   API_TOKENS: apiTokens,
+  REMINDER_OFFSETS: z
+    .string()
+    .default('24h,1h,15m')
+    .transform(commaList)
+    .pipe(
+      z
+        .array(z.string().regex(/^\d+(s|m|h|d)$/, { message: 'each offset is a number with s, m, h or d, e.g. REMINDER_OFFSETS=24h,1h,15m' }))
+        .min(1, { message: 'needs at least one offset, e.g. REMINDER_OFFSETS=24h,1h,15m' }),
+    )
+    .transform((offsets) => [...new Set(offsets.map(offsetSeconds))].sort((a, b) => b - a)),
+  REMINDER_WEBHOOK_URL: httpUrl('REMINDER_WEBHOOK_URL=https://crm.example.com/hooks/reminders').optional(),
+  REMINDER_WEBHOOK_SECRET: z.string().min(16, { message: 'needs at least 16 characters' }).optional(),
+  WEBSOCKET_PING_INTERVAL_SECONDS: durationSeconds(30),
+  WEBSOCKET_MAX_BUFFERED_BYTES: byteCount(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   FAKE_CALENDLY_PORT: port(4010).optional(),
+  RECONCILE_INTERVAL_MINUTES: wholeNumberOf('minutes', 15),
+  RECONCILE_LOOKBACK_HOURS: wholeNumberOf('hours', 48),
+  RECONCILE_LOOKAHEAD_DAYS: wholeNumberOf('days', 60),
+  SUBSCRIPTION_CHECK_INTERVAL_MINUTES: wholeNumberOf('minutes', 10),
 });
 
 export interface Config {
@@ -102,9 +134,30 @@ export interface Config {
     webUiUrl: string;
   };
   apiTokens: ApiToken[];
+  websocket: {
+    /** a client that has not answered the previous ping when the next one is due is dropped */
+    pingIntervalSeconds: number;
+    /** a client that lets more than this pile up unsent is closed (1013) rather than buffered without bound */
+    maxBufferedBytes: number;
+  };
+  reminders: {
+    /** how long before a meeting's start each reminder fires, in seconds, largest first */
+    offsetsSeconds: number[];
+    /** where reminders are also POSTed, signed with the secret; unset = websocket only */
+    webhook?: { url: string; secret: string };
+  };
   logLevel: string;
   /** Set only where the bundled fake Calendly API should run beside the system (local trials). */
   fakeCalendlyPort?: number;
+  /** The self-healing Temporal schedules (src/worker/schedules.ts). */
+  schedules: {
+    reconcileEveryMinutes: number;
+    /** events that started up to this long ago: the longest outage whose bookings are still fetched */
+    reconcileLookBackHours: number;
+    /** events starting up to this far ahead: at least the furthest that invitees may book */
+    reconcileLookAheadDays: number;
+    subscriptionCheckEveryMinutes: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -112,7 +165,12 @@ export class ConfigError extends Error {
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = environmentSchema.safeParse(withoutBlanks(env));
+  const parsed = environmentSchema
+    .refine((e) => !e.REMINDER_WEBHOOK_URL || e.REMINDER_WEBHOOK_SECRET, {
+      message: 'is required when REMINDER_WEBHOOK_URL is set: the key its receiver uses to verify the signature',
+      path: ['REMINDER_WEBHOOK_SECRET'],
+    })
+    .safeParse(withoutBlanks(env));
   if (!parsed.success) throw new ConfigError(`Configuration error: ${describe(parsed.error)}. Set it in .env (see .env.example).`);
   const e = parsed.data;
   return {
@@ -134,8 +192,19 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       webUiUrl: e.TEMPORAL_WEB_UI_URL,
     },
     apiTokens: e.API_TOKENS,
+    websocket: { pingIntervalSeconds: e.WEBSOCKET_PING_INTERVAL_SECONDS, maxBufferedBytes: e.WEBSOCKET_MAX_BUFFERED_BYTES },
+    reminders: {
+      offsetsSeconds: e.REMINDER_OFFSETS,
+      webhook: e.REMINDER_WEBHOOK_URL && e.REMINDER_WEBHOOK_SECRET ? { url: e.REMINDER_WEBHOOK_URL, secret: e.REMINDER_WEBHOOK_SECRET } : undefined,
+    },
     logLevel: e.LOG_LEVEL,
     fakeCalendlyPort: e.FAKE_CALENDLY_PORT,
+    schedules: {
+      reconcileEveryMinutes: e.RECONCILE_INTERVAL_MINUTES,
+      reconcileLookBackHours: e.RECONCILE_LOOKBACK_HOURS,
+      reconcileLookAheadDays: e.RECONCILE_LOOKAHEAD_DAYS,
+      subscriptionCheckEveryMinutes: e.SUBSCRIPTION_CHECK_INTERVAL_MINUTES,
+    },
   };
 }
 

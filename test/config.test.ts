@@ -16,6 +16,7 @@ describe('configuration', () => {
     expect(config.calendly.signatureToleranceSeconds).toBe(180);
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/calendly_bookings');
     expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'calendly-bookings' });
+    expect(config.websocket).toEqual({ pingIntervalSeconds: 30, maxBufferedBytes: 1024 * 1024 });
   });
 
   it('reads several signing keys for rotation and tokens bound to an organization', () => {
@@ -36,6 +37,9 @@ describe('configuration', () => {
     [{ PORT: 'eighty' }, /PORT/],
     [{ TEMPORAL_ADDRESS: 'localhost' }, /TEMPORAL_ADDRESS must be host:port/],
     [{ DATABASE_URL: 'mysql://x/y' }, /DATABASE_URL must be a postgres:\/\/ URL/],
+    [{ WEBSOCKET_PING_INTERVAL_SECONDS: 'often' }, /WEBSOCKET_PING_INTERVAL_SECONDS must be a whole number of seconds/],
+    [{ WEBSOCKET_MAX_BUFFERED_BYTES: '1.5MB' }, /WEBSOCKET_MAX_BUFFERED_BYTES must be a whole number of bytes/],
+    [{ WEBSOCKET_MAX_BUFFERED_BYTES: '0.5' }, /WEBSOCKET_MAX_BUFFERED_BYTES must be a whole number of bytes/],
   ])('stops with a message that says how to fix %o', (override, message) => {
     const attempt = () => loadConfig({ ...valid, ...override });
     expect(attempt).toThrow(ConfigError);

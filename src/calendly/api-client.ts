@@ -5,12 +5,18 @@
 import { z } from 'zod';
 import {
   apiErrorSchema,
+  collectionOf,
   inviteeSchema,
   resourceOf,
   scheduledEventSchema,
+  userSchema,
   uuidOf,
+  webhookSubscriptionSchema,
   type Invitee,
+  type Pagination,
   type ScheduledEvent,
+  type User,
+  type WebhookSubscription,
 } from './schemas';
 
 export class CalendlyApiError extends Error {
@@ -29,6 +35,33 @@ export class CalendlyApiError extends Error {
 /** The response did not have the documented shape. */
 export class CalendlyResponseError extends Error {
   override name = 'CalendlyResponseError';
+}
+
+/** Called on a 429 instead of throwing: wait `retryAfterSeconds` (X-RateLimit-Reset), then the page is asked for again. */
+export type RateLimitWait = (retryAfterSeconds: number, path: string) => Promise<void>;
+
+export interface PageOptions {
+  whenRateLimited?: RateLimitWait;
+  /** items per page, 1..100 (Calendly's default is 20) */
+  count?: number;
+}
+
+export interface ScheduledEventQuery {
+  organization: string;
+  /** inclusive, by the event's start time: Calendly filters scheduled events by start time only */
+  minStartTime?: string;
+  /** exclusive */
+  maxStartTime?: string;
+  sort?: 'start_time:asc' | 'start_time:desc';
+}
+
+export type WebhookSubscriptionQuery = { organization: string; scope: 'organization' } | { organization: string; scope: 'user'; user: string };
+
+export interface NewWebhookSubscription {
+  url: string;
+  events: readonly string[];
+  organization: string;
+  signingKey: string;
 }
 
 export interface CalendlyApiClientOptions {
@@ -59,6 +92,76 @@ export class CalendlyApiClient {
     if (segments.at(-2) !== 'invitees' || !eventUuid || !inviteeUuid) throw new CalendlyResponseError(`not an invitee URI: ${inviteeUri}`);
     const path = `/scheduled_events/${encodeURIComponent(eventUuid)}/invitees/${encodeURIComponent(inviteeUuid)}`;
     return (await this.request('GET', path, resourceOf(inviteeSchema))).resource;
+  }
+
+  async getCurrentUser(): Promise<User> {
+    return (await this.request('GET', '/users/me', resourceOf(userSchema))).resource;
+  }
+
+  /** Yields one page at a time. */
+  listWebhookSubscriptions(query: WebhookSubscriptionQuery, options: PageOptions = {}): AsyncGenerator<WebhookSubscription[]> {
+    return this.pages('/webhook_subscriptions', { ...query }, webhookSubscriptionSchema, options);
+  }
+
+  async createWebhookSubscription({ url, events, organization, signingKey }: NewWebhookSubscription): Promise<WebhookSubscription> {
+    const body = { url, events, organization, scope: 'organization', signing_key: signingKey };
+    return (await this.request('POST', '/webhook_subscriptions', resourceOf(webhookSubscriptionSchema), body)).resource;
+  }
+
+  async deleteWebhookSubscription(subscriptionUri: string): Promise<void> {
+    await this.request('DELETE', `/webhook_subscriptions/${encodeURIComponent(uuidOf(subscriptionUri))}`, z.undefined());
+  }
+
+  /** Yields one page at a time. */
+  listScheduledEvents(query: ScheduledEventQuery, options: PageOptions = {}): AsyncGenerator<ScheduledEvent[]> {
+    const { organization, minStartTime, maxStartTime, sort } = query;
+    const filters = { organization, min_start_time: minStartTime, max_start_time: maxStartTime, sort };
+    return this.pages('/scheduled_events', filters, scheduledEventSchema, options);
+  }
+
+  /** Yields one page at a time. */
+  listEventInvitees(eventUri: string, options: PageOptions = {}): AsyncGenerator<Invitee[]> {
+    return this.pages(`/scheduled_events/${encodeURIComponent(uuidOf(eventUri))}/invitees`, {}, inviteeSchema, options);
+  }
+
+  /**
+   * Follows `next_page` by its path and query only: the host it names is never called, so the token stays with
+   * the configured base URL.
+   */
+  private async *pages<T extends z.ZodType>(
+    path: string,
+    filters: Record<string, string | undefined>,
+    itemSchema: T,
+    { whenRateLimited, count = 100 }: PageOptions,
+  ): AsyncGenerator<z.infer<T>[]> {
+    const query = new URLSearchParams({ count: String(count) });
+    for (const [name, value] of Object.entries(filters)) if (value !== undefined) query.set(name, value);
+    let next: string | null = `${path}?${query.toString()}`;
+    while (next !== null) {
+      const page: { collection: z.infer<T>[]; pagination: Pagination } = await this.requestPage(next, collectionOf(itemSchema), whenRateLimited);
+      yield page.collection;
+      next = page.pagination.next_page === null ? null : this.pathOf(page.pagination.next_page);
+    }
+  }
+
+  private async requestPage<T extends z.ZodType>(path: string, schema: T, whenRateLimited: RateLimitWait | undefined): Promise<z.infer<T>> {
+    for (;;) {
+      try {
+        return await this.request('GET', path, schema);
+      } catch (error) {
+        if (!whenRateLimited || !(error instanceof CalendlyApiError) || error.status !== 429) throw error;
+        // Calendly documents X-RateLimit-Reset on every 429; 60 s is its usual window should it be missing.
+        await whenRateLimited(error.retryAfterSeconds ?? 60, path);
+      }
+    }
+  }
+
+  /** `https://api.calendly.com/scheduled_events?count=…&page_token=…` -> `/scheduled_events?count=…&page_token=…` */
+  private pathOf(pageUrl: string): string {
+    const url = new URL(pageUrl);
+    const basePath = new URL(this.baseUrl).pathname.replace(/\/+$/, '');
+    const path = basePath && url.pathname.startsWith(`${basePath}/`) ? url.pathname.slice(basePath.length) : url.pathname;
+    return `${path}${url.search}`;
   }
 
   private async request<T extends z.ZodType>(method: string, path: string, schema: T, body?: unknown): Promise<z.infer<T>> {

@@ -30,7 +30,12 @@ export const WEBHOOK_EVENTS = [
 export type WebhookEventName = (typeof WEBHOOK_EVENTS)[number];
 
 /** The deliveries this system turns into leads and meetings; every other signed delivery is kept for replay. */
-export const HANDLED_EVENTS = ['invitee.created', 'invitee.canceled'] as const satisfies readonly WebhookEventName[];
+export const HANDLED_EVENTS = [
+  'invitee.created',
+  'invitee.canceled',
+  'invitee_no_show.created',
+  'invitee_no_show.deleted',
+] as const satisfies readonly WebhookEventName[];
 export type HandledEventName = (typeof HANDLED_EVENTS)[number];
 
 export const trackingSchema = z.object({
@@ -129,6 +134,12 @@ export const inviteePayloadSchema = z.looseObject({
   scheduled_event: z.looseObject(scheduledEventFields),
 });
 export type InviteePayload = z.infer<typeof inviteePayloadSchema>;
+
+/**
+ * The minimal no-show payload some integrations observe instead of the full invitee (the REST InviteeNoShow
+ * resource): only the invitee's URI, so the invitee is fetched.
+ */
+export const inviteeNoShowSchema = z.looseObject({ invitee: uri, uri: uri.optional(), created_at: timestamp.optional() });
 
 /** The current (API v2) webhook envelope. */
 export const webhookEnvelopeSchema = z.looseObject({

@@ -1,4 +1,5 @@
 import Koa from 'koa';
+import { dashboardRoutes } from './dashboard/dashboard-routes';
 import type { ReceiverDependencies } from './dependencies';
 import { healthRoutes } from './health-routes';
 import { readApiRoutes } from './read-api';
@@ -19,7 +20,7 @@ export function createReceiverApp(deps: ReceiverDependencies): Koa {
     }
     deps.logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started }, 'HTTP request');
   });
-  for (const router of [webhookRoutes(deps), healthRoutes(deps), readApiRoutes(deps)]) {
+  for (const router of [webhookRoutes(deps), healthRoutes(deps), readApiRoutes(deps), dashboardRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

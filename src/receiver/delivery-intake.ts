@@ -38,8 +38,9 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
   try {
     await client.connection.withDeadline(Date.now() + timeoutMs, async () => {
       if (parsed.kind === 'invitee') {
+        const { inviteeEmail } = parsed.delivery;
         const searchAttributes: SearchAttributePair[] = [
-          { key: INVITEE_EMAIL, value: parsed.delivery.inviteeEmail.trim().toLowerCase() },
+          ...(inviteeEmail ? [{ key: INVITEE_EMAIL, value: inviteeEmail.trim().toLowerCase() }] : []),
           { key: EVENT_UUID, value: parsed.eventUuid },
           { key: DELIVERY_TYPE, value: parsed.delivery.eventName },
         ];

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import {
   HANDLED_EVENTS,
+  inviteeNoShowSchema,
   inviteePayloadSchema,
   legacyEnvelopeSchema,
   uuidOf,
@@ -37,11 +38,17 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelive
 
   const current = webhookEnvelopeSchema.safeParse(json);
   if (current.success) {
-    const { event: eventName, payload } = current.data;
+    const { event: eventName, payload, created_at: occurredAt } = current.data;
     if (!isHandled(eventName)) return unprocessed(`event type ${eventName} is not handled yet`, eventName);
     const invitee = inviteePayloadSchema.safeParse(payload);
-    if (!invitee.success) return unprocessed(`invalid ${eventName} payload: ${summarize(invitee.error)}`, eventName);
-    return inviteeDelivery(eventName, 'current', invitee.data.scheduled_event.uri, invitee.data.uri, invitee.data.email);
+    if (invitee.success) {
+      return inviteeDelivery(eventName, 'current', invitee.data.scheduled_event.uri, invitee.data.uri, invitee.data.email, occurredAt);
+    }
+    const noShow = isNoShow(eventName) ? inviteeNoShowSchema.safeParse(payload) : undefined;
+    if (noShow?.success) {
+      return inviteeDelivery(eventName, 'current', eventUriOf(noShow.data.invitee), noShow.data.invitee, null, occurredAt);
+    }
+    return unprocessed(`invalid ${eventName} payload: ${summarize(invitee.error)}`, eventName);
   }
 
   const legacy = legacyEnvelopeSchema.safeParse(json);
@@ -50,7 +57,7 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelive
     if (!isHandled(eventName)) return unprocessed(`event type ${eventName} is not handled yet`, eventName);
     const eventUri = `${apiBaseUrl}/scheduled_events/${encodeURIComponent(payload.event.uuid)}`;
     const inviteeUri = `${eventUri}/invitees/${encodeURIComponent(payload.invitee.uuid)}`;
-    return inviteeDelivery(eventName, 'legacy', eventUri, inviteeUri, payload.invitee.email);
+    return inviteeDelivery(eventName, 'legacy', eventUri, inviteeUri, payload.invitee.email, legacy.data.time);
   }
 
   return unprocessed(`not a Calendly webhook envelope: ${summarize(current.error)}`, eventNameOf(json));
@@ -62,16 +69,26 @@ export function inviteeDelivery(
   format: InviteeDelivery['format'],
   scheduledEventUri: string,
   inviteeUri: string,
-  inviteeEmail: string,
+  inviteeEmail: string | null,
+  occurredAt: string | null = null,
 ): ParsedDelivery {
   const eventUuid = uuidOf(scheduledEventUri);
   const inviteeUuid = uuidOf(inviteeUri);
+  // An invitee is created and canceled once, but may be marked and unmarked as a no-show several times.
+  const dedupKey = isNoShow(eventName) && occurredAt ? `${eventName}:${eventUuid}:${inviteeUuid}:${occurredAt}` : `${eventName}:${eventUuid}:${inviteeUuid}`;
   return {
     kind: 'invitee',
-    delivery: { dedupKey: `${eventName}:${eventUuid}:${inviteeUuid}`, eventName, format, scheduledEventUri, inviteeUri, inviteeEmail },
+    delivery: { dedupKey, eventName, format, scheduledEventUri, inviteeUri, inviteeEmail, occurredAt },
     eventUuid,
     inviteeUuid,
   };
+}
+
+const isNoShow = (eventName: string) => eventName.startsWith('invitee_no_show.');
+
+/** `…/scheduled_events/{event}/invitees/{invitee}` -> `…/scheduled_events/{event}` */
+function eventUriOf(inviteeUri: string): string {
+  return inviteeUri.replace(/\/invitees\/[^/]+\/?$/, '');
 }
 
 function eventNameOf(json: unknown): string | null {

@@ -1,7 +1,9 @@
-/** The receiver process: Calendly webhooks, health, and the read API, until SIGINT/SIGTERM. */
+/** The receiver process: Calendly webhooks, health, the read API, the dashboard and live push, until SIGINT/SIGTERM. */
 import { once } from 'node:events';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';
+import { startBroadcaster } from '../broadcaster/broadcaster';
+import { WEBSOCKET_PATH } from '../broadcaster/protocol';
 import { configFromEnvironment } from '../config';
 import { ormConfig } from '../database/orm-config';
 import { createLogger } from '../logger';
@@ -18,13 +20,21 @@ async function main(): Promise<void> {
 
   const server = createReceiverApp({ config, temporal, orm, logger }).listen(config.port, config.host);
   await once(server, 'listening');
+  const broadcaster = startBroadcaster({ server, config, logger });
   logger.info(
-    { url: `http://${config.host}:${config.port}`, webhookUrl: `${config.apiUrl}${WEBHOOK_PATH}`, temporalWebUi: config.temporal.webUiUrl },
+    {
+      url: `http://${config.host}:${config.port}`,
+      webhookUrl: `${config.apiUrl}${WEBHOOK_PATH}`,
+      websocketUrl: `${config.apiUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`,
+      temporalWebUi: config.temporal.webUiUrl,
+    },
     'Receiver listening',
   );
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'Receiver stopping');
+    // Open websockets would keep the server from closing.
+    await broadcaster.stop();
     server.close();
     await once(server, 'close');
     await connection.close();

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { emailKeyOf } from '../database/bookings';
 import { LeadSchema, type Lead } from '../database/entities/lead';
 import { MeetingSchema, type Meeting } from '../database/entities/meeting';
+import { leadView, meetingView } from '../database/views';
 import { requireApiToken } from './bearer-auth';
 import type { ReceiverDependencies } from './dependencies';
 
@@ -16,7 +17,8 @@ const page = {
 const leadQuery = z.object({ email: z.string().min(1).optional(), ...page });
 const meetingQuery = z.object({
   email: z.string().min(1).optional(),
-  status: z.enum(['active', 'canceled']).optional(),
+  status: z.enum(['active', 'canceled', 'rescheduled']).optional(),
+  noShow: z.enum(['true', 'false']).optional(),
   startFrom: z.iso.datetime({ offset: true }).optional(),
   startTo: z.iso.datetime({ offset: true }).optional(),
   ...page,
@@ -32,16 +34,17 @@ export function readApiRoutes({ orm, config }: ReceiverDependencies): Router {
     const { email, limit, offset } = query.data;
     const where: FilterQuery<Lead> = email ? { emailKey: emailKeyOf(email) } : {};
     const [leads, total] = await orm.em.fork().findAndCount(LeadSchema, where, { limit, offset, orderBy: { lastSeenAt: 'desc', id: 'asc' } });
-    ctx.body = { data: leads.map(leadJson), pagination: { limit, offset, total } };
+    ctx.body = { data: leads.map(leadView), pagination: { limit, offset, total } };
   });
 
   router.get('/meetings', async (ctx) => {
     const query = meetingQuery.safeParse(ctx.query);
     if (!query.success) return badRequest(ctx, query.error);
-    const { email, status, startFrom, startTo, limit, offset } = query.data;
+    const { email, status, noShow, startFrom, startTo, limit, offset } = query.data;
     const where: FilterQuery<Meeting> = {
       ...(email ? { lead: { emailKey: emailKeyOf(email) } } : {}),
       ...(status ? { status } : {}),
+      ...(noShow ? { noShowAt: noShow === 'true' ? { $ne: null } : null } : {}),
       ...(startFrom || startTo
         ? { startTime: { ...(startFrom ? { $gte: new Date(startFrom) } : {}), ...(startTo ? { $lt: new Date(startTo) } : {}) } }
         : {}),
@@ -52,7 +55,7 @@ export function readApiRoutes({ orm, config }: ReceiverDependencies): Router {
       orderBy: { startTime: 'asc', id: 'asc' },
       populate: ['lead'],
     });
-    ctx.body = { data: meetings.map(meetingJson), pagination: { limit, offset, total } };
+    ctx.body = { data: meetings.map(meetingView), pagination: { limit, offset, total } };
   });
 
   return router;
@@ -63,46 +66,5 @@ function badRequest(ctx: Context, error: z.ZodError): void {
   ctx.body = {
     error: error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
     code: 'invalid_query',
-  };
-}
-
-function leadJson(lead: Lead) {
-  return {
-    id: lead.id,
-    email: lead.email,
-    name: lead.name,
-    firstName: lead.firstName,
-    lastName: lead.lastName,
-    timezone: lead.timezone,
-    phone: lead.phone,
-    firstSeenAt: lead.firstSeenAt,
-    lastSeenAt: lead.lastSeenAt,
-  };
-}
-
-function meetingJson(meeting: Meeting) {
-  return {
-    id: meeting.id,
-    inviteeUri: meeting.inviteeUri,
-    scheduledEventUri: meeting.scheduledEventUri,
-    eventTypeUri: meeting.eventTypeUri,
-    name: meeting.name,
-    startTime: meeting.startTime,
-    endTime: meeting.endTime,
-    location: meeting.location,
-    status: meeting.status,
-    host: { name: meeting.hostName, email: meeting.hostEmail, uri: meeting.hostUri },
-    answers: meeting.answers,
-    tracking: meeting.tracking,
-    cancelUrl: meeting.cancelUrl,
-    rescheduleUrl: meeting.rescheduleUrl,
-    cancellation: meeting.canceledAt
-      ? { canceledAt: meeting.canceledAt, canceledBy: meeting.canceledBy, cancelerType: meeting.cancelerType, reason: meeting.cancelReason }
-      : null,
-    rescheduled: meeting.rescheduled,
-    oldInviteeUri: meeting.oldInviteeUri,
-    newInviteeUri: meeting.newInviteeUri,
-    bookedAt: meeting.bookedAt,
-    lead: { id: meeting.lead.id, email: meeting.lead.email, name: meeting.lead.name },
   };
 }

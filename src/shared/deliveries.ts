@@ -11,7 +11,10 @@ export interface InviteeDelivery {
   format: 'current' | 'legacy';
   scheduledEventUri: string;
   inviteeUri: string;
-  inviteeEmail: string;
+  /** null when a minimal no-show payload carried only the invitee's URI */
+  inviteeEmail: string | null;
+  /** when the change happened in Calendly (the envelope's created_at, if known); orders no-show marks and unmarks */
+  occurredAt: string | null;
   receivedAt: string;
 }
 

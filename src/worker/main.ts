@@ -6,9 +6,11 @@ import { CalendlyApiClient } from '../calendly/api-client';
 import { configFromEnvironment } from '../config';
 import { ormConfig } from '../database/orm-config';
 import { createLogger } from '../logger';
+import { subscriptionTargetOf } from '../subscriptions/inspection';
 import { lazyTemporalConnection } from '../temporal/client-connection';
 import { connectWithRetry } from '../temporal/connect';
 import { createBookingWorker } from './create-worker';
+import { ensureSchedules } from './schedules';
 import { temporalLoggerFor } from './temporal-logger';
 import { bundleWorkflows } from './workflow-bundle';
 
@@ -28,8 +30,19 @@ async function main(): Promise<void> {
     orm,
     calendly: new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken }),
     temporal,
+    reminders: config.reminders,
+    subscriptionTarget: subscriptionTargetOf(config),
     workflowBundle: await bundleWorkflows(logger),
   });
+  try {
+    for (const { scheduleId, outcome } of await ensureSchedules(temporal, config.temporal.taskQueue, config.schedules)) {
+      const url = `${config.temporal.webUiUrl}/namespaces/${config.temporal.namespace}/schedules/${encodeURIComponent(scheduleId)}`;
+      logger.info({ scheduleId, url }, `Schedule ${outcome}`);
+    }
+  } catch (error) {
+    // Processing deliveries does not depend on the schedules: the worker runs anyway, and says so.
+    logger.error({ err: error }, 'Could not create or update the self-healing schedules: they may be missing or outdated');
+  }
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker running');
   try {
     await worker.run();

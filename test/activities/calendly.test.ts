@@ -1,13 +1,13 @@
-/** How fetchBooking sorts Calendly's answers into retry-later and give-up, against the fake Calendly API. */
+/** How fetchBookings sorts Calendly's answers into retry-later and give-up, against the fake Calendly API. */
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createCalendlyActivities, type Booking } from '../../activities/calendly';
+import { createCalendlyActivities, type FetchedBookings } from '../../activities/calendly';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
 
 let fake: FakeCalendly;
 let activities: ReturnType<typeof createCalendlyActivities>;
-const fetchBooking = (delivery: { scheduledEventUri: string; inviteeUri: string }) => activities.fetchBooking(delivery);
+const fetchBookings = (delivery: { scheduledEventUri: string; inviteeUri: string }) => activities.fetchBookings(delivery);
 beforeAll(async () => {
   fake = await startFakeCalendly({ apiToken: 'calendly-token' });
   activities = createCalendlyActivities(new CalendlyApiClient({ baseUrl: fake.url, token: 'calendly-token' }));
@@ -20,7 +20,7 @@ async function booking() {
 }
 
 async function failureOf(delivery: Awaited<ReturnType<typeof booking>>): Promise<ApplicationFailure> {
-  const error: unknown = await new MockActivityEnvironment().run(fetchBooking, delivery).then(
+  const error: unknown = await new MockActivityEnvironment().run(fetchBookings, delivery).then(
     () => undefined,
     (thrown: unknown) => thrown,
   );
@@ -28,16 +28,33 @@ async function failureOf(delivery: Awaited<ReturnType<typeof booking>>): Promise
   return error as ApplicationFailure;
 }
 
-it('returns the invitee and its scheduled event as Calendly has them', async () => {
+const run = (delivery: { scheduledEventUri: string; inviteeUri: string }) =>
+  new MockActivityEnvironment().run<[typeof delivery], FetchedBookings, typeof fetchBookings>(fetchBookings, delivery);
+
+it('returns the invitee, its scheduled event and the organization of the token, as Calendly has them', async () => {
   const delivery = await booking();
-  const { event, invitee } = await new MockActivityEnvironment().run<[typeof delivery], Booking, typeof fetchBooking>(fetchBooking, delivery);
-  expect(event.uri).toBe(delivery.scheduledEventUri);
-  expect(invitee.uri).toBe(delivery.inviteeUri);
+  const { bookings, organization } = await run(delivery);
+  expect(bookings).toHaveLength(1);
+  expect(bookings[0]!.event.uri).toBe(delivery.scheduledEventUri);
+  expect(bookings[0]!.invitee.uri).toBe(delivery.inviteeUri);
+  expect(organization).toBe(fake.organizationUri);
+});
+
+it('reads the other side of a reschedule too, from either side', async () => {
+  const delivery = await booking();
+  const { newInvitee, newEvent } = await fake.rescheduleInvitee(delivery.inviteeUri, { startTime: '2031-01-02T10:00:00.000000Z' }, { deliver: false });
+  const fromOld = await run(delivery);
+  expect(fromOld.bookings.map(({ invitee }) => [invitee.uri, invitee.status])).toEqual([
+    [delivery.inviteeUri, 'canceled'],
+    [newInvitee.uri, 'active'],
+  ]);
+  const fromNew = await run({ scheduledEventUri: newEvent.uri, inviteeUri: newInvitee.uri });
+  expect(fromNew.bookings.map(({ invitee }) => invitee.uri)).toEqual([newInvitee.uri, delivery.inviteeUri]);
 });
 
 it('waits for X-RateLimit-Reset after a 429 instead of the usual back-off', async () => {
   const delivery = await booking();
-  fake.failNext('/scheduled_events', { status: 429, count: 2 });
+  fake.failNext('/scheduled_events', { status: 429, count: 1 });
   const failure = await failureOf(delivery);
   expect(failure.type).toBe('CalendlyRateLimited');
   expect(failure.nonRetryable).toBe(false);
@@ -58,6 +75,6 @@ it('gives up on a deleted event (404) without retrying', async () => {
 it('lets server errors be retried', async () => {
   const delivery = await booking();
   fake.failNext('/scheduled_events', { status: 500, count: 2 });
-  const error: unknown = await new MockActivityEnvironment().run(fetchBooking, delivery).catch((thrown: unknown) => thrown);
+  const error: unknown = await new MockActivityEnvironment().run(fetchBookings, delivery).catch((thrown: unknown) => thrown);
   expect(error).toMatchObject({ name: 'CalendlyApiError', status: 500 });
 });

@@ -17,6 +17,7 @@ describe('parsing a signed delivery', () => {
     const { uri, event } = await invitee();
     const { body } = fake.webhookDelivery('invitee.created', uri, 'key-12345678');
     const parsed = parseDelivery(Buffer.from(body), fake.url);
+    const occurredAt = (JSON.parse(body) as { created_at: string }).created_at;
     expect(parsed).toEqual({
       kind: 'invitee',
       delivery: {
@@ -26,6 +27,7 @@ describe('parsing a signed delivery', () => {
         scheduledEventUri: event,
         inviteeUri: uri,
         inviteeEmail: 'Ada@Example.com',
+        occurredAt,
       },
       eventUuid: event.split('/').at(-1),
       inviteeUuid: uri.split('/').at(-1),
@@ -38,7 +40,7 @@ describe('parsing a signed delivery', () => {
     const legacy = parseDelivery(Buffer.from(fake.legacyWebhookBody('invitee.canceled', uri)), fake.url);
     expect(legacy.kind).toBe('invitee');
     expect(legacy.kind === 'invitee' && legacy.delivery.format).toBe('legacy');
-    expect({ ...legacy.delivery, format: 'current' }).toEqual(current.delivery);
+    expect({ ...legacy.delivery, format: 'current', occurredAt: null }).toEqual({ ...current.delivery, occurredAt: null });
   });
 
   it('keys deliveries per invitee and event type, so group guests and cancels are never collapsed', async () => {
@@ -49,6 +51,24 @@ describe('parsing a signed delivery', () => {
     const keys = [keyOf('invitee.created', first.uri), keyOf('invitee.created', guest.invitee.uri), keyOf('invitee.canceled', first.uri)];
     expect(new Set(keys).size).toBe(3);
     expect(keyOf('invitee.created', first.uri)).toBe(keys[0]);
+  });
+
+  it('reads both no-show payload forms, keyed by when the mark happened so a later re-mark is not a duplicate', async () => {
+    const { uri, event } = await invitee();
+    await fake.markNoShow(uri, { deliver: false });
+    const full = parseDelivery(Buffer.from(fake.webhookDelivery('invitee_no_show.created', uri, 'key-12345678').body), fake.url);
+    const minimalBody = JSON.stringify({
+      created_at: '2031-01-01T11:00:00.000000Z',
+      created_by: 'https://api.calendly.com/users/U',
+      event: 'invitee_no_show.created',
+      payload: { uri: `${fake.url}/invitee_no_shows/N1`, invitee: uri, created_at: '2031-01-01T11:00:00.000000Z' },
+    });
+    const minimal = parseDelivery(Buffer.from(minimalBody), fake.url);
+    for (const parsed of [full, minimal]) {
+      expect(parsed).toMatchObject({ kind: 'invitee', delivery: { eventName: 'invitee_no_show.created', inviteeUri: uri, scheduledEventUri: event } });
+    }
+    expect(minimal.delivery).toMatchObject({ inviteeEmail: null, dedupKey: `invitee_no_show.created:${event.split('/').at(-1)}:${uri.split('/').at(-1)}:2031-01-01T11:00:00.000000Z` });
+    expect(full.delivery.dedupKey).not.toBe(minimal.delivery.dedupKey);
   });
 
   it.each([

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/logger';
 import { bundleWorkflows } from '../../src/worker/workflow-bundle';
 import { startTemporalDevServer } from '../../scripts/lib/temporal-dev-server';
 import { freePort } from '../support/free-port';
-import { HARNESS_FILE, TEST_DIR, TEST_POSTGRES_URL, WORKFLOW_BUNDLE_FILE, type Harness } from '../support/harness';
+import { runFiles, TEST_DIR, TEST_POSTGRES_URL, type Harness } from '../support/harness';
 
 export default async function globalSetup(): Promise<void> {
   mkdirSync(TEST_DIR, { recursive: true });
@@ -21,8 +21,9 @@ export default async function globalSetup(): Promise<void> {
   await migrateDatabase(databaseUrl);
 
   const { code } = await bundleWorkflows(createLogger('error', 'test-setup'));
-  writeFileSync(WORKFLOW_BUNDLE_FILE, code);
+  const files = runFiles(process.pid);
+  writeFileSync(files.workflowBundle, code);
 
   const harness: Harness = { temporalAddress: server.address, namespace: 'default', databaseUrl, temporalPid: server.process.pid! };
-  writeFileSync(HARNESS_FILE, JSON.stringify(harness));
+  writeFileSync(files.harness, JSON.stringify(harness));
 }

@@ -1,10 +1,8 @@
 /** What the global setup started for this test run (see test/setup/global-setup.ts). */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const TEST_DIR = join(__dirname, '..', '..', '.data', 'test');
-export const HARNESS_FILE = join(TEST_DIR, 'harness.json');
-export const WORKFLOW_BUNDLE_FILE = join(TEST_DIR, 'workflow-bundle.js');
 /** The machine's PostgreSQL, trust auth; each run creates and drops its own database there. */
 export const TEST_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432';
 
@@ -15,10 +13,24 @@ export interface Harness {
   temporalPid: number;
 }
 
+/**
+ * Files of one jest run, named by its main process, so that runs side by side never share a database. Tests run
+ * in that process (--runInBand) or in its direct children (jest workers).
+ */
+export const runFiles = (jestPid: number) => ({
+  harness: join(TEST_DIR, `harness-${jestPid}.json`),
+  workflowBundle: join(TEST_DIR, `workflow-bundle-${jestPid}.js`),
+});
+
+function thisRun() {
+  const own = runFiles(process.pid);
+  return existsSync(own.harness) ? own : runFiles(process.ppid);
+}
+
 export function harness(): Harness {
-  return JSON.parse(readFileSync(HARNESS_FILE, 'utf8')) as Harness;
+  return JSON.parse(readFileSync(thisRun().harness, 'utf8')) as Harness;
 }
 
 export function workflowBundle(): { code: string } {
-  return { code: readFileSync(WORKFLOW_BUNDLE_FILE, 'utf8') };
+  return { code: readFileSync(thisRun().workflowBundle, 'utf8') };
 }

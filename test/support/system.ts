@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { startBroadcaster } from '../../src/broadcaster/broadcaster';
+import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { signatureFor } from '../../src/calendly/signature';
 import { loadConfig, type Config } from '../../src/config';
@@ -32,17 +34,24 @@ export interface TestSystemOptions {
   proxyTemporal?: boolean;
   /** Extra environment, e.g. several signing keys. */
   env?: Record<string, string>;
+  /** Another Temporal server than the shared one (e.g. one the test restarts). */
+  temporalAddress?: string;
 }
 
 export interface TestSystem {
   config: Config;
   receiverUrl: string;
+  /** The receiver's websocket endpoint, `ws://…/ws`. */
+  websocketUrl: string;
   fake: FakeCalendly;
   /** Direct connections for assertions, never through a proxy. */
   orm: MikroORM;
   temporal: Client;
   databaseProxy?: TcpProxy;
   temporalProxy?: TcpProxy;
+  /** Stops the worker (as a crash or a deploy would); workflows wait on the server until one runs again. */
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
   /** GET a receiver path as JSON; `token` is sent as a bearer token. */
   get(path: string, token?: string | null): Promise<{ status: number; body: any }>;
   /** Subscribes the receiver in the fake Calendly, as an admin would, so that the fake delivers to it. */
@@ -53,7 +62,9 @@ export interface TestSystem {
 }
 
 export async function startTestSystem(options: TestSystemOptions = {}): Promise<TestSystem> {
-  const { temporalAddress, namespace, databaseUrl } = harness();
+  const shared = harness();
+  const { namespace, databaseUrl } = shared;
+  const temporalAddress = options.temporalAddress ?? shared.temporalAddress;
   const logger = createLogger('fatal', 'test');
   const fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN });
 
@@ -87,19 +98,33 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const server: Server = createReceiverApp({ config, temporal: receiverClient, orm: systemOrm, logger }).listen(0, '127.0.0.1');
   await once(server, 'listening');
   const receiverUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const broadcaster = startBroadcaster({ server, config, logger });
 
   const workerConnection = await NativeConnection.connect({ address: temporalAddress });
   const activityConnection = await Connection.connect({ address: temporalAddress });
-  const worker: Worker = await createBookingWorker({
-    connection: workerConnection,
-    namespace,
-    taskQueue: config.temporal.taskQueue,
-    orm: systemOrm,
-    calendly: new CalendlyApiClient({ baseUrl: fake.url, token: CALENDLY_TOKEN }),
-    temporal: new Client({ connection: activityConnection, namespace }),
-    workflowBundle: workflowBundle(),
-  });
-  const workerRun = worker.run();
+  const activityClient = new Client({ connection: activityConnection, namespace });
+  let worker: Worker | undefined;
+  let workerRun: Promise<void> | undefined;
+  const startWorker = async () => {
+    worker = await createBookingWorker({
+      connection: workerConnection,
+      namespace,
+      taskQueue: config.temporal.taskQueue,
+      orm: systemOrm,
+      calendly: new CalendlyApiClient({ baseUrl: fake.url, token: CALENDLY_TOKEN }),
+      temporal: activityClient,
+      reminders: config.reminders,
+      subscriptionTarget: { callbackUrl: `${receiverUrl}/calendly/webhook`, signingKey: SIGNING_KEY },
+      workflowBundle: workflowBundle(),
+    });
+    workerRun = worker.run();
+  };
+  const stopWorker = async () => {
+    worker?.shutdown();
+    await workerRun;
+    worker = undefined;
+  };
+  await startWorker();
 
   const assertionConnection = await Connection.connect({ address: temporalAddress });
   const temporal = new Client({ connection: assertionConnection, namespace });
@@ -107,11 +132,14 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   return {
     config,
     receiverUrl,
+    websocketUrl: `${receiverUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`,
     fake,
     orm,
     temporal,
     databaseProxy,
     temporalProxy,
+    stopWorker,
+    startWorker,
     async get(path, token = null) {
       const response = await fetch(`${receiverUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
       return { status: response.status, body: (await response.json()) };
@@ -138,8 +166,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       return { status: response.status, body: (await response.json()) };
     },
     async stop() {
-      worker.shutdown();
-      await workerRun;
+      await stopWorker();
+      await broadcaster.stop();
       server.close();
       await Promise.all([receiverConnection.close(), assertionConnection.close(), activityConnection.close(), workerConnection.close()]);
       await Promise.all([systemOrm.close(), orm.close()]);

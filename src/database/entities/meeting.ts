@@ -2,8 +2,10 @@ import { EntitySchema } from '@mikro-orm/core';
 import type { Location, QuestionAndAnswer, Tracking } from '../../calendly/schemas';
 import type { Lead } from './lead';
 
+import type { MeetingStatus } from '../../shared/meetings';
+
 /** rescheduled: canceled by a reschedule; newInviteeUri names the meeting that replaces it */
-export type MeetingStatus = 'active' | 'canceled' | 'rescheduled';
+export type { MeetingStatus };
 
 /** One invitee's place in one scheduled Calendly event (a group event has one meeting per invitee). */
 export interface Meeting {
@@ -33,6 +35,8 @@ export interface Meeting {
   newInviteeUri: string | null;
   /** set while Calendly has the invitee marked as a no-show */
   noShowAt: Date | null;
+  /** when the latest no-show mark or unmark happened in Calendly: an older one arriving late is ignored */
+  noShowChangedAt: Date | null;
   bookedAt: Date;
   /** Calendly's latest updated_at of invitee and event: an older read never overwrites a newer one */
   calendlyUpdatedAt: Date;
@@ -75,6 +79,7 @@ export const MeetingSchema = new EntitySchema<Meeting>({
     oldInviteeUri: nullableText,
     newInviteeUri: nullableText,
     noShowAt: { ...timestamptz, nullable: true },
+    noShowChangedAt: { ...timestamptz, nullable: true },
     bookedAt: timestamptz,
     calendlyUpdatedAt: timestamptz,
     organization: { ...nullableText, index: true },

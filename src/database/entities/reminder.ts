@@ -1,13 +1,15 @@
 import { EntitySchema } from '@mikro-orm/core';
+import type { ReminderState } from '../../shared/meetings';
 import type { Meeting } from './meeting';
 
 /**
+ * Reminder states:
  * - scheduled: its durable timer is running in the meeting's workflow
  * - sent: fired once (the transition is made once, in the same transaction as its outbox event)
  * - canceled: the meeting was canceled or rescheduled first
- * - skipped: its time had already passed when the meeting was booked; never sent late
+ * - skipped: its time had passed when the meeting was booked (or before the meeting began); never sent late
  */
-export type ReminderState = 'scheduled' | 'sent' | 'canceled' | 'skipped';
+export type { ReminderState };
 
 /** One reminder before one meeting, e.g. 24 h before its start. */
 export interface Reminder {

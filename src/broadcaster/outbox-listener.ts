@@ -1,0 +1,92 @@
+/**
+ * The receiver's one dedicated PostgreSQL connection (not the MikroORM pool): it LISTENs on the outbox channel and
+ * carries the broadcaster's outbox reads. When it drops, it is re-established with back-off.
+ */
+import { Client } from 'pg';
+import { OUTBOX_CHANNEL } from '../database/outbox';
+import type { Logger } from '../logger';
+
+const FIRST_RETRY_MS = 250;
+const MAX_RETRY_MS = 10_000;
+/** A read that takes longer means the connection is dead without having said so (e.g. a silent network partition). */
+const QUERY_TIMEOUT_MS = 10_000;
+
+export interface OutboxListenerOptions {
+  databaseUrl: string;
+  logger: Logger;
+  /** After every (re)connection and every notification: there may be new rows to read. */
+  onWake(): void;
+}
+
+export class OutboxListener {
+  private client: Client | undefined;
+  private retryMs = FIRST_RETRY_MS;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly options: OutboxListenerOptions) {}
+
+  start(): void {
+    void this.connect();
+  }
+
+  /** Any failure drops the connection and starts a new one, which wakes the caller again once it is up. */
+  async query<Row>(sql: string, params: unknown[] = []): Promise<Row[]> {
+    const client = this.client;
+    if (!client) throw new Error('The outbox connection is down; it is being re-established');
+    try {
+      return (await client.query(sql, params)).rows as Row[];
+    } catch (error) {
+      this.dropped(client, error as Error);
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const client = this.client;
+    this.client = undefined;
+    await client?.end();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new Client({
+      connectionString: this.options.databaseUrl,
+      keepAlive: true,
+      query_timeout: QUERY_TIMEOUT_MS,
+      application_name: 'calendly-bookings broadcaster',
+    });
+    client.on('error', (error) => this.dropped(client, error));
+    client.on('end', () => this.dropped(client, new Error('connection ended')));
+    client.on('notification', () => this.options.onWake());
+    try {
+      await client.connect();
+      await client.query(`listen ${OUTBOX_CHANNEL}`);
+    } catch (error) {
+      client.end().catch(() => undefined);
+      this.options.logger.warn({ err: error, retryInMs: this.retryMs }, 'Could not listen for outbox events; retrying');
+      return this.retry();
+    }
+    if (this.stopped) return void client.end();
+    this.client = client;
+    this.retryMs = FIRST_RETRY_MS;
+    this.options.logger.info('Listening for outbox events');
+    this.options.onWake();
+  }
+
+  private dropped(client: Client, error: Error): void {
+    if (client !== this.client) return;
+    this.client = undefined;
+    client.end().catch(() => undefined);
+    if (this.stopped) return;
+    this.options.logger.warn({ err: error, retryInMs: this.retryMs }, 'Lost the outbox connection; reconnecting');
+    this.retry();
+  }
+
+  private retry(): void {
+    if (this.stopped) return;
+    this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+  }
+}

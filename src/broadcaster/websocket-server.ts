@@ -1,0 +1,121 @@
+/**
+ * The websocket endpoint on the receiver's HTTP server: refuses upgrades without a valid API token, starts a
+ * session per client, pings every client and drops those that stopped answering.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import type { ApiToken } from '../config';
+import type { Logger } from '../logger';
+import { findApiToken } from '../receiver/bearer-auth';
+import { ClientSession } from './client-session';
+import type { OutboxFeed } from './outbox-feed';
+import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, WEBSOCKET_PATH } from './protocol';
+
+/** Clients only ever send pongs; anything larger is not a message this server understands. */
+const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
+/** On shutdown, how long clients get to answer the close before they are cut off. */
+const CLOSE_GRACE_MS = 1_000;
+
+export interface WebsocketServerOptions {
+  server: Server;
+  feed: OutboxFeed;
+  apiTokens: readonly ApiToken[];
+  pingIntervalMs: number;
+  maxBufferedBytes: number;
+  logger: Logger;
+}
+
+export interface EventWebsocketServer {
+  close(): Promise<void>;
+}
+
+export function attachWebsocketServer(options: WebsocketServerOptions): EventWebsocketServer {
+  const { server, feed, logger } = options;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+  const answeredPing = new WeakMap<WebSocket, boolean>();
+
+  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', 'http://receiver');
+    if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'not_found', `Websockets are served at ${WEBSOCKET_PATH}`);
+    const queryToken = url.searchParams.get('token');
+    const token =
+      findApiToken(request.headers.authorization, options.apiTokens) ??
+      (queryToken ? findApiToken(`Bearer ${queryToken}`, options.apiTokens) : undefined);
+    if (!token) return refuse(socket, 401, 'unauthorized', 'A valid API token is required: Authorization: Bearer <token>, or ?token=<token>');
+    const lastEventId = url.searchParams.get('lastEventId');
+    if (lastEventId !== null && !/^\d{1,19}$/.test(lastEventId)) {
+      return refuse(socket, 400, 'invalid_last_event_id', 'lastEventId must be the id of an event, e.g. ?lastEventId=42');
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      const resumeAfter = lastEventId === null ? undefined : BigInt(lastEventId);
+      void serve(ws, token, resumeAfter);
+    });
+  };
+
+  const serve = async (ws: WebSocket, token: ApiToken, resumeAfter: bigint | undefined) => {
+    answeredPing.set(ws, true);
+    ws.on('pong', () => answeredPing.set(ws, true));
+    ws.on('error', (error) => logger.debug({ err: error }, 'Websocket client error'));
+    const session = new ClientSession({
+      socket: ws,
+      organization: token.organization,
+      resumeAfter,
+      maxBufferedBytes: options.maxBufferedBytes,
+      readDelivered: (range) => feed.readDelivered(range),
+    });
+    await feed.ready;
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const subscription = feed.subscribe((event) => session.deliver(event));
+    ws.once('close', () => subscription.unsubscribe());
+    try {
+      await session.start(subscription.after);
+    } catch (error) {
+      logger.warn({ err: error }, 'Could not send missed events to a websocket client');
+      ws.close(CLOSE_INTERNAL_ERROR, 'Could not read missed events: reconnect with ?lastEventId=<id of the last event received>');
+    }
+  };
+
+  const pinger = setInterval(() => {
+    for (const ws of wss.clients) {
+      if (!answeredPing.get(ws)) {
+        ws.terminate();
+        continue;
+      }
+      answeredPing.set(ws, false);
+      ws.ping();
+    }
+  }, options.pingIntervalMs);
+
+  server.on('upgrade', onUpgrade);
+
+  return {
+    async close() {
+      clearInterval(pinger);
+      server.off('upgrade', onUpgrade);
+      const closed = [...wss.clients].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
+      for (const ws of wss.clients) ws.close(CLOSE_GOING_AWAY, 'Server shutting down: reconnect with ?lastEventId=<id of the last event received>');
+      const grace = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
+      await Promise.race([Promise.all(closed), grace]);
+      for (const ws of wss.clients) ws.terminate();
+      await new Promise((resolve) => wss.close(resolve));
+    },
+  };
+}
+
+function refuse(socket: Duplex, status: 400 | 401 | 404, code: string, error: string): void {
+  const body = JSON.stringify({ error, code });
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' }[status];
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    [
+      `HTTP/1.1 ${status} ${reason}`,
+      'Connection: close',
+      'Content-Type: application/json',
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      ...(status === 401 ? ['WWW-Authenticate: Bearer'] : []),
+      '',
+      body,
+    ].join('\r\n'),
+  );
+}

@@ -1,0 +1,48 @@
+/** The JSON shape of leads and meetings, shared by the read API and the outbox events frontends receive. */
+import { meetingWorkflowId } from '../shared/workflow-ids';
+import type { Lead } from './entities/lead';
+import type { Meeting } from './entities/meeting';
+
+export function leadView(lead: Lead) {
+  return {
+    id: lead.id,
+    email: lead.email,
+    name: lead.name,
+    firstName: lead.firstName,
+    lastName: lead.lastName,
+    timezone: lead.timezone,
+    phone: lead.phone,
+    firstSeenAt: lead.firstSeenAt,
+    lastSeenAt: lead.lastSeenAt,
+  };
+}
+
+export function meetingView(meeting: Meeting) {
+  return {
+    id: meeting.id,
+    inviteeUri: meeting.inviteeUri,
+    scheduledEventUri: meeting.scheduledEventUri,
+    eventTypeUri: meeting.eventTypeUri,
+    name: meeting.name,
+    startTime: meeting.startTime,
+    endTime: meeting.endTime,
+    location: meeting.location,
+    status: meeting.status,
+    host: { name: meeting.hostName, email: meeting.hostEmail, uri: meeting.hostUri },
+    answers: meeting.answers,
+    tracking: meeting.tracking,
+    cancelUrl: meeting.cancelUrl,
+    rescheduleUrl: meeting.rescheduleUrl,
+    cancellation: meeting.canceledAt
+      ? { canceledAt: meeting.canceledAt, canceledBy: meeting.canceledBy, cancelerType: meeting.cancelerType, reason: meeting.cancelReason }
+      : null,
+    rescheduled: meeting.rescheduled,
+    oldInviteeUri: meeting.oldInviteeUri,
+    newInviteeUri: meeting.newInviteeUri,
+    noShowAt: meeting.noShowAt,
+    bookedAt: meeting.bookedAt,
+    organization: meeting.organization,
+    workflowId: meetingWorkflowId(meeting.inviteeUri),
+    lead: { id: meeting.lead.id, email: meeting.lead.email, name: meeting.lead.name },
+  };
+}

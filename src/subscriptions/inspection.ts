@@ -1,0 +1,91 @@
+/**
+ * What "connected" means: the organization has one webhook subscription at this system's URL, active, listening to
+ * exactly HANDLED_EVENTS, and no subscription elsewhere that receives invitee events too. Calendly allows one
+ * subscription per URL, so the one at our URL is the only candidate.
+ */
+import type { CalendlyApiClient } from '../calendly/api-client';
+import { HANDLED_EVENTS, type WebhookSubscription } from '../calendly/schemas';
+import type { Config } from '../config';
+
+/** Where Calendly must deliver, and the key it must sign with. */
+export interface SubscriptionTarget {
+  callbackUrl: string;
+  signingKey: string;
+}
+
+/** The receiver's URL, and the first configured key: during a rotation, put the new key first and run reconnect --recreate. */
+export function subscriptionTargetOf(config: Config): SubscriptionTarget {
+  return { callbackUrl: config.webhookUrl, signingKey: config.calendly.signingKeys[0] };
+}
+
+export type SubscriptionProblem =
+  /** nothing delivers to our URL */
+  | 'missing'
+  /** Calendly gave up after 24 h of failed deliveries; it cannot be re-enabled, only re-created */
+  | 'disabled'
+  /** ours does not listen to exactly HANDLED_EVENTS */
+  | 'wrong-events'
+  /** ours is active but deliveries fail and Calendly is retrying them: it will be disabled unless the receiver answers */
+  | 'failing'
+  /** subscriptions at other URLs receive invitee events too (e.g. an old frontend URL) */
+  | 'other-subscriptions';
+
+export interface SubscriptionInspection {
+  organization: string;
+  /** the user the API token belongs to */
+  user: string;
+  callbackUrl: string;
+  /** the subscription at our URL, if any, right or not */
+  ours: WebhookSubscription | null;
+  /** at other URLs, receiving at least one invitee event */
+  others: WebhookSubscription[];
+  /** most urgent first; empty when connected */
+  problems: SubscriptionProblem[];
+  /** ours is missing, disabled or listens to the wrong events: re-creating it fixes that */
+  repairable: boolean;
+}
+
+export const sameEvents = (events: readonly string[]): boolean =>
+  events.length === HANDLED_EVENTS.length && HANDLED_EVENTS.every((event) => events.includes(event));
+
+const receivesInviteeEvents = (subscription: WebhookSubscription): boolean =>
+  subscription.events.some((event) => (HANDLED_EVENTS as readonly string[]).includes(event));
+
+export function isRight(subscription: WebhookSubscription, callbackUrl: string): boolean {
+  return subscription.callback_url === callbackUrl && subscription.state === 'active' && sameEvents(subscription.events);
+}
+
+/** Every organization-scope subscription, all pages. */
+export async function organizationSubscriptions(calendly: CalendlyApiClient, organization: string): Promise<WebhookSubscription[]> {
+  const subscriptions: WebhookSubscription[] = [];
+  for await (const page of calendly.listWebhookSubscriptions({ organization, scope: 'organization' })) subscriptions.push(...page);
+  return subscriptions;
+}
+
+export async function inspectSubscriptions(calendly: CalendlyApiClient, callbackUrl: string): Promise<SubscriptionInspection> {
+  const user = await calendly.getCurrentUser();
+  const subscriptions = await organizationSubscriptions(calendly, user.current_organization);
+  return inspectionOf(subscriptions, { organization: user.current_organization, user: user.uri, callbackUrl });
+}
+
+export function inspectionOf(
+  subscriptions: WebhookSubscription[],
+  { organization, user, callbackUrl }: Pick<SubscriptionInspection, 'organization' | 'user' | 'callbackUrl'>,
+): SubscriptionInspection {
+  const ours = subscriptions.find((subscription) => subscription.callback_url === callbackUrl) ?? null;
+  const others = subscriptions.filter((subscription) => subscription !== ours && receivesInviteeEvents(subscription));
+  const problems: SubscriptionProblem[] = [];
+  if (!ours) problems.push('missing');
+  else if (ours.state === 'disabled') problems.push('disabled');
+  else if (!sameEvents(ours.events)) problems.push('wrong-events');
+  else if (ours.retry_started_at !== null) problems.push('failing');
+  if (others.length) problems.push('other-subscriptions');
+  const repairable = problems.some((problem) => problem === 'missing' || problem === 'disabled' || problem === 'wrong-events');
+  return { organization, user, callbackUrl, ours, others, problems, repairable };
+}
+
+/** One line per subscription, for people: `<uri> <url> <state> [events]`. */
+export function describeSubscription(subscription: WebhookSubscription): string {
+  const retrying = subscription.retry_started_at ? `, retrying since ${subscription.retry_started_at}` : '';
+  return `${subscription.callback_url} (${subscription.state}${retrying}; ${[...subscription.events].sort().join(', ')}) ${subscription.uri}`;
+}

@@ -1,0 +1,147 @@
+/**
+ * Makes the organization's webhook subscriptions right: one active subscription at our URL with exactly
+ * HANDLED_EVENTS, signed with our key. The right one is created before anything stale is deleted, so a failure half
+ * way leaves a working subscription behind, never none. Running it again when connected only reads.
+ */
+import { CalendlyApiError, type CalendlyApiClient } from '../calendly/api-client';
+import { HANDLED_EVENTS, type WebhookSubscription } from '../calendly/schemas';
+import {
+  describeSubscription,
+  inspectSubscriptions,
+  isRight,
+  sameEvents,
+  type SubscriptionInspection,
+  type SubscriptionTarget,
+} from './inspection';
+
+export interface ReconnectOptions {
+  calendly: CalendlyApiClient;
+  target: SubscriptionTarget;
+  /** Delete subscriptions at other URLs that receive invitee events. The scheduled health check leaves them to a person. */
+  removeOthers: boolean;
+  /** Replace ours even when it is right: the only way to switch it to a new signing key (Calendly never returns keys). */
+  recreate?: boolean;
+  dryRun?: boolean;
+  report?: (line: string) => void;
+}
+
+export type ReconnectStep =
+  | { action: 'create'; url: string }
+  | { action: 'delete'; subscription: WebhookSubscription; reason: string };
+
+export interface ReconnectResult {
+  /** false when already connected: nothing was (or, in a dry run, would be) changed */
+  changed: boolean;
+  /** what was done, or in a dry run what would be done, in that order */
+  steps: ReconnectStep[];
+  /** the right subscription at the end; null in a dry run that would create it */
+  subscription: WebhookSubscription | null;
+  inspection: SubscriptionInspection;
+}
+
+export function planReconnect(inspection: SubscriptionInspection, { removeOthers, recreate = false }: Pick<ReconnectOptions, 'removeOthers' | 'recreate'>): ReconnectStep[] {
+  const { ours, others, callbackUrl } = inspection;
+  const steps: ReconnectStep[] = [];
+  // A failing but otherwise right subscription is kept: re-creating it would drop the deliveries Calendly is retrying.
+  if (!ours || !isRight(ours, callbackUrl) || recreate) {
+    if (ours) steps.push({ action: 'delete', subscription: ours, reason: replacementReason(ours, recreate) });
+    steps.push({ action: 'create', url: callbackUrl });
+  }
+  if (removeOthers) {
+    for (const other of others) steps.push({ action: 'delete', subscription: other, reason: 'another URL receives invitee events' });
+  }
+  return steps;
+}
+
+export async function reconnectSubscription(options: ReconnectOptions): Promise<ReconnectResult> {
+  const { calendly, target, dryRun = false, report = () => {} } = options;
+  const inspection = await inspectSubscriptions(calendly, target.callbackUrl);
+  report(`Organization: ${inspection.organization}`);
+  report(`Webhook URL:  ${target.callbackUrl}`);
+  report(`Events:       ${HANDLED_EVENTS.join(', ')}`);
+  if (inspection.ours) report(`At this URL:  ${describeSubscription(inspection.ours)}`);
+  for (const other of inspection.others) report(`Elsewhere:    ${describeSubscription(other)}`);
+
+  const steps = planReconnect(inspection, options);
+  if (!steps.length) {
+    report(`Already connected: nothing to change.${inspection.others.length ? ' Subscriptions at other URLs were left alone.' : ''}`);
+    return { changed: false, steps, subscription: inspection.ours, inspection };
+  }
+  if (dryRun) {
+    for (const step of steps) report(`Would ${describeStep(step)}`);
+    report('Dry run: nothing was changed.');
+    return { changed: true, steps, subscription: null, inspection };
+  }
+
+  let subscription = inspection.ours;
+  for (const step of steps) {
+    report(`${step.action === 'create' ? 'Creating' : 'Deleting'}: ${describeStep(step)}`);
+    if (step.action === 'delete') await deleteIfPresent(calendly, step.subscription.uri, report);
+    else subscription = await createOrTakeOver(calendly, inspection, target, report);
+  }
+  report(`Connected: ${subscription?.uri ?? ''}`);
+  return { changed: true, steps, subscription, inspection };
+}
+
+function replacementReason(ours: WebhookSubscription, recreate: boolean): string {
+  if (ours.state === 'disabled') return 'disabled by Calendly';
+  if (!sameEvents(ours.events)) return 'listens to the wrong events';
+  if (recreate) return 'replaced as asked (--recreate)';
+  return 'not right';
+}
+
+function describeStep(step: ReconnectStep): string {
+  if (step.action === 'create') return `create a subscription at ${step.url} for ${HANDLED_EVENTS.join(', ')}`;
+  return `delete ${step.subscription.uri} at ${step.subscription.callback_url} (${step.reason})`;
+}
+
+/*
+ * Calendly has no update and allows one subscription per URL, so a wrong one at our URL must be deleted before the
+ * right one can be created: for the milliseconds in between nothing delivers here. A disabled subscription delivered
+ * nothing anyway; for one with the wrong events, a booking in that gap is picked up by the reconcile schedule.
+ */
+async function createOrTakeOver(
+  calendly: CalendlyApiClient,
+  { organization, user }: SubscriptionInspection,
+  { callbackUrl, signingKey }: SubscriptionTarget,
+  report: (line: string) => void,
+): Promise<WebhookSubscription> {
+  const create = () => calendly.createWebhookSubscription({ url: callbackUrl, events: HANDLED_EVENTS, organization, signingKey });
+  try {
+    return await create();
+  } catch (error) {
+    if (!(error instanceof CalendlyApiError) || error.status !== 409) throw error;
+    report(`Calendly answered 409 (${error.message}): a subscription at this URL exists that the organization's list did not show.`);
+    const existing = await subscriptionAt(calendly, organization, user, callbackUrl);
+    if (!existing) {
+      throw new Error(`Calendly reports a subscription at ${callbackUrl} that this token cannot list (group scope?): delete it in Calendly, then run again`);
+    }
+    if (existing.scope === 'organization' && isRight(existing, callbackUrl)) {
+      report(`It was created a moment ago and is right: keeping ${existing.uri}`);
+      return existing;
+    }
+    report(`Deleting ${describeSubscription(existing)} to create the organization's subscription in its place`);
+    await deleteIfPresent(calendly, existing.uri, report);
+    return await create();
+  }
+}
+
+/** The organization list first (a concurrent create), then the token user's own subscriptions (scope user). */
+async function subscriptionAt(calendly: CalendlyApiClient, organization: string, user: string, url: string): Promise<WebhookSubscription | undefined> {
+  for (const query of [{ organization, scope: 'organization' as const }, { organization, scope: 'user' as const, user }]) {
+    for await (const page of calendly.listWebhookSubscriptions(query)) {
+      const found = page.find((subscription) => subscription.callback_url === url);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+async function deleteIfPresent(calendly: CalendlyApiClient, subscriptionUri: string, report: (line: string) => void): Promise<void> {
+  try {
+    await calendly.deleteWebhookSubscription(subscriptionUri);
+  } catch (error) {
+    if (!(error instanceof CalendlyApiError) || error.status !== 404) throw error;
+    report(`${subscriptionUri} was already gone.`);
+  }
+}

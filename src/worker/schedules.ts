@@ -1,0 +1,70 @@
+/**
+ * The self-healing schedules, created or brought up to date by every worker at start-up (Web UI: Schedules).
+ * Their IDs start with the task queue, so two deployments sharing a namespace keep their own.
+ */
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Config } from '../config';
+
+export function scheduleIdsFor(taskQueue: string) {
+  return { reconcile: `${taskQueue}-reconcile-bookings`, subscriptionCheck: `${taskQueue}-subscription-check` };
+}
+
+/*
+ * SKIP: a run still going when the next is due makes that one pointless. Catch-up covers one interval: after Temporal
+ * was down, one late run is enough, as every run looks at the whole window.
+ */
+export function scheduleOptionsFor(taskQueue: string, settings: Config['schedules']): ScheduleOptions[] {
+  const ids = scheduleIdsFor(taskQueue);
+  const { reconcileEveryMinutes, reconcileLookBackHours, reconcileLookAheadDays, subscriptionCheckEveryMinutes } = settings;
+  return [
+    {
+      scheduleId: ids.reconcile,
+      spec: { intervals: [{ every: `${reconcileEveryMinutes} minutes` }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'reconcileBookings',
+        workflowId: ids.reconcile,
+        taskQueue,
+        args: [{ lookBackHours: reconcileLookBackHours, lookAheadDays: reconcileLookAheadDays }],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${reconcileEveryMinutes} minutes` },
+      state: {
+        note: `Feeds bookings that never arrived as webhooks from the Calendly API: events starting from ${reconcileLookBackHours} h ago to ${reconcileLookAheadDays} days ahead.`,
+      },
+    },
+    {
+      scheduleId: ids.subscriptionCheck,
+      spec: { intervals: [{ every: `${subscriptionCheckEveryMinutes} minutes` }] },
+      action: { type: 'startWorkflow', workflowType: 'checkWebhookSubscription', workflowId: ids.subscriptionCheck, taskQueue, args: [] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${subscriptionCheckEveryMinutes} minutes` },
+      state: { note: 'Re-creates the Calendly webhook subscription when it is missing, wrong, or disabled by Calendly.' },
+    },
+  ];
+}
+
+export interface EnsuredSchedule {
+  scheduleId: string;
+  outcome: 'created' | 'updated';
+}
+
+export async function ensureSchedules(client: Client, taskQueue: string, settings: Config['schedules']): Promise<EnsuredSchedule[]> {
+  const ensured: EnsuredSchedule[] = [];
+  for (const options of scheduleOptionsFor(taskQueue, settings)) {
+    try {
+      await client.schedule.create(options);
+      ensured.push({ scheduleId: options.scheduleId, outcome: 'created' });
+    } catch (error) {
+      // `instanceof` can fail across module copies (e.g. under jest), so the name is checked too.
+      if (!(error instanceof ScheduleAlreadyRunning) && (error as Error).name !== 'ScheduleAlreadyRunning') throw error;
+      // The state is kept: a schedule paused by a person stays paused, with their note.
+      await client.schedule.getHandle(options.scheduleId).update((previous) => ({
+        ...previous,
+        spec: options.spec,
+        action: options.action,
+        policies: options.policies,
+      }));
+      ensured.push({ scheduleId: options.scheduleId, outcome: 'updated' });
+    }
+  }
+  return ensured;
+}

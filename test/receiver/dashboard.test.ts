@@ -1,0 +1,138 @@
+/**
+ * The live dashboard: GET / and GET /api/dashboard behind an API token, and the page in real headless Chromium
+ * showing a meeting booked after it was opened, without a reload.
+ */
+import { chromium, type Browser } from 'playwright-core';
+import type { WebhookEventName } from '../../src/calendly/schemas';
+import { meetingWorkflowId } from '../../src/shared/workflow-ids';
+import { workflowUrl } from '../../src/temporal/web-ui-links';
+import { API_TOKEN, SIGNING_KEY, eventually, startTestSystem, type TestSystem } from '../support/system';
+
+const ORGANIZATION = 'https://api.calendly.com/organizations/ORG-DASHBOARD';
+const BOUND_TOKEN = 'dashboard-bound-token-0123456789';
+
+let system: TestSystem;
+let browser: Browser;
+
+beforeAll(async () => {
+  system = await startTestSystem({ env: { API_TOKENS: `${API_TOKEN},${BOUND_TOKEN}:${ORGANIZATION}` } });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
+});
+afterAll(async () => {
+  await browser?.close();
+  await system.stop();
+});
+
+const minutesFromNow = (minutes: number) => new Date(Math.ceil(Date.now() / 60_000) * 60_000 + minutes * 60_000).toISOString();
+const dashboard = async (token = API_TOKEN) => (await system.get('/api/dashboard', token)).body;
+const linkTo = (workflowId: string) => workflowUrl(system.config.temporal, workflowId);
+
+/** Sends Calendly's delivery for the invitee through the receiver and waits until its workflow is done. */
+async function deliver(event: WebhookEventName, inviteeUri: string): Promise<string> {
+  const { body, signature } = system.fake.webhookDelivery(event, inviteeUri, SIGNING_KEY);
+  const response = await system.deliver(body, { signature });
+  await system.temporal.workflow.getHandle(response.body.workflowId).result();
+  return response.body.workflowId;
+}
+
+async function book(email: string, startTime: string): Promise<{ inviteeUri: string; workflowId: string }> {
+  const { invitee } = await system.fake.bookMeeting({ email, name: 'Dashboard Test', startTime }, { deliver: false });
+  return { inviteeUri: invitee.uri, workflowId: await deliver('invitee.created', invitee.uri) };
+}
+
+it('answers 401 with a hint without a valid token', async () => {
+  const page = await fetch(`${system.receiverUrl}/`, { headers: { accept: 'text/html' } });
+  expect(page.status).toBe(401);
+  expect(await page.text()).toContain('/?token=');
+  expect((await fetch(`${system.receiverUrl}/?token=not-a-configured-token-123`)).status).toBe(401);
+  expect(await system.get('/api/dashboard')).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
+});
+
+it('reports counts, upcoming meetings with their next reminder, and recent deliveries with Temporal links', async () => {
+  const before = (await dashboard()).counts;
+  const soonStart = minutesFromNow(30);
+  const soon = await book(`soon-${Date.now()}@example.com`, soonStart);
+  const canceled = await book(`canceled-${Date.now()}@example.com`, minutesFromNow(3 * 24 * 60));
+  const moved = await book(`moved-${Date.now()}@example.com`, minutesFromNow(4 * 24 * 60));
+  const absent = await book(`absent-${Date.now()}@example.com`, minutesFromNow(5 * 24 * 60));
+
+  await system.fake.cancelInvitee(canceled.inviteeUri, {}, { deliver: false });
+  await deliver('invitee.canceled', canceled.inviteeUri);
+  const { newInvitee } = await system.fake.rescheduleInvitee(moved.inviteeUri, { startTime: minutesFromNow(6 * 24 * 60) }, { deliver: false });
+  await deliver('invitee.canceled', moved.inviteeUri);
+  await deliver('invitee.created', newInvitee.uri);
+  await system.fake.markNoShow(absent.inviteeUri, { deliver: false });
+  await deliver('invitee_no_show.created', absent.inviteeUri);
+
+  const body = await dashboard();
+  expect(body.counts).toEqual({
+    booked: before.booked + 5,
+    canceled: before.canceled + 1,
+    rescheduled: before.rescheduled + 1,
+    noShow: before.noShow + 1,
+  });
+  const upcoming = body.upcomingMeetings.map((meeting: { workflowId: string }) => meeting.workflowId);
+  expect(upcoming).toEqual(expect.arrayContaining([meetingWorkflowId(soon.inviteeUri), meetingWorkflowId(newInvitee.uri)]));
+  expect(upcoming).not.toContain(meetingWorkflowId(canceled.inviteeUri));
+  expect(upcoming).not.toContain(meetingWorkflowId(moved.inviteeUri));
+  expect(body.recentDeliveries).toEqual(
+    expect.arrayContaining([
+      expect.objectContaining({ workflowId: soon.workflowId, eventType: 'invitee.created', outcome: 'processed', workflowUrl: linkTo(soon.workflowId) }),
+      expect.objectContaining({ eventType: 'invitee.canceled', outcome: 'processed' }),
+    ]),
+  );
+
+  // Reminders are planned by the meeting's own workflow; the 24 h and 1 h ones of a meeting in 30 minutes are skipped.
+  const soonMeeting = await eventually(async () => {
+    const meeting = (await dashboard()).upcomingMeetings.find((m: { workflowId: string }) => m.workflowId === meetingWorkflowId(soon.inviteeUri));
+    return meeting?.nextReminder ? meeting : undefined;
+  }, 15_000, 'the reminders of the meeting in 30 minutes');
+  expect(soonMeeting).toMatchObject({
+    startTime: soonStart,
+    invitee: { email: expect.stringMatching(/^soon-/), name: 'Dashboard Test' },
+    nextReminder: { offsetSeconds: 15 * 60, fireAt: new Date(Date.parse(soonStart) - 15 * 60_000).toISOString() },
+    workflowUrl: linkTo(meetingWorkflowId(soon.inviteeUri)),
+  });
+});
+
+it('shows a token bound to an organization only its meetings, and no delivery log', async () => {
+  const { inviteeUri } = await book(`bound-${Date.now()}@example.com`, minutesFromNow(60));
+  await system.orm.em.fork().execute('update meetings set organization = ? where invitee_uri = ?', [ORGANIZATION, inviteeUri]);
+  const body = await dashboard(BOUND_TOKEN);
+  expect(body.organization).toBe(ORGANIZATION);
+  expect(body.counts).toEqual({ booked: 1, canceled: 0, rescheduled: 0, noShow: 0 });
+  expect(body.upcomingMeetings.map((meeting: { workflowId: string }) => meeting.workflowId)).toEqual([meetingWorkflowId(inviteeUri)]);
+  expect(body.recentDeliveries).toBeNull();
+});
+
+it('shows a meeting booked while the page is open, without a reload (headless Chromium)', async () => {
+  await system.subscribeReceiver();
+  const page = await browser.newPage();
+  let navigations = 0;
+  page.on('framenavigated', (frame) => {
+    if (frame === page.mainFrame()) navigations += 1;
+  });
+  const pageErrors: Error[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error));
+
+  await page.goto(`${system.receiverUrl}/?token=${encodeURIComponent(API_TOKEN)}`);
+  await page.locator('#status[data-state="live"]').waitFor({ timeout: 10_000 });
+  await page.locator('#count-booked', { hasText: /^\d+$/ }).waitFor({ timeout: 10_000 });
+  const bookedBefore = Number(await page.locator('#count-booked').textContent());
+
+  const email = `live-${Date.now()}@example.com`;
+  expect(await page.locator('#meetings tbody').textContent()).not.toContain(email);
+  const { invitee } = await system.fake.bookMeeting({ email, name: 'Grace Hopper', startTime: minutesFromNow(120) });
+
+  const row = page.locator('#meetings tbody tr', { hasText: email });
+  await row.waitFor({ timeout: 30_000 });
+  expect(await row.textContent()).toContain('Grace Hopper');
+  expect(await row.locator('a').getAttribute('href')).toBe(linkTo(meetingWorkflowId(invitee.uri)));
+  await page.locator('#last-event', { hasText: 'meeting.created' }).waitFor({ timeout: 10_000 });
+  await page.locator('#count-booked', { hasText: String(bookedBefore + 1) }).waitFor({ timeout: 10_000 });
+  await page.locator('#deliveries tbody tr', { hasText: 'invitee.created' }).first().waitFor({ timeout: 10_000 });
+
+  expect(navigations).toBe(1);
+  expect(pageErrors).toEqual([]);
+  await page.close();
+});
