@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes';
 
 export const TEMPORAL_BIN = join(__dirname, '..', '..', '.tools', 'bin', 'temporal');
@@ -47,6 +48,7 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   const address = `${options.ip}:${options.port}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   await waitUntilServing(address, options.namespace, exited);
+  await addMissingSearchAttributes(address, options.namespace);
   return {
     address,
     process: child,
@@ -59,6 +61,27 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
     },
   };
 }
+
+/** `--search-attribute` is ignored for state kept from an earlier version: add what a newer one uses. */
+async function addMissingSearchAttributes(address: string, namespace: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const { customAttributes } = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = SEARCH_ATTRIBUTES.filter((attribute) => !customAttributes?.[attribute.name]);
+    if (!missing.length) return;
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((attribute) => [attribute.name, INDEXED_VALUE_TYPES[attribute.cliType]])),
+    });
+  } finally {
+    await connection.close();
+  }
+}
+
+const INDEXED_VALUE_TYPES = {
+  Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+  Datetime: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+} as const;
 
 async function waitUntilServing(address: string, namespace: string, exited: Promise<number | null>): Promise<void> {
   let exitCode: number | null | undefined;

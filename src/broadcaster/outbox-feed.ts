@@ -117,7 +117,7 @@ export class OutboxFeed {
   /** Delivers everything up to the hole's end once no transaction that could fill it is running. */
   private async closeHole(hole: Hole): Promise<boolean> {
     const [row] = await this.query<{ ended: boolean }>('select pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 as ended', [hole.xmax]);
-    if (!row!.ended) {
+    if (!row.ended) {
       if (Date.now() - hole.seenAt < HOLE_MAX_WAIT_MS) return false;
       this.logger.warn({ after: this.horizon!.toString(), through: hole.through.toString() }, 'Gave up waiting for outbox ids held by a long transaction');
     }
@@ -136,7 +136,7 @@ export class OutboxFeed {
   /** Taken after the rows were read, so that it covers every transaction that was running while they were. */
   private async runningTransactionsBound(): Promise<string> {
     const [row] = await this.query<{ xmax: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as xmax');
-    return row!.xmax;
+    return row.xmax;
   }
 
   private publish(events: BroadcastEvent[]): void {

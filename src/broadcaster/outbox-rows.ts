@@ -34,7 +34,7 @@ export async function readEvents(query: Query, range: EventRange): Promise<Broad
 
 export async function newestEventId(query: Query): Promise<bigint> {
   const [row] = await query<{ id: string }>('select coalesce(max(id), 0) as id from outbox_events');
-  return BigInt(row!.id);
+  return BigInt(row.id);
 }
 
 function toBroadcastEvent(row: OutboxRow): BroadcastEvent {

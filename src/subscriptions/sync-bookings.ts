@@ -45,6 +45,8 @@ export interface SyncSummary {
   wouldStart: number;
 }
 
+const counted = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
+
 /** A canceled invitee is fed as created too, so that its meeting exists (and ends canceled) even if both were missed. */
 const deliveriesFor = (invitee: Invitee): HandledEventName[] =>
   invitee.status === 'canceled' ? ['invitee.created', 'invitee.canceled'] : ['invitee.created'];
@@ -77,10 +79,12 @@ export async function syncBookings(options: SyncOptions): Promise<SyncSummary> {
     const progress = dryRun
       ? `${summary.wouldStart - before.wouldStart} to feed`
       : `${summary.started - before.started} started, ${summary.alreadyKnown - before.alreadyKnown} already known`;
-    report(`Page ${pageNumber}: ${events.length} events, ${summary.invitees - before.invitees} invitees: ${progress}`);
+    report(`Page ${pageNumber}: ${counted(events.length, 'event')}, ${counted(summary.invitees - before.invitees, 'invitee')}: ${progress}`);
   }
-  const total = dryRun ? `${summary.wouldStart} deliveries would be fed` : `${summary.started} started, ${summary.alreadyKnown} already known`;
-  report(`Done: ${summary.events} events, ${summary.invitees} invitees: ${total}.`);
+  const total = dryRun
+    ? `${counted(summary.wouldStart, 'delivery', 'deliveries')} would be fed`
+    : `${summary.started} started, ${summary.alreadyKnown} already known`;
+  report(`Done: ${counted(summary.events, 'event')}, ${counted(summary.invitees, 'invitee')}: ${total}.`);
   return summary;
 }
 

@@ -15,13 +15,13 @@ const open = (lastEventId?: string) => openEventStream(system.websocketUrl, { to
 it('sends what was missed while disconnected, then live events', async () => {
   const first = await open();
   const seen = [await commitEvent(system.orm), await commitEvent(system.orm)];
-  await first.waitForEvent(seen[1]!);
+  await first.waitForEvent(seen[1]);
   await first.close();
 
   const missed = [await commitEvent(system.orm), await commitEvent(system.orm), await commitEvent(system.orm)];
   const resumed = await open(seen[1]);
   expect(resumed.welcome.lastEventId).toBe(seen[1]);
-  await resumed.waitForEvent(missed[2]!);
+  await resumed.waitForEvent(missed[2]);
   const live = await commitEvent(system.orm);
   await resumed.waitForEvent(live);
   expect(resumed.ids()).toEqual([...missed, live]);
@@ -44,7 +44,7 @@ it('neither loses nor repeats an event committed while the missed ones are being
           `select count(*) from pg_stat_activity
            where wait_event_type = 'Lock' and query like '%from outbox_events%' and application_name like '%broadcaster%'`,
         );
-        return Number(waiting[0]!.count) > 0 ? true : undefined;
+        return Number(waiting[0].count) > 0 ? true : undefined;
       },
       10_000,
       'the backlog read to wait for the lock',

@@ -30,8 +30,8 @@ function expectOnlyOurs() {
   const subscriptions = system.fake.subscriptions();
   expect(subscriptions).toHaveLength(1);
   expect(subscriptions[0]).toMatchObject({ callback_url: kit.target.callbackUrl, state: 'active', scope: 'organization', retry_started_at: null });
-  expect([...subscriptions[0]!.events].sort()).toEqual([...HANDLED_EVENTS].sort());
-  return subscriptions[0]!;
+  expect([...subscriptions[0].events].sort()).toEqual([...HANDLED_EVENTS].sort());
+  return subscriptions[0];
 }
 
 it('creates the subscription in a fresh organization, which then delivers signed bookings to the receiver; a second run changes nothing', async () => {
@@ -69,9 +69,9 @@ it.each([
   const [wrong] = system.fake.subscriptions();
   const mark = kit.mark();
   const { output } = await reconnect();
-  expect(kit.changesSince(mark)).toEqual([`DELETE ${pathOf(wrong!)} 204`, 'POST /webhook_subscriptions 201']);
+  expect(kit.changesSince(mark)).toEqual([`DELETE ${pathOf(wrong)} 204`, 'POST /webhook_subscriptions 201']);
   expect(output).toContain(reason);
-  expect(expectOnlyOurs().uri).not.toBe(wrong!.uri);
+  expect(expectOnlyOurs().uri).not.toBe(wrong.uri);
 });
 
 it('handles the 409 "Hook with this url already exists" for a subscription the organization list does not show', async () => {

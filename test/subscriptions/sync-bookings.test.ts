@@ -48,21 +48,21 @@ async function storedExactlyOnce(inviteeUris: string[]) {
 it('feeds every invitee across pages once; a second run starts nothing and reports them as already known', async () => {
   const bookings = await bookYear(2041, 5);
   // A group event: a second invitee on the first event. And a cancellation that was never delivered either.
-  const groupGuest = await system.fake.bookMeeting({ email: 'sync-2041-guest@example.com', startTime: bookings[0]!.event.start_time, eventUri: bookings[0]!.event.uri }, { deliver: false });
-  await system.fake.cancelInvitee(bookings[4]!.invitee.uri, { reason: 'conflict' }, { deliver: false });
+  const groupGuest = await system.fake.bookMeeting({ email: 'sync-2041-guest@example.com', startTime: bookings[0].event.start_time, eventUri: bookings[0].event.uri }, { deliver: false });
+  await system.fake.cancelInvitee(bookings[4].invitee.uri, { reason: 'conflict' }, { deliver: false });
   const inviteeUris = [...bookings.map(({ invitee }) => invitee.uri), groupGuest.invitee.uri];
 
   const first = await sync(2041, { pageSize: 2 });
   // 6 invitees; the canceled one is fed as created and as canceled.
   expect(first.summary).toEqual({ events: 5, invitees: 6, started: 7, alreadyKnown: 0, wouldStart: 0 });
   expect(first.output).toContain('Page 1: 2 events, 3 invitees: 3 started, 0 already known');
-  expect(first.output).toContain('Page 3: 1 events, 1 invitees: 2 started, 0 already known');
+  expect(first.output).toContain('Page 3: 1 event, 1 invitee: 2 started, 0 already known');
   expect(first.output).toContain(`started invitee.canceled sync-2041-4@example.com`);
 
   const meetings = await storedExactlyOnce(inviteeUris);
   expect(new Set(meetings.map(({ inviteeUri }) => inviteeUri)).size).toBe(6);
   await eventually(async () => {
-    const canceled = (await meetingsOf([bookings[4]!.invitee.uri]))[0];
+    const canceled = (await meetingsOf([bookings[4].invitee.uri]))[0];
     return canceled?.status === 'canceled' ? canceled : undefined;
   }, 30_000, 'the canceled meeting stored as canceled');
 
@@ -79,7 +79,7 @@ it('lists what it would feed with --dry-run and starts nothing', async () => {
   expect(output).toContain('(dry run: nothing is started)');
   expect(output).toContain(`would feed invitee.created sync-2042-0@example.com`);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
-  expect(await meetingsOf([booking!.invitee.uri])).toHaveLength(0);
+  expect(await meetingsOf([booking.invitee.uri])).toHaveLength(0);
 });
 
 it('waits X-RateLimit-Reset seconds on a 429, says so, and carries on', async () => {
@@ -89,13 +89,15 @@ it('waits X-RateLimit-Reset seconds on a 429, says so, and carries on', async ()
   const { summary, output } = await sync(2043, {
     pageSize: 2,
     // The fake's window resets up to a minute later: record the wait instead of spending it.
-    sleep: async (ms) => {
+    sleep: (ms) => {
       waits.push(ms);
+      return Promise.resolve();
     },
   });
+  const said = [...output.matchAll(/Calendly rate limit reached on \/scheduled_events\?\S+: waiting (\d+) s \(X-RateLimit-Reset\), then retrying/g)];
+  expect(said.map(([, seconds]) => Number(seconds) * 1000)).toEqual(waits);
   expect(waits).toHaveLength(2);
   for (const ms of waits) expect(ms).toBeGreaterThan(0);
-  expect(output).toMatch(/Calendly rate limit reached on \/scheduled_events\?\S+: waiting \d+ s \(X-RateLimit-Reset\), then retrying/);
   expect(summary).toMatchObject({ events: 3, invitees: 3, started: 3 });
   await storedExactlyOnce(bookings.map(({ invitee }) => invitee.uri));
 });

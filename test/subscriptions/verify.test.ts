@@ -37,11 +37,11 @@ describe('verify', () => {
   it('says Calendly disabled it (exit 4), to reconnect, and from when to backfill', async () => {
     const subscription = await kit.create(kit.target.callbackUrl);
     system.fake.disableSubscription(subscription.uri);
-    const disabledSince = system.fake.subscriptions()[0]!.retry_started_at;
+    const disabledSince = system.fake.subscriptions()[0].retry_started_at;
     const { findings, exitCode } = await verify();
     expect(exitCode).toBe(VERIFY_EXIT_CODES.disabled);
     expect(findings[0]).toMatchObject({ problem: 'disabled', message: expect.stringContaining(`${subscription.uri} is disabled`) });
-    expect(findings[0]!.fix).toBe(
+    expect(findings[0].fix).toBe(
       `run npm run subscription:reconnect (re-creates it), then npm run bookings:sync -- --from ${disabledSince} to fetch the bookings made meanwhile`,
     );
   });
@@ -69,8 +69,8 @@ describe('verify', () => {
     const { findings, exitCode } = await verify();
     expect(exitCode).toBe(VERIFY_EXIT_CODES['other-subscriptions']);
     expect(findings).toHaveLength(1);
-    expect(findings[0]!.message).toContain(FRONTEND_URL);
-    expect(findings[0]!.message).not.toContain('routing.example.com');
+    expect(findings[0].message).toContain(FRONTEND_URL);
+    expect(findings[0].message).not.toContain('routing.example.com');
     expect((await verify({ allowOthers: true })).exitCode).toBe(0);
   });
 

@@ -50,9 +50,9 @@ export function openEventStream(websocketUrl: string, options: StreamOptions): P
     socket.once('error', reject);
     socket.once('unexpected-response', (_request, response) => reject(new Error(`upgrade refused: ${response.statusCode}`)));
     socket.on('message', (data) => {
-      const message = JSON.parse(String(data)) as EventMessage | WelcomeMessage;
-      if ('type' in message && message.type === 'welcome') return resolve(stream(message as WelcomeMessage));
-      events.push(message as EventMessage);
+      const message = JSON.parse((data as Buffer).toString()) as EventMessage | WelcomeMessage;
+      if ('type' in message && message.type === 'welcome') return resolve(stream(message));
+      events.push(message);
       for (const arrival of arrivals) arrival();
     });
   });

@@ -12,6 +12,7 @@ import { NativeConnection, type Worker } from '@temporalio/worker';
 import { startBroadcaster } from '../../src/broadcaster/broadcaster';
 import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
+import { HANDLED_EVENTS } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { loadConfig, type Config } from '../../src/config';
 import { ormConfig } from '../../src/database/orm-config';
@@ -150,7 +151,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
         headers: { authorization: `Bearer ${CALENDLY_TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           url: `${receiverUrl}/calendly/webhook`,
-          events: ['invitee.created', 'invitee.canceled'],
+          events: HANDLED_EVENTS,
           organization: fake.organizationUri,
           scope: 'organization',
           signing_key: SIGNING_KEY,

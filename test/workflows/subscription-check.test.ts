@@ -30,7 +30,7 @@ async function expectDelivering() {
   expect(subscription).toMatchObject({ callback_url: kit.target.callbackUrl, state: 'active', retry_started_at: null });
   const { deliveries } = await system.fake.bookMeeting({ email: `check-${Date.now()}@example.com`, startTime: '2032-01-10T10:00:00Z' });
   expect(deliveries.map(({ status }) => status)).toEqual([202]);
-  return subscription!;
+  return subscription;
 }
 
 it('creates the subscription when there is none', async () => {

@@ -37,7 +37,7 @@ it('restores the subscription and every booking made while Calendly had disabled
   await eventually(async () => ((await meetingsOf(earlier.invitee.uri)).length === 1 ? true : undefined), 30_000, 'the booking made before the outage');
 
   const [subscription] = fake.subscriptions();
-  fake.disableSubscription(subscription!.uri);
+  fake.disableSubscription(subscription.uri);
 
   // During the gap: nothing is delivered any more.
   const held = await fake.bookMeeting({ email: 'outage-held@example.com', startTime: hoursFromNow(-5) });
@@ -63,7 +63,7 @@ it('restores the subscription and every booking made while Calendly had disabled
     async () => {
       for (const { invitee, status } of expected) {
         const meetings = await meetingsOf(invitee.uri);
-        if (meetings.length !== 1 || meetings[0]!.status !== status) return undefined;
+        if (meetings.length !== 1 || meetings[0].status !== status) return undefined;
       }
       return true;
     },
@@ -86,7 +86,7 @@ it('restores the subscription and every booking made while Calendly had disabled
   await eventually(async () => ((await meetingsOf(after.invitee.uri)).length === 1 ? true : undefined), 30_000, 'the booking made after healing');
 
   // The next runs find nothing left to do.
-  expect(await triggerAndWait<SyncSummary>(system.temporal, ids.reconcile)).toMatchObject({ invitees: 6, started: 0, alreadyKnown: 7 });
+  expect(await triggerAndWait<SyncSummary>(system.temporal, ids.reconcile)).toMatchObject({ invitees: 6, started: 0, alreadyKnown: 8 });
   expect(await triggerAndWait<SubscriptionCheckResult>(system.temporal, ids.subscriptionCheck)).toMatchObject({ problems: [], repaired: false });
   for (const { invitee } of [...expected, after]) expect(await meetingsOf(invitee.uri)).toHaveLength(1);
 });

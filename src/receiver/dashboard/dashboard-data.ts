@@ -65,7 +65,7 @@ export async function readDashboard(em: EntityManager, temporal: Config['tempora
 
   return {
     organization: organization ?? null,
-    counts: { booked: counts!.booked, canceled: counts!.canceled, rescheduled: counts!.rescheduled, noShow: counts!.no_show },
+    counts: { booked: counts.booked, canceled: counts.canceled, rescheduled: counts.rescheduled, noShow: counts.no_show },
     upcomingMeetings: meetings.map((meeting) => {
       const workflowId = meetingWorkflowId(meeting.inviteeUri);
       const reminder = nextReminders.get(meeting.id);

@@ -1,0 +1,144 @@
+/**
+ * A meeting's life after booking: cancel, reschedule in either order, no-shows, out-of-order and repeated
+ * deliveries, group events. Real receiver, Temporal and PostgreSQL; offsets in seconds.
+ */
+import { MeetingSchema, type Meeting } from '../../src/database/entities/meeting';
+import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
+import { ReminderSchema } from '../../src/database/entities/reminder';
+import type { MeetingPlan } from '../../src/shared/meetings';
+import { meetingWorkflowId } from '../../src/shared/workflow-ids';
+import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+beforeAll(async () => {
+  system = await startTestSystem({ env: { REMINDER_OFFSETS: '4s,2s' } });
+  await system.subscribeReceiver();
+});
+afterAll(() => system.stop());
+
+const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
+let counter = 0;
+const uniqueEmail = () => `life-${Date.now()}-${++counter}@example.com`;
+
+const meetingOf = (inviteeUri: string) => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri }, { populate: ['lead'] });
+const remindersOf = async (inviteeUri: string) => {
+  const meeting = await meetingOf(inviteeUri);
+  if (!meeting) return [];
+  const reminders = await system.orm.em.fork().find(ReminderSchema, { meeting: meeting.id }, { orderBy: { fireAt: 'asc' } });
+  return reminders.map((reminder) => reminder.state);
+};
+const finished = (inviteeUri: string) => system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri)).result() as Promise<MeetingPlan>;
+
+async function waitForMeeting(inviteeUri: string, accept: (meeting: Meeting) => boolean = () => true): Promise<Meeting> {
+  return eventually(async () => {
+    const meeting = await meetingOf(inviteeUri);
+    return meeting && accept(meeting) ? meeting : undefined;
+  }, 30_000, `meeting ${inviteeUri}`);
+}
+
+describe.each(['canceled-first', 'created-first'] as const)('a reschedule delivered %s', (order) => {
+  it('marks the old meeting rescheduled and linked, cancels its reminders, and the new one gets its own', async () => {
+    const email = uniqueEmail();
+    const { invitee: old } = await system.fake.bookMeeting({ email, name: 'Moving Lead', startTime: inSeconds(60) });
+    await waitForMeeting(old.uri);
+    await eventually(async () => ((await remindersOf(old.uri)).length === 2 ? true : undefined));
+
+    const { newInvitee, deliveries } = await system.fake.rescheduleInvitee(old.uri, { startTime: inSeconds(8) }, { order });
+    expect(deliveries.map((attempt) => attempt.status)).toEqual([202, 202]);
+
+    const oldMeeting = await waitForMeeting(old.uri, (meeting) => meeting.status === 'rescheduled');
+    expect(oldMeeting).toMatchObject({ rescheduled: true, newInviteeUri: newInvitee.uri, canceledAt: expect.any(Date) });
+    expect((await finished(old.uri)).status).toBe('rescheduled');
+    expect(await remindersOf(old.uri)).toEqual(['canceled', 'canceled']);
+
+    const newMeeting = await waitForMeeting(newInvitee.uri);
+    expect(newMeeting).toMatchObject({ status: 'active', oldInviteeUri: old.uri });
+    expect((await finished(newInvitee.uri)).reminders.map((reminder) => reminder.state)).toEqual(['sent', 'sent']);
+    expect(await remindersOf(newInvitee.uri)).toEqual(['sent', 'sent']);
+
+    // The lead's history shows both meetings.
+    const history = await system.get(`/api/meetings?email=${encodeURIComponent(email)}`, API_TOKEN);
+    expect(history.body.data.map((meeting: { inviteeUri: string; status: string }) => [meeting.inviteeUri, meeting.status])).toEqual([
+      [newInvitee.uri, 'active'],
+      [old.uri, 'rescheduled'],
+    ]);
+
+    // Every delivery again, as Calendly retries: all duplicates, nothing changes.
+    const before = await system.orm.em.fork().count(OutboxEventSchema, {});
+    for (const attempt of system.fake.deliveryLog().filter((entry) => [old.uri, newInvitee.uri].some((uri) => entry.body.includes(uri)))) {
+      const again = await system.deliver(attempt.body);
+      expect(again).toMatchObject({ status: 200, body: { duplicate: true } });
+    }
+    expect(await system.orm.em.fork().count(OutboxEventSchema, {})).toBe(before);
+    expect(await remindersOf(old.uri)).toEqual(['canceled', 'canceled']);
+  });
+});
+
+it('ends canceled, with no reminder sent, when the cancel arrives before the booking', async () => {
+  const { invitee } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime: inSeconds(8) }, { deliver: false });
+  const created = system.fake.webhookDelivery('invitee.created', invitee.uri, SIGNING_KEY);
+  await system.fake.cancelInvitee(invitee.uri, { reason: 'Changed my mind' }, { deliver: false });
+  const canceled = system.fake.webhookDelivery('invitee.canceled', invitee.uri, SIGNING_KEY);
+
+  expect((await system.deliver(canceled.body, { signature: canceled.signature })).status).toBe(202);
+  expect((await system.deliver(created.body, { signature: created.signature })).status).toBe(202);
+
+  await waitForMeeting(invitee.uri, (meeting) => meeting.status === 'canceled');
+  expect((await finished(invitee.uri)).status).toBe('canceled');
+  await new Promise((resolve) => setTimeout(resolve, 8_000));
+  expect(await meetingOf(invitee.uri)).toMatchObject({ status: 'canceled', cancelReason: 'Changed my mind' });
+  expect(await remindersOf(invitee.uri)).not.toContain('sent');
+});
+
+it('marks and unmarks a no-show, in the order Calendly made the changes, from either payload form', async () => {
+  const { invitee } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime: inSeconds(120) });
+  await waitForMeeting(invitee.uri);
+
+  const { deliveries } = await system.fake.markNoShow(invitee.uri);
+  expect(deliveries.map((attempt) => attempt.status)).toEqual([202]);
+  const marked = await waitForMeeting(invitee.uri, (meeting) => meeting.noShowAt !== null);
+  expect(marked.status).toBe('active');
+
+  await system.fake.unmarkNoShow(invitee.uri);
+  await waitForMeeting(invitee.uri, (meeting) => meeting.noShowAt === null);
+
+  // A minimal payload (only the invitee's URI) for an older mark, arriving late: it must not undo the unmark.
+  const envelope = (createdAt: string) =>
+    JSON.stringify({
+      created_at: createdAt,
+      created_by: system.fake.userUri,
+      event: 'invitee_no_show.created',
+      payload: { uri: `${system.fake.url}/invitee_no_shows/LATE`, invitee: invitee.uri, created_at: createdAt },
+    });
+  const late = await system.deliver(envelope('2020-01-01T00:00:00.000000Z'));
+  expect(late.status).toBe(202);
+  await system.temporal.workflow.getHandle(late.body.workflowId).result();
+  expect((await meetingOf(invitee.uri))!.noShowAt).toBeNull();
+
+  // A newer mark in the minimal form is read from the invitee and applied.
+  const fresh = await system.deliver(envelope(new Date().toISOString().replace('Z', '000Z')));
+  await system.temporal.workflow.getHandle(fresh.body.workflowId).result();
+  expect((await meetingOf(invitee.uri))!.noShowAt).not.toBeNull();
+
+  const types = (await system.orm.em.fork().find(OutboxEventSchema, { type: { $like: 'meeting.no_show%' } }))
+    .filter((event) => (event.payload as { meeting: { inviteeUri: string } }).meeting.inviteeUri === invitee.uri)
+    .map((event) => event.type);
+  expect(types).toEqual(['meeting.no_show', 'meeting.no_show_removed', 'meeting.no_show']);
+});
+
+it('gives each invitee of a group event its own meeting and reminders; one canceling leaves the others', async () => {
+  const startTime = inSeconds(8);
+  const { event, invitee: first } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime });
+  const { invitee: second } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime, eventUri: event.uri });
+  await waitForMeeting(first.uri);
+  await waitForMeeting(second.uri);
+  await eventually(async () => ((await remindersOf(second.uri)).length === 2 ? true : undefined));
+
+  await system.fake.cancelInvitee(second.uri, { reason: 'Cannot make it' });
+  await waitForMeeting(second.uri, (meeting) => meeting.status === 'canceled');
+
+  expect((await finished(first.uri)).reminders.map((reminder) => reminder.state)).toEqual(['sent', 'sent']);
+  expect((await finished(second.uri)).status).toBe('canceled');
+  expect(await meetingOf(first.uri)).toMatchObject({ status: 'active', scheduledEventUri: event.uri });
+  expect(await remindersOf(second.uri)).toEqual(['canceled', 'canceled']);
+});

@@ -1,0 +1,114 @@
+/**
+ * Reminders are durable Temporal timers: they survive a worker that is stopped while they wait, and a Temporal dev
+ * server (with its state on disk) that is restarted while they wait. Each still fires exactly once.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MeetingSchema } from '../../src/database/entities/meeting';
+import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
+import { ReminderSchema } from '../../src/database/entities/reminder';
+import type { MeetingPlan, MeetingRemindersInput } from '../../src/shared/meetings';
+import { meetingWorkflowId } from '../../src/shared/workflow-ids';
+import { startTemporalDevServer, type DevServer } from '../../scripts/lib/temporal-dev-server';
+import { freePort } from '../support/free-port';
+import { eventually, startTestSystem, type TestSystem } from '../support/system';
+
+const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
+
+async function bookAndPlan(system: TestSystem, startTime: string) {
+  const { invitee } = await system.fake.bookMeeting({ email: `durable-${Date.now()}@example.com`, startTime });
+  const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: invitee.uri }).then((row) => row ?? undefined));
+  await eventually(async () => ((await system.orm.em.fork().count(ReminderSchema, { meeting: meeting.id })) === 2 ? true : undefined));
+  return { invitee, meeting };
+}
+
+async function sentOnce(system: TestSystem, meetingId: string) {
+  const reminders = await eventually(async () => {
+    const rows = await system.orm.em.fork().find(ReminderSchema, { meeting: meetingId }, { orderBy: { fireAt: 'asc' } });
+    return rows.every((row) => row.state === 'sent') ? rows : undefined;
+  }, 60_000, 'both reminders sent');
+  const events = (await system.orm.em.fork().find(OutboxEventSchema, { type: 'reminder.sent' })).filter(
+    (event) => (event.payload as { meeting: { id: string } }).meeting.id === meetingId,
+  );
+  expect(events).toHaveLength(reminders.length);
+  return reminders;
+}
+
+describe('with the shared dev server', () => {
+  let system: TestSystem;
+  beforeAll(async () => {
+    system = await startTestSystem({ env: { REMINDER_OFFSETS: '6s,3s' } });
+    await system.subscribeReceiver();
+  });
+  afterAll(() => system.stop());
+
+  it('fires a reminder once when the worker was stopped while it waited', async () => {
+    const { meeting } = await bookAndPlan(system, inSeconds(9));
+    await system.stopWorker();
+    // The first reminder's time (start - 6 s) passes while no worker runs.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, meeting.startTime.getTime() - 6_000 - Date.now()) + 1_000));
+    expect(await system.orm.em.fork().count(ReminderSchema, { meeting: meeting.id, state: 'sent' })).toBe(0);
+    await system.startWorker();
+
+    const reminders = await sentOnce(system, meeting.id);
+    expect(reminders.map((reminder) => reminder.offsetSeconds)).toEqual([6, 3]);
+  });
+
+  it('continues as new when the history grows, keeping its plan', async () => {
+    const { invitee, meeting } = await bookAndPlan(system, inSeconds(3600));
+    const running = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
+    const plan = await running.query<MeetingPlan>('plan');
+    const input: MeetingRemindersInput = {
+      meeting: { meetingId: meeting.id, inviteeUri: invitee.uri, inviteeEmail: 'x@example.com', eventUuid: 'e', status: 'active', startTime: plan.startTime },
+      offsetsSeconds: [6, 3],
+      sendOutbound: false,
+      maxHistoryEvents: 20,
+    };
+    const workflowId = `${meetingWorkflowId(invitee.uri)}-continue-as-new`;
+    const handle = await system.temporal.workflow.start('keepMeetingReminders', { workflowId, taskQueue: system.config.temporal.taskQueue, args: [input] });
+    const firstRunId = handle.firstExecutionRunId;
+    for (let change = 0; change < 10; change++) await handle.signal('meetingChanged', input.meeting);
+
+    const latest = system.temporal.workflow.getHandle(workflowId);
+    const description = await eventually(async () => {
+      const current = await latest.describe();
+      return current.runId !== firstRunId ? current : undefined;
+    });
+    expect(description.status.name).toBe('RUNNING');
+    expect((await latest.query<MeetingPlan>('plan')).reminders).toEqual(plan.reminders);
+    await latest.terminate('test done');
+    await running.terminate('test done');
+  });
+});
+
+describe('with a dev server restarted mid-wait', () => {
+  let server: DevServer;
+  let system: TestSystem;
+  let port: number;
+  const stateDir = mkdtempSync(join(tmpdir(), 'temporal-restart-'));
+  const start = () =>
+    startTemporalDevServer({ ip: '127.0.0.1', port, namespace: 'default', dbFilename: join(stateDir, 'dev.db'), output: 'ignore' });
+
+  beforeAll(async () => {
+    port = await freePort();
+    server = await start();
+    system = await startTestSystem({ temporalAddress: server.address, env: { REMINDER_OFFSETS: '6s,3s' } });
+    await system.subscribeReceiver();
+  });
+  afterAll(async () => {
+    await system.stop();
+    await server.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  it('fires each reminder once after Temporal comes back', async () => {
+    const { meeting } = await bookAndPlan(system, inSeconds(12));
+    await server.stop();
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    server = await start();
+
+    const reminders = await sentOnce(system, meeting.id);
+    expect(reminders.map((reminder) => reminder.offsetSeconds)).toEqual([6, 3]);
+  });
+});
