@@ -17,11 +17,11 @@ export async function processInviteeDelivery(delivery: InviteeDelivery): Promise
   await recordAcceptedDelivery(delivery, workflowId);
   try {
     const fetched = await fetchBookings(delivery);
-    const saved = await saveBookings(fetched, noShowChangeOf(delivery, fetched.bookings[0]!.invitee.no_show?.created_at));
+    const saved = await saveBookings(fetched, noShowChangeOf(delivery, fetched.bookings[0].invitee.no_show?.created_at));
     for (const { inviteeUri } of saved) await syncMeetingReminders(inviteeUri);
     await recordDeliveryOutcome(delivery.dedupKey, 'processed', null);
-    log.info('Booking saved', { leadId: saved[0]!.leadId, meetingId: saved[0]!.meetingId });
-    return { outcome: 'processed', leadId: saved[0]!.leadId, meetingId: saved[0]!.meetingId };
+    log.info('Booking saved', { leadId: saved[0].leadId, meetingId: saved[0].meetingId });
+    return { outcome: 'processed', leadId: saved[0].leadId, meetingId: saved[0].meetingId };
   } catch (error) {
     if (!(error instanceof ActivityFailure)) throw error;
     // Only permanent failures get here (e.g. the event was deleted in Calendly): record them, keep the workflow green.

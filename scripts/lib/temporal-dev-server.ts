@@ -45,6 +45,10 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   for (const attribute of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${attribute.name}=${attribute.cliType}`);
 
   const child = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', options.output, options.output] });
+  // A test run or start command that ends without its teardown must not leave a server running.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   const address = `${options.ip}:${options.port}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   await waitUntilServing(address, options.namespace, exited);

@@ -100,8 +100,8 @@ async function upsertLead(em: EntityManager, invitee: Invitee): Promise<{ leadId
      returning id, (xmax = 0) as inserted, ${LEAD_DETAILS.join(', ')}`,
     [key, invitee.email.trim(), invitee.name, invitee.first_name, invitee.last_name, invitee.timezone, invitee.text_reminder_number, invitee.created_at, invitee.created_at],
   );
-  const changed = !before || LEAD_DETAILS.some((column) => String(before[column]) !== String(row![column]));
-  return { leadId: row!.id, change: row!.inserted ? 'created' : changed ? 'updated' : undefined };
+  const changed = !before || LEAD_DETAILS.some((column) => String(before[column]) !== String(row[column]));
+  return { leadId: row.id, change: row.inserted ? 'created' : changed ? 'updated' : undefined };
 }
 
 const MEETING_COLUMNS = [

@@ -16,6 +16,6 @@ export async function recordEvent(em: EntityManager, event: NewEvent): Promise<s
     [event.type, event.organization, JSON.stringify(event.payload)],
   );
   // NOTIFY inside a transaction is delivered on commit only, and not at all on rollback.
-  await em.execute(`select pg_notify(?, ?)`, [OUTBOX_CHANNEL, row!.id]);
-  return row!.id;
+  await em.execute(`select pg_notify(?, ?)`, [OUTBOX_CHANNEL, row.id]);
+  return row.id;
 }

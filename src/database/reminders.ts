@@ -80,9 +80,9 @@ export async function reminderNotice(em: EntityManager, reminderId: string) {
     'select id, meeting_id, offset_seconds, fire_at, sent_at from reminders where id = ?',
     [reminderId],
   );
-  const meeting = await em.findOneOrFail(MeetingSchema, { id: reminder!.meeting_id }, { populate: ['lead'], refresh: true });
+  const meeting = await em.findOneOrFail(MeetingSchema, { id: reminder.meeting_id }, { populate: ['lead'], refresh: true });
   return {
-    reminder: { id: reminder!.id, offsetSeconds: reminder!.offset_seconds, fireAt: new Date(reminder!.fire_at), sentAt: reminder!.sent_at && new Date(reminder!.sent_at) },
+    reminder: { id: reminder.id, offsetSeconds: reminder.offset_seconds, fireAt: new Date(reminder.fire_at), sentAt: reminder.sent_at && new Date(reminder.sent_at) },
     meeting: meetingView(meeting),
   };
 }

@@ -7,6 +7,7 @@ import { emailKeyOf } from '../database/bookings';
 import { LeadSchema, type Lead } from '../database/entities/lead';
 import { MeetingSchema, type Meeting } from '../database/entities/meeting';
 import { leadView, meetingView } from '../database/views';
+import type { ApiToken } from '../config';
 import { requireApiToken } from './bearer-auth';
 import type { ReceiverDependencies } from './dependencies';
 
@@ -32,8 +33,17 @@ export function readApiRoutes({ orm, config }: ReceiverDependencies): Router {
     const query = leadQuery.safeParse(ctx.query);
     if (!query.success) return badRequest(ctx, query.error);
     const { email, limit, offset } = query.data;
-    const where: FilterQuery<Lead> = email ? { emailKey: emailKeyOf(email) } : {};
-    const [leads, total] = await orm.em.fork().findAndCount(LeadSchema, where, { limit, offset, orderBy: { lastSeenAt: 'desc', id: 'asc' } });
+    const em = orm.em.fork();
+    const organization = organizationOf(ctx);
+    // A token bound to an organization sees the leads who booked a meeting there.
+    const inOrganization = organization
+      ? (await em.execute<{ lead_id: string }[]>('select distinct lead_id from meetings where organization = ?', [organization])).map((row) => row.lead_id)
+      : undefined;
+    const where: FilterQuery<Lead> = {
+      ...(email ? { emailKey: emailKeyOf(email) } : {}),
+      ...(inOrganization ? { id: { $in: inOrganization } } : {}),
+    };
+    const [leads, total] = await em.findAndCount(LeadSchema, where, { limit, offset, orderBy: { lastSeenAt: 'desc', id: 'asc' } });
     ctx.body = { data: leads.map(leadView), pagination: { limit, offset, total } };
   });
 
@@ -41,7 +51,9 @@ export function readApiRoutes({ orm, config }: ReceiverDependencies): Router {
     const query = meetingQuery.safeParse(ctx.query);
     if (!query.success) return badRequest(ctx, query.error);
     const { email, status, noShow, startFrom, startTo, limit, offset } = query.data;
+    const organization = organizationOf(ctx);
     const where: FilterQuery<Meeting> = {
+      ...(organization ? { organization } : {}),
       ...(email ? { lead: { emailKey: emailKeyOf(email) } } : {}),
       ...(status ? { status } : {}),
       ...(noShow ? { noShowAt: noShow === 'true' ? { $ne: null } : null } : {}),
@@ -59,6 +71,10 @@ export function readApiRoutes({ orm, config }: ReceiverDependencies): Router {
   });
 
   return router;
+}
+
+function organizationOf(ctx: Context): string | undefined {
+  return (ctx.state as { apiToken?: ApiToken }).apiToken?.organization;
 }
 
 function badRequest(ctx: Context, error: z.ZodError): void {

@@ -35,8 +35,8 @@ it('returns the invitee, its scheduled event and the organization of the token, 
   const delivery = await booking();
   const { bookings, organization } = await run(delivery);
   expect(bookings).toHaveLength(1);
-  expect(bookings[0]!.event.uri).toBe(delivery.scheduledEventUri);
-  expect(bookings[0]!.invitee.uri).toBe(delivery.inviteeUri);
+  expect(bookings[0].event.uri).toBe(delivery.scheduledEventUri);
+  expect(bookings[0].invitee.uri).toBe(delivery.inviteeUri);
   expect(organization).toBe(fake.organizationUri);
 });
 

@@ -5,8 +5,15 @@ let system: TestSystem;
 const email = `reader-${Date.now()}@example.com`;
 const starts = ['2032-01-10T09:00:00.000000Z', '2032-01-11T09:00:00.000000Z', '2032-01-12T09:00:00.000000Z'];
 
+const BOUND_TOKEN = 'bound-token-0123456789abcdef';
+const OTHER_ORGANIZATION_TOKEN = 'other-org-token-0123456789ab';
+
 beforeAll(async () => {
-  system = await startTestSystem();
+  system = await startTestSystem({
+    env: (fake) => ({
+      API_TOKENS: `${API_TOKEN},${BOUND_TOKEN}:${fake.organizationUri},${OTHER_ORGANIZATION_TOKEN}:https://api.calendly.com/organizations/OTHER`,
+    }),
+  });
   for (const startTime of starts) {
     const { invitee } = await system.fake.bookMeeting({ email, name: 'Reader', startTime }, { deliver: false });
     const { body, signature } = system.fake.webhookDelivery('invitee.created', invitee.uri, SIGNING_KEY);
@@ -52,4 +59,14 @@ it('lists meetings by email and start range, in start order, page by page', asyn
 it('answers 400 with the reason for an invalid query', async () => {
   expect(await get('/api/meetings?limit=1000')).toMatchObject({ status: 400, body: { code: 'invalid_query', error: expect.stringContaining('limit') } });
   expect(await get('/api/meetings?status=maybe')).toMatchObject({ status: 400, body: { error: expect.stringContaining('status') } });
+});
+
+it('shows a token bound to an organization only that organization\'s leads and meetings', async () => {
+  const own = await get(`/api/meetings?email=${encodeURIComponent(email)}`, BOUND_TOKEN);
+  expect(own.body.pagination.total).toBe(3);
+  expect((await get(`/api/leads?email=${encodeURIComponent(email)}`, BOUND_TOKEN)).body.pagination.total).toBe(1);
+
+  const other = await get(`/api/meetings?email=${encodeURIComponent(email)}`, OTHER_ORGANIZATION_TOKEN);
+  expect(other).toMatchObject({ status: 200, body: { data: [], pagination: { total: 0 } } });
+  expect((await get(`/api/leads?email=${encodeURIComponent(email)}`, OTHER_ORGANIZATION_TOKEN)).body.data).toEqual([]);
 });

@@ -33,8 +33,8 @@ export interface TestSystemOptions {
   proxyDatabase?: boolean;
   /** Route the receiver's Temporal connection through a proxy the test can cut. */
   proxyTemporal?: boolean;
-  /** Extra environment, e.g. several signing keys. */
-  env?: Record<string, string>;
+  /** Extra environment, e.g. several signing keys; a function when it names something of the fake Calendly. */
+  env?: Record<string, string> | ((fake: FakeCalendly) => Record<string, string>);
   /** Another Temporal server than the shared one (e.g. one the test restarts). */
   temporalAddress?: string;
 }
@@ -86,7 +86,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     API_TOKENS: API_TOKEN,
     LOG_LEVEL: 'warn',
-    ...options.env,
+    ...(typeof options.env === 'function' ? options.env(fake) : options.env),
   });
 
   // Short acquire timeouts so that a cut database fails fast instead of queueing for a minute.

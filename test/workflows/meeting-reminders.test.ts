@@ -69,13 +69,13 @@ it('fires each reminder once, at its time, to the outbox and the signed reminder
   }
   expect(await reminderEventsOf(meeting.id)).toHaveLength(3);
 
-  const accepted = await eventually(async () => {
+  const accepted = await eventually(() => {
     const ids = endpoint.received.filter((request) => request.accepted && request.body.meeting.id === meeting.id);
-    return ids.length === 3 ? ids : undefined;
+    return Promise.resolve(ids.length === 3 ? ids : undefined);
   });
   expect(new Set(accepted.map((request) => request.idempotencyKey))).toEqual(new Set(reminders.map((reminder) => reminder.id)));
   expect(accepted.every((request) => request.signatureValid)).toBe(true);
-  expect(accepted[0]!.body).toMatchObject({ type: 'reminder.sent', reminder: { offsetSeconds: expect.any(Number) }, meeting: { inviteeUri: invitee.uri } });
+  expect(accepted[0].body).toMatchObject({ type: 'reminder.sent', reminder: { offsetSeconds: expect.any(Number) }, meeting: { inviteeUri: invitee.uri } });
   expect(endpoint.received.some((request) => !request.accepted)).toBe(true);
   expect((await remindersOf(meeting.id)).every((reminder) => reminder.outboundDeliveredAt !== null)).toBe(true);
 });
@@ -85,7 +85,7 @@ it('records reminders whose time has passed at booking as skipped, never sent la
   await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).result();
   const reminders = await remindersOf(meeting.id);
   expect(reminders.map((reminder) => [reminder.offsetSeconds, reminder.state])).toEqual([[6, 'skipped'], [4, 'skipped'], [2, 'sent']]);
-  expect(reminders[0]!.skippedAt).not.toBeNull();
+  expect(reminders[0].skippedAt).not.toBeNull();
   expect(await reminderEventsOf(meeting.id)).toHaveLength(1);
 });
 

@@ -68,13 +68,15 @@ describe('with the shared dev server', () => {
     const workflowId = `${meetingWorkflowId(invitee.uri)}-continue-as-new`;
     const handle = await system.temporal.workflow.start('keepMeetingReminders', { workflowId, taskQueue: system.config.temporal.taskQueue, args: [input] });
     const firstRunId = handle.firstExecutionRunId;
-    for (let change = 0; change < 10; change++) await handle.signal('meetingChanged', input.meeting);
-
     const latest = system.temporal.workflow.getHandle(workflowId);
-    const description = await eventually(async () => {
-      const current = await latest.describe();
-      return current.runId !== firstRunId ? current : undefined;
-    });
+    // Signals sent in a burst may share one workflow task; keep changing the meeting until the run continues.
+    let description = await latest.describe();
+    for (let change = 0; change < 60 && description.runId === firstRunId; change++) {
+      await handle.signal('meetingChanged', input.meeting);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      description = await latest.describe();
+    }
+    expect(description.runId).not.toBe(firstRunId);
     expect(description.status.name).toBe('RUNNING');
     expect((await latest.query<MeetingPlan>('plan')).reminders).toEqual(plan.reminders);
     await latest.terminate('test done');
