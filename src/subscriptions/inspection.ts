@@ -56,7 +56,7 @@ export function isRight(subscription: WebhookSubscription, callbackUrl: string):
 }
 
 /** Every organization-scope subscription, all pages. */
-export async function organizationSubscriptions(calendly: CalendlyApiClient, organization: string): Promise<WebhookSubscription[]> {
+async function organizationSubscriptions(calendly: CalendlyApiClient, organization: string): Promise<WebhookSubscription[]> {
   const subscriptions: WebhookSubscription[] = [];
   for await (const page of calendly.listWebhookSubscriptions({ organization, scope: 'organization' })) subscriptions.push(...page);
   return subscriptions;
@@ -68,7 +68,7 @@ export async function inspectSubscriptions(calendly: CalendlyApiClient, callback
   return inspectionOf(subscriptions, { organization: user.current_organization, user: user.uri, callbackUrl });
 }
 
-export function inspectionOf(
+function inspectionOf(
   subscriptions: WebhookSubscription[],
   { organization, user, callbackUrl }: Pick<SubscriptionInspection, 'organization' | 'user' | 'callbackUrl'>,
 ): SubscriptionInspection {

@@ -44,7 +44,7 @@ export function planReconnect(inspection: SubscriptionInspection, { removeOthers
   const steps: ReconnectStep[] = [];
   // A failing but otherwise right subscription is kept: re-creating it would drop the deliveries Calendly is retrying.
   if (!ours || !isRight(ours, callbackUrl) || recreate) {
-    if (ours) steps.push({ action: 'delete', subscription: ours, reason: replacementReason(ours, recreate) });
+    if (ours) steps.push({ action: 'delete', subscription: ours, reason: replacementReason(ours) });
     steps.push({ action: 'create', url: callbackUrl });
   }
   if (removeOthers) {
@@ -83,11 +83,10 @@ export async function reconnectSubscription(options: ReconnectOptions): Promise<
   return { changed: true, steps, subscription, inspection };
 }
 
-function replacementReason(ours: WebhookSubscription, recreate: boolean): string {
+function replacementReason(ours: WebhookSubscription): string {
   if (ours.state === 'disabled') return 'disabled by Calendly';
   if (!sameEvents(ours.events)) return 'listens to the wrong events';
-  if (recreate) return 'replaced as asked (--recreate)';
-  return 'not right';
+  return 'replaced as asked (--recreate)';
 }
 
 function describeStep(step: ReconnectStep): string {

@@ -72,7 +72,12 @@ it('waits and asks for the same page again on a 429 when told how to wait, and v
     const waits: number[] = [];
     const listing = client.listWebhookSubscriptions(
       { organization: 'https://api.calendly.com/organizations/ORG', scope: 'organization' },
-      { whenRateLimited: (seconds) => Promise.resolve(void waits.push(seconds)) },
+      {
+        whenRateLimited: (seconds) => {
+          waits.push(seconds);
+          return Promise.resolve();
+        },
+      },
     );
     await expect(listing.next()).rejects.toThrow(CalendlyResponseError);
     expect(waits).toEqual([7]);
