@@ -15,30 +15,33 @@ export async function migrateDatabase(databaseUrl: string): Promise<string[]> {
 }
 
 export async function createDatabaseIfMissing(databaseUrl: string): Promise<void> {
-  const url = new URL(databaseUrl);
-  const database = decodeURIComponent(url.pathname.slice(1));
-  url.pathname = '/postgres';
-  const client = new Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
-    if (!rowCount) await client.query(`create database "${database.replaceAll('"', '""')}"`);
-  } catch (error) {
-    // Another process may have created it between the check and the create.
-    if ((error as { code?: string }).code !== '42P04') throw error;
-  } finally {
-    await client.end();
-  }
+  await onServerOf(databaseUrl, async (client, database, quoted) => {
+    try {
+      const { rowCount } = await client.query('select 1 from pg_database where datname = $1', [database]);
+      if (!rowCount) await client.query(`create database ${quoted}`);
+    } catch (error) {
+      // Another process may have created it between the check and the create.
+      if ((error as { code?: string }).code !== '42P04') throw error;
+    }
+  });
 }
 
 export async function dropDatabase(databaseUrl: string): Promise<void> {
+  await onServerOf(databaseUrl, (client, _database, quoted) => client.query(`drop database if exists ${quoted} with (force)`));
+}
+
+/** Runs `work` connected to the server's `postgres` database, with the name of the URL's database. */
+async function onServerOf(
+  databaseUrl: string,
+  work: (client: Client, database: string, quotedDatabase: string) => Promise<unknown>,
+): Promise<void> {
   const url = new URL(databaseUrl);
   const database = decodeURIComponent(url.pathname.slice(1));
   url.pathname = '/postgres';
   const client = new Client({ connectionString: url.toString() });
   await client.connect();
   try {
-    await client.query(`drop database if exists "${database.replaceAll('"', '""')}" with (force)`);
+    await work(client, database, `"${database.replaceAll('"', '""')}"`);
   } finally {
     await client.end();
   }
