@@ -4,6 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The dashboard test drives Debian's Chromium through playwright-core, which never downloads a browser.
+if [ ! -e /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "==> Installing Chromium for the dashboard test (apt-get install chromium)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "==> Chromium is missing; the dashboard test needs it: sudo apt-get install -y chromium" >&2
+  fi
+fi
+
 echo "==> Type check"
 node_modules/.bin/tsc --noEmit
 echo "==> Lint"

@@ -43,7 +43,7 @@ async function replayOne(
   if (parsed.kind === 'unprocessed') return { id: row.id, result: 'still unprocessable', reason: parsed.delivery.reason };
   if (dryRun) return { id: row.id, result: 'would replay', workflowId: workflowIdFor(parsed.delivery.dedupKey) };
 
-  const started = await startDeliveryWorkflow(parsed, { client: temporal, taskQueue, deliveryId: randomUUID(), receivedAt: new Date() });
+  const started = await startDeliveryWorkflow(parsed, { client: temporal, taskQueue, deliveryId: randomUUID(), receivedAt: new Date(), source: 'replay' });
   row.outcome = 'replayed';
   row.detail = `replayed as ${started.workflowId}${started.duplicate ? ' (already processed)' : ''}`;
   row.updatedAt = new Date();

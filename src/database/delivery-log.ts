@@ -27,13 +27,25 @@ export async function recordRejectedDelivery(em: EntityManager, rejected: Reject
   });
 }
 
-/** The first write for an accepted delivery; a redelivery after Temporal forgot the first keeps the original row. */
+/**
+ * The first write for an accepted delivery; a redelivery after Temporal forgot the first keeps the original row.
+ * A backfill was read from the API, not signed by Calendly: its signature is `unchecked`.
+ */
 export async function recordAcceptedDelivery(em: EntityManager, delivery: InviteeDelivery, workflowId: string): Promise<void> {
+  const backfill = delivery.source === 'backfill';
   await em.execute(
-    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome)
-     values (?, ?, ?, ?, 'valid', ?, 'processing')
+    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail)
+     values (?, ?, ?, ?, ?, ?, 'processing', ?)
      on conflict do nothing`,
-    [delivery.deliveryId, delivery.receivedAt, delivery.eventName, delivery.dedupKey, workflowId],
+    [
+      delivery.deliveryId,
+      delivery.receivedAt,
+      delivery.eventName,
+      delivery.dedupKey,
+      backfill ? 'unchecked' : 'valid',
+      workflowId,
+      backfill ? 'backfilled from the Calendly API' : null,
+    ],
   );
 }
 
@@ -43,7 +55,7 @@ export async function recordDeliveryOutcome(
   outcome: Extract<DeliveryOutcome, 'processed' | 'failed'>,
   detail: string | null,
 ): Promise<void> {
-  await em.execute(`update webhook_deliveries set outcome = ?, detail = ?, updated_at = now() where dedup_key = ?`, [
+  await em.execute(`update webhook_deliveries set outcome = ?, detail = coalesce(?, detail), updated_at = now() where dedup_key = ?`, [
     outcome,
     detail,
     dedupKey,

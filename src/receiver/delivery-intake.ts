@@ -6,6 +6,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@t
 import type { SearchAttributePair } from '@temporalio/common';
 import { DELIVERY_TYPE, EVENT_UUID, INVITEE_EMAIL } from '../temporal/search-attributes';
 import type { keepUnprocessed, processInviteeDelivery } from '../../workflows';
+import type { DeliverySource } from '../shared/deliveries';
 import { workflowIdFor, type ParsedDelivery } from './delivery-parser';
 
 export interface IntakeOptions {
@@ -13,6 +14,7 @@ export interface IntakeOptions {
   taskQueue: string;
   deliveryId: string;
   receivedAt: Date;
+  source: DeliverySource;
   /** Temporal must accept within this time, or the caller answers 503 and Calendly retries. */
   timeoutMs?: number;
 }
@@ -25,7 +27,7 @@ export interface IntakeResult {
 }
 
 export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: IntakeOptions): Promise<IntakeResult> {
-  const { client, taskQueue, deliveryId, receivedAt, timeoutMs = 5_000 } = options;
+  const { client, taskQueue, deliveryId, receivedAt, source, timeoutMs = 5_000 } = options;
   const workflowId = workflowIdFor(parsed.delivery.dedupKey);
   const common = {
     workflowId,
@@ -46,7 +48,7 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
         ];
         await client.workflow.start<typeof processInviteeDelivery>('processInviteeDelivery', {
           ...common,
-          args: [{ ...parsed.delivery, ...envelope }],
+          args: [{ ...parsed.delivery, ...envelope, source }],
           typedSearchAttributes: searchAttributes,
         });
       } else {

@@ -16,7 +16,7 @@ import {
 import type { InviteeDelivery, UnprocessedDelivery } from '../shared/deliveries';
 
 export type ParsedDelivery =
-  | { kind: 'invitee'; delivery: Omit<InviteeDelivery, 'deliveryId' | 'receivedAt'>; eventUuid: string; inviteeUuid: string }
+  | { kind: 'invitee'; delivery: Omit<InviteeDelivery, 'deliveryId' | 'receivedAt' | 'source'>; eventUuid: string; inviteeUuid: string }
   | { kind: 'unprocessed'; delivery: Omit<UnprocessedDelivery, 'deliveryId' | 'receivedAt'> };
 
 const isHandled = (name: string): name is HandledEventName => (HANDLED_EVENTS as readonly string[]).includes(name);

@@ -69,6 +69,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promis
       taskQueue: config.temporal.taskQueue,
       deliveryId: trackingId,
       receivedAt,
+      source: 'webhook',
     });
     log.info(
       { workflowId: result.workflowId, duplicate: result.duplicate, kind: result.kind, ms: Date.now() - receivedAt.getTime() },

@@ -1,6 +1,9 @@
 /** What the receiver hands to Temporal for one webhook delivery; shared by the receiver, workflows and activities. */
 import type { HandledEventName } from '../calendly/schemas';
 
+/** webhook: signed by Calendly; replay: a kept webhook fed through again; backfill: read from the Calendly API */
+export type DeliverySource = 'webhook' | 'replay' | 'backfill';
+
 /** A delivery about one invitee that this system turns into a lead and a meeting. */
 export interface InviteeDelivery {
   /** the delivery log row, also the trackingId the receiver answered with */
@@ -16,6 +19,7 @@ export interface InviteeDelivery {
   /** when the change happened in Calendly (the envelope's created_at, if known); orders no-show marks and unmarks */
   occurredAt: string | null;
   receivedAt: string;
+  source: DeliverySource;
 }
 
 /** A signed delivery that could not be processed (malformed or an event type not handled yet): kept raw for replay. */

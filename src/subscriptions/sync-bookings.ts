@@ -97,7 +97,7 @@ async function feed(eventName: HandledEventName, event: ScheduledEvent, invitee:
     report(`  would feed ${what} as ${workflowIdFor(parsed.delivery.dedupKey)}`);
     return;
   }
-  const result = await startDeliveryWorkflow(parsed, { client: temporal, taskQueue, deliveryId: randomUUID(), receivedAt: new Date() });
+  const result = await startDeliveryWorkflow(parsed, { client: temporal, taskQueue, deliveryId: randomUUID(), receivedAt: new Date(), source: 'backfill' });
   if (result.duplicate) {
     summary.alreadyKnown += 1;
     return;

@@ -1,5 +1,7 @@
 /** npm run bookings:sync against the fake Calendly API and the real workflows: idempotent, paged, rate-limit aware. */
+import { uuidOf } from '../../src/calendly/schemas';
 import { MeetingSchema } from '../../src/database/entities/meeting';
+import { WebhookDeliverySchema } from '../../src/database/entities/webhook-delivery';
 import { syncBookings, type SyncOptions } from '../../src/subscriptions/sync-bookings';
 import { subscriptionKit, type SubscriptionKit } from '../support/subscriptions';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
@@ -65,6 +67,12 @@ it('feeds every invitee across pages once; a second run starts nothing and repor
     const canceled = (await meetingsOf([bookings[4].invitee.uri]))[0];
     return canceled?.status === 'canceled' ? canceled : undefined;
   }, 30_000, 'the canceled meeting stored as canceled');
+  // The delivery log tells backfilled bookings apart from signed webhooks.
+  const logged = await eventually(async () => {
+    const rows = await system.orm.em.fork().find(WebhookDeliverySchema, { dedupKey: { $like: `%:${uuidOf(bookings[0].invitee.uri)}` } });
+    return rows.length && rows.every((row) => row.outcome === 'processed') ? rows : undefined;
+  });
+  expect(logged).toEqual([expect.objectContaining({ signature: 'unchecked', detail: 'backfilled from the Calendly API' })]);
 
   const second = await sync(2041, { pageSize: 2 });
   expect(second.summary).toEqual({ events: 5, invitees: 6, started: 0, alreadyKnown: 7, wouldStart: 0 });
