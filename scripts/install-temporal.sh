@@ -27,9 +27,10 @@ else
   # -v names each package as it is compiled: count them to show progress without flooding the terminal.
   GOBIN="$PWD/.tools/bin" go install -v "github.com/temporalio/cli/cmd/temporal@$VERSION" 2>&1 |
     awk -v started="$started" '
-      /^go: downloading/ { downloads++; if (downloads % 25 == 0) printf "    ... %d modules downloaded (%ds)\n", downloads, systime() - started; next }
+      function elapsed(  now) { "date +%s" | getline now; close("date +%s"); return now - started }
+      /^go: downloading/ { downloads++; if (downloads % 25 == 0) printf "    ... %d modules downloaded (%ds)\n", downloads, elapsed(); next }
       /^go: / || /error|cannot|fatal/ { print "    " $0; next }
-      { compiled++; if (compiled % 200 == 0) printf "    ... %d packages compiled (%ds)\n", compiled, systime() - started; fflush() }
+      { compiled++; if (compiled % 200 == 0) printf "    ... %d packages compiled (%ds)\n", compiled, elapsed(); fflush() }
       END { printf "    %d modules downloaded, %d packages compiled\n", downloads, compiled }'
   [ -x "$target" ] || { echo "Building the Temporal CLI failed (see the output above)." >&2; exit 1; }
   echo "    Built in $(( $(date +%s) - started )) s"
