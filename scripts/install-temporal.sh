@@ -24,12 +24,13 @@ else
   echo "==> Building the Temporal CLI $VERSION from its Go module into $target"
   echo "    The first build takes several minutes (about 3 on 2 cores); later runs reuse Go's cache."
   started=$(date +%s)
-  # -v names each package as it is compiled: count them to show progress without flooding the terminal.
+  # -v names each package as it is compiled: count them to show progress without flooding the terminal, and print
+  # every other line (go's messages, compile errors) as it is.
   GOBIN="$PWD/.tools/bin" go install -v "github.com/temporalio/cli/cmd/temporal@$VERSION" 2>&1 |
     awk -v started="$started" '
       function elapsed(  now) { "date +%s" | getline now; close("date +%s"); return now - started }
       /^go: downloading/ { downloads++; if (downloads % 25 == 0) printf "    ... %d modules downloaded (%ds)\n", downloads, elapsed(); next }
-      /^go: / || /error|cannot|fatal/ { print "    " $0; next }
+      / / { print "    " $0; next }  # package paths have no spaces; go messages and compile errors do
       { compiled++; if (compiled % 200 == 0) printf "    ... %d packages compiled (%ds)\n", compiled, elapsed(); fflush() }
       END { printf "    %d modules downloaded, %d packages compiled\n", downloads, compiled }'
   [ -x "$target" ] || { echo "Building the Temporal CLI failed (see the output above)." >&2; exit 1; }
