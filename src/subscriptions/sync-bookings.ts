@@ -48,8 +48,18 @@ export interface SyncSummary {
 const counted = (count: number, one: string, many = `${one}s`) => `${count} ${count === 1 ? one : many}`;
 
 /** A canceled invitee is fed as created too, so that its meeting exists (and ends canceled) even if both were missed. */
-const deliveriesFor = (invitee: Invitee): HandledEventName[] =>
-  invitee.status === 'canceled' ? ['invitee.created', 'invitee.canceled'] : ['invitee.created'];
+interface Backfilled {
+  eventName: HandledEventName;
+  /** when it happened in Calendly; keys a no-show mark so that later runs find it again */
+  occurredAt?: string;
+}
+
+/** What webhooks would have said about this invitee, as far as its current state shows. */
+const deliveriesFor = (invitee: Invitee): Backfilled[] => [
+  { eventName: 'invitee.created' },
+  ...(invitee.status === 'canceled' ? [{ eventName: 'invitee.canceled' as const }] : []),
+  ...(invitee.no_show ? [{ eventName: 'invitee_no_show.created' as const, occurredAt: invitee.no_show.created_at }] : []),
+];
 
 export async function syncBookings(options: SyncOptions): Promise<SyncSummary> {
   const { calendly, window, dryRun = false, pageSize = 100, report = () => {}, sleep = (ms) => sleepFor(ms) } = options;
@@ -72,7 +82,7 @@ export async function syncBookings(options: SyncOptions): Promise<SyncSummary> {
       for await (const invitees of calendly.listEventInvitees(event.uri, { whenRateLimited })) {
         for (const invitee of invitees) {
           summary.invitees += 1;
-          for (const eventName of deliveriesFor(invitee)) await feed(eventName, event, invitee, summary, options);
+          for (const backfilled of deliveriesFor(invitee)) await feed(backfilled, event, invitee, summary, options);
         }
       }
     }
@@ -88,9 +98,15 @@ export async function syncBookings(options: SyncOptions): Promise<SyncSummary> {
   return summary;
 }
 
-async function feed(eventName: HandledEventName, event: ScheduledEvent, invitee: Invitee, summary: SyncSummary, options: SyncOptions): Promise<void> {
+async function feed(
+  { eventName, occurredAt }: Backfilled,
+  event: ScheduledEvent,
+  invitee: Invitee,
+  summary: SyncSummary,
+  options: SyncOptions,
+): Promise<void> {
   const { temporal, taskQueue, dryRun = false, report = () => {} } = options;
-  const parsed = inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email);
+  const parsed = inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email, occurredAt);
   const what = `${eventName} ${invitee.email} (${event.name ?? 'event'} at ${event.start_time})`;
   if (dryRun) {
     summary.wouldStart += 1;

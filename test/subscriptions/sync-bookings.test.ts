@@ -109,3 +109,19 @@ it('waits X-RateLimit-Reset seconds on a 429, says so, and carries on', async ()
   expect(summary).toMatchObject({ events: 3, invitees: 3, started: 3 });
   await storedExactlyOnce(bookings.map(({ invitee }) => invitee.uri));
 });
+
+it('restores a no-show mark that no webhook brought, and finds it already known on the next run', async () => {
+  const [booking] = await bookYear(2044, 1);
+  await system.fake.markNoShow(booking.invitee.uri, { deliver: false });
+
+  const first = await sync(2044);
+  expect(first.summary).toMatchObject({ invitees: 1, started: 2 });
+  expect(first.output).toContain('started invitee_no_show.created sync-2044-0@example.com');
+  const marked = await eventually(async () => {
+    const [meeting] = await meetingsOf([booking.invitee.uri]);
+    return meeting?.noShowAt ? meeting : undefined;
+  }, 30_000, 'the no-show mark stored');
+  expect(marked.status).toBe('active');
+
+  expect((await sync(2044)).summary).toMatchObject({ started: 0, alreadyKnown: 2 });
+});
