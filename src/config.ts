@@ -223,7 +223,8 @@ function withoutBlanks(env: Record<string, string | undefined>): Record<string, 
 }
 
 function describe(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || 'environment'} ${issue.message}`).join('; ');
+  // The variable's name only: an index into a comma-separated list means nothing to someone editing .env.
+  return error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')} ${issue.message}`).join('; ');
 }
 
 /** Reads `.env` (if present) and the process environment; exits with one clear line on a mistake. */

@@ -28,6 +28,20 @@ describe('configuration', () => {
     ]);
   });
 
+  it('reads reminder offsets in s, m, h or d, largest first, and the reminder webhook with its secret', () => {
+    expect(loadConfig(valid).reminders).toEqual({ offsetsSeconds: [86_400, 3_600, 900], webhook: undefined });
+    const custom = loadConfig({
+      ...valid,
+      REMINDER_OFFSETS: '15m, 2d,30s',
+      REMINDER_WEBHOOK_URL: 'https://crm.example.com/hooks/reminders',
+      REMINDER_WEBHOOK_SECRET: 'reminder-secret-0123',
+    });
+    expect(custom.reminders).toEqual({
+      offsetsSeconds: [172_800, 900, 30],
+      webhook: { url: 'https://crm.example.com/hooks/reminders', secret: 'reminder-secret-0123' },
+    });
+  });
+
   it.each([
     [{ API_URL: undefined }, /API_URL is required/],
     [{ API_URL: 'bookings.example.com' }, /API_URL must be an http\(s\) URL, e.g. API_URL=https:\/\/bookings.example.com/],
@@ -37,6 +51,8 @@ describe('configuration', () => {
     [{ PORT: 'eighty' }, /PORT/],
     [{ TEMPORAL_ADDRESS: 'localhost' }, /TEMPORAL_ADDRESS must be host:port/],
     [{ DATABASE_URL: 'mysql://x/y' }, /DATABASE_URL must be a postgres:\/\/ URL/],
+    [{ REMINDER_OFFSETS: '24 hours' }, /REMINDER_OFFSETS each offset is a number with s, m, h or d/],
+    [{ REMINDER_WEBHOOK_URL: 'https://crm.example.com/hooks' }, /REMINDER_WEBHOOK_SECRET is required when REMINDER_WEBHOOK_URL is set/],
     [{ WEBSOCKET_PING_INTERVAL_SECONDS: 'often' }, /WEBSOCKET_PING_INTERVAL_SECONDS must be a whole number of seconds/],
     [{ WEBSOCKET_MAX_BUFFERED_BYTES: '1.5MB' }, /WEBSOCKET_MAX_BUFFERED_BYTES must be a whole number of bytes/],
     [{ WEBSOCKET_MAX_BUFFERED_BYTES: '0.5' }, /WEBSOCKET_MAX_BUFFERED_BYTES must be a whole number of bytes/],
