@@ -30,15 +30,13 @@ export function createCalendlyActivities(calendly: CalendlyApiClient) {
      * A reschedule is two deliveries in no guaranteed order; reading the other side too (old_invitee or
      * new_invitee) makes either order end in the same state.
      */
-    async fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri'>): Promise<FetchedBookings> {
-      try {
+    fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri'>): Promise<FetchedBookings> {
+      return withActivityFailures(async () => {
         const primary = await fetchBooking(delivery.inviteeUri, delivery.scheduledEventUri);
         const relatedUri = primary.invitee.old_invitee ?? primary.invitee.new_invitee;
         const related = relatedUri ? await fetchRelated(relatedUri) : undefined;
         return { bookings: related ? [primary, related] : [primary], organization: await organizationOfToken() };
-      } catch (error) {
-        throw asActivityFailure(error);
-      }
+      });
     },
   };
 
@@ -53,7 +51,16 @@ export function createCalendlyActivities(calendly: CalendlyApiClient) {
   }
 }
 
-export function asActivityFailure(error: unknown): unknown {
+/** Runs Calendly API work, turning its errors into the failures Temporal should retry or give up on. */
+export async function withActivityFailures<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw asActivityFailure(error);
+  }
+}
+
+function asActivityFailure(error: unknown): unknown {
   if (error instanceof CalendlyResponseError) {
     return ApplicationFailure.nonRetryable(error.message, 'InvalidCalendlyData');
   }

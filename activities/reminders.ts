@@ -14,6 +14,7 @@ import {
 } from '../src/database/reminders';
 import type { MeetingSnapshot, PlannedReminder, ReminderState } from '../src/shared/meetings';
 import { meetingWorkflowId } from '../src/shared/workflow-ids';
+import { isAlreadyStarted } from '../src/temporal/already-started';
 import { EVENT_UUID, INVITEE_EMAIL, MEETING_START, MEETING_STATUS } from '../src/temporal/search-attributes';
 import type { keepMeetingReminders } from '../workflows';
 
@@ -60,7 +61,7 @@ export function createReminderActivities(orm: MikroORM, temporal: Client, taskQu
           ],
         });
       } catch (error) {
-        if ((error as Error).name !== 'WorkflowExecutionAlreadyStartedError') throw error;
+        if (!isAlreadyStarted(error)) throw error;
         log.info('Meeting workflow already finished; nothing left to remind', { inviteeUri });
       }
     },

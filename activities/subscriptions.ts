@@ -5,7 +5,7 @@ import type { CalendlyApiClient } from '../src/calendly/api-client';
 import { inspectSubscriptions, type SubscriptionInspection, type SubscriptionTarget } from '../src/subscriptions/inspection';
 import { reconnectSubscription, type ReconnectResult } from '../src/subscriptions/reconnect';
 import { syncBookings, type SyncSummary } from '../src/subscriptions/sync-bookings';
-import { asActivityFailure } from './calendly';
+import { withActivityFailures } from './calendly';
 
 export interface SubscriptionActivityDependencies {
   calendly: CalendlyApiClient;
@@ -23,7 +23,7 @@ export interface BackfillWindow {
 export function createSubscriptionActivities({ calendly, temporal, taskQueue, subscriptionTarget }: SubscriptionActivityDependencies) {
   return {
     async inspectWebhookSubscription(): Promise<SubscriptionInspection> {
-      return await failingAsActivity(() => inspectSubscriptions(calendly, subscriptionTarget.callbackUrl));
+      return await withActivityFailures(() => inspectSubscriptions(calendly, subscriptionTarget.callbackUrl));
     },
 
     /** Re-creates ours when it is missing, disabled or wrong; subscriptions at other URLs are left to a person. */
@@ -31,12 +31,12 @@ export function createSubscriptionActivities({ calendly, temporal, taskQueue, su
       const report = (line: string) => {
         log.info(line);
       };
-      return await failingAsActivity(() => reconnectSubscription({ calendly, target: subscriptionTarget, removeOthers: false, report }));
+      return await withActivityFailures(() => reconnectSubscription({ calendly, target: subscriptionTarget, removeOthers: false, report }));
     },
 
     /** Idempotent: a retry lists again and finds what the failed attempt started already known. */
     async backfillBookings({ from, to }: BackfillWindow): Promise<SyncSummary> {
-      return await failingAsActivity(() =>
+      return await withActivityFailures(() =>
         syncBookings({
           calendly,
           temporal,
@@ -54,12 +54,4 @@ export function createSubscriptionActivities({ calendly, temporal, taskQueue, su
       );
     },
   };
-}
-
-async function failingAsActivity<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    throw asActivityFailure(error);
-  }
 }

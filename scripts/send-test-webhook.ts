@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { configFromEnvironment } from '../src/config';
+import { workflowUrl } from '../src/temporal/web-ui-links';
 import { localTrial, NO_LOCAL_TRIAL } from './lib/local-trial';
 
 const USAGE = `Usage: npm run send-test-webhook -- [--email <address>] [--name <name>] [--start <ISO time>]
@@ -38,7 +39,7 @@ async function main(): Promise<number> {
   process.stdout.write(`Receiver answered ${status} in ${ms.toFixed(1)} ms: ${JSON.stringify(answer)}\n`);
   if (!answer.workflowId) return 1;
   process.stdout.write(
-    `Open it in the Temporal Web UI:\n  ${config.temporal.webUiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(answer.workflowId)}\n` +
+    `Open it in the Temporal Web UI:\n  ${workflowUrl(config.temporal, answer.workflowId)}\n` +
       `  or search: CalendlyInviteeEmail = "${email.toLowerCase()}"\n`,
   );
 

@@ -4,6 +4,7 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
+import { isAlreadyStarted } from '../temporal/already-started';
 import { DELIVERY_TYPE, EVENT_UUID, INVITEE_EMAIL } from '../temporal/search-attributes';
 import type { keepUnprocessed, processInviteeDelivery } from '../../workflows';
 import type { DeliverySource } from '../shared/deliveries';
@@ -64,8 +65,7 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
     });
     return { workflowId, duplicate: false, kind: parsed.kind };
   } catch (error) {
-    // `instanceof` can fail across module copies (e.g. under jest), so the name is checked too.
-    if ((error as Error).name === 'WorkflowExecutionAlreadyStartedError') return { workflowId, duplicate: true, kind: parsed.kind };
+    if (isAlreadyStarted(error)) return { workflowId, duplicate: true, kind: parsed.kind };
     throw error;
   }
 }

@@ -2,5 +2,13 @@
 import type { Config } from '../config';
 
 export function workflowUrl(temporal: Config['temporal'], workflowId: string): string {
-  return `${temporal.webUiUrl}/namespaces/${encodeURIComponent(temporal.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return `${namespaceUrl(temporal)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export function scheduleUrl(temporal: Config['temporal'], scheduleId: string): string {
+  return `${namespaceUrl(temporal)}/schedules/${encodeURIComponent(scheduleId)}`;
+}
+
+function namespaceUrl(temporal: Config['temporal']): string {
+  return `${temporal.webUiUrl}/namespaces/${encodeURIComponent(temporal.namespace)}`;
 }

@@ -9,6 +9,7 @@ import { createLogger } from '../logger';
 import { subscriptionTargetOf } from '../subscriptions/inspection';
 import { lazyTemporalConnection } from '../temporal/client-connection';
 import { connectWithRetry } from '../temporal/connect';
+import { scheduleUrl } from '../temporal/web-ui-links';
 import { createBookingWorker } from './create-worker';
 import { ensureSchedules } from './schedules';
 import { temporalLoggerFor } from './temporal-logger';
@@ -36,8 +37,7 @@ async function main(): Promise<void> {
   });
   try {
     for (const { scheduleId, outcome } of await ensureSchedules(temporal, config.temporal.taskQueue, config.schedules)) {
-      const url = `${config.temporal.webUiUrl}/namespaces/${config.temporal.namespace}/schedules/${encodeURIComponent(scheduleId)}`;
-      logger.info({ scheduleId, url }, `Schedule ${outcome}`);
+      logger.info({ scheduleId, url: scheduleUrl(config.temporal, scheduleId) }, `Schedule ${outcome}`);
     }
   } catch (error) {
     // Processing deliveries does not depend on the schedules: the worker runs anyway, and says so.
