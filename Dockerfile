@@ -15,7 +15,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000
 WORKDIR /app
-# The whole app dir is kept, not only dist/: the worker bundles workflows/ at start-up, and the
+# The whole app dir is kept, not only dist/: the worker bundles src/workflows at start-up, and the
 # migrator reads migrations/ next to the compiled code.
 COPY --from=build --chown=node:node /app /app
 USER node

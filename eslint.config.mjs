@@ -35,7 +35,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['workflows/**/*.ts'],
+    files: ['src/workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -50,9 +50,8 @@ export default tseslint.config(
               message: 'Workflow code may not import modules with side effects; call an activity instead.',
             },
             {
-              group: ['../src/database/*', '../src/receiver/*', '../src/broadcaster/*', '../activities/*'],
-              message: 'Workflows import activity types only (import type), never their implementation.',
-              allowTypeImports: true,
+              group: ['../*', '!../contract'],
+              message: 'Workflow files import only workflow code and the contract (src/contract.ts).',
             },
           ],
         },

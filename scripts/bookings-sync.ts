@@ -5,7 +5,7 @@
 import { Client } from '@temporalio/client';
 import { CalendlyApiClient } from '../src/calendly/api-client';
 import { configFromEnvironment } from '../src/config';
-import { syncBookings } from '../src/subscriptions/sync-bookings';
+import { syncBookings } from '../src/deliveries/backfill';
 import { lazyTemporalConnection } from '../src/temporal/client-connection';
 import { runCli, UsageError } from './lib/cli';
 

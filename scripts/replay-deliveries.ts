@@ -7,7 +7,7 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { Client, Connection } from '@temporalio/client';
 import { configFromEnvironment } from '../src/config';
 import { ormConfig } from '../src/database/orm-config';
-import { replayUnprocessedDeliveries } from './lib/replay-deliveries';
+import { replayUnprocessedDeliveries } from '../src/deliveries/replay';
 
 const USAGE = `Usage: npm run replay-deliveries -- [--dry-run] [--id <trackingId> ...]
 

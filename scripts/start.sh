@@ -7,4 +7,4 @@ if [ ! -f .env ]; then
   cp .env.example .env
   echo "==> Created .env from .env.example (local trial settings with the bundled fake Calendly API)"
 fi
-exec node_modules/.bin/tsx scripts/start-system.ts
+exec node_modules/.bin/tsx scripts/dev/start-system.ts

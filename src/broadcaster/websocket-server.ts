@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { ApiToken } from '../config';
 import type { Logger } from '../logger';
-import { findApiToken } from '../receiver/bearer-auth';
+import { findApiToken } from '../auth/api-tokens';
 import { ClientSession } from './client-session';
 import type { OutboxFeed } from './outbox-feed';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, WEBSOCKET_PATH } from './protocol';

@@ -5,28 +5,11 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Invitee, ScheduledEvent } from '../calendly/schemas';
+import type { Booking, NoShowChange, SavedBooking } from '../contract';
 import { LeadSchema } from './entities/lead';
 import { MeetingSchema, type MeetingStatus } from './entities/meeting';
 import { recordEvent, type NewEvent } from './outbox';
 import { leadView, meetingView } from './views';
-
-export interface Booking {
-  event: ScheduledEvent;
-  invitee: Invitee;
-}
-
-export interface SavedBooking {
-  leadId: string;
-  meetingId: string;
-  inviteeUri: string;
-}
-
-/** A no-show mark or unmark, ordered by when it happened in Calendly. */
-export interface NoShowChange {
-  inviteeUri: string;
-  noShowAt: string | null;
-  occurredAt: string;
-}
 
 export function emailKeyOf(email: string): string {
   return email.trim().toLowerCase();

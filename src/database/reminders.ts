@@ -4,7 +4,7 @@
  * activity can never send a reminder twice.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { PlannedReminder, ReminderState } from '../shared/meetings';
+import type { PlannedReminder, ReminderState } from '../contract';
 import { MeetingSchema } from './entities/meeting';
 import { recordEvent } from './outbox';
 import { meetingView } from './views';

@@ -1,5 +1,5 @@
 /** The JSON shape of leads and meetings, shared by the read API and the outbox events frontends receive. */
-import { meetingWorkflowId } from '../shared/workflow-ids';
+import { meetingWorkflowId } from '../workflow-ids';
 import type { Lead } from './entities/lead';
 import type { Meeting } from './entities/meeting';
 

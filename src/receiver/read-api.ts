@@ -8,7 +8,7 @@ import { LeadSchema, type Lead } from '../database/entities/lead';
 import { MeetingSchema, type Meeting } from '../database/entities/meeting';
 import { leadView, meetingView } from '../database/views';
 import type { ApiToken } from '../config';
-import { requireApiToken } from './bearer-auth';
+import { requireApiToken } from '../auth/api-tokens';
 import type { ReceiverDependencies } from './dependencies';
 
 const page = {

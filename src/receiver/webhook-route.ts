@@ -8,9 +8,9 @@ import Router from '@koa/router';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { SIGNATURE_HEADER, verifySignature, type SignatureOutcome } from '../calendly/signature';
-import { recordRejectedDelivery } from '../database/delivery-log';
-import { parseDelivery } from './delivery-parser';
-import { startDeliveryWorkflow } from './delivery-intake';
+import { recordRejectedDelivery } from '../database/deliveries';
+import { parseDelivery } from '../deliveries/parse';
+import { startDeliveryWorkflow } from '../deliveries/intake';
 import type { ReceiverDependencies } from './dependencies';
 
 export const WEBHOOK_PATH = '/calendly/webhook';

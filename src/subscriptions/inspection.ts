@@ -6,6 +6,7 @@
 import type { CalendlyApiClient } from '../calendly/api-client';
 import { HANDLED_EVENTS, type WebhookSubscription } from '../calendly/schemas';
 import type { Config } from '../config';
+import type { SubscriptionInspection, SubscriptionProblem } from '../contract';
 
 /** Where Calendly must deliver, and the key it must sign with. */
 export interface SubscriptionTarget {
@@ -16,33 +17,6 @@ export interface SubscriptionTarget {
 /** The receiver's URL, and the first configured key: during a rotation, put the new key first and run reconnect --recreate. */
 export function subscriptionTargetOf(config: Config): SubscriptionTarget {
   return { callbackUrl: config.webhookUrl, signingKey: config.calendly.signingKeys[0] };
-}
-
-export type SubscriptionProblem =
-  /** nothing delivers to our URL */
-  | 'missing'
-  /** Calendly gave up after 24 h of failed deliveries; it cannot be re-enabled, only re-created */
-  | 'disabled'
-  /** ours does not listen to exactly HANDLED_EVENTS */
-  | 'wrong-events'
-  /** ours is active but deliveries fail and Calendly is retrying them: it will be disabled unless the receiver answers */
-  | 'failing'
-  /** subscriptions at other URLs receive invitee events too (e.g. an old frontend URL) */
-  | 'other-subscriptions';
-
-export interface SubscriptionInspection {
-  organization: string;
-  /** the user the API token belongs to */
-  user: string;
-  callbackUrl: string;
-  /** the subscription at our URL, if any, right or not */
-  ours: WebhookSubscription | null;
-  /** at other URLs, receiving at least one invitee event */
-  others: WebhookSubscription[];
-  /** most urgent first; empty when connected */
-  problems: SubscriptionProblem[];
-  /** ours is missing, disabled or listens to the wrong events: re-creating it fixes that */
-  repairable: boolean;
 }
 
 export const sameEvents = (events: readonly string[]): boolean =>

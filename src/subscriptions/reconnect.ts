@@ -10,9 +10,9 @@ import {
   inspectSubscriptions,
   isRight,
   sameEvents,
-  type SubscriptionInspection,
   type SubscriptionTarget,
 } from './inspection';
+import type { ReconnectResult, ReconnectStep, SubscriptionInspection } from '../contract';
 
 export interface ReconnectOptions {
   calendly: CalendlyApiClient;
@@ -23,20 +23,6 @@ export interface ReconnectOptions {
   recreate?: boolean;
   dryRun?: boolean;
   report?: (line: string) => void;
-}
-
-export type ReconnectStep =
-  | { action: 'create'; url: string }
-  | { action: 'delete'; subscription: WebhookSubscription; reason: string };
-
-export interface ReconnectResult {
-  /** false when already connected: nothing was (or, in a dry run, would be) changed */
-  changed: boolean;
-  /** what was done, or in a dry run what would be done, in that order */
-  steps: ReconnectStep[];
-  /** the right subscription at the end; null in a dry run that would create it */
-  subscription: WebhookSubscription | null;
-  inspection: SubscriptionInspection;
 }
 
 export function planReconnect(inspection: SubscriptionInspection, { removeOthers, recreate = false }: Pick<ReconnectOptions, 'removeOthers' | 'recreate'>): ReconnectStep[] {

@@ -1,7 +1,8 @@
 /** Says whether Calendly delivers bookings to this system, and if not, what is wrong and how to fix it. */
 import type { CalendlyApiClient } from '../calendly/api-client';
 import { HANDLED_EVENTS } from '../calendly/schemas';
-import { describeSubscription, inspectSubscriptions, type SubscriptionInspection, type SubscriptionProblem } from './inspection';
+import type { SubscriptionInspection, SubscriptionProblem } from '../contract';
+import { describeSubscription, inspectSubscriptions } from './inspection';
 
 /** Exit codes of `npm run subscription:verify`; 1 is left for unexpected errors, 2 for wrong usage. */
 export const VERIFY_EXIT_CODES = {

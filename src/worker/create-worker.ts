@@ -1,8 +1,8 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
-import { createActivities } from '../../activities';
-import type { ReminderSettings } from '../../activities/reminders';
+import { createActivities } from '../activities';
+import type { ReminderSettings } from '../activities/reminders';
 import type { CalendlyApiClient } from '../calendly/api-client';
 import type { SubscriptionTarget } from '../subscriptions/inspection';
 

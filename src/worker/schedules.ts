@@ -4,6 +4,7 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config';
+import { checkWebhookSubscription, reconcileBookings } from '../workflows';
 
 export function scheduleIdsFor(taskQueue: string) {
   return { reconcile: `${taskQueue}-reconcile-bookings`, subscriptionCheck: `${taskQueue}-subscription-check` };
@@ -22,7 +23,7 @@ export function scheduleOptionsFor(taskQueue: string, settings: Config['schedule
       spec: { intervals: [{ every: `${reconcileEveryMinutes} minutes` }] },
       action: {
         type: 'startWorkflow',
-        workflowType: 'reconcileBookings',
+        workflowType: reconcileBookings,
         workflowId: ids.reconcile,
         taskQueue,
         args: [{ lookBackHours: reconcileLookBackHours, lookAheadDays: reconcileLookAheadDays }],
@@ -35,7 +36,7 @@ export function scheduleOptionsFor(taskQueue: string, settings: Config['schedule
     {
       scheduleId: ids.subscriptionCheck,
       spec: { intervals: [{ every: `${subscriptionCheckEveryMinutes} minutes` }] },
-      action: { type: 'startWorkflow', workflowType: 'checkWebhookSubscription', workflowId: ids.subscriptionCheck, taskQueue, args: [] },
+      action: { type: 'startWorkflow', workflowType: checkWebhookSubscription, workflowId: ids.subscriptionCheck, taskQueue, args: [] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${subscriptionCheckEveryMinutes} minutes` },
       state: { note: 'Re-creates the Calendly webhook subscription when it is missing, wrong, or disabled by Calendly.' },
     },

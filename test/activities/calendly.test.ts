@@ -1,9 +1,10 @@
 /** How fetchBookings sorts Calendly's answers into retry-later and give-up, against the fake Calendly API. */
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createCalendlyActivities, type FetchedBookings } from '../../activities/calendly';
+import { createCalendlyActivities } from '../../src/activities/calendly';
+import type { FetchedBookings } from '../../src/contract';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
-import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 
 let fake: FakeCalendly;
 let activities: ReturnType<typeof createCalendlyActivities>;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { inviteeSchema, scheduledEventSchema, webhookEnvelopeSchema } from '../../src/calendly/schemas';
 import { verifySignature } from '../../src/calendly/signature';
-import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { call, startReceiver, subscribe, TOKEN, type Receiver } from './helpers';
 
 const booked = z.object({ event: scheduledEventSchema, invitee: inviteeSchema });

@@ -7,7 +7,7 @@ import {
   type WebhookSubscription,
 } from '../../src/calendly/schemas';
 import { verifySignature } from '../../src/calendly/signature';
-import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { call, sleep, startReceiver, subscribe, TOKEN, waitFor, type ReceivedRequest, type Receiver } from './helpers';
 
 const SIGNING_KEY = 'receiver-signing-key';

@@ -2,7 +2,7 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resourceOf, webhookSubscriptionSchema, type WebhookEventName, type WebhookSubscription } from '../../src/calendly/schemas';
-import type { FakeCalendly } from '../../src/fake-calendly';
+import type { FakeCalendly } from '../../fake-calendly';
 
 export const TOKEN = 'fake-calendly-test-token';
 

@@ -1,5 +1,5 @@
 import { apiErrorSchema, resourceOf, userSchema } from '../../src/calendly/schemas';
-import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { call, TOKEN } from './helpers';
 
 let fake: FakeCalendly;

@@ -8,7 +8,7 @@ import {
   userSchema,
   uuidOf,
 } from '../../src/calendly/schemas';
-import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { CALENDLY_TIMESTAMP, call, query, TOKEN } from './helpers';
 
 const NOT_FOUND = { title: 'Resource Not Found', message: 'The server could not find the requested resource.' };

@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
 
 const ROOT = join(__dirname, '..', '..');
-const SCRIPT = join(ROOT, 'scripts', 'fake-calendly.ts');
+const SCRIPT = join(ROOT, 'scripts', 'dev', 'fake-calendly.ts');
 
 function run(args: string[]): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, ['--import', 'tsx', SCRIPT, ...args], { cwd: ROOT });
@@ -15,7 +15,7 @@ function exitOf(child: ChildProcessWithoutNullStreams): Promise<{ code: number |
   return new Promise((resolve) => child.on('exit', (code) => resolve({ code, output })));
 }
 
-describe('scripts/fake-calendly.ts', () => {
+describe('scripts/dev/fake-calendly.ts', () => {
   it('prints the base URL, serves the API with the given token and stops cleanly on SIGTERM', async () => {
     const child = run(['--port', '0', '--token', 'runner-token']);
     const exited = exitOf(child);
@@ -41,7 +41,7 @@ describe('scripts/fake-calendly.ts', () => {
   it('prints usage for --help and refuses to start without a token', async () => {
     const help = await exitOf(run(['--help']));
     expect(help.code).toBe(0);
-    expect(help.output).toContain('Usage: tsx scripts/fake-calendly.ts');
+    expect(help.output).toContain('Usage: tsx scripts/dev/fake-calendly.ts');
 
     const missing = await exitOf(run(['--port', '0']));
     expect(missing.code).toBe(2);

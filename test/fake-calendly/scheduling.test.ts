@@ -8,7 +8,7 @@ import {
   webhookEnvelopeSchema,
 } from '../../src/calendly/schemas';
 import { verifySignature } from '../../src/calendly/signature';
-import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { CALENDLY_TIMESTAMP, call, TOKEN } from './helpers';
 
 let fake: FakeCalendly;

@@ -1,5 +1,5 @@
 import { apiErrorSchema, collectionOf, resourceOf, webhookSubscriptionSchema } from '../../src/calendly/schemas';
-import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { CALENDLY_TIMESTAMP, call, query, subscribe, TOKEN } from './helpers';
 
 const subscriptionPage = collectionOf(webhookSubscriptionSchema);

@@ -4,7 +4,7 @@
  */
 import { chromium, type Browser } from 'playwright-core';
 import type { WebhookEventName } from '../../src/calendly/schemas';
-import { meetingWorkflowId } from '../../src/shared/workflow-ids';
+import { meetingWorkflowId } from '../../src/workflow-ids';
 import { workflowUrl } from '../../src/temporal/web-ui-links';
 import { API_TOKEN, SIGNING_KEY, eventually, startTestSystem, type TestSystem } from '../support/system';
 

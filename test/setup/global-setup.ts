@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { migrateDatabase } from '../../src/database/migrate';
 import { createLogger } from '../../src/logger';
 import { bundleWorkflows } from '../../src/worker/workflow-bundle';
-import { startTemporalDevServer } from '../../scripts/lib/temporal-dev-server';
+import { startTemporalDevServer } from '../../scripts/dev/temporal-dev-server';
 import { freePort } from '../support/free-port';
 import { runFiles, TEST_DIR, TEST_POSTGRES_URL, type Harness } from '../support/harness';
 

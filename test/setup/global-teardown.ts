@@ -1,6 +1,6 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { dropDatabase } from '../../src/database/migrate';
-import type { DevServer } from '../../scripts/lib/temporal-dev-server';
+import type { DevServer } from '../../scripts/dev/temporal-dev-server';
 import { runFiles, type Harness } from '../support/harness';
 
 export default async function globalTeardown(): Promise<void> {

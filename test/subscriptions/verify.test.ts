@@ -1,6 +1,6 @@
 /** npm run subscription:verify against the fake Calendly API: each failure mode, success, and the self-test. */
 import { CalendlyApiClient } from '../../src/calendly/api-client';
-import { startFakeCalendly } from '../../src/fake-calendly';
+import { startFakeCalendly } from '../../fake-calendly';
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { sendSelfTest } from '../../src/subscriptions/self-test';
 import { VERIFY_EXIT_CODES, verifySubscription } from '../../src/subscriptions/verify';

@@ -20,7 +20,7 @@ import { createLogger } from '../../src/logger';
 import { createReceiverApp } from '../../src/receiver/app';
 import { temporalConnectionOptions } from '../../src/temporal/client-connection';
 import { createBookingWorker } from '../../src/worker/create-worker';
-import { startFakeCalendly, type FakeCalendly } from '../../src/fake-calendly';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { harness, workflowBundle } from './harness';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 

@@ -5,8 +5,8 @@
 import { MeetingSchema, type Meeting } from '../../src/database/entities/meeting';
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
-import type { MeetingPlan } from '../../src/shared/meetings';
-import { meetingWorkflowId } from '../../src/shared/workflow-ids';
+import type { MeetingPlan } from '../../src/contract';
+import { meetingWorkflowId } from '../../src/workflow-ids';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;

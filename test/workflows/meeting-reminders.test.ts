@@ -5,8 +5,8 @@
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
-import { meetingWorkflowId } from '../../src/shared/workflow-ids';
-import type { MeetingPlan } from '../../src/shared/meetings';
+import { meetingWorkflowId } from '../../src/workflow-ids';
+import { plan as planQuery, type MeetingPlan } from '../../src/contract';
 import { startReminderEndpoint, type ReminderEndpoint } from '../support/reminder-endpoint';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
@@ -48,7 +48,7 @@ it('fires each reminder once, at its time, to the outbox and the signed reminder
   const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
 
   const planned = await eventually(async () => {
-    const plan = await workflow.query<MeetingPlan>('plan');
+    const plan = await workflow.query(planQuery);
     return plan.reminders.length === 3 ? plan : undefined;
   });
   expect(planned.nextReminder).toMatchObject({ offsetSeconds: 6, state: 'scheduled' });
@@ -120,7 +120,7 @@ it('plans reminders as UTC instants, unshifted by a daylight-saving change in th
     });
     const workflow = production.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
     const plan = await eventually(async () => {
-      const current = await workflow.query<MeetingPlan>('plan');
+      const current = await workflow.query(planQuery);
       return current.reminders.length === 3 ? current : undefined;
     });
     expect(plan.reminders.map((reminder) => reminder.fireAt)).toEqual(['2027-03-14T13:00:00.000Z', '2027-03-15T12:00:00.000Z', '2027-03-15T12:45:00.000Z']);

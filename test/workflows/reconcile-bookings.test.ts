@@ -1,6 +1,6 @@
 /** The reconcile schedule: bookings that never arrived as webhooks are fetched from the Calendly API, once. */
 import { MeetingSchema } from '../../src/database/entities/meeting';
-import type { SyncSummary } from '../../src/subscriptions/sync-bookings';
+import type { SyncSummary } from '../../src/contract';
 import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
 import { triggerAndWait } from '../support/schedules';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';

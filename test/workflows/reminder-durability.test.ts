@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
-import type { MeetingPlan, MeetingRemindersInput } from '../../src/shared/meetings';
-import { meetingWorkflowId } from '../../src/shared/workflow-ids';
-import { startTemporalDevServer, type DevServer } from '../../scripts/lib/temporal-dev-server';
+import { meetingChanged, plan as planQuery, type MeetingRemindersInput } from '../../src/contract';
+import { keepMeetingReminders } from '../../src/workflows';
+import { meetingWorkflowId } from '../../src/workflow-ids';
+import { startTemporalDevServer, type DevServer } from '../../scripts/dev/temporal-dev-server';
 import { freePort } from '../support/free-port';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
@@ -58,7 +59,7 @@ describe('with the shared dev server', () => {
   it('continues as new when the history grows, keeping its plan', async () => {
     const { invitee, meeting } = await bookAndPlan(system, inSeconds(3600));
     const running = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
-    const plan = await running.query<MeetingPlan>('plan');
+    const plan = await running.query(planQuery);
     const input: MeetingRemindersInput = {
       meeting: { meetingId: meeting.id, inviteeUri: invitee.uri, inviteeEmail: 'x@example.com', eventUuid: 'e', status: 'active', startTime: plan.startTime },
       offsetsSeconds: [6, 3],
@@ -66,19 +67,19 @@ describe('with the shared dev server', () => {
       maxHistoryEvents: 20,
     };
     const workflowId = `${meetingWorkflowId(invitee.uri)}-continue-as-new`;
-    const handle = await system.temporal.workflow.start('keepMeetingReminders', { workflowId, taskQueue: system.config.temporal.taskQueue, args: [input] });
+    const handle = await system.temporal.workflow.start(keepMeetingReminders, { workflowId, taskQueue: system.config.temporal.taskQueue, args: [input] });
     const firstRunId = handle.firstExecutionRunId;
     const latest = system.temporal.workflow.getHandle(workflowId);
     // Signals sent in a burst may share one workflow task; keep changing the meeting until the run continues.
     let description = await latest.describe();
     for (let change = 0; change < 60 && description.runId === firstRunId; change++) {
-      await handle.signal('meetingChanged', input.meeting);
+      await handle.signal(meetingChanged, input.meeting);
       await new Promise((resolve) => setTimeout(resolve, 100));
       description = await latest.describe();
     }
     expect(description.runId).not.toBe(firstRunId);
     expect(description.status.name).toBe('RUNNING');
-    expect((await latest.query<MeetingPlan>('plan')).reminders).toEqual(plan.reminders);
+    expect((await latest.query(planQuery)).reminders).toEqual(plan.reminders);
     await latest.terminate('test done');
     await running.terminate('test done');
   });

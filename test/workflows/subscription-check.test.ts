@@ -1,6 +1,6 @@
 /** The subscription check schedule: re-creates the subscription when it is missing, wrong or disabled by Calendly. */
 import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
-import type { SubscriptionCheckResult } from '../../workflows/subscription-check';
+import type { SubscriptionCheckResult } from '../../src/contract';
 import { triggerAndWait } from '../support/schedules';
 import { FRONTEND_URL, subscriptionKit, type SubscriptionKit } from '../support/subscriptions';
 import { startTestSystem, type TestSystem } from '../support/system';

@@ -5,9 +5,9 @@
  */
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { reconnectSubscription } from '../../src/subscriptions/reconnect';
-import type { SyncSummary } from '../../src/subscriptions/sync-bookings';
+import type { SyncSummary } from '../../src/contract';
 import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
-import type { SubscriptionCheckResult } from '../../workflows/subscription-check';
+import type { SubscriptionCheckResult } from '../../src/contract';
 import { triggerAndWait } from '../support/schedules';
 import { subscriptionKit, type SubscriptionKit } from '../support/subscriptions';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';

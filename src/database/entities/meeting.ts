@@ -2,7 +2,7 @@ import { EntitySchema } from '@mikro-orm/core';
 import type { Location, QuestionAndAnswer, Tracking } from '../../calendly/schemas';
 import type { Lead } from './lead';
 
-import type { MeetingStatus } from '../../shared/meetings';
+import type { MeetingStatus } from '../../contract';
 
 /** rescheduled: canceled by a reschedule; newInviteeUri names the meeting that replaces it */
 export type { MeetingStatus };

@@ -1,5 +1,5 @@
 import { EntitySchema } from '@mikro-orm/core';
-import type { ReminderState } from '../../shared/meetings';
+import type { ReminderState } from '../../contract';
 import type { Meeting } from './meeting';
 
 /**

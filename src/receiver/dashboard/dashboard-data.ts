@@ -7,7 +7,7 @@ import type { Config } from '../../config';
 import { MeetingSchema } from '../../database/entities/meeting';
 import { ReminderSchema, type Reminder } from '../../database/entities/reminder';
 import { WebhookDeliverySchema, type DeliveryOutcome } from '../../database/entities/webhook-delivery';
-import { meetingWorkflowId } from '../../shared/workflow-ids';
+import { meetingWorkflowId } from '../../workflow-ids';
 import { workflowUrl } from '../../temporal/web-ui-links';
 
 const UPCOMING_LIMIT = 20;

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ApiToken } from '../../config';
-import { findApiToken, requireApiToken } from '../bearer-auth';
+import { findApiToken, requireApiToken } from '../../auth/api-tokens';
 import type { ReceiverDependencies } from '../dependencies';
 import { readDashboard } from './dashboard-data';
 

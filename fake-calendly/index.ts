@@ -1,0 +1,183 @@
+/**
+ * A fake of the Calendly API v2 for tests and local trials: REST API, webhook deliveries and test controls.
+ * See shared/reference/calendly-api.md for the behaviour it reproduces.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { WebhookEventName } from '../src/calendly/schemas';
+import { controlApiRouter } from './control-api';
+import { WebhookDeliveries } from './deliveries';
+import { InvalidOperationError } from './errors';
+import { FaultInjector } from './fault-injection';
+import { createHttpApp } from './http-app';
+import { legacyWebhookBody } from './legacy';
+import { Paginator } from './pagination';
+import { RateLimiter } from './rate-limit';
+import { Scheduling, type Notification } from './scheduling';
+import { CalendlyStore } from './store';
+import type {
+  DeliverOptions,
+  DeliveryAttempt,
+  DeliveryRetryOptions,
+  FakeCalendly,
+  FakeCalendlyOptions,
+  RequestLogEntry,
+} from './types';
+
+export type * from './types';
+
+const DEFAULT_RATE_LIMIT_PER_MINUTE = 500;
+const DEFAULT_DELIVERY_RETRY: DeliveryRetryOptions = {
+  initialDelayMs: 1000,
+  maxDelayMs: 60_000,
+  windowMs: 24 * 3600_000,
+};
+const INVITEE_EVENTS: readonly WebhookEventName[] = [
+  'invitee.created',
+  'invitee.canceled',
+  'invitee_no_show.created',
+  'invitee_no_show.deleted',
+];
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((error) => (error ? reject(error) : resolve()));
+    server.closeAllConnections();
+  });
+}
+
+/** Records are returned as snapshots: later changes inside the fake do not alter what a caller holds. */
+const snapshot = <T>(record: T): T => structuredClone(record);
+
+export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<FakeCalendly> {
+  if (!options.apiToken) throw new TypeError('apiToken is required');
+  const host = options.host ?? '127.0.0.1';
+  const server = createServer();
+  await listen(server, options.port ?? 0, host);
+  const { port } = server.address() as AddressInfo;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  const store = new CalendlyStore(url);
+  const scheduling = new Scheduling(store);
+  const deliveries = new WebhookDeliveries(store, options.deliveryRetry ?? DEFAULT_DELIVERY_RETRY);
+  const faults = new FaultInjector(url);
+  const requests: RequestLogEntry[] = [];
+
+  /** One event at a time, so a receiver sees them in the given order. */
+  const send = async (notifications: Notification[], opts: DeliverOptions | undefined): Promise<DeliveryAttempt[]> => {
+    if (opts?.deliver === false) return [];
+    const attempts: DeliveryAttempt[] = [];
+    for (const notification of notifications) attempts.push(...(await deliveries.deliver(notification)));
+    return attempts;
+  };
+
+  const fake: FakeCalendly = {
+    url,
+    organizationUri: store.organizationUri,
+    userUri: store.owner.uri,
+
+    async close() {
+      await deliveries.close();
+      await closeServer(server);
+    },
+
+    async bookMeeting(input, opts) {
+      const { event, invitee, notification } = scheduling.book(input);
+      const records = { event: snapshot(event), invitee: snapshot(invitee) };
+      return { ...records, deliveries: await send([notification], opts) };
+    },
+
+    async cancelInvitee(inviteeUri, input, opts) {
+      const { event, invitee, notification } = scheduling.cancel(inviteeUri, input);
+      const records = { event: snapshot(event), invitee: snapshot(invitee) };
+      return { ...records, deliveries: await send([notification], opts) };
+    },
+
+    async rescheduleInvitee(inviteeUri, input, opts) {
+      const { canceled, created, ...changed } = scheduling.reschedule(inviteeUri, input);
+      const records = snapshot(changed);
+      const order = opts?.order === 'created-first' ? [created, canceled] : [canceled, created];
+      return { ...records, deliveries: await send(order, opts) };
+    },
+
+    async markNoShow(inviteeUri, opts) {
+      const { invitee, noShow, notification } = scheduling.markNoShow(inviteeUri);
+      const records = { invitee: snapshot(invitee), noShow: snapshot(noShow) };
+      return { ...records, deliveries: await send([notification], opts) };
+    },
+
+    async unmarkNoShow(inviteeUri, opts) {
+      const { invitee, notification } = scheduling.unmarkNoShow(inviteeUri);
+      const records = { invitee: snapshot(invitee) };
+      return { ...records, deliveries: await send([notification], opts) };
+    },
+
+    webhookDelivery(event, inviteeUri, signingKey, t) {
+      if (!INVITEE_EVENTS.includes(event)) {
+        throw new InvalidOperationError(`the fake builds invitee and no-show payloads only, not ${event}`);
+      }
+      return deliveries.signed(scheduling.notification(event, store.invitee(inviteeUri)), signingKey, t);
+    },
+
+    legacyWebhookBody(event, inviteeUri) {
+      const invitee = store.invitee(inviteeUri);
+      const scheduledEvent = store.event(invitee.event);
+      return legacyWebhookBody({
+        event,
+        invitee,
+        scheduledEvent,
+        eventType: store.eventType(scheduledEvent.event_type),
+        hosts: scheduledEvent.event_memberships.map((membership) => store.user(membership.user)),
+        time: store.clock.now(),
+      });
+    },
+
+    failNext(pathPrefix, response) {
+      faults.failNext(pathPrefix, response);
+    },
+
+    deleteEvent(eventUri) {
+      store.removeEvent(eventUri);
+    },
+
+    disableSubscription(subscriptionUri) {
+      deliveries.disable(store.subscription(subscriptionUri));
+    },
+
+    subscriptions() {
+      return [...store.subscriptions.values()].map(({ resource }) => snapshot(resource));
+    },
+
+    deliveryLog() {
+      return deliveries.log();
+    },
+
+    requestLog() {
+      return snapshot(requests);
+    },
+  };
+
+  const app = createHttpApp({
+    apiToken: options.apiToken,
+    store,
+    scheduling,
+    deliveries,
+    paginator: new Paginator(url),
+    rateLimiter: new RateLimiter(options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE),
+    faults,
+    requests,
+    controlRouter: controlApiRouter(fake),
+  });
+  server.on('request', app.callback());
+  return fake;
+}

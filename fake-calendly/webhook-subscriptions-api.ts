@@ -1,0 +1,171 @@
+/** Calendly API v2 routes for webhook subscriptions: create, list, get, delete (there is no update). */
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import { WEBHOOK_EVENTS, type WebhookEventName, type WebhookSubscription } from '../src/calendly/schemas';
+import type { WebhookDeliveries } from './deliveries';
+import { alreadyExists, invalidArgument, notFound, permissionDenied, type ErrorDetail } from './errors';
+import type { Paginator } from './pagination';
+import { QueryReader } from './query';
+import { readJsonBody } from './request-body';
+import type { CalendlyStore } from './store';
+
+export interface WebhookSubscriptionsApiDependencies {
+  store: CalendlyStore;
+  deliveries: WebhookDeliveries;
+  paginator: Paginator;
+}
+
+const SCOPES = ['organization', 'user', 'group'] as const;
+type Scope = (typeof SCOPES)[number];
+
+/** Calendly: meeting recaps only for user scope, routing form submissions only for organization scope. */
+function scopeProblem(event: WebhookEventName, scope: Scope): string | undefined {
+  if (event.startsWith('meeting_recap.') && scope !== 'user') return `${event} requires scope user`;
+  if (event === 'routing_form_submission.created' && scope !== 'organization') {
+    return `${event} requires scope organization`;
+  }
+  return undefined;
+}
+
+const isHttpUrl = (value: string) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol);
+
+interface CreateRequest {
+  url: string;
+  events: WebhookEventName[];
+  organization: string;
+  scope: Scope;
+  user: string | null;
+  group: string | null;
+  signingKey: string | null;
+}
+
+function createRequestOf(body: unknown): CreateRequest {
+  const fields: Record<string, unknown> = typeof body === 'object' && body !== null ? { ...body } : {};
+  const problems: ErrorDetail[] = [];
+  const text = (name: string, required: boolean): string | null => {
+    const value = fields[name];
+    if (value === undefined || value === null || value === '') {
+      if (required) problems.push({ parameter: name, message: 'is missing' });
+      return null;
+    }
+    if (typeof value === 'string') return value;
+    problems.push({ parameter: name, message: 'must be a string' });
+    return null;
+  };
+
+  const url = text('url', true);
+  if (url !== null && !isHttpUrl(url)) problems.push({ parameter: 'url', message: 'must be a valid http(s) URL' });
+  const organization = text('organization', true);
+  const scopeText = text('scope', true);
+  const scope = SCOPES.find((candidate) => candidate === scopeText);
+  if (scopeText !== null && scope === undefined) {
+    problems.push({ parameter: 'scope', message: `must be one of: ${SCOPES.join(', ')}` });
+  }
+  const user = text('user', scope === 'user');
+  const group = text('group', scope === 'group');
+  const signingKey = text('signing_key', false);
+
+  const events: WebhookEventName[] = [];
+  const rawEvents = fields.events;
+  if (rawEvents === undefined || rawEvents === null) problems.push({ parameter: 'events', message: 'is missing' });
+  else if (!Array.isArray(rawEvents) || rawEvents.length === 0) {
+    problems.push({ parameter: 'events', message: 'must be a non-empty list of events' });
+  } else {
+    for (const name of rawEvents as unknown[]) {
+      const event = WEBHOOK_EVENTS.find((candidate) => candidate === name);
+      if (event === undefined) problems.push({ parameter: 'events', message: `${String(name)} is not a valid event` });
+      else if (!events.includes(event)) events.push(event);
+      const mismatch = event && scope ? scopeProblem(event, scope) : undefined;
+      if (mismatch) problems.push({ parameter: 'events', message: mismatch });
+    }
+  }
+
+  if (problems.length > 0 || url === null || organization === null || scope === undefined) {
+    throw invalidArgument(problems);
+  }
+  return {
+    url,
+    events,
+    organization,
+    scope,
+    user: scope === 'user' ? user : null,
+    group: scope === 'group' ? group : null,
+    signingKey,
+  };
+}
+
+export function webhookSubscriptionsRouter({ store, deliveries, paginator }: WebhookSubscriptionsApiDependencies): Router {
+  const router = new Router();
+  const isMember = (userUri: string) => [...store.users.values()].some((user) => user.uri === userUri);
+  const stored = (uuid: string | undefined) => {
+    const subscription = store.subscriptions.get(uuid ?? '');
+    if (!subscription) throw notFound();
+    return subscription;
+  };
+
+  router.post('/webhook_subscriptions', async (ctx) => {
+    const request = createRequestOf(await readJsonBody(ctx));
+    if (request.organization !== store.organizationUri) throw permissionDenied();
+    if (request.user !== null && !isMember(request.user)) throw permissionDenied('This user is not in your organization');
+    const duplicate = [...store.subscriptions.values()].some(
+      ({ resource }) => resource.callback_url === request.url && resource.organization === request.organization,
+    );
+    if (duplicate) throw alreadyExists('Hook with this url already exists');
+
+    const uuid = randomUUID();
+    const now = store.clock.now();
+    const resource: WebhookSubscription = {
+      uri: store.uriFor('webhook_subscriptions', uuid),
+      callback_url: request.url,
+      created_at: now,
+      updated_at: now,
+      retry_started_at: null,
+      state: 'active',
+      events: request.events,
+      scope: request.scope,
+      organization: request.organization,
+      user: request.user,
+      group: request.group,
+      creator: store.owner.uri,
+    };
+    store.subscriptions.set(uuid, { resource, signingKey: request.signingKey });
+    ctx.status = 201;
+    ctx.body = { resource };
+  });
+
+  router.get('/webhook_subscriptions', (ctx) => {
+    const query = new URLSearchParams(ctx.querystring);
+    const reader = new QueryReader(query);
+    const organization = reader.required('organization');
+    const scope = reader.required('scope') === undefined ? undefined : reader.oneOf('scope', SCOPES);
+    const user = scope === 'user' ? reader.required('user') : undefined;
+    const group = scope === 'group' ? reader.required('group') : undefined;
+    const sort = reader.oneOf('sort', ['created_at:asc', 'created_at:desc']) ?? 'created_at:asc';
+    reader.check();
+    if (organization !== store.organizationUri) throw permissionDenied();
+
+    const matching = [...store.subscriptions.values()]
+      .map(({ resource }) => resource)
+      .filter(
+        (resource) =>
+          resource.organization === organization &&
+          resource.scope === scope &&
+          (user === undefined || resource.user === user) &&
+          (group === undefined || resource.group === group),
+      );
+    ctx.body = paginator.page(sort === 'created_at:asc' ? matching : [...matching].reverse(), ctx.path, query);
+  });
+
+  router.get('/webhook_subscriptions/:uuid', (ctx) => {
+    ctx.body = { resource: stored(ctx.params.uuid).resource };
+  });
+
+  router.delete('/webhook_subscriptions/:uuid', (ctx) => {
+    const subscription = stored(ctx.params.uuid);
+    store.subscriptions.delete(ctx.params.uuid ?? '');
+    deliveries.stopRetries(subscription);
+    ctx.status = 204;
+  });
+
+  return router;
+}

@@ -1,0 +1,141 @@
+/**
+ * Runs the whole system in the foreground for a local trial or development: the Temporal dev server (with Web UI,
+ * state kept in .data/temporal), migrations, the fake Calendly API when FAKE_CALENDLY_PORT is set, the worker and
+ * the receiver. Ctrl-C stops them in order: receiver, worker, fake Calendly, Temporal.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { prettyFactory } from 'pino-pretty';
+import { configFromEnvironment, type Config } from '../../src/config';
+import { migrateDatabase } from '../../src/database/migrate';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
+import { HANDLED_EVENTS } from '../../src/calendly/schemas';
+import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
+import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
+
+const ROOT = join(__dirname, '..');
+const prettify = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
+const say = (message: string) => process.stdout.write(`==> ${message}\n`);
+
+/** How to stop what has been started, in start order; stopped in reverse. */
+const stoppers: (() => Promise<void>)[] = [];
+let stopping = false;
+
+async function stopAll(exitCode: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    say('Stopping: receiver, worker, fake Calendly, Temporal');
+    for (const stop of stoppers.reverse()) await stop().catch((error: Error) => say(`stop failed: ${error.message}`));
+  }
+  process.exit(exitCode);
+}
+
+async function main(): Promise<void> {
+  const config = configFromEnvironment();
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(0));
+
+  const temporal = await startLocalTemporal(config);
+  if (temporal) stoppers.push(() => temporal.stop());
+
+  say('Applying database migrations');
+  const applied = await migrateDatabase(config.databaseUrl);
+  say(applied.length ? `Applied ${applied.join(', ')}` : 'Database is up to date');
+
+  if (config.fakeCalendlyPort) {
+    const fake = await startLocalFakeCalendly(config, config.fakeCalendlyPort);
+    stoppers.push(() => fake.close());
+    say(`Fake Calendly API on ${fake.url}, subscribed to ${receiverWebhookUrl(config)} (FAKE_CALENDLY_PORT is set: local trial)`);
+  }
+
+  for (const name of ['worker', 'receiver'] as const) {
+    const child = startChild(name);
+    child.once('exit', (code) => {
+      if (stopping) return;
+      say(`The ${name} exited (code ${code}); stopping everything`);
+      void stopAll(1);
+    });
+  }
+
+  say(
+    [
+      'System running. Ctrl-C stops it.',
+      `    Receiver:        http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}  (GET /ready, GET /api/meetings)`,
+      `    Webhook URL:     ${config.webhookUrl}`,
+      `    Temporal Web UI: ${config.temporal.webUiUrl}`,
+      `    Try it:          npm run send-test-webhook`,
+    ].join('\n'),
+  );
+}
+
+/** The dev server runs only when TEMPORAL_ADDRESS is local; otherwise the configured cluster is used as it is. */
+async function startLocalTemporal(config: Config): Promise<DevServer | undefined> {
+  const [host, port] = config.temporal.address.split(':') as [string, string];
+  if (!['127.0.0.1', 'localhost'].includes(host)) {
+    say(`Using the Temporal cluster at ${config.temporal.address}`);
+    return undefined;
+  }
+  say(`Starting the Temporal dev server on ${config.temporal.address} (state kept in .data/temporal)`);
+  const server = await startTemporalDevServer({
+    ip: '127.0.0.1',
+    port: Number(port),
+    uiPort: Number(new URL(config.temporal.webUiUrl).port || 8233),
+    namespace: config.temporal.namespace,
+    dbFilename: join(ROOT, '.data', 'temporal', 'dev.db'),
+    output: 'inherit',
+  });
+  say(`Temporal is ready. Web UI: ${config.temporal.webUiUrl}`);
+  return server;
+}
+
+function receiverWebhookUrl(config: Config): string {
+  return `http://127.0.0.1:${config.port}${WEBHOOK_PATH}`;
+}
+
+/** The fake delivers to the local receiver, signed with the configured key, like a real subscription would. */
+async function startLocalFakeCalendly(config: Config, port: number): Promise<FakeCalendly> {
+  const fake = await startFakeCalendly({ port, apiToken: config.calendly.apiToken });
+  const response = await fetch(`${fake.url}/webhook_subscriptions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${config.calendly.apiToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      url: receiverWebhookUrl(config),
+      events: HANDLED_EVENTS,
+      organization: fake.organizationUri,
+      scope: 'organization',
+      signing_key: config.calendly.signingKeys[0],
+    }),
+  });
+  if (response.status !== 201) throw new Error(`Could not subscribe the fake Calendly API: ${response.status} ${await response.text()}`);
+  return fake;
+}
+
+function startChild(name: 'worker' | 'receiver'): ChildProcess {
+  // Own process group: Ctrl-C reaches this supervisor only, which then stops the children in order.
+  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', name, 'main.ts')], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  stoppers.push(() => stopChild(child));
+  // The processes log JSON (what production collects); here each line is made readable.
+  createInterface({ input: child.stdout }).on('line', (line) => process.stdout.write(line.startsWith('{') ? prettify(line) : `${line}\n`));
+  child.stderr.pipe(process.stderr);
+  return child;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  // The whole group: tsx runs the program as a grandchild.
+  const signalGroup = (signal: NodeJS.Signals) => process.kill(-child.pid!, signal);
+  signalGroup('SIGTERM');
+  const timeout = setTimeout(() => signalGroup('SIGKILL'), 15_000);
+  await once(child, 'exit');
+  clearTimeout(timeout);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`Start-up failed: ${(error as Error).message}\n`);
+  void stopAll(1);
+});

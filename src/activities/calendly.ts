@@ -1,0 +1,67 @@
+/** Reads invitees and their scheduled events from the Calendly API, sorting failures into retry-later and give-up. */
+import { ApplicationFailure } from '@temporalio/activity';
+import { CalendlyApiError, CalendlyResponseError, type CalendlyApiClient } from '../calendly/api-client';
+import type { Activities, Booking, FetchedBookings, InviteeDelivery } from '../contract';
+
+export function createCalendlyActivities(calendly: CalendlyApiClient): Pick<Activities, 'fetchBookings'> {
+  let organization: Promise<string> | undefined;
+  const organizationOfToken = () => {
+    organization ??= calendly.getCurrentUser().then((user) => user.current_organization);
+    return organization.catch((error: unknown) => {
+      organization = undefined;
+      throw error;
+    });
+  };
+  const fetchBooking = async (inviteeUri: string, eventUri?: string): Promise<Booking> => {
+    const invitee = await calendly.getInvitee(inviteeUri);
+    return { invitee, event: await calendly.getScheduledEvent(eventUri ?? invitee.event) };
+  };
+
+  return {
+    fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri'>): Promise<FetchedBookings> {
+      return withActivityFailures(async () => {
+        const primary = await fetchBooking(delivery.inviteeUri, delivery.scheduledEventUri);
+        const relatedUri = primary.invitee.old_invitee ?? primary.invitee.new_invitee;
+        const related = relatedUri ? await fetchRelated(relatedUri) : undefined;
+        return { bookings: related ? [primary, related] : [primary], organization: await organizationOfToken() };
+      });
+    },
+  };
+
+  /** The other side of a reschedule may be gone (deleted event): the delivery's own invitee still counts. */
+  async function fetchRelated(inviteeUri: string): Promise<Booking | undefined> {
+    try {
+      return await fetchBooking(inviteeUri);
+    } catch (error) {
+      if (error instanceof CalendlyApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+}
+
+/** Runs Calendly API work, turning its errors into the failures Temporal should retry or give up on. */
+export async function withActivityFailures<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    throw asActivityFailure(error);
+  }
+}
+
+function asActivityFailure(error: unknown): unknown {
+  if (error instanceof CalendlyResponseError) {
+    return ApplicationFailure.nonRetryable(error.message, 'InvalidCalendlyData');
+  }
+  if (!(error instanceof CalendlyApiError)) return error; // network errors and timeouts: retried
+  if (error.status === 404) return ApplicationFailure.nonRetryable(error.message, 'CalendlyResourceNotFound');
+  if (error.status === 429) {
+    // Honour Calendly's X-RateLimit-Reset instead of the usual back-off.
+    return ApplicationFailure.create({
+      message: error.message,
+      type: 'CalendlyRateLimited',
+      nextRetryDelay: `${error.retryAfterSeconds ?? 60}s`,
+    });
+  }
+  if (error.status === 400 || error.status === 422) return ApplicationFailure.nonRetryable(error.message, 'CalendlyRequestRejected');
+  return error; // 5xx, and 401/403 too: a token fixed by an admin lets the retries succeed, no booking lost
+}

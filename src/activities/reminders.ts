@@ -1,0 +1,120 @@
+/** Reminders: plan them, send each once, cancel the rest, and keep each meeting's workflow told of its changes. */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { log } from '@temporalio/activity';
+import { signatureFor } from '../calendly/signature';
+import { uuidOf } from '../calendly/schemas';
+import {
+  cancelScheduledReminders,
+  fireReminder,
+  markOutboundDelivered,
+  outboundDelivered,
+  planReminders,
+  reminderNotice,
+} from '../database/reminders';
+import {
+  EVENT_UUID,
+  INVITEE_EMAIL,
+  meetingChanged,
+  MEETING_START,
+  MEETING_STATUS,
+  type Activities,
+  type MeetingSnapshot,
+  type PlannedReminder,
+  type ReminderState,
+} from '../contract';
+import { isAlreadyStarted } from '../temporal/already-started';
+import { meetingWorkflowId } from '../workflow-ids';
+import { keepMeetingReminders } from '../workflows';
+
+export interface ReminderSettings {
+  offsetsSeconds: number[];
+  webhook?: { url: string; secret: string };
+}
+
+export const REMINDER_SIGNATURE_HEADER = 'reminder-signature';
+
+export function createReminderActivities(
+  orm: MikroORM,
+  temporal: Client,
+  taskQueue: string,
+  settings: ReminderSettings,
+): Pick<Activities, 'syncMeetingReminders' | 'planReminders' | 'sendReminder' | 'cancelReminders' | 'deliverReminderWebhook'> {
+  return {
+    /**
+     * Starts the meeting's workflow, or tells the running one that the meeting changed. A finished workflow
+     * (all reminders done, or the meeting canceled) is left finished.
+     */
+    async syncMeetingReminders(inviteeUri: string): Promise<void> {
+      const [row] = await orm.em.fork().execute<{ id: string; status: MeetingSnapshot['status']; start_time: string; email: string }[]>(
+        'select m.id, m.status, m.start_time, l.email from meetings m join leads l on l.id = m.lead_id where m.invitee_uri = ?',
+        [inviteeUri],
+      );
+      if (!row) throw new Error(`no meeting for ${inviteeUri}`);
+      const meeting: MeetingSnapshot = {
+        meetingId: row.id,
+        inviteeUri,
+        inviteeEmail: row.email.trim().toLowerCase(),
+        eventUuid: uuidOf(inviteeUri.replace(/\/invitees\/[^/]+$/, '')),
+        status: row.status,
+        startTime: new Date(row.start_time).toISOString(),
+      };
+      try {
+        await temporal.workflow.signalWithStart(keepMeetingReminders, {
+          workflowId: meetingWorkflowId(inviteeUri),
+          taskQueue,
+          args: [{ meeting, offsetsSeconds: settings.offsetsSeconds, sendOutbound: Boolean(settings.webhook) }],
+          signal: meetingChanged,
+          signalArgs: [meeting],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          typedSearchAttributes: [
+            { key: INVITEE_EMAIL, value: meeting.inviteeEmail },
+            { key: EVENT_UUID, value: meeting.eventUuid },
+            { key: MEETING_START, value: new Date(row.start_time) },
+            { key: MEETING_STATUS, value: meeting.status },
+          ],
+        });
+      } catch (error) {
+        if (!isAlreadyStarted(error)) throw error;
+        log.info('Meeting workflow already finished; nothing left to remind', { inviteeUri });
+      }
+    },
+
+    async planReminders(meetingId: string, offsetsSeconds: number[]): Promise<PlannedReminder[]> {
+      return planReminders(orm.em.fork(), meetingId, offsetsSeconds, new Date());
+    },
+
+    async sendReminder(reminderId: string): Promise<ReminderState> {
+      return fireReminder(orm.em.fork(), reminderId, new Date());
+    },
+
+    async cancelReminders(meetingId: string): Promise<number> {
+      return cancelScheduledReminders(orm.em.fork(), meetingId);
+    },
+
+    /**
+     * POSTs a sent reminder to the reminder webhook, signed like Calendly signs its webhooks
+     * (`Reminder-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`), with the reminder's id as
+     * Idempotency-Key. Retried until the endpoint answers 2xx.
+     */
+    async deliverReminderWebhook(reminderId: string): Promise<void> {
+      const { webhook } = settings;
+      const em = orm.em.fork();
+      if (!webhook || (await outboundDelivered(em, reminderId))) return;
+      const body = JSON.stringify({ type: 'reminder.sent', ...(await reminderNotice(em, reminderId)) });
+      const response = await fetch(webhook.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [REMINDER_SIGNATURE_HEADER]: signatureFor(body, webhook.secret, Math.floor(Date.now() / 1000)),
+          'idempotency-key': reminderId,
+        },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(15_000),
+      });
+      if (response.status < 200 || response.status >= 300) throw new Error(`reminder webhook answered ${response.status}`);
+      await markOutboundDelivered(em, reminderId);
+    },
+  };
+}

@@ -1,0 +1,246 @@
+/**
+ * What crosses the Temporal boundary, in one place: workflow inputs and results, signals and queries, search
+ * attributes and the activities workflows may call. Workflow code imports only this module (and other workflow code),
+ * so it must stay free of side effects: type imports, and values from @temporalio/workflow and @temporalio/common.
+ * Workflows themselves are started by function reference (see src/workflows/index.ts).
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { HandledEventName, Invitee, ScheduledEvent, WebhookSubscription } from './calendly/schemas';
+
+// --- Search attributes -------------------------------------------------------------------------------------------
+
+/**
+ * Custom search attributes that let ops find a booking's workflows in the Web UI, e.g.
+ * `CalendlyInviteeEmail = "ada@example.com"` or `CalendlyEventUuid = "<scheduled event uuid>"`.
+ * Registered by the start command (dev server) and by the namespace job in docker-compose.yml.
+ */
+export const INVITEE_EMAIL = defineSearchAttributeKey('CalendlyInviteeEmail', SearchAttributeType.KEYWORD);
+export const EVENT_UUID = defineSearchAttributeKey('CalendlyEventUuid', SearchAttributeType.KEYWORD);
+export const DELIVERY_TYPE = defineSearchAttributeKey('CalendlyDeliveryType', SearchAttributeType.KEYWORD);
+/** On meeting workflows: filter by `MeetingStart > "2026-12-01T00:00:00Z"` or `MeetingStatus = "active"`. */
+export const MEETING_START = defineSearchAttributeKey('MeetingStart', SearchAttributeType.DATETIME);
+export const MEETING_STATUS = defineSearchAttributeKey('MeetingStatus', SearchAttributeType.KEYWORD);
+
+/** Name and CLI type of each attribute, for `temporal server start-dev --search-attribute Name=Type`. */
+export const SEARCH_ATTRIBUTES = [
+  { name: INVITEE_EMAIL.name, cliType: 'Keyword' },
+  { name: EVENT_UUID.name, cliType: 'Keyword' },
+  { name: DELIVERY_TYPE.name, cliType: 'Keyword' },
+  { name: MEETING_START.name, cliType: 'Datetime' },
+  { name: MEETING_STATUS.name, cliType: 'Keyword' },
+] as const;
+
+// --- Deliveries: processInviteeDelivery and keepUnprocessed ------------------------------------------------------
+
+/** webhook: signed by Calendly; replay: a kept webhook fed through again; backfill: read from the Calendly API */
+export type DeliverySource = 'webhook' | 'replay' | 'backfill';
+
+/** A delivery about one invitee that this system turns into a lead and a meeting. */
+export interface InviteeDelivery {
+  /** the delivery log row, also the trackingId the receiver answered with */
+  deliveryId: string;
+  /** one per invitee and event type: a redelivery of the same change has the same key */
+  dedupKey: string;
+  eventName: HandledEventName;
+  format: 'current' | 'legacy';
+  scheduledEventUri: string;
+  inviteeUri: string;
+  /** null when a minimal no-show payload carried only the invitee's URI */
+  inviteeEmail: string | null;
+  /** when the change happened in Calendly (the envelope's created_at, if known); orders no-show marks and unmarks */
+  occurredAt: string | null;
+  receivedAt: string;
+  source: DeliverySource;
+}
+
+/** A signed delivery that could not be processed (malformed or an event type not handled yet): kept raw for replay. */
+export interface UnprocessedDelivery {
+  deliveryId: string;
+  dedupKey: string;
+  eventName: string | null;
+  reason: string;
+  rawBody: string;
+  receivedAt: string;
+}
+
+export type DeliveryOutcomeSummary =
+  | { outcome: 'processed'; leadId: string; meetingId: string }
+  | { outcome: 'failed'; reason: string }
+  | { outcome: 'unprocessed'; reason: string };
+
+/** An invitee and its scheduled event, as read from the Calendly API. */
+export interface Booking {
+  event: ScheduledEvent;
+  invitee: Invitee;
+}
+
+export interface FetchedBookings {
+  /** the delivery's invitee first, then the other side of a reschedule (old or new invitee) if there is one */
+  bookings: Booking[];
+  /** the Calendly organization of the API token */
+  organization: string;
+}
+
+export interface SavedBooking {
+  leadId: string;
+  meetingId: string;
+  inviteeUri: string;
+}
+
+/** A no-show mark or unmark, ordered by when it happened in Calendly. */
+export interface NoShowChange {
+  inviteeUri: string;
+  noShowAt: string | null;
+  occurredAt: string;
+}
+
+// --- Meetings: keepMeetingReminders ------------------------------------------------------------------------------
+
+export type MeetingStatus = 'active' | 'canceled' | 'rescheduled';
+
+/** See src/database/entities/reminder.ts for what each state means. */
+export type ReminderState = 'scheduled' | 'sent' | 'canceled' | 'skipped';
+
+/** The meeting as stored, sent to its workflow after every change. */
+export interface MeetingSnapshot {
+  meetingId: string;
+  inviteeUri: string;
+  inviteeEmail: string;
+  eventUuid: string;
+  status: MeetingStatus;
+  startTime: string;
+}
+
+export interface PlannedReminder {
+  reminderId: string;
+  offsetSeconds: number;
+  fireAt: string;
+  state: ReminderState;
+}
+
+export interface MeetingRemindersInput {
+  meeting: MeetingSnapshot;
+  offsetsSeconds: number[];
+  /** also POST each reminder to the configured reminder webhook */
+  sendOutbound: boolean;
+  /** carried over by continue-as-new */
+  reminders?: PlannedReminder[];
+  undeliveredOutbound?: string[];
+  /** continue as new past this many history events (the server's own suggestion also counts) */
+  maxHistoryEvents?: number;
+}
+
+/** Returned by the workflow's `plan` query and as its result. */
+export interface MeetingPlan {
+  status: MeetingStatus;
+  startTime: string;
+  nextReminder: PlannedReminder | null;
+  reminders: PlannedReminder[];
+}
+
+/** Sent to a meeting's workflow after every change to the meeting (signal-with-start). */
+export const meetingChanged = defineSignal<[MeetingSnapshot]>('meetingChanged');
+/** The meeting's reminders and the next one due, for the Web UI's Queries tab. */
+export const plan = defineQuery<MeetingPlan>('plan');
+
+// --- Self-healing schedules: reconcileBookings and checkWebhookSubscription ---------------------------------------
+
+export interface ReconcileWindow {
+  /** events that started up to this many hours ago */
+  lookBackHours: number;
+  /** events starting up to this many days ahead */
+  lookAheadDays: number;
+}
+
+/** ISO date-times: the workflow computes the window from its own clock. */
+export interface BackfillWindow {
+  from: string;
+  to: string;
+}
+
+export interface SyncSummary {
+  events: number;
+  invitees: number;
+  /** workflows started: bookings (or cancellations) this system did not know */
+  started: number;
+  alreadyKnown: number;
+  /** dry run: workflows it would try to start */
+  wouldStart: number;
+}
+
+export type SubscriptionProblem =
+  /** nothing delivers to our URL */
+  | 'missing'
+  /** Calendly gave up after 24 h of failed deliveries; it cannot be re-enabled, only re-created */
+  | 'disabled'
+  /** ours does not listen to exactly HANDLED_EVENTS */
+  | 'wrong-events'
+  /** ours is active but deliveries fail and Calendly is retrying them: it will be disabled unless the receiver answers */
+  | 'failing'
+  /** subscriptions at other URLs receive invitee events too (e.g. an old frontend URL) */
+  | 'other-subscriptions';
+
+export interface SubscriptionInspection {
+  organization: string;
+  /** the user the API token belongs to */
+  user: string;
+  callbackUrl: string;
+  /** the subscription at our URL, if any, right or not */
+  ours: WebhookSubscription | null;
+  /** at other URLs, receiving at least one invitee event */
+  others: WebhookSubscription[];
+  /** most urgent first; empty when connected */
+  problems: SubscriptionProblem[];
+  /** ours is missing, disabled or listens to the wrong events: re-creating it fixes that */
+  repairable: boolean;
+}
+
+export type ReconnectStep =
+  | { action: 'create'; url: string }
+  | { action: 'delete'; subscription: WebhookSubscription; reason: string };
+
+export interface ReconnectResult {
+  /** false when already connected: nothing was (or, in a dry run, would be) changed */
+  changed: boolean;
+  /** what was done, or in a dry run what would be done, in that order */
+  steps: ReconnectStep[];
+  /** the right subscription at the end; null in a dry run that would create it */
+  subscription: WebhookSubscription | null;
+  inspection: SubscriptionInspection;
+}
+
+export interface SubscriptionCheckResult {
+  /** what was wrong when checked; empty when connected */
+  problems: SubscriptionProblem[];
+  repaired: boolean;
+  /** the subscription at our URL after the check */
+  subscriptionUri: string | null;
+}
+
+// --- Activities --------------------------------------------------------------------------------------------------
+
+/**
+ * Every activity the worker registers (implemented in src/activities). Activities run at least once: each one is
+ * idempotent.
+ */
+export interface Activities {
+  recordAcceptedDelivery(delivery: InviteeDelivery, workflowId: string): Promise<void>;
+  recordDeliveryOutcome(dedupKey: string, outcome: 'processed' | 'failed', detail: string | null): Promise<void>;
+  keepUnprocessedDelivery(delivery: UnprocessedDelivery, workflowId: string): Promise<void>;
+  /**
+   * A reschedule is two deliveries in no guaranteed order; reading the other side too (old_invitee or new_invitee)
+   * makes either order end in the same state.
+   */
+  fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri'>): Promise<FetchedBookings>;
+  saveBookings(fetched: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]>;
+  /** Starts the meeting's workflow, or tells the running one that the meeting changed. */
+  syncMeetingReminders(inviteeUri: string): Promise<void>;
+  planReminders(meetingId: string, offsetsSeconds: number[]): Promise<PlannedReminder[]>;
+  sendReminder(reminderId: string): Promise<ReminderState>;
+  cancelReminders(meetingId: string): Promise<number>;
+  deliverReminderWebhook(reminderId: string): Promise<void>;
+  inspectWebhookSubscription(): Promise<SubscriptionInspection>;
+  repairWebhookSubscription(): Promise<ReconnectResult>;
+  backfillBookings(window: BackfillWindow): Promise<SyncSummary>;
+}

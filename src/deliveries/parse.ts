@@ -1,0 +1,109 @@
+/**
+ * Turns the raw bytes of a signed delivery into what Temporal needs, or says why it cannot.
+ * Both Calendly formats lead to the same InviteeDelivery: the current one (payload = invitee with
+ * scheduled_event) and the retired v1 one (payload.event + payload.invitee identified by uuids).
+ */
+import { createHash } from 'node:crypto';
+import {
+  HANDLED_EVENTS,
+  inviteeNoShowSchema,
+  inviteePayloadSchema,
+  legacyEnvelopeSchema,
+  uuidOf,
+  webhookEnvelopeSchema,
+  type HandledEventName,
+} from '../calendly/schemas';
+import type { InviteeDelivery, UnprocessedDelivery } from '../contract';
+
+export type ParsedDelivery =
+  | { kind: 'invitee'; delivery: Omit<InviteeDelivery, 'deliveryId' | 'receivedAt' | 'source'>; eventUuid: string; inviteeUuid: string }
+  | { kind: 'unprocessed'; delivery: Omit<UnprocessedDelivery, 'deliveryId' | 'receivedAt'> };
+
+const isHandled = (name: string): name is HandledEventName => (HANDLED_EVENTS as readonly string[]).includes(name);
+
+/** `apiBaseUrl` builds invitee URIs for legacy deliveries, which carry bare uuids. */
+export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelivery {
+  const text = rawBody.toString('utf8');
+  const unprocessed = (reason: string, eventName: string | null = null): ParsedDelivery => ({
+    kind: 'unprocessed',
+    delivery: { dedupKey: `unprocessed:${createHash('sha256').update(rawBody).digest('hex')}`, eventName, reason, rawBody: text },
+  });
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return unprocessed('body is not valid JSON');
+  }
+
+  const current = webhookEnvelopeSchema.safeParse(json);
+  if (current.success) {
+    const { event: eventName, payload, created_at: occurredAt } = current.data;
+    if (!isHandled(eventName)) return unprocessed(`event type ${eventName} is not handled yet`, eventName);
+    const invitee = inviteePayloadSchema.safeParse(payload);
+    if (invitee.success) {
+      return inviteeDelivery(eventName, 'current', invitee.data.scheduled_event.uri, invitee.data.uri, invitee.data.email, occurredAt);
+    }
+    const noShow = isNoShow(eventName) ? inviteeNoShowSchema.safeParse(payload) : undefined;
+    if (noShow?.success) {
+      return inviteeDelivery(eventName, 'current', eventUriOf(noShow.data.invitee), noShow.data.invitee, null, occurredAt);
+    }
+    return unprocessed(`invalid ${eventName} payload: ${summarize(invitee.error)}`, eventName);
+  }
+
+  const legacy = legacyEnvelopeSchema.safeParse(json);
+  if (legacy.success) {
+    const { event: eventName, payload } = legacy.data;
+    if (!isHandled(eventName)) return unprocessed(`event type ${eventName} is not handled yet`, eventName);
+    const eventUri = `${apiBaseUrl}/scheduled_events/${encodeURIComponent(payload.event.uuid)}`;
+    const inviteeUri = `${eventUri}/invitees/${encodeURIComponent(payload.invitee.uuid)}`;
+    return inviteeDelivery(eventName, 'legacy', eventUri, inviteeUri, payload.invitee.email, legacy.data.time);
+  }
+
+  return unprocessed(`not a Calendly webhook envelope: ${summarize(current.error)}`, eventNameOf(json));
+}
+
+/** Also used to feed invitees found by the API (backfill) through the same dedup keys as webhooks. */
+export function inviteeDelivery(
+  eventName: HandledEventName,
+  format: InviteeDelivery['format'],
+  scheduledEventUri: string,
+  inviteeUri: string,
+  inviteeEmail: string | null,
+  occurredAt: string | null = null,
+): ParsedDelivery {
+  const eventUuid = uuidOf(scheduledEventUri);
+  const inviteeUuid = uuidOf(inviteeUri);
+  // An invitee is created and canceled once, but may be marked and unmarked as a no-show several times.
+  const dedupKey = isNoShow(eventName) && occurredAt ? `${eventName}:${eventUuid}:${inviteeUuid}:${occurredAt}` : `${eventName}:${eventUuid}:${inviteeUuid}`;
+  return {
+    kind: 'invitee',
+    delivery: { dedupKey, eventName, format, scheduledEventUri, inviteeUri, inviteeEmail, occurredAt },
+    eventUuid,
+    inviteeUuid,
+  };
+}
+
+const isNoShow = (eventName: string) => eventName.startsWith('invitee_no_show.');
+
+/** `…/scheduled_events/{event}/invitees/{invitee}` -> `…/scheduled_events/{event}` */
+function eventUriOf(inviteeUri: string): string {
+  return inviteeUri.replace(/\/invitees\/[^/]+\/?$/, '');
+}
+
+function eventNameOf(json: unknown): string | null {
+  const event = (json as { event?: unknown } | null)?.event;
+  return typeof event === 'string' ? event : null;
+}
+
+function summarize(error: { issues: { path: PropertyKey[]; message: string }[] }): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+/** Readable, typeable in the Web UI search: `calendly-invitee.created-<event uuid>-<invitee uuid>`. */
+export function workflowIdFor(dedupKey: string): string {
+  return `calendly-${dedupKey.replaceAll(':', '-')}`;
+}

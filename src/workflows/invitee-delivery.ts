@@ -1,0 +1,39 @@
+import { ActivityFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities, DeliveryOutcomeSummary, InviteeDelivery, NoShowChange } from '../contract';
+import { RETRY_UNTIL_DONE } from './retry-policy';
+
+const { recordAcceptedDelivery, fetchBookings, saveBookings, syncMeetingReminders, recordDeliveryOutcome } =
+  proxyActivities<Activities>(RETRY_UNTIL_DONE);
+
+/**
+ * One Calendly delivery about one invitee: read the invitee (and the other side of a reschedule) from Calendly,
+ * store leads and meetings, then tell each meeting's workflow, which keeps its reminders.
+ * Its workflow ID is derived from the delivery's dedup key, so a redelivery cannot start it twice.
+ */
+export async function processInviteeDelivery(delivery: InviteeDelivery): Promise<DeliveryOutcomeSummary> {
+  const { workflowId } = workflowInfo();
+  await recordAcceptedDelivery(delivery, workflowId);
+  try {
+    const fetched = await fetchBookings(delivery);
+    const saved = await saveBookings(fetched, noShowChangeOf(delivery, fetched.bookings[0].invitee.no_show?.created_at));
+    for (const { inviteeUri } of saved) await syncMeetingReminders(inviteeUri);
+    await recordDeliveryOutcome(delivery.dedupKey, 'processed', null);
+    log.info('Booking saved', { leadId: saved[0].leadId, meetingId: saved[0].meetingId });
+    return { outcome: 'processed', leadId: saved[0].leadId, meetingId: saved[0].meetingId };
+  } catch (error) {
+    if (!(error instanceof ActivityFailure)) throw error;
+    // Only permanent failures get here (e.g. the event was deleted in Calendly): record them, keep the workflow green.
+    const reason = error.cause?.message ?? error.message;
+    log.warn('Delivery could not be processed', { reason });
+    await recordDeliveryOutcome(delivery.dedupKey, 'failed', reason);
+    return { outcome: 'failed', reason };
+  }
+}
+
+/** Marks and unmarks follow the delivery, in the order they happened in Calendly. */
+function noShowChangeOf(delivery: InviteeDelivery, markedAt: string | undefined): NoShowChange | undefined {
+  const occurredAt = delivery.occurredAt ?? delivery.receivedAt;
+  if (delivery.eventName === 'invitee_no_show.created') return { inviteeUri: delivery.inviteeUri, noShowAt: markedAt ?? occurredAt, occurredAt };
+  if (delivery.eventName === 'invitee_no_show.deleted') return { inviteeUri: delivery.inviteeUri, noShowAt: null, occurredAt };
+  return undefined;
+}

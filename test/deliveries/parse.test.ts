@@ -1,0 +1,96 @@
+import { parseDelivery, workflowIdFor } from '../../src/deliveries/parse';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
+
+let fake: FakeCalendly;
+beforeAll(async () => {
+  fake = await startFakeCalendly({ apiToken: 'token' });
+});
+afterAll(() => fake.close());
+
+async function invitee() {
+  const booked = await fake.bookMeeting({ email: 'Ada@Example.com', startTime: '2031-01-01T10:00:00.000000Z' }, { deliver: false });
+  return booked.invitee;
+}
+
+describe('parsing a signed delivery', () => {
+  it('reads the current format: invitee payload with its scheduled event', async () => {
+    const { uri, event } = await invitee();
+    const { body } = fake.webhookDelivery('invitee.created', uri, 'key-12345678');
+    const parsed = parseDelivery(Buffer.from(body), fake.url);
+    const occurredAt = (JSON.parse(body) as { created_at: string }).created_at;
+    expect(parsed).toEqual({
+      kind: 'invitee',
+      delivery: {
+        dedupKey: `invitee.created:${event.split('/').at(-1)}:${uri.split('/').at(-1)}`,
+        eventName: 'invitee.created',
+        format: 'current',
+        scheduledEventUri: event,
+        inviteeUri: uri,
+        inviteeEmail: 'Ada@Example.com',
+        occurredAt,
+      },
+      eventUuid: event.split('/').at(-1),
+      inviteeUuid: uri.split('/').at(-1),
+    });
+  });
+
+  it('gives the retired v1 format the same dedup key and URIs as the current one', async () => {
+    const { uri } = await invitee();
+    const current = parseDelivery(Buffer.from(fake.webhookDelivery('invitee.canceled', uri, 'key-12345678').body), fake.url);
+    const legacy = parseDelivery(Buffer.from(fake.legacyWebhookBody('invitee.canceled', uri)), fake.url);
+    expect(legacy.kind).toBe('invitee');
+    expect(legacy.kind === 'invitee' && legacy.delivery.format).toBe('legacy');
+    expect({ ...legacy.delivery, format: 'current', occurredAt: null }).toEqual({ ...current.delivery, occurredAt: null });
+  });
+
+  it('keys deliveries per invitee and event type, so group guests and cancels are never collapsed', async () => {
+    const first = await invitee();
+    const guest = await fake.bookMeeting({ email: 'guest@example.com', startTime: '2031-01-01T10:00:00.000000Z', eventUri: first.event }, { deliver: false });
+    const keyOf = (event: 'invitee.created' | 'invitee.canceled', uri: string) =>
+      parseDelivery(Buffer.from(fake.webhookDelivery(event, uri, 'key-12345678').body), fake.url).delivery.dedupKey;
+    const keys = [keyOf('invitee.created', first.uri), keyOf('invitee.created', guest.invitee.uri), keyOf('invitee.canceled', first.uri)];
+    expect(new Set(keys).size).toBe(3);
+    expect(keyOf('invitee.created', first.uri)).toBe(keys[0]);
+  });
+
+  it('reads both no-show payload forms, keyed by when the mark happened so a later re-mark is not a duplicate', async () => {
+    const { uri, event } = await invitee();
+    await fake.markNoShow(uri, { deliver: false });
+    const full = parseDelivery(Buffer.from(fake.webhookDelivery('invitee_no_show.created', uri, 'key-12345678').body), fake.url);
+    const minimalBody = JSON.stringify({
+      created_at: '2031-01-01T11:00:00.000000Z',
+      created_by: 'https://api.calendly.com/users/U',
+      event: 'invitee_no_show.created',
+      payload: { uri: `${fake.url}/invitee_no_shows/N1`, invitee: uri, created_at: '2031-01-01T11:00:00.000000Z' },
+    });
+    const minimal = parseDelivery(Buffer.from(minimalBody), fake.url);
+    for (const parsed of [full, minimal]) {
+      expect(parsed).toMatchObject({ kind: 'invitee', delivery: { eventName: 'invitee_no_show.created', inviteeUri: uri, scheduledEventUri: event } });
+    }
+    expect(minimal.delivery).toMatchObject({ inviteeEmail: null, dedupKey: `invitee_no_show.created:${event.split('/').at(-1)}:${uri.split('/').at(-1)}:2031-01-01T11:00:00.000000Z` });
+    expect(full.delivery.dedupKey).not.toBe(minimal.delivery.dedupKey);
+  });
+
+  it.each([
+    ['{"event":', 'body is not valid JSON', null],
+    ['{"hello":"world"}', 'not a Calendly webhook envelope', null],
+    [
+      JSON.stringify({ event: 'event_type.updated', created_at: '2026-01-01T00:00:00.000000Z', created_by: 'https://api.calendly.com/users/U', payload: {} }),
+      'event type event_type.updated is not handled yet',
+      'event_type.updated',
+    ],
+    [
+      JSON.stringify({ event: 'invitee.created', created_at: '2026-01-01T00:00:00.000000Z', created_by: 'https://api.calendly.com/users/U', payload: { email: 'x' } }),
+      'invalid invitee.created payload',
+      'invitee.created',
+    ],
+  ])('keeps %s as unprocessed, saying why', (body, reason, eventName) => {
+    const parsed = parseDelivery(Buffer.from(body), fake.url);
+    expect(parsed.kind).toBe('unprocessed');
+    expect(parsed.delivery).toMatchObject({ reason: expect.stringContaining(reason), eventName, rawBody: body, dedupKey: expect.stringMatching(/^unprocessed:[0-9a-f]{64}$/) });
+  });
+
+  it('derives a workflow ID a person can type into the Web UI search', () => {
+    expect(workflowIdFor('invitee.created:EVENT-1:INVITEE-2')).toBe('calendly-invitee.created-EVENT-1-INVITEE-2');
+  });
+});

@@ -1,6 +1,0 @@
-/** The workflows the worker registers. Deterministic code only: no I/O, no Node built-ins, no side effects. */
-export { processInviteeDelivery } from './invitee-delivery';
-export { keepUnprocessed } from './unprocessed-delivery';
-export { keepMeetingReminders } from './meeting-reminders';
-export { reconcileBookings } from './reconcile-bookings';
-export { checkWebhookSubscription } from './subscription-check';
