@@ -4,7 +4,7 @@
  */
 import Router from '@koa/router';
 import { z } from 'zod';
-import { locationSchema, trackingSchema, WEBHOOK_EVENTS } from '../src/calendly/schemas';
+import { cancellationSchema, locationSchema, trackingSchema, WEBHOOK_EVENTS } from '../src/calendly/schemas';
 import { InvalidOperationError, UnknownRecordError } from './errors';
 import { readJsonBody } from './request-body';
 import type { FakeCalendly } from './types';
@@ -34,7 +34,7 @@ const cancelRequest = z.object({
   inviteeUri: z.url(),
   canceledBy: z.string().min(1).optional(),
   reason: z.string().nullable().optional(),
-  cancelerType: z.enum(['host', 'invitee']).optional(),
+  cancelerType: cancellationSchema.shape.canceler_type.optional(),
   deliver,
 });
 

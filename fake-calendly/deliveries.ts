@@ -3,7 +3,7 @@
  * the event, signed with the subscription's key; failures retried with exponential back-off until the
  * retry window passes, then the subscription is disabled.
  */
-import { signatureFor } from '../src/calendly/signature';
+import { SIGNATURE_HEADER, signatureFor } from '../src/calendly/signature';
 import { uuidOf, type WebhookEventName } from '../src/calendly/schemas';
 import type { Notification } from './scheduling';
 import type { CalendlyStore, StoredSubscription } from './store';
@@ -131,7 +131,7 @@ export class WebhookDeliveries {
   /** Redirects are not followed: Calendly counts any 3xx as a failure. */
   private async post(url: string, body: string, signature: string | null): Promise<number | 'network-error'> {
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (signature !== null) headers['Calendly-Webhook-Signature'] = signature;
+    if (signature !== null) headers[SIGNATURE_HEADER] = signature;
     try {
       const response = await fetch(url, {
         method: 'POST',

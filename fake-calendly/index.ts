@@ -1,10 +1,11 @@
 /**
  * A fake of the Calendly API v2 for tests and local trials: REST API, webhook deliveries and test controls.
- * See shared/reference/calendly-api.md for the behaviour it reproduces.
+ * It reproduces the documented behaviour: the API reference (https://developer.calendly.com/api-docs) and the
+ * webhooks guide (https://developer.calendly.com/docs/webhooks/overview: signatures, retries, disabling).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { WebhookEventName } from '../src/calendly/schemas';
+import { HANDLED_EVENTS, type WebhookEventName } from '../src/calendly/schemas';
 import { controlApiRouter } from './control-api';
 import { WebhookDeliveries } from './deliveries';
 import { InvalidOperationError } from './errors';
@@ -32,12 +33,6 @@ const DEFAULT_DELIVERY_RETRY: DeliveryRetryOptions = {
   maxDelayMs: 60_000,
   windowMs: 24 * 3600_000,
 };
-const INVITEE_EVENTS: readonly WebhookEventName[] = [
-  'invitee.created',
-  'invitee.canceled',
-  'invitee_no_show.created',
-  'invitee_no_show.deleted',
-];
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -123,7 +118,8 @@ export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<F
     },
 
     webhookDelivery(event, inviteeUri, signingKey, t) {
-      if (!INVITEE_EVENTS.includes(event)) {
+      // The handled events are the invitee and no-show ones: the only payloads the fake builds.
+      if (!(HANDLED_EVENTS as readonly WebhookEventName[]).includes(event)) {
         throw new InvalidOperationError(`the fake builds invitee and no-show payloads only, not ${event}`);
       }
       return deliveries.signed(scheduling.notification(event, store.invitee(inviteeUri)), signingKey, t);

@@ -173,7 +173,7 @@ export function newInvitee(fields: InviteeFields): Invitee {
 export function newCancellation(
   canceledBy: string,
   reason: string | null,
-  cancelerType: 'host' | 'invitee',
+  cancelerType: Cancellation['canceler_type'],
   now: string,
 ): Cancellation {
   return { canceled_by: canceledBy, reason, canceler_type: cancelerType, created_at: now };

@@ -1,7 +1,7 @@
 /** Calendly API v2 routes for users, scheduled events, invitees and invitee no-shows. */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import type { Invitee, ScheduledEvent } from '../src/calendly/schemas';
+import { inviteeSchema, scheduledEventSchema, type Invitee, type ScheduledEvent } from '../src/calendly/schemas';
 import type { WebhookDeliveries } from './deliveries';
 import { alreadyExists, invalidArgument, notFound, permissionDenied } from './errors';
 import type { Paginator } from './pagination';
@@ -16,8 +16,6 @@ export interface RestApiDependencies {
   deliveries: WebhookDeliveries;
   paginator: Paginator;
 }
-
-const STATUSES = ['active', 'canceled'] as const;
 
 function found<T>(record: T | undefined): T {
   if (record === undefined) throw notFound();
@@ -44,7 +42,7 @@ export function restApiRouter({ store, scheduling, deliveries, paginator }: Rest
     const reader = new QueryReader(query);
     const organization = reader.optional('organization');
     const user = reader.optional('user');
-    const status = reader.oneOf('status', STATUSES);
+    const status = reader.oneOf('status', scheduledEventSchema.shape.status.options);
     const sort = reader.oneOf('sort', ['start_time:asc', 'start_time:desc']) ?? 'start_time:asc';
     const minStart = reader.time('min_start_time');
     const maxStart = reader.time('max_start_time');
@@ -84,7 +82,7 @@ export function restApiRouter({ store, scheduling, deliveries, paginator }: Rest
     const event = found(store.events.get(ctx.params.uuid ?? ''));
     const query = queryOf(ctx);
     const reader = new QueryReader(query);
-    const status = reader.oneOf('status', STATUSES);
+    const status = reader.oneOf('status', inviteeSchema.shape.status.options);
     const email = reader.optional('email');
     const sort = reader.oneOf('sort', ['created_at:asc', 'created_at:desc']) ?? 'created_at:asc';
     reader.check();

@@ -1,6 +1,6 @@
 /** Calendly-side changes to meetings, applied to the store the way Calendly applies them. */
 import { randomUUID } from 'node:crypto';
-import { uuidOf, type Invitee, type InviteePayload, type ScheduledEvent, type WebhookEventName } from '../src/calendly/schemas';
+import { uuidOf, type Cancellation, type Invitee, type InviteePayload, type ScheduledEvent, type WebhookEventName } from '../src/calendly/schemas';
 import { InvalidOperationError } from './errors';
 import {
   inviteePayload,
@@ -199,7 +199,7 @@ export class Scheduling {
     event: ScheduledEvent,
     canceledBy: string,
     reason: string | null,
-    cancelerType: 'host' | 'invitee',
+    cancelerType: Cancellation['canceler_type'],
   ): void {
     const now = this.store.clock.now();
     const cancellation = newCancellation(canceledBy, reason, cancelerType, now);

@@ -1,4 +1,5 @@
 import type {
+  Cancellation,
   Invitee,
   Location,
   ScheduledEvent,
@@ -53,7 +54,7 @@ export interface CancelInput {
   canceledBy?: string;
   reason?: string | null;
   /** Default `invitee`. */
-  cancelerType?: 'host' | 'invitee';
+  cancelerType?: Cancellation['canceler_type'];
 }
 
 export interface RescheduleInput {

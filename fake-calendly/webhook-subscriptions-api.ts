@@ -1,7 +1,7 @@
 /** Calendly API v2 routes for webhook subscriptions: create, list, get, delete (there is no update). */
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
-import { WEBHOOK_EVENTS, type WebhookEventName, type WebhookSubscription } from '../src/calendly/schemas';
+import { WEBHOOK_EVENTS, webhookSubscriptionSchema, type WebhookEventName, type WebhookSubscription } from '../src/calendly/schemas';
 import type { WebhookDeliveries } from './deliveries';
 import { alreadyExists, invalidArgument, notFound, permissionDenied, type ErrorDetail } from './errors';
 import type { Paginator } from './pagination';
@@ -15,8 +15,8 @@ export interface WebhookSubscriptionsApiDependencies {
   paginator: Paginator;
 }
 
-const SCOPES = ['organization', 'user', 'group'] as const;
-type Scope = (typeof SCOPES)[number];
+const SCOPES = webhookSubscriptionSchema.shape.scope.options;
+type Scope = WebhookSubscription['scope'];
 
 /** Calendly: meeting recaps only for user scope, routing form submissions only for organization scope. */
 function scopeProblem(event: WebhookEventName, scope: Scope): string | undefined {

@@ -21,4 +21,15 @@ export class Migration20261124234611 extends Migration {
     this.addSql(`alter table "meetings" add constraint "meetings_lead_id_foreign" foreign key ("lead_id") references "leads" ("id") on update cascade;`);
   }
 
+  override async down(): Promise<void> {
+    this.addSql(`alter table "meetings" drop constraint "meetings_lead_id_foreign";`);
+
+    // No cascade: anything still depending on these tables (a later migration not reverted) fails the migration.
+    this.addSql(`drop table if exists "webhook_deliveries";`);
+
+    this.addSql(`drop table if exists "meetings";`);
+
+    this.addSql(`drop table if exists "leads";`);
+  }
+
 }

@@ -3,7 +3,7 @@
  * Backfills bookings from the Calendly API through the same workflows as webhooks (see README, "Backfill").
  */
 import { Client } from '@temporalio/client';
-import { CalendlyApiClient } from '../src/calendly/api-client';
+import { calendlyClientFrom } from '../src/calendly/api-client';
 import { configFromEnvironment } from '../src/config';
 import { syncBookings } from '../src/deliveries/backfill';
 import { lazyTemporalConnection } from '../src/temporal/client-connection';
@@ -41,7 +41,7 @@ runCli('bookings:sync', USAGE, { from: { type: 'string' }, to: { type: 'string' 
   const connection = lazyTemporalConnection(config.temporal.address);
   try {
     await syncBookings({
-      calendly: new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken }),
+      calendly: calendlyClientFrom(config),
       temporal: new Client({ connection, namespace: config.temporal.namespace }),
       taskQueue: config.temporal.taskQueue,
       window: { from, to },

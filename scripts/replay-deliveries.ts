@@ -2,12 +2,12 @@
  * npm run replay-deliveries -- [--dry-run] [--id <trackingId> ...]
  * Replays signed deliveries that were kept as unprocessed (see README, "Delivery log").
  */
-import { parseArgs } from 'node:util';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client, Connection } from '@temporalio/client';
 import { configFromEnvironment } from '../src/config';
 import { ormConfig } from '../src/database/orm-config';
 import { replayUnprocessedDeliveries } from '../src/deliveries/replay';
+import { runCli } from './lib/cli';
 
 const USAGE = `Usage: npm run replay-deliveries -- [--dry-run] [--id <trackingId> ...]
 
@@ -18,16 +18,10 @@ through the intake again. Deliveries that still cannot be processed stay as they
   --dry-run          say what would be replayed, change nothing
   --help             show this help
 
-Exit code: 0 when every selected delivery was replayed (or would be), 1 when some remain unprocessable.`;
+Exit code: 0 when every selected delivery was replayed (or would be), 1 when some remain unprocessable or the
+replay failed, 2 wrong usage, 78 configuration error.`;
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { id: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' }, help: { type: 'boolean' } },
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+runCli('replay-deliveries', USAGE, { id: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' } }, async (values) => {
   const config = configFromEnvironment();
   const orm = await MikroORM.init(ormConfig(config.databaseUrl));
   const connection = await Connection.connect({ address: config.temporal.address });
@@ -50,12 +44,4 @@ async function main(): Promise<number> {
     await connection.close();
     await orm.close();
   }
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`Replay failed: ${(error as Error).message}\n`);
-    process.exit(2);
-  },
-);
+});

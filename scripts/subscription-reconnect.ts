@@ -2,7 +2,7 @@
  * npm run subscription:reconnect -- [--dry-run] [--keep-others] [--recreate]
  * Points the organization's Calendly webhook subscription at this system (see README, "Webhook subscription").
  */
-import { CalendlyApiClient } from '../src/calendly/api-client';
+import { calendlyClientFrom } from '../src/calendly/api-client';
 import { HANDLED_EVENTS } from '../src/calendly/schemas';
 import { configFromEnvironment } from '../src/config';
 import { subscriptionTargetOf } from '../src/subscriptions/inspection';
@@ -30,7 +30,7 @@ Exit code: 0 connected or already connected (with --dry-run: plan printed), 1 Ca
 runCli('subscription:reconnect', USAGE, { 'dry-run': { type: 'boolean' }, 'keep-others': { type: 'boolean' }, recreate: { type: 'boolean' } }, async (values) => {
   const config = configFromEnvironment();
   await reconnectSubscription({
-    calendly: new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken }),
+    calendly: calendlyClientFrom(config),
     target: subscriptionTargetOf(config),
     removeOthers: !values['keep-others'],
     recreate: values.recreate ?? false,

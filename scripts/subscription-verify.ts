@@ -2,7 +2,7 @@
  * npm run subscription:verify -- [--self-test] [--allow-others]
  * Says whether Calendly delivers bookings here, and if not, what is wrong and how to fix it.
  */
-import { CalendlyApiClient } from '../src/calendly/api-client';
+import { calendlyClientFrom } from '../src/calendly/api-client';
 import { HANDLED_EVENTS } from '../src/calendly/schemas';
 import { configFromEnvironment } from '../src/config';
 import { describeSubscription, subscriptionTargetOf } from '../src/subscriptions/inspection';
@@ -28,7 +28,7 @@ ${VERIFY_EXIT_CODES['other-subscriptions']} other subscriptions receive invitee 
 
 runCli('subscription:verify', USAGE, { 'self-test': { type: 'boolean' }, 'allow-others': { type: 'boolean' } }, async (values) => {
   const config = configFromEnvironment();
-  const calendly = new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken });
+  const calendly = calendlyClientFrom(config);
   const target = subscriptionTargetOf(config);
   const print = (line: string) => process.stdout.write(`${line}\n`);
 

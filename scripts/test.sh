@@ -19,6 +19,8 @@ echo "==> Type check"
 node_modules/.bin/tsc --noEmit
 echo "==> Lint"
 node_modules/.bin/eslint .
+echo "==> Architecture (import rules in .dependency-cruiser.cjs)"
+node_modules/.bin/depcruise src scripts fake-calendly migrations --config .dependency-cruiser.cjs
 echo "==> Tests"
 mkdir -p .data
 status=0

@@ -3,14 +3,27 @@
  * Measures how long the receiver takes to acknowledge a signed delivery (signature check + durable start in
  * Temporal) on a system started with `npm start`, and prints the figures. Each delivery is a new booking.
  */
-import { parseArgs } from 'node:util';
 import { configFromEnvironment } from '../../src/config';
+import { runCli, UsageError } from '../lib/cli';
 import { localTrial, NO_LOCAL_TRIAL } from './local-trial';
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { count: { type: 'string', default: '50' }, concurrency: { type: 'string', default: '1' } } });
-  const count = Number(values.count);
-  const concurrency = Number(values.concurrency);
+const USAGE = `Usage: npm run benchmark:ack -- [--count <deliveries>] [--concurrency <in flight>]
+
+Needs the system started with \`npm start\` and the local fake Calendly API (FAKE_CALENDLY_PORT in .env).
+  --count        deliveries to send, each a new booking (default 50)
+  --concurrency  deliveries in flight at once (default 1)
+  --help         show this help
+
+Exit code: 0 when every delivery was acknowledged with 202, 1 otherwise, 2 wrong usage, 78 configuration error.`;
+
+function positiveInteger(value: string, name: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`--${name} must be a positive integer; got "${value}"`);
+  return Number(value);
+}
+
+runCli('benchmark:ack', USAGE, { count: { type: 'string', default: '50' }, concurrency: { type: 'string', default: '1' } }, async (values) => {
+  const count = positiveInteger(values.count, 'count');
+  const concurrency = positiveInteger(values.concurrency, 'concurrency');
   const trial = localTrial(configFromEnvironment());
   if (!trial) {
     process.stderr.write(NO_LOCAL_TRIAL);
@@ -45,12 +58,4 @@ async function main(): Promise<number> {
       `ack latency ms: min ${latencies[0].toFixed(1)}, p50 ${at(0.5)}, p95 ${at(0.95)}, max ${latencies.at(-1)!.toFixed(1)}\n`,
   );
   return statuses.get(202) === count ? 0 : 1;
-}
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`benchmark failed: ${(error as Error).message}\n`);
-    process.exit(1);
-  },
-);
+});

@@ -3,8 +3,8 @@
  *   tsx scripts/dev/fake-calendly.ts --port 4010 --token <api token> [--host 127.0.0.1]
  * Everything comes from argv: only src/config.ts reads the environment.
  */
-import { parseArgs } from 'node:util';
 import { startFakeCalendly } from '../../fake-calendly';
+import { runCli, UsageError } from '../lib/cli';
 
 const USAGE = `Usage: tsx scripts/dev/fake-calendly.ts --port <port> --token <api token> [--host <host>] [--rate-limit <per minute>]
 
@@ -19,43 +19,23 @@ Serves a fake of the Calendly API v2 (REST API, signed webhook deliveries) and i
 Control endpoints (no auth): POST /_fake/bookings, /_fake/invitees/cancel, /_fake/invitees/reschedule,
 /_fake/invitees/mark-no-show, /_fake/invitees/unmark-no-show, /_fake/subscriptions/disable, /_fake/events/delete,
 /_fake/fail-next, /_fake/webhook-deliveries, /_fake/legacy-webhook-bodies; GET /_fake/deliveries,
-/_fake/subscriptions, /_fake/requests.`;
+/_fake/subscriptions, /_fake/requests.
 
-function fail(message: string): never {
-  process.stderr.write(`${message}\n\n${USAGE}\n`);
-  process.exit(2);
-}
+Runs until SIGINT or SIGTERM. Exit code: 0 stopped cleanly, 1 failed, 2 wrong usage.`;
 
 function integerOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (!/^\d+$/.test(value) || number < min || number > max) fail(`--${name} must be an integer from ${min} to ${max}`);
+  if (!/^\d+$/.test(value) || number < min || number > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
   return number;
 }
 
-async function main(): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: process.argv.slice(2),
-      options: {
-        port: { type: 'string' },
-        token: { type: 'string' },
-        host: { type: 'string' },
-        'rate-limit': { type: 'string' },
-        help: { type: 'boolean' },
-      },
-    }));
-  } catch (error) {
-    fail(error instanceof Error ? error.message : String(error));
-  }
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+const OPTIONS = { port: { type: 'string' }, token: { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' } } as const;
+
+runCli('fake-calendly', USAGE, OPTIONS, async (values) => {
   const port = integerOption(values.port, 'port', 0, 65535);
-  if (port === undefined) fail('--port is required');
-  if (!values.token) fail('--token is required');
+  if (port === undefined) throw new UsageError('--port is required');
+  if (!values.token) throw new UsageError('--token is required');
 
   const fake = await startFakeCalendly({
     port,
@@ -67,24 +47,12 @@ async function main(): Promise<void> {
     `Fake Calendly API listening on ${fake.url}\n  organization: ${fake.organizationUri}\n  user: ${fake.userUri}\n`,
   );
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write(`${signal}: stopping\n`);
-    fake.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        process.stderr.write(`could not stop cleanly: ${String(error)}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-}
-
-main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  // Serves until a signal; a second signal while stopping is ignored rather than cutting the close short.
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.on('SIGINT', resolve);
+    process.on('SIGTERM', resolve);
+  });
+  process.stdout.write(`${signal}: stopping\n`);
+  await fake.close();
+  return 0;
 });

@@ -1,6 +1,7 @@
 /** Drives the local fake Calendly API (FAKE_CALENDLY_PORT) and the receiver of a system started with `npm start`. */
 import type { Config } from '../../src/config';
 import type { Invitee, ScheduledEvent } from '../../src/calendly/schemas';
+import { SIGNATURE_HEADER } from '../../src/calendly/signature';
 import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
 
 export interface LocalTrial {
@@ -34,7 +35,7 @@ export function localTrial(config: Config): LocalTrial | undefined {
       const sentAt = performance.now();
       const response = await fetch(`${receiverUrl}${WEBHOOK_PATH}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'calendly-webhook-signature': signature },
+        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature },
         body,
       });
       const ms = performance.now() - sentAt;

@@ -3,9 +3,9 @@
  * Books a meeting in the local fake Calendly API, sends its signed invitee.created delivery to the running
  * receiver, and follows it to the read API, printing the workflow to open in the Temporal Web UI.
  */
-import { parseArgs } from 'node:util';
 import { configFromEnvironment } from '../../src/config';
 import { workflowUrl } from '../../src/temporal/web-ui-links';
+import { runCli } from '../lib/cli';
 import { localTrial, NO_LOCAL_TRIAL } from './local-trial';
 
 const USAGE = `Usage: npm run send-test-webhook -- [--email <address>] [--name <name>] [--start <ISO time>]
@@ -14,16 +14,11 @@ Needs the system started with \`npm start\` and the local fake Calendly API (FAK
   --email   invitee email (default: test.lead+<time>@example.com)
   --name    invitee name (default: Test Lead)
   --start   meeting start (default: tomorrow 10:00 UTC)
-Exit code 0 once the meeting can be read from GET /api/meetings, 1 otherwise.`;
+  --help    show this help
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { email: { type: 'string' }, name: { type: 'string' }, start: { type: 'string' }, help: { type: 'boolean' } },
-  });
-  if (values.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
+Exit code: 0 once the meeting can be read from GET /api/meetings, 1 otherwise, 2 wrong usage, 78 configuration error.`;
+
+runCli('send-test-webhook', USAGE, { email: { type: 'string' }, name: { type: 'string' }, start: { type: 'string' } }, async (values) => {
   const config = configFromEnvironment();
   const trial = localTrial(config);
   if (!trial) {
@@ -57,18 +52,10 @@ async function main(): Promise<number> {
   }
   process.stderr.write('The meeting did not appear within 30 s: check the worker logs and the workflow in the Web UI.\n');
   return 1;
-}
+});
 
 function tomorrowAtTenUtc(): string {
   const start = new Date(Date.now() + 86_400_000);
   start.setUTCHours(10, 0, 0, 0);
   return start.toISOString();
 }
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`send-test-webhook failed: ${(error as Error).message}\n`);
-    process.exit(1);
-  },
-);

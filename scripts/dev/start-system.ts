@@ -13,9 +13,20 @@ import { migrateDatabase } from '../../src/database/migrate';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { HANDLED_EVENTS } from '../../src/calendly/schemas';
 import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
+import { runCli } from '../lib/cli';
 import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
 
-const ROOT = join(__dirname, '..');
+const USAGE = `Usage: npm start
+
+Runs Temporal (the dev server, when TEMPORAL_ADDRESS is local), migrations, the fake Calendly API (when
+FAKE_CALENDLY_PORT is set), the worker and the receiver in the foreground. Ctrl-C stops them in order.
+
+  --help  show this help
+
+Exit code: 0 stopped by Ctrl-C or SIGTERM, 1 start-up failed or the worker or receiver exited, 2 wrong usage,
+78 configuration error.`;
+
+const ROOT = join(__dirname, '..', '..');
 const prettify = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
 const say = (message: string) => process.stdout.write(`==> ${message}\n`);
 
@@ -23,19 +34,29 @@ const say = (message: string) => process.stdout.write(`==> ${message}\n`);
 const stoppers: (() => Promise<void>)[] = [];
 let stopping = false;
 
-async function stopAll(exitCode: number): Promise<never> {
-  if (!stopping) {
-    stopping = true;
-    say('Stopping: receiver, worker, fake Calendly, Temporal');
-    for (const stop of stoppers.reverse()) await stop().catch((error: Error) => say(`stop failed: ${error.message}`));
-  }
-  process.exit(exitCode);
+async function stopAll(): Promise<void> {
+  stopping = true;
+  say('Stopping: receiver, worker, fake Calendly, Temporal');
+  for (const stop of stoppers.reverse()) await stop().catch((error: Error) => say(`stop failed: ${error.message}`));
 }
 
-async function main(): Promise<void> {
+/**
+ * Runs until a signal (exit code 0) or until the worker or receiver exits (1). Whatever was started is stopped
+ * before runCli exits, also when start-up fails; a second signal while stopping exits at once.
+ */
+runCli('start-system', USAGE, {}, async () => {
   const config = configFromEnvironment();
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stopAll(0));
+  let stopWith!: (exitCode: number) => void;
+  const stopRequested = new Promise<number>((resolve) => (stopWith = resolve));
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping ? process.exit(0) : stopWith(0)));
+  try {
+    return await Promise.race([startSystem(config, () => stopWith(1)).then(() => stopRequested), stopRequested]);
+  } finally {
+    await stopAll();
+  }
+});
 
+async function startSystem(config: Config, onChildExit: () => void): Promise<void> {
   const temporal = await startLocalTemporal(config);
   if (temporal) stoppers.push(() => temporal.stop());
 
@@ -54,7 +75,7 @@ async function main(): Promise<void> {
     child.once('exit', (code) => {
       if (stopping) return;
       say(`The ${name} exited (code ${code}); stopping everything`);
-      void stopAll(1);
+      onChildExit();
     });
   }
 
@@ -134,8 +155,3 @@ async function stopChild(child: ChildProcess): Promise<void> {
   await once(child, 'exit');
   clearTimeout(timeout);
 }
-
-main().catch((error: unknown) => {
-  process.stderr.write(`Start-up failed: ${(error as Error).message}\n`);
-  void stopAll(1);
-});

@@ -1,4 +1,4 @@
-/** `Authorization: Bearer <token>` against the tokens configured in API_TOKENS. */
+/** `Authorization: Bearer <token>` (or `?token=<token>`, where a header cannot be set) against API_TOKENS. */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { ApiToken } from '../config';
@@ -11,6 +11,18 @@ export function findApiToken(authorization: string | undefined, tokens: readonly
   if (!match) return undefined;
   const presented = digest(match[1]);
   return tokens.find((candidate) => timingSafeEqual(digest(candidate.token), presented));
+}
+
+/**
+ * The API token of a request that may carry it in `?token=` instead: browsers cannot set headers on a websocket,
+ * and a link is how people open the dashboard. The Authorization header is tried first.
+ */
+export function findApiTokenOf(
+  authorization: string | undefined,
+  queryToken: string | undefined,
+  tokens: readonly ApiToken[],
+): ApiToken | undefined {
+  return findApiToken(authorization, tokens) ?? (queryToken ? findApiToken(`Bearer ${queryToken}`, tokens) : undefined);
 }
 
 export function requireApiToken(tokens: readonly ApiToken[]): Middleware {

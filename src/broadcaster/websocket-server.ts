@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { ApiToken } from '../config';
 import type { Logger } from '../logger';
-import { findApiToken } from '../auth/api-tokens';
+import { findApiTokenOf } from '../auth/api-tokens';
 import { ClientSession } from './client-session';
 import type { OutboxFeed } from './outbox-feed';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, WEBSOCKET_PATH } from './protocol';
@@ -38,10 +38,7 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://receiver');
     if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'not_found', `Websockets are served at ${WEBSOCKET_PATH}`);
-    const queryToken = url.searchParams.get('token');
-    const token =
-      findApiToken(request.headers.authorization, options.apiTokens) ??
-      (queryToken ? findApiToken(`Bearer ${queryToken}`, options.apiTokens) : undefined);
+    const token = findApiTokenOf(request.headers.authorization, url.searchParams.get('token') ?? undefined, options.apiTokens);
     if (!token) return refuse(socket, 401, 'unauthorized', 'A valid API token is required: Authorization: Bearer <token>, or ?token=<token>');
     const lastEventId = url.searchParams.get('lastEventId');
     if (lastEventId !== null && !/^\d{1,19}$/.test(lastEventId)) {

@@ -3,6 +3,7 @@
  * to their uuids, so the API token is never sent to a host named by a payload.
  */
 import { z } from 'zod';
+import type { Config } from '../config';
 import {
   apiErrorSchema,
   collectionOf,
@@ -68,6 +69,11 @@ export interface CalendlyApiClientOptions {
   baseUrl: string;
   token: string;
   timeoutMs?: number;
+}
+
+/** The client for the configured Calendly account, as the worker and the admin scripts use it. */
+export function calendlyClientFrom(config: Pick<Config, 'calendly'>): CalendlyApiClient {
+  return new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken });
 }
 
 export class CalendlyApiClient {

@@ -1,5 +1,6 @@
 /**
- * Calendly's payload and resource shapes, written once (see shared/reference/calendly-api.md).
+ * Calendly's payload and resource shapes, written once, as documented in the API reference
+ * (https://developer.calendly.com/api-docs) and the webhooks guide (https://developer.calendly.com/docs/webhooks/overview).
  * The receiver validates webhook bodies with these schemas, the API client validates responses with them,
  * and the fake Calendly API builds its responses from the same types.
  *

@@ -1,5 +1,6 @@
 /**
- * Calendly-Webhook-Signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.
+ * Calendly-Webhook-Signature: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`
+ * (https://developer.calendly.com/api-docs/overview/webhooks/webhook-signatures).
  * Signed and verified over the raw bytes, never over re-serialised JSON.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';

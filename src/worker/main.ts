@@ -2,7 +2,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
-import { CalendlyApiClient } from '../calendly/api-client';
+import { calendlyClientFrom } from '../calendly/api-client';
 import { configFromEnvironment } from '../config';
 import { ormConfig } from '../database/orm-config';
 import { createLogger } from '../logger';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     orm,
-    calendly: new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken }),
+    calendly: calendlyClientFrom(config),
     temporal,
     reminders: config.reminders,
     subscriptionTarget: subscriptionTargetOf(config),

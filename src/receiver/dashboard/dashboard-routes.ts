@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type { ApiToken } from '../../config';
-import { findApiToken, requireApiToken } from '../../auth/api-tokens';
+import { findApiTokenOf, requireApiToken } from '../../auth/api-tokens';
 import type { ReceiverDependencies } from '../dependencies';
 import { readDashboard } from './dashboard-data';
 
@@ -24,7 +24,7 @@ export function dashboardRoutes({ orm, config }: ReceiverDependencies): Router {
 
   router.get('/', (ctx) => {
     const queryToken = typeof ctx.query.token === 'string' ? ctx.query.token : undefined;
-    const token = findApiToken(ctx.get('authorization') || (queryToken ? `Bearer ${queryToken}` : undefined), config.apiTokens);
+    const token = findApiTokenOf(ctx.get('authorization') || undefined, queryToken, config.apiTokens);
     // The token is in the address: it must not leak to linked sites or caches.
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('Cache-Control', 'no-store');
