@@ -48,10 +48,11 @@ const rescheduleRequest = z.object({
 
 const inviteeRequest = z.object({ inviteeUri: z.url(), deliver });
 const uriRequest = z.object({ uri: z.url() });
+const corruptRequest = z.object({ uri: z.url(), fields: z.record(z.string(), z.unknown()) });
 
 const failNextRequest = z.object({
   pathPrefix: z.string().min(1),
-  status: z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(404)]),
+  status: z.union([z.literal(429), z.literal(500), z.literal(502), z.literal(503), z.literal(404), z.literal(401), z.literal(403)]),
   count: z.number().int().positive(),
 });
 
@@ -119,6 +120,12 @@ export function controlApiRouter(fake: FakeCalendly): Router {
 
   router.post('/events/delete', async (ctx) => {
     fake.deleteEvent(uriRequest.parse(await readJsonBody(ctx)).uri);
+    ctx.status = 204;
+  });
+
+  router.post('/records/corrupt', async (ctx) => {
+    const { uri, fields } = corruptRequest.parse(await readJsonBody(ctx));
+    fake.corruptRecord(uri, fields);
     ctx.status = 204;
   });
 

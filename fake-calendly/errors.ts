@@ -38,6 +38,8 @@ export const alreadyExists = (message = 'The resource already exists') =>
 
 /** The 429, 502 and 503 bodies are not documented by Calendly; these follow the documented title/message form. */
 const bodiesByStatus: Record<number, ApiError> = {
+  401: unauthenticated().body,
+  403: permissionDenied().body,
   404: notFound().body,
   429: { title: 'Too Many Requests', message: 'You have exceeded the rate limit. Please try again later.' },
   500: {
@@ -48,7 +50,7 @@ const bodiesByStatus: Record<number, ApiError> = {
   503: { title: 'Service Unavailable', message: 'The server is temporarily unable to handle the request.' },
 };
 
-export function errorFor(status: 404 | 429 | 500 | 502 | 503): CalendlyApiError {
+export function errorFor(status: 401 | 403 | 404 | 429 | 500 | 502 | 503): CalendlyApiError {
   return new CalendlyApiError(status, bodiesByStatus[status]);
 }
 

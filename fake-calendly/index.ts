@@ -5,7 +5,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { HANDLED_EVENTS, type WebhookEventName } from '../src/calendly/schemas';
+import { HANDLED_EVENTS, uuidOf, type WebhookEventName } from '../src/calendly/schemas';
 import { controlApiRouter } from './control-api';
 import { WebhookDeliveries } from './deliveries';
 import { InvalidOperationError } from './errors';
@@ -144,6 +144,11 @@ export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<F
 
     deleteEvent(eventUri) {
       store.removeEvent(eventUri);
+    },
+
+    corruptRecord(uri, fields) {
+      const record: object = store.invitees.has(uuidOf(uri)) ? store.invitee(uri) : store.event(uri);
+      Object.assign(record, fields);
     },
 
     disableSubscription(subscriptionUri) {

@@ -126,7 +126,8 @@ export interface NoShowRemovalResult {
 }
 
 export interface InjectedFailure {
-  status: 429 | 500 | 502 | 503 | 404;
+  /** 401/403: as if the API token had been revoked or lacked a scope */
+  status: 429 | 500 | 502 | 503 | 404 | 401 | 403;
   count: number;
 }
 
@@ -159,6 +160,11 @@ export interface FakeCalendly {
 
   failNext(pathPrefix: string, response: InjectedFailure): void;
   deleteEvent(eventUri: string): void;
+  /**
+   * Test control: overwrites fields of a stored scheduled event or invitee as the API serves it, e.g. with a value
+   * that fails validation (`{ email: '' }`), to see how a client copes with one malformed record.
+   */
+  corruptRecord(uri: string, fields: Record<string, unknown>): void;
   disableSubscription(subscriptionUri: string): void;
   subscriptions(): WebhookSubscription[];
   deliveryLog(): DeliveryAttempt[];

@@ -7,4 +7,6 @@ if [ ! -f .env ]; then
   cp .env.example .env
   echo "==> Created .env from .env.example (local trial settings with the bundled fake Calendly API)"
 fi
-exec node_modules/.bin/tsx scripts/dev/start-system.ts
+# One process (no tsx wrapper between), so that the PID seen in `ps` is the supervisor: killing or signalling it
+# stops the system (see scripts/dev/start-system.ts).
+exec node --import tsx scripts/dev/start-system.ts

@@ -113,6 +113,16 @@ const environmentSchema = z.object({
   RECONCILE_LOOKBACK_HOURS: wholeNumberOf('hours', 48),
   RECONCILE_LOOKAHEAD_DAYS: wholeNumberOf('days', 60),
   SUBSCRIPTION_CHECK_INTERVAL_MINUTES: wholeNumberOf('minutes', 10),
+  DELIVERY_LOG_RETENTION_DAYS: wholeNumberOf('days', 30),
+  OUTBOX_RETENTION_DAYS: wholeNumberOf('days', 7),
+  WEBHOOK_REFUSALS_PER_MINUTE: z.coerce
+    .number({ error: 'must be a whole number of refused requests per minute, e.g. 60' })
+    .int({ error: 'must be a whole number of refused requests per minute, e.g. 60' })
+    .positive({ error: 'must be a whole number of refused requests per minute, e.g. 60' })
+    .default(60),
+  HTTP_REQUEST_TIMEOUT_SECONDS: durationSeconds(30),
+  HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: durationSeconds(5),
+  HTTP_MAX_CONNECTIONS: wholeNumberOf('connections', 1000),
 });
 
 export interface Config {
@@ -157,11 +167,69 @@ export interface Config {
     /** events starting up to this far ahead: at least the furthest that invitees may book */
     reconcileLookAheadDays: number;
     subscriptionCheckEveryMinutes: number;
+    /** the retention schedule deletes delivery log rows and refusal counts older than this (failed rows: 3 times this) */
+    deliveryLogRetentionDays: number;
+    /** and outbox events older than this: the furthest back a websocket client can resume */
+    outboxRetentionDays: number;
+  };
+  /** Limits of the receiver's HTTP server and webhook route (src/receiver/http-server.ts, webhook-route.ts). */
+  http: {
+    /** refused webhook requests an address may make per minute before it is answered 429 without being read */
+    refusalsPerMinute: number;
+    /** the whole request (headers and body) must arrive within this; the headers within min(10 s, this) */
+    requestTimeoutSeconds: number;
+    /** an idle keep-alive connection is closed after this */
+    keepAliveTimeoutSeconds: number;
+    /** open connections, websockets included, beyond which new ones are dropped */
+    maxConnections: number;
   };
 }
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+}
+
+/**
+ * The secrets `.env.example` ships for a local trial: public, so refused wherever API_URL is not a loopback address
+ * (test/config.test.ts keeps .env.example in line with these).
+ */
+export const EXAMPLE_SECRETS = {
+  CALENDLY_WEBHOOK_SIGNING_KEY: 'local-trial-signing-key',
+  API_TOKENS: 'local-trial-api-token-0123456789',
+  REMINDER_WEBHOOK_SECRET: 'local-trial-reminder-secret',
+} as const;
+
+/** Shortest signing key and API token accepted where API_URL is not a loopback address. */
+export const MIN_PUBLIC_SECRET_LENGTH = 32;
+
+const GENERATE_SECRET = 'generate one with: openssl rand -hex 32';
+
+/** 127.0.0.0/8, localhost and ::1: reachable from this machine only, where the example secrets may stay. */
+export function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** The example secrets and short keys pass only on a loopback API_URL (a local trial): what is wrong, per variable. */
+function weakSecrets(e: z.infer<typeof environmentSchema>): string[] {
+  if (isLoopbackUrl(e.API_URL)) return [];
+  const problems: string[] = [];
+  const example = `is the public example from .env.example, refused because API_URL is not a loopback address: ${GENERATE_SECRET}`;
+  const tooShort = `needs ${MIN_PUBLIC_SECRET_LENGTH}+ characters in each entry when API_URL is not a loopback address: ${GENERATE_SECRET}`;
+
+  const keys = e.CALENDLY_WEBHOOK_SIGNING_KEY;
+  if (keys.includes(EXAMPLE_SECRETS.CALENDLY_WEBHOOK_SIGNING_KEY)) {
+    problems.push(`CALENDLY_WEBHOOK_SIGNING_KEY ${example}, then npm run subscription:reconnect -- --recreate`);
+  } else if (keys.some((key) => key.length < MIN_PUBLIC_SECRET_LENGTH)) {
+    problems.push(`CALENDLY_WEBHOOK_SIGNING_KEY ${tooShort}, then npm run subscription:reconnect -- --recreate`);
+  }
+  const tokens = e.API_TOKENS.map(({ token }) => token);
+  if (tokens.includes(EXAMPLE_SECRETS.API_TOKENS)) problems.push(`API_TOKENS ${example}`);
+  else if (tokens.some((token) => token.length < MIN_PUBLIC_SECRET_LENGTH)) problems.push(`API_TOKENS ${tooShort}`);
+  if (e.REMINDER_WEBHOOK_URL && e.REMINDER_WEBHOOK_SECRET === EXAMPLE_SECRETS.REMINDER_WEBHOOK_SECRET) {
+    problems.push(`REMINDER_WEBHOOK_SECRET ${example}, and give it to the reminder webhook's receiver`);
+  }
+  return problems;
 }
 
 export function loadConfig(env: Record<string, string | undefined>): Config {
@@ -173,6 +241,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     .safeParse(withoutBlanks(env));
   if (!parsed.success) throw new ConfigError(`Configuration error: ${describe(parsed.error)}. Set it in .env (see .env.example).`);
   const e = parsed.data;
+  const weak = weakSecrets(e);
+  if (weak.length) throw new ConfigError(`Configuration error: ${weak.join('; ')}. Set it in .env (see .env.example).`);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -204,6 +274,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       reconcileLookBackHours: e.RECONCILE_LOOKBACK_HOURS,
       reconcileLookAheadDays: e.RECONCILE_LOOKAHEAD_DAYS,
       subscriptionCheckEveryMinutes: e.SUBSCRIPTION_CHECK_INTERVAL_MINUTES,
+      deliveryLogRetentionDays: e.DELIVERY_LOG_RETENTION_DAYS,
+      outboxRetentionDays: e.OUTBOX_RETENTION_DAYS,
+    },
+    http: {
+      refusalsPerMinute: e.WEBHOOK_REFUSALS_PER_MINUTE,
+      requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS,
+      keepAliveTimeoutSeconds: e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
     },
   };
 }

@@ -167,6 +167,8 @@ export interface SyncSummary {
   alreadyKnown: number;
   /** dry run: workflows it would try to start */
   wouldStart: number;
+  /** records Calendly returned that failed validation (or name no valid invitee): reported and left out */
+  skipped: number;
 }
 
 export type SubscriptionProblem =
@@ -218,6 +220,30 @@ export interface SubscriptionCheckResult {
   subscriptionUri: string | null;
 }
 
+// --- Retention: pruneExpiredRecords (its own schedule) -----------------------------------------------------------
+
+/** How long the delivery log (with the refusal counts) and the outbox are kept, in days. */
+export interface RetentionPolicy {
+  deliveryLogRetentionDays: number;
+  outboxRetentionDays: number;
+}
+
+/** ISO date-times: the workflow computes them from its own clock. */
+export interface RetentionCutoffs {
+  /** `processed`, `rejected` and `replayed` deliveries, and refusal counts, older than this go */
+  deliveriesBefore: string;
+  /** `failed` deliveries last changed before this go (`processing` and `unprocessed` ones are never deleted) */
+  failedDeliveriesBefore: string;
+  outboxEventsBefore: string;
+}
+
+/** Rows deleted, per table. */
+export interface RetentionSummary {
+  deliveries: number;
+  refusals: number;
+  outboxEvents: number;
+}
+
 // --- Activities --------------------------------------------------------------------------------------------------
 
 /**
@@ -234,6 +260,11 @@ export interface Activities {
    */
   fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri'>): Promise<FetchedBookings>;
   saveBookings(fetched: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]>;
+  /**
+   * After an `invitee.canceled` delivery failed for good: marks the invitee's meeting canceled from what is known.
+   * False when no meeting is stored for the invitee.
+   */
+  cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string): Promise<boolean>;
   /** Starts the meeting's workflow, or tells the running one that the meeting changed. */
   syncMeetingReminders(inviteeUri: string): Promise<void>;
   planReminders(meetingId: string, offsetsSeconds: number[]): Promise<PlannedReminder[]>;
@@ -243,4 +274,6 @@ export interface Activities {
   inspectWebhookSubscription(): Promise<SubscriptionInspection>;
   repairWebhookSubscription(): Promise<ReconnectResult>;
   backfillBookings(window: BackfillWindow): Promise<SyncSummary>;
+  /** Deletes what is older than the cutoffs, in bounded batches, heartbeating after each. */
+  deleteExpiredRecords(cutoffs: RetentionCutoffs): Promise<RetentionSummary>;
 }

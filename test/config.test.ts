@@ -1,11 +1,18 @@
-import { loadConfig, ConfigError } from '../src/config';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'dotenv';
+import { loadConfig, ConfigError, EXAMPLE_SECRETS } from '../src/config';
 
+const SIGNING_KEY_1 = 'signing-key-1-0123456789abcdef0123';
+const SIGNING_KEY_2 = 'signing-key-2-0123456789abcdef0123';
 const valid = {
   API_URL: 'https://bookings.example.com/',
-  CALENDLY_WEBHOOK_SIGNING_KEY: 'signing-key-1, signing-key-2',
+  CALENDLY_WEBHOOK_SIGNING_KEY: `${SIGNING_KEY_1}, ${SIGNING_KEY_2}`,
   CALENDLY_API_TOKEN: 'token',
-  API_TOKENS: 'frontend-token-0123456789,bound-token-0123456789:https://api.calendly.com/organizations/ORG1',
+  API_TOKENS: 'frontend-token-0123456789abcdef0123,bound-token-0123456789abcdef01234:https://api.calendly.com/organizations/ORG1',
 };
+/** What `npm start` copies to .env on first run. */
+const example = parse(readFileSync(join(__dirname, '..', '.env.example')));
 
 describe('configuration', () => {
   it('derives the webhook URL from API_URL and applies documented defaults', () => {
@@ -21,10 +28,10 @@ describe('configuration', () => {
 
   it('reads several signing keys for rotation and tokens bound to an organization', () => {
     const config = loadConfig(valid);
-    expect(config.calendly.signingKeys).toEqual(['signing-key-1', 'signing-key-2']);
+    expect(config.calendly.signingKeys).toEqual([SIGNING_KEY_1, SIGNING_KEY_2]);
     expect(config.apiTokens).toEqual([
-      { token: 'frontend-token-0123456789' },
-      { token: 'bound-token-0123456789', organization: 'https://api.calendly.com/organizations/ORG1' },
+      { token: 'frontend-token-0123456789abcdef0123' },
+      { token: 'bound-token-0123456789abcdef01234', organization: 'https://api.calendly.com/organizations/ORG1' },
     ]);
   });
 
@@ -61,5 +68,76 @@ describe('configuration', () => {
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(message);
     expect(attempt).toThrow(/Set it in \.env \(see \.env\.example\)/);
+  });
+
+  describe('the public example secrets of .env.example', () => {
+    const GENERATE = /generate one with: openssl rand -hex 32/;
+
+    it('are the ones .env.example ships, and run a local trial as copied', () => {
+      for (const [variable, value] of Object.entries(EXAMPLE_SECRETS)) expect({ variable, value: example[variable] }).toEqual({ variable, value });
+      const config = loadConfig(example);
+      expect(config.apiUrl).toBe('http://127.0.0.1:3000');
+      expect(config.calendly.signingKeys).toEqual([EXAMPLE_SECRETS.CALENDLY_WEBHOOK_SIGNING_KEY]);
+    });
+
+    it.each(['http://127.0.0.1:3000', 'http://127.1.2.3', 'http://localhost:3000', 'http://[::1]:3000'])(
+      'are accepted, as are short keys, while API_URL is the loopback address %s',
+      (apiUrl) => {
+        expect(() => loadConfig({ ...example, API_URL: apiUrl })).not.toThrow();
+        expect(() => loadConfig({ ...example, API_URL: apiUrl, CALENDLY_WEBHOOK_SIGNING_KEY: 'short-key', API_TOKENS: 'short-token-0123' })).not.toThrow();
+      },
+    );
+
+    it.each(['https://bookings.example.com', 'http://0.0.0.0:3000', 'http://10.0.0.5:3000', 'http://127.0.0.1.nip.io', 'http://[::2]'])(
+      'are refused, each with one line naming what to change, when API_URL is %s',
+      (apiUrl) => {
+        const attempt = () => loadConfig({ ...example, API_URL: apiUrl, REMINDER_WEBHOOK_URL: 'https://crm.example.com/hooks/reminders' });
+        expect(attempt).toThrow(ConfigError);
+        const message = (() => {
+          try {
+            attempt();
+          } catch (error) {
+            return (error as Error).message;
+          }
+          return '';
+        })();
+        expect(message).not.toContain('\n');
+        for (const variable of Object.keys(EXAMPLE_SECRETS)) {
+          expect(message).toMatch(new RegExp(`${variable} is the public example from \\.env\\.example, refused because API_URL is not a loopback address: generate one with: openssl rand -hex 32`));
+        }
+        // Never shows the secret itself.
+        for (const value of Object.values(EXAMPLE_SECRETS)) expect(message).not.toContain(value);
+      },
+    );
+
+    it.each([
+      [{ CALENDLY_WEBHOOK_SIGNING_KEY: EXAMPLE_SECRETS.CALENDLY_WEBHOOK_SIGNING_KEY }, /^Configuration error: CALENDLY_WEBHOOK_SIGNING_KEY is the public example/],
+      [{ CALENDLY_WEBHOOK_SIGNING_KEY: `${SIGNING_KEY_1},${EXAMPLE_SECRETS.CALENDLY_WEBHOOK_SIGNING_KEY}` }, /^Configuration error: CALENDLY_WEBHOOK_SIGNING_KEY is the public example/],
+      [{ CALENDLY_WEBHOOK_SIGNING_KEY: 'a'.repeat(31) }, /^Configuration error: CALENDLY_WEBHOOK_SIGNING_KEY needs 32\+ characters in each entry/],
+      [{ CALENDLY_WEBHOOK_SIGNING_KEY: `${SIGNING_KEY_1},signing-key-0123` }, /^Configuration error: CALENDLY_WEBHOOK_SIGNING_KEY needs 32\+ characters/],
+      [{ API_TOKENS: EXAMPLE_SECRETS.API_TOKENS }, /^Configuration error: API_TOKENS is the public example/],
+      [{ API_TOKENS: `${EXAMPLE_SECRETS.API_TOKENS}:https://api.calendly.com/organizations/ORG1` }, /^Configuration error: API_TOKENS is the public example/],
+      [{ API_TOKENS: 'frontend-token-0123456789abcdef0123,short-token-0123456789' }, /^Configuration error: API_TOKENS needs 32\+ characters in each entry/],
+      [
+        { REMINDER_WEBHOOK_URL: 'https://crm.example.com/hooks/reminders', REMINDER_WEBHOOK_SECRET: EXAMPLE_SECRETS.REMINDER_WEBHOOK_SECRET },
+        /^Configuration error: REMINDER_WEBHOOK_SECRET is the public example/,
+      ],
+    ])('are refused on a public API_URL, like keys shorter than 32 characters: %o', (override, message) => {
+      const attempt = () => loadConfig({ ...valid, ...override });
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(message);
+      expect(attempt).toThrow(GENERATE);
+      expect(attempt).toThrow(/\. Set it in \.env \(see \.env\.example\)\.$/);
+    });
+
+    it('leave the example reminder secret alone while no REMINDER_WEBHOOK_URL uses it', () => {
+      expect(loadConfig({ ...valid, REMINDER_WEBHOOK_SECRET: EXAMPLE_SECRETS.REMINDER_WEBHOOK_SECRET }).reminders.webhook).toBeUndefined();
+    });
+
+    it('accept 32-character keys and tokens on a public API_URL', () => {
+      const config = loadConfig({ ...valid, CALENDLY_WEBHOOK_SIGNING_KEY: 'k'.repeat(32), API_TOKENS: 't'.repeat(32) });
+      expect(config.calendly.signingKeys).toEqual(['k'.repeat(32)]);
+      expect(config.apiTokens).toEqual([{ token: 't'.repeat(32) }]);
+    });
   });
 });

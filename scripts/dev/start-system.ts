@@ -1,12 +1,15 @@
 /**
  * Runs the whole system in the foreground for a local trial or development: the Temporal dev server (with Web UI,
  * state kept in .data/temporal), migrations, the fake Calendly API when FAKE_CALENDLY_PORT is set, the worker and
- * the receiver. Ctrl-C stops them in order: receiver, worker, fake Calendly, Temporal.
+ * the receiver. Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stops them in order: receiver, worker, fake Calendly,
+ * Temporal. No child outlives this supervisor: killed (SIGKILL), it cannot stop them, so each child gets SIGTERM from
+ * the kernel when it dies (parent-death signal, see diesWithThisProcess).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve as resolvePath } from 'node:path';
 import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
 import { prettyFactory } from 'pino-pretty';
 import { configFromEnvironment, type Config } from '../../src/config';
 import { migrateDatabase } from '../../src/database/migrate';
@@ -14,19 +17,23 @@ import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { HANDLED_EVENTS } from '../../src/calendly/schemas';
 import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
 import { runCli } from '../lib/cli';
-import { startTemporalDevServer, type DevServer } from './temporal-dev-server';
+import { CHILDREN_DIE_WITH_THIS_PROCESS, diesWithThisProcess, startTemporalDevServer, type DevServer } from './temporal-dev-server';
 
 const USAGE = `Usage: npm start
 
 Runs Temporal (the dev server, when TEMPORAL_ADDRESS is local), migrations, the fake Calendly API (when
-FAKE_CALENDLY_PORT is set), the worker and the receiver in the foreground. Ctrl-C stops them in order.
+FAKE_CALENDLY_PORT is set), the worker and the receiver in the foreground. Ctrl-C (or SIGTERM, or closing the
+terminal) stops them in order; none of them outlives this command, even when it is killed.
 
-  --help  show this help
+  --data-dir <dir>  where the Temporal dev server keeps its state (default: .data in the project)
+  --help            show this help
 
-Exit code: 0 stopped by Ctrl-C or SIGTERM, 1 start-up failed or the worker or receiver exited, 2 wrong usage,
-78 configuration error.`;
+Exit code: 0 stopped by Ctrl-C, SIGTERM or SIGHUP, 1 start-up failed or the worker or receiver exited, 2 wrong
+usage, 78 configuration error.`;
 
 const ROOT = join(__dirname, '..', '..');
+/** tsx's loader, for `node --import`: the children run as one node process each, with no tsx wrapper between. */
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 const prettify = prettyFactory({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' });
 const say = (message: string) => process.stdout.write(`==> ${message}\n`);
 
@@ -44,20 +51,24 @@ async function stopAll(): Promise<void> {
  * Runs until a signal (exit code 0) or until the worker or receiver exits (1). Whatever was started is stopped
  * before runCli exits, also when start-up fails; a second signal while stopping exits at once.
  */
-runCli('start-system', USAGE, {}, async () => {
+runCli('start-system', USAGE, { 'data-dir': { type: 'string' } }, async (options) => {
   const config = configFromEnvironment();
   let stopWith!: (exitCode: number) => void;
   const stopRequested = new Promise<number>((resolve) => (stopWith = resolve));
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => (stopping ? process.exit(0) : stopWith(0)));
+  // SIGHUP: the terminal was closed. Its output is gone then, which must not break the orderly stop.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => (stopping ? process.exit(0) : stopWith(0)));
+  const dataDir = resolvePath(options['data-dir'] ?? join(ROOT, '.data'));
   try {
-    return await Promise.race([startSystem(config, () => stopWith(1)).then(() => stopRequested), stopRequested]);
+    return await Promise.race([startSystem(config, dataDir, () => stopWith(1)).then(() => stopRequested), stopRequested]);
   } finally {
     await stopAll();
   }
 });
 
-async function startSystem(config: Config, onChildExit: () => void): Promise<void> {
-  const temporal = await startLocalTemporal(config);
+async function startSystem(config: Config, dataDir: string, onChildExit: () => void): Promise<void> {
+  if (!CHILDREN_DIE_WITH_THIS_PROCESS) say('setpriv (util-linux) not found: if this command is killed (SIGKILL), its processes keep running');
+  const temporal = await startLocalTemporal(config, dataDir);
   if (temporal) stoppers.push(() => temporal.stop());
 
   say('Applying database migrations');
@@ -91,19 +102,20 @@ async function startSystem(config: Config, onChildExit: () => void): Promise<voi
 }
 
 /** The dev server runs only when TEMPORAL_ADDRESS is local; otherwise the configured cluster is used as it is. */
-async function startLocalTemporal(config: Config): Promise<DevServer | undefined> {
+async function startLocalTemporal(config: Config, dataDir: string): Promise<DevServer | undefined> {
   const [host, port] = config.temporal.address.split(':') as [string, string];
   if (!['127.0.0.1', 'localhost'].includes(host)) {
     say(`Using the Temporal cluster at ${config.temporal.address}`);
     return undefined;
   }
-  say(`Starting the Temporal dev server on ${config.temporal.address} (state kept in .data/temporal)`);
+  const dbFilename = join(dataDir, 'temporal', 'dev.db');
+  say(`Starting the Temporal dev server on ${config.temporal.address} (state kept in ${relative(process.cwd(), dirname(dbFilename)) || '.'})`);
   const server = await startTemporalDevServer({
     ip: '127.0.0.1',
     port: Number(port),
     uiPort: Number(new URL(config.temporal.webUiUrl).port || 8233),
     namespace: config.temporal.namespace,
-    dbFilename: join(ROOT, '.data', 'temporal', 'dev.db'),
+    dbFilename,
     output: 'inherit',
   });
   say(`Temporal is ready. Web UI: ${config.temporal.webUiUrl}`);
@@ -133,12 +145,11 @@ async function startLocalFakeCalendly(config: Config, port: number): Promise<Fak
 }
 
 function startChild(name: 'worker' | 'receiver'): ChildProcess {
-  // Own process group: Ctrl-C reaches this supervisor only, which then stops the children in order.
-  const child = spawn(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'src', name, 'main.ts')], {
-    cwd: ROOT,
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // One node process (no tsx wrapper that could be killed alone), which dies with this supervisor. It reads the
+  // same environment and .env as this supervisor. Own process group: Ctrl-C and a closed terminal reach this
+  // supervisor only, which then stops the children in order.
+  const tied = diesWithThisProcess(process.execPath, ['--import', TSX_LOADER, join(ROOT, 'src', name, 'main.ts')]);
+  const child = spawn(tied.command, tied.args, { cwd: process.cwd(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   stoppers.push(() => stopChild(child));
   // The processes log JSON (what production collects); here each line is made readable.
   createInterface({ input: child.stdout }).on('line', (line) => process.stdout.write(line.startsWith('{') ? prettify(line) : `${line}\n`));
@@ -148,7 +159,7 @@ function startChild(name: 'worker' | 'receiver'): ChildProcess {
 
 async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
-  // The whole group: tsx runs the program as a grandchild.
+  // The whole group: anything the child may have started goes with it.
   const signalGroup = (signal: NodeJS.Signals) => process.kill(-child.pid!, signal);
   signalGroup('SIGTERM');
   const timeout = setTimeout(() => signalGroup('SIGKILL'), 15_000);

@@ -11,6 +11,21 @@ import { SEARCH_ATTRIBUTES } from '../../src/contract';
 
 export const TEMPORAL_BIN = join(__dirname, '..', '..', '.tools', 'bin', 'temporal');
 
+/** util-linux's setpriv (Debian: always installed), which can set the parent-death signal; undefined elsewhere. */
+const SETPRIV = process.platform === 'linux' ? ['/usr/bin/setpriv', '/bin/setpriv', '/usr/local/bin/setpriv'].find(existsSync) : undefined;
+/** Whether diesWithThisProcess can keep its promise here. */
+export const CHILDREN_DIE_WITH_THIS_PROCESS = SETPRIV !== undefined;
+
+/**
+ * The command line that runs `command` so that it gets SIGTERM as soon as this process ends, however it ends: also
+ * SIGKILL, which leaves no chance to stop children. setpriv sets Linux's parent-death signal, then execs the command
+ * (same PID). The kernel sends it when the thread that spawned the child ends: spawn from the main thread only.
+ * Without setpriv (not Linux, see CHILDREN_DIE_WITH_THIS_PROCESS), the command runs as it is.
+ */
+export function diesWithThisProcess(command: string, args: string[]): { command: string; args: string[] } {
+  return SETPRIV ? { command: SETPRIV, args: ['--pdeathsig', 'SIGTERM', '--', command, ...args] } : { command, args };
+}
+
 export interface DevServerOptions {
   ip: string;
   port: number;
@@ -44,8 +59,11 @@ export async function startTemporalDevServer(options: DevServerOptions): Promise
   }
   for (const attribute of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${attribute.name}=${attribute.cliType}`);
 
-  const child = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', options.output, options.output] });
-  // A test run or start command that ends without its teardown must not leave a server running.
+  // Its own process group: a Ctrl-C or a closed terminal reaches the caller only, which stops the server last. A test
+  // run or start command that ends without its teardown, even killed, must not leave a server running: the server
+  // dies with this process (parent-death signal), and is killed on a normal exit.
+  const tied = diesWithThisProcess(TEMPORAL_BIN, args);
+  const child = spawn(tied.command, tied.args, { detached: true, stdio: ['ignore', options.output, options.output] });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   child.once('exit', () => process.off('exit', killOnExit));

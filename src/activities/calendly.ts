@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { CalendlyApiError, CalendlyResponseError, type CalendlyApiClient } from '../calendly/api-client';
 import type { Activities, Booking, FetchedBookings, InviteeDelivery } from '../contract';
+import { calendlyAuthFailures } from './metrics';
 
 export function createCalendlyActivities(calendly: CalendlyApiClient): Pick<Activities, 'fetchBookings'> {
   let organization: Promise<string> | undefined;
@@ -63,5 +64,16 @@ function asActivityFailure(error: unknown): unknown {
     });
   }
   if (error.status === 400 || error.status === 422) return ApplicationFailure.nonRetryable(error.message, 'CalendlyRequestRejected');
-  return error; // 5xx, and 401/403 too: a token fixed by an admin lets the retries succeed, no booking lost
+  if (error.status === 401 || error.status === 403) {
+    // Retrying cannot fix a revoked token: the delivery ends failed, and the next backfill or replay-deliveries
+    // feeds it again once the token is fixed.
+    calendlyAuthFailures.inc({ status: String(error.status) });
+    return ApplicationFailure.nonRetryable(
+      `Calendly rejected the API token (${error.status}): reconnect with a valid CALENDLY_API_TOKEN ` +
+        `(needs users:read, scheduled_events:read, webhooks:read, webhooks:write), then run bookings:sync or ` +
+        `replay-deliveries -- --failed. ${error.message}`,
+      'CalendlyUnauthorized',
+    );
+  }
+  return error; // 5xx: retried
 }

@@ -4,10 +4,11 @@ import type { Client } from '@temporalio/client';
 import type { CalendlyApiClient } from '../calendly/api-client';
 import type { Activities } from '../contract';
 import type { SubscriptionTarget } from '../subscriptions/inspection';
-import { createBookingActivities } from './bookings';
+import { createBookingActivities, sanitizedActivityError } from './bookings';
 import { createCalendlyActivities } from './calendly';
 import { createDeliveryLogActivities } from './delivery-log';
 import { createReminderActivities, type ReminderSettings } from './reminders';
+import { createRetentionActivities } from './retention';
 import { createSubscriptionActivities } from './subscriptions';
 
 export interface ActivityDependencies {
@@ -22,11 +23,28 @@ export interface ActivityDependencies {
 }
 
 export function createActivities({ orm, calendly, temporal, taskQueue, reminders, subscriptionTarget }: ActivityDependencies): Activities {
-  return {
+  return withoutPersonalDataInErrors({
     ...createCalendlyActivities(calendly),
     ...createBookingActivities(orm),
     ...createDeliveryLogActivities(orm),
     ...createReminderActivities(orm, temporal, taskQueue, reminders),
     ...createSubscriptionActivities({ calendly, temporal, taskQueue, subscriptionTarget }),
-  };
+    ...createRetentionActivities(orm),
+  });
+}
+
+/** Every activity reports a database error by its code, table and constraint only (see sanitizedActivityError). */
+function withoutPersonalDataInErrors(activities: Activities): Activities {
+  const wrapped: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  for (const [name, activity] of Object.entries(activities) as [string, (...args: unknown[]) => Promise<unknown>][]) {
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await activity(...args);
+      } catch (error) {
+        throw sanitizedActivityError(error);
+      }
+    };
+    Object.defineProperty(wrapped[name], 'name', { value: name });
+  }
+  return wrapped as unknown as Activities;
 }

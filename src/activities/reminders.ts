@@ -1,13 +1,14 @@
 /** Reminders: plan them, send each once, cancel the rest, and keep each meeting's workflow told of its changes. */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
-import { log } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import { signatureFor } from '../calendly/signature';
-import { uuidOf } from '../calendly/schemas';
+import { meetingSnapshot } from '../database/meetings';
 import {
   cancelScheduledReminders,
   fireReminder,
   markOutboundDelivered,
+  markOutboundFailed,
   outboundDelivered,
   planReminders,
   reminderNotice,
@@ -19,13 +20,13 @@ import {
   MEETING_START,
   MEETING_STATUS,
   type Activities,
-  type MeetingSnapshot,
   type PlannedReminder,
   type ReminderState,
 } from '../contract';
 import { isAlreadyStarted } from '../temporal/already-started';
 import { meetingWorkflowId } from '../workflow-ids';
 import { keepMeetingReminders } from '../workflows';
+import { reminderWebhookFailures } from './metrics';
 
 export interface ReminderSettings {
   offsetsSeconds: number[];
@@ -46,19 +47,8 @@ export function createReminderActivities(
      * (all reminders done, or the meeting canceled) is left finished.
      */
     async syncMeetingReminders(inviteeUri: string): Promise<void> {
-      const [row] = await orm.em.fork().execute<{ id: string; status: MeetingSnapshot['status']; start_time: string; email: string }[]>(
-        'select m.id, m.status, m.start_time, l.email from meetings m join leads l on l.id = m.lead_id where m.invitee_uri = ?',
-        [inviteeUri],
-      );
-      if (!row) throw new Error(`no meeting for ${inviteeUri}`);
-      const meeting: MeetingSnapshot = {
-        meetingId: row.id,
-        inviteeUri,
-        inviteeEmail: row.email.trim().toLowerCase(),
-        eventUuid: uuidOf(inviteeUri.replace(/\/invitees\/[^/]+$/, '')),
-        status: row.status,
-        startTime: new Date(row.start_time).toISOString(),
-      };
+      const meeting = await meetingSnapshot(orm.em.fork(), inviteeUri);
+      if (!meeting) throw new Error(`no meeting for ${inviteeUri}`);
       try {
         await temporal.workflow.signalWithStart(keepMeetingReminders, {
           workflowId: meetingWorkflowId(inviteeUri),
@@ -70,7 +60,7 @@ export function createReminderActivities(
           typedSearchAttributes: [
             { key: INVITEE_EMAIL, value: meeting.inviteeEmail },
             { key: EVENT_UUID, value: meeting.eventUuid },
-            { key: MEETING_START, value: new Date(row.start_time) },
+            { key: MEETING_START, value: new Date(meeting.startTime) },
             { key: MEETING_STATUS, value: meeting.status },
           ],
         });
@@ -95,7 +85,9 @@ export function createReminderActivities(
     /**
      * POSTs a sent reminder to the reminder webhook, signed like Calendly signs its webhooks
      * (`Reminder-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`), with the reminder's id as
-     * Idempotency-Key. Retried until the endpoint answers 2xx.
+     * Idempotency-Key. Retried until the endpoint answers 2xx, while it answers 5xx, 408 or 429 or cannot be reached;
+     * any other 4xx says this request will never be accepted: it is recorded on the reminder (outbound_failed_at,
+     * outbound_failure), counted, and not retried.
      */
     async deliverReminderWebhook(reminderId: string): Promise<void> {
       const { webhook } = settings;
@@ -113,6 +105,13 @@ export function createReminderActivities(
         redirect: 'manual',
         signal: AbortSignal.timeout(15_000),
       });
+      if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+        const failure = `reminder webhook answered ${response.status}`;
+        await markOutboundFailed(em, reminderId, failure);
+        reminderWebhookFailures.inc({ status: String(response.status) });
+        log.warn('Reminder webhook refused the reminder; it is not sent again', { reminderId, status: response.status });
+        throw ApplicationFailure.nonRetryable(failure, 'ReminderWebhookRejected');
+      }
       if (response.status < 200 || response.status >= 300) throw new Error(`reminder webhook answered ${response.status}`);
       await markOutboundDelivered(em, reminderId);
     },

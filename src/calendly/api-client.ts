@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Config } from '../config';
 import {
   apiErrorSchema,
+  cleanJson,
   collectionOf,
   inviteeSchema,
   resourceOf,
@@ -41,8 +42,24 @@ export class CalendlyResponseError extends Error {
 /** Called on a 429 instead of throwing: wait `retryAfterSeconds` (X-RateLimit-Reset), then the page is asked for again. */
 export type RateLimitWait = (retryAfterSeconds: number, path: string) => Promise<void>;
 
+/** A record of a page that failed validation, as reported to `PageOptions.onInvalidItem`: no values, only where. */
+export interface InvalidItem {
+  /** the page's path */
+  path: string;
+  index: number;
+  /** the record's `uri`, when it has one */
+  uri: string | null;
+  /** the first problems, by field: `email: Too small…` */
+  problem: string;
+}
+
 export interface PageOptions {
   whenRateLimited?: RateLimitWait;
+  /**
+   * Given, a record of a page that fails validation is reported to it and left out, and the rest of the page is
+   * yielded; without it, such a page fails as a whole (CalendlyResponseError).
+   */
+  onInvalidItem?: (item: InvalidItem) => void;
   /** items per page, 1..100 (Calendly's default is 20) */
   count?: number;
 }
@@ -138,14 +155,16 @@ export class CalendlyApiClient {
     path: string,
     filters: Record<string, string | undefined>,
     itemSchema: T,
-    { whenRateLimited, count = 100 }: PageOptions,
+    { whenRateLimited, count = 100, onInvalidItem }: PageOptions,
   ): AsyncGenerator<z.infer<T>[]> {
     const query = new URLSearchParams({ count: String(count) });
     for (const [name, value] of Object.entries(filters)) if (value !== undefined) query.set(name, value);
     let next: string | null = `${path}?${query.toString()}`;
     while (next !== null) {
-      const page: { collection: z.infer<T>[]; pagination: Pagination } = await this.requestPage(next, collectionOf(itemSchema), whenRateLimited);
-      yield page.collection;
+      const pagePath: string = next;
+      const schema = onInvalidItem ? collectionOf(z.unknown()) : collectionOf(itemSchema);
+      const page: { collection: unknown[]; pagination: Pagination } = await this.requestPage(pagePath, schema, whenRateLimited);
+      yield onInvalidItem ? validItems(page.collection, itemSchema, pagePath, onInvalidItem) : (page.collection as z.infer<T>[]);
       next = page.pagination.next_page === null ? null : this.pathOf(page.pagination.next_page);
     }
   }
@@ -183,12 +202,36 @@ export class CalendlyApiClient {
     });
     const text = await response.text();
     if (!response.ok) throw errorFrom(response, text);
-    const parsed = schema.safeParse(text ? JSON.parse(text) : undefined);
+    let json: unknown;
+    try {
+      json = text ? cleanJson(JSON.parse(text)) : undefined;
+    } catch {
+      throw new CalendlyResponseError(`unexpected response to ${method} ${path}: not JSON`);
+    }
+    const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new CalendlyResponseError(`unexpected response to ${method} ${path}: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
     }
     return parsed.data;
   }
+}
+
+function validItems<T extends z.ZodType>(items: unknown[], itemSchema: T, path: string, onInvalidItem: (item: InvalidItem) => void): z.infer<T>[] {
+  const valid: z.infer<T>[] = [];
+  items.forEach((item, index) => {
+    const parsed = itemSchema.safeParse(item);
+    if (parsed.success) {
+      valid.push(parsed.data);
+      return;
+    }
+    const uri = (item as { uri?: unknown } | null)?.uri;
+    const problem = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.map(String).join('.') || '(record)'}: ${issue.message}`)
+      .join('; ');
+    onInvalidItem({ path, index, uri: typeof uri === 'string' ? uri : null, problem });
+  });
+  return valid;
 }
 
 function errorFrom(response: Response, text: string): CalendlyApiError {

@@ -221,3 +221,25 @@ export function uuidOf(resourceUri: string): string {
   if (!last) throw new Error(`not a Calendly resource URI: ${resourceUri}`);
   return last;
 }
+
+/** Characters PostgreSQL refuses in text and jsonb: NUL, and (in jsonb) unpaired surrogates. */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what PostgreSQL refuses
+const REFUSED_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** A string with what PostgreSQL refuses removed (NUL) or replaced (unpaired surrogates, by U+FFFD). */
+export function cleanText(text: string): string {
+  return text.replace(REFUSED_TEXT, (found) => (found === '\u0000' ? '' : '\uFFFD'));
+}
+
+/**
+ * Parsed JSON with every string and key cleaned (see cleanText): applied to webhook bodies and API responses before
+ * they are validated, so that a NUL in an invitee's name cannot make storing the booking fail forever.
+ */
+export function cleanJson(value: unknown): unknown {
+  if (typeof value === 'string') return cleanText(value);
+  if (Array.isArray(value)) return value.map(cleanJson);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [cleanText(key), cleanJson(item)]));
+  }
+  return value;
+}

@@ -48,17 +48,31 @@ export interface VerifyOptions {
   nowSeconds: number;
 }
 
-export function verifySignature(
-  rawBody: Buffer,
+export type SignatureHeaderProblem = Exclude<SignatureOutcome, 'valid' | 'mismatch'>;
+
+/** What the header alone decides, so a request can be refused before its body is read. */
+export function signatureHeaderProblem(header: string | undefined, options: Omit<VerifyOptions, 'signingKeys'>): SignatureHeaderProblem | undefined {
+  const checked = checkHeader(header, options);
+  return 'problem' in checked ? checked.problem : undefined;
+}
+
+function checkHeader(
   header: string | undefined,
-  { signingKeys, toleranceSeconds, nowSeconds }: VerifyOptions,
-): SignatureOutcome {
-  if (!header) return 'missing';
+  { toleranceSeconds, nowSeconds }: Omit<VerifyOptions, 'signingKeys'>,
+): { problem: SignatureHeaderProblem } | { parsed: ParsedHeader } {
+  if (!header) return { problem: 'missing' };
   const parsed = parseHeader(header);
-  if (!parsed) return 'malformed';
-  if (parsed.timestamp < nowSeconds - toleranceSeconds) return 'expired';
-  if (parsed.timestamp > nowSeconds + toleranceSeconds) return 'future';
-  for (const key of signingKeys) {
+  if (!parsed) return { problem: 'malformed' };
+  if (parsed.timestamp < nowSeconds - toleranceSeconds) return { problem: 'expired' };
+  if (parsed.timestamp > nowSeconds + toleranceSeconds) return { problem: 'future' };
+  return { parsed };
+}
+
+export function verifySignature(rawBody: Buffer, header: string | undefined, options: VerifyOptions): SignatureOutcome {
+  const checked = checkHeader(header, options);
+  if ('problem' in checked) return checked.problem;
+  const { parsed } = checked;
+  for (const key of options.signingKeys) {
     const expected = createHmac('sha256', key).update(`${parsed.timestamp}.`).update(rawBody).digest();
     if (parsed.signatures.some((candidate) => timingSafeEqual(candidate, expected))) return 'valid';
   }

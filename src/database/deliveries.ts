@@ -1,42 +1,29 @@
-/** Writes to the webhook delivery audit log. Every write is idempotent, so activities may retry it freely. */
+/** The webhook delivery audit log. Every write is idempotent, so activities may retry it freely. */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { SignatureOutcome } from '../calendly/signature';
+import type { QueryResult } from '@mikro-orm/core';
 import type { InviteeDelivery, UnprocessedDelivery } from '../contract';
-import { WebhookDeliverySchema, type DeliveryOutcome } from './entities/webhook-delivery';
-
-export interface RejectedDelivery {
-  deliveryId: string;
-  receivedAt: Date;
-  signature: SignatureOutcome | 'unchecked';
-  detail: string;
-}
-
-/** A refused request: its body is not kept (it may be forged or oversized). */
-export async function recordRejectedDelivery(em: EntityManager, rejected: RejectedDelivery): Promise<void> {
-  await em.insert(WebhookDeliverySchema, {
-    id: rejected.deliveryId,
-    receivedAt: rejected.receivedAt,
-    eventType: null,
-    dedupKey: null,
-    signature: rejected.signature,
-    workflowId: null,
-    outcome: 'rejected',
-    detail: rejected.detail,
-    rawBody: null,
-    updatedAt: rejected.receivedAt,
-  });
-}
+import { pgText } from './text';
+import { WebhookDeliverySchema, type DeliveryOutcome, type WebhookDelivery } from './entities/webhook-delivery';
 
 /**
- * The first write for an accepted delivery; a redelivery after Temporal forgot the first keeps the original row.
+ * The first write for an accepted delivery. A redelivery of the same change (webhook, backfill or replay) finds the
+ * row by its dedup key: one that had failed moves back to `processing` under the new workflow run, so that its new
+ * outcome is recorded; any other row is kept as it is.
  * A backfill was read from the API, not signed by Calendly: its signature is `unchecked`.
+ * The row keeps what the delivery was about (URIs, its time in Calendly), so a failed one can be fed again.
  */
 export async function recordAcceptedDelivery(em: EntityManager, delivery: InviteeDelivery, workflowId: string): Promise<void> {
   const backfill = delivery.source === 'backfill';
+  const again = { webhook: 'redelivered', backfill: 'backfilled', replay: 'replayed' }[delivery.source];
   await em.execute(
-    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail)
-     values (?, ?, ?, ?, ?, ?, 'processing', ?)
-     on conflict do nothing`,
+    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, scheduled_event_uri, invitee_uri, occurred_at)
+     values (?, ?, ?, ?, ?, ?, 'processing', ?, ?, ?, ?)
+     on conflict (dedup_key) do update
+       set outcome = 'processing', workflow_id = excluded.workflow_id,
+           detail = ? || ' after: ' || coalesce(webhook_deliveries.detail, webhook_deliveries.outcome),
+           scheduled_event_uri = excluded.scheduled_event_uri, invitee_uri = excluded.invitee_uri, occurred_at = excluded.occurred_at,
+           updated_at = now()
+       where webhook_deliveries.outcome = 'failed' and webhook_deliveries.id <> excluded.id`,
     [
       delivery.deliveryId,
       delivery.receivedAt,
@@ -45,7 +32,11 @@ export async function recordAcceptedDelivery(em: EntityManager, delivery: Invite
       backfill ? 'unchecked' : 'valid',
       workflowId,
       backfill ? 'backfilled from the Calendly API' : null,
-    ],
+      delivery.scheduledEventUri,
+      delivery.inviteeUri,
+      delivery.occurredAt,
+      again,
+    ].map(pgText),
   );
 }
 
@@ -57,17 +48,74 @@ export async function recordDeliveryOutcome(
 ): Promise<void> {
   await em.execute(`update webhook_deliveries set outcome = ?, detail = coalesce(?, detail), updated_at = now() where dedup_key = ?`, [
     outcome,
-    detail,
+    pgText(detail),
     dedupKey,
   ]);
 }
 
-/** Keeps a signed delivery that could not be processed, raw, so that it can be replayed later. */
+/**
+ * Keeps a signed delivery that could not be processed, raw, so that it can be replayed later. Text PostgreSQL
+ * refuses (a NUL character) is replaced, so that even such a body is kept rather than retried forever.
+ */
 export async function keepUnprocessedDelivery(em: EntityManager, delivery: UnprocessedDelivery, workflowId: string): Promise<void> {
   await em.execute(
     `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, raw_body)
      values (?, ?, ?, ?, 'valid', ?, 'unprocessed', ?, ?)
      on conflict do nothing`,
-    [delivery.deliveryId, delivery.receivedAt, delivery.eventName, delivery.dedupKey, workflowId, delivery.reason, delivery.rawBody],
+    [delivery.deliveryId, delivery.receivedAt, delivery.eventName, delivery.dedupKey, workflowId, delivery.reason, delivery.rawBody].map(pgText),
   );
+}
+
+/**
+ * Deliveries to feed through again, oldest first: those kept as `unprocessed`, and with `failed` those that failed
+ * for good (e.g. the token was revoked, or data Calendly has fixed since); only those of `ids` when it is not empty.
+ */
+export async function replayableDeliveries(em: EntityManager, ids: string[], { failed = false } = {}): Promise<WebhookDelivery[]> {
+  const outcomes: DeliveryOutcome[] = failed ? ['unprocessed', 'failed'] : ['unprocessed'];
+  return em.find(
+    WebhookDeliverySchema,
+    { outcome: { $in: outcomes }, ...(ids.length ? { id: { $in: ids } } : {}) },
+    { orderBy: { receivedAt: 'asc', id: 'asc' } },
+  );
+}
+
+/** Deliveries kept as `unprocessed`, oldest first; only those of `ids` when it is not empty. */
+export async function unprocessedDeliveries(em: EntityManager, ids: string[]): Promise<WebhookDelivery[]> {
+  return replayableDeliveries(em, ids);
+}
+
+export async function markReplayed(em: EntityManager, deliveryId: string, detail: string): Promise<void> {
+  await em.nativeUpdate(WebhookDeliverySchema, { id: deliveryId }, { outcome: 'replayed', detail, updatedAt: new Date() });
+}
+
+/** The latest deliveries of all organizations, newest first. */
+export async function recentDeliveries(em: EntityManager, limit: number): Promise<WebhookDelivery[]> {
+  return em.find(WebhookDeliverySchema, {}, { orderBy: { receivedAt: 'desc', id: 'asc' }, limit });
+}
+
+/** Which delivery log rows retention deletes (see deleteExpiredDeliveries). */
+export interface DeliveryRetention {
+  /** `processed`, `rejected` and `replayed` rows received and last changed before this go */
+  before: Date;
+  /** `failed` rows last changed before this go: kept longer, as they can still be fed again */
+  failedBefore: Date;
+}
+
+/**
+ * Retention: deletes at most `limit` expired rows of the delivery log and says how many it deleted; call it again
+ * until that is fewer than `limit`. Never deleted: `processing` rows (their workflow has not finished; its outcome
+ * still has to be recorded) and `unprocessed` ones (the only copy of a delivery, kept until it is replayed). The
+ * conditions are repeated on the deleted row itself, so a row that a redelivery moves back to `processing` meanwhile
+ * is kept (PostgreSQL re-checks them on the row's newest version).
+ */
+export async function deleteExpiredDeliveries(em: EntityManager, { before, failedBefore }: DeliveryRetention, limit: number): Promise<number> {
+  const expired = `received_at < ? and updated_at < ?
+    and (outcome in ('processed', 'rejected', 'replayed') or (outcome = 'failed' and updated_at < ?))`;
+  const params = [before, before, failedBefore];
+  const result = await em.execute<QueryResult>(
+    `delete from webhook_deliveries where id in (select id from webhook_deliveries where ${expired} limit ?) and ${expired}`,
+    [...params, limit, ...params],
+    'run',
+  );
+  return result.affectedRows;
 }

@@ -1,5 +1,6 @@
 /** Appends to the outbox (see entities/outbox-event.ts). Call it inside the transaction that makes the change. */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { QueryResult } from '@mikro-orm/core';
 import type { EventType } from './entities/outbox-event';
 
 export const OUTBOX_CHANNEL = 'outbox_events';
@@ -18,4 +19,20 @@ export async function recordEvent(em: EntityManager, event: NewEvent): Promise<s
   // NOTIFY inside a transaction is delivered on commit only, and not at all on rollback.
   await em.execute(`select pg_notify(?, ?)`, [OUTBOX_CHANNEL, row.id]);
   return row.id;
+}
+
+/**
+ * Retention: deletes at most `limit` events created before `before`, oldest first, and says how many it deleted.
+ * The newest event is always kept, so that a broadcaster starting after a quiet spell still finds the newest id
+ * (src/broadcaster/outbox-rows.ts, newestEventId) and the ids clients hold stay meaningful. A client resuming from
+ * an id whose events were deleted receives the events still kept after it (README, "Websocket protocol").
+ */
+export async function deleteEventsBefore(em: EntityManager, before: Date, limit: number): Promise<number> {
+  const result = await em.execute<QueryResult>(
+    `delete from outbox_events where id in (
+       select id from outbox_events where created_at < ? and id < (select max(id) from outbox_events) order by id limit ?)`,
+    [before, limit],
+    'run',
+  );
+  return result.affectedRows;
 }

@@ -6,6 +6,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { PlannedReminder, ReminderState } from '../contract';
 import { MeetingSchema } from './entities/meeting';
+import { ReminderSchema, type Reminder } from './entities/reminder';
 import { recordEvent } from './outbox';
 import { meetingView } from './views';
 
@@ -92,7 +93,56 @@ export async function markOutboundDelivered(em: EntityManager, reminderId: strin
   await em.execute('update reminders set outbound_delivered_at = now(), updated_at = now() where id = ? and outbound_delivered_at is null', [reminderId]);
 }
 
+/** Delivered, or refused for good: either way the reminder webhook is not called again for it. */
 export async function outboundDelivered(em: EntityManager, reminderId: string): Promise<boolean> {
-  const [row] = await em.execute<{ outbound_delivered_at: string | null }[]>('select outbound_delivered_at from reminders where id = ?', [reminderId]);
-  return Boolean(row?.outbound_delivered_at);
+  const [row] = await em.execute<{ outbound_delivered_at: string | null; outbound_failed_at: string | null }[]>(
+    'select outbound_delivered_at, outbound_failed_at from reminders where id = ?',
+    [reminderId],
+  );
+  return Boolean(row?.outbound_delivered_at || row?.outbound_failed_at);
+}
+
+/** Records that the reminder webhook refused this reminder for good (e.g. it answered 404); the first time only. */
+export async function markOutboundFailed(em: EntityManager, reminderId: string, failure: string): Promise<void> {
+  await em.execute(
+    `update reminders set outbound_failed_at = now(), outbound_failure = ?, updated_at = now()
+     where id = ? and outbound_delivered_at is null and outbound_failed_at is null`,
+    [failure, reminderId],
+  );
+}
+
+export interface FailedReminderDelivery {
+  reminderId: string;
+  meetingId: string;
+  offsetSeconds: number;
+  fireAt: Date;
+  failedAt: Date;
+  failure: string;
+}
+
+/** Reminders the reminder webhook refused for good, latest first; of one organization when it is given. */
+export async function failedReminderDeliveries(em: EntityManager, organization: string | undefined, limit: number): Promise<FailedReminderDelivery[]> {
+  const rows = await em.execute<{ id: string; meeting_id: string; offset_seconds: number; fire_at: string; outbound_failed_at: string; outbound_failure: string }[]>(
+    `select r.id, r.meeting_id, r.offset_seconds, r.fire_at, r.outbound_failed_at, r.outbound_failure
+     from reminders r join meetings m on m.id = r.meeting_id
+     where r.outbound_failed_at is not null and (?::text is null or m.organization = ?)
+     order by r.outbound_failed_at desc, r.id limit ?`,
+    [organization ?? null, organization ?? null, limit],
+  );
+  return rows.map((row) => ({
+    reminderId: row.id,
+    meetingId: row.meeting_id,
+    offsetSeconds: row.offset_seconds,
+    fireAt: new Date(row.fire_at),
+    failedAt: new Date(row.outbound_failed_at),
+    failure: row.outbound_failure,
+  }));
+}
+
+/** Each meeting's earliest reminder still scheduled, by meeting id; a meeting with none is absent. */
+export async function nextScheduledReminders(em: EntityManager, meetingIds: string[]): Promise<Map<string, Reminder>> {
+  const next = new Map<string, Reminder>();
+  const scheduled = await em.find(ReminderSchema, { meeting: { $in: meetingIds }, state: 'scheduled' }, { orderBy: { fireAt: 'asc' } });
+  for (const reminder of scheduled) if (!next.has(reminder.meeting.id)) next.set(reminder.meeting.id, reminder);
+  return next;
 }

@@ -9,11 +9,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
-import type { CalendlyApiClient, RateLimitWait } from '../calendly/api-client';
+import type { CalendlyApiClient, InvalidItem, RateLimitWait } from '../calendly/api-client';
 import type { HandledEventName, Invitee, ScheduledEvent } from '../calendly/schemas';
 import type { SyncSummary } from '../contract';
 import { startDeliveryWorkflow } from './intake';
-import { inviteeDelivery, workflowIdFor } from './parse';
+import { inviteeDelivery, InvalidDeliveryError, workflowIdFor, type ParsedDelivery } from './parse';
 
 export interface SyncWindow {
   /** events starting at or after */
@@ -62,15 +62,20 @@ export async function syncBookings(options: SyncOptions): Promise<SyncSummary> {
 
   const { current_organization: organization } = await calendly.getCurrentUser();
   report(`Scheduled events of ${organization} starting from ${window.from.toISOString()} to ${window.to.toISOString()}${dryRun ? ' (dry run: nothing is started)' : ''}`);
-  const summary: SyncSummary = { events: 0, invitees: 0, started: 0, alreadyKnown: 0, wouldStart: 0 };
+  const summary: SyncSummary = { events: 0, invitees: 0, started: 0, alreadyKnown: 0, wouldStart: 0, skipped: 0 };
+  // A record that fails validation is reported and left out; the run goes on (it is counted as skipped).
+  const skip = (what: string) => (item: InvalidItem) => {
+    summary.skipped += 1;
+    report(`  skipped an invalid ${what} ${item.uri ?? `(#${item.index + 1} of ${item.path})`}: ${item.problem}`);
+  };
   const query = { organization, minStartTime: window.from.toISOString(), maxStartTime: window.to.toISOString() };
   let pageNumber = 0;
-  for await (const events of calendly.listScheduledEvents(query, { whenRateLimited, count: pageSize })) {
+  for await (const events of calendly.listScheduledEvents(query, { whenRateLimited, count: pageSize, onInvalidItem: skip('scheduled event') })) {
     pageNumber += 1;
     const before = { ...summary };
     for (const event of events) {
       summary.events += 1;
-      for await (const invitees of calendly.listEventInvitees(event.uri, { whenRateLimited })) {
+      for await (const invitees of calendly.listEventInvitees(event.uri, { whenRateLimited, onInvalidItem: skip('invitee') })) {
         for (const invitee of invitees) {
           summary.invitees += 1;
           for (const backfilled of deliveriesFor(invitee)) await feed(backfilled, event, invitee, summary, options);
@@ -80,12 +85,14 @@ export async function syncBookings(options: SyncOptions): Promise<SyncSummary> {
     const progress = dryRun
       ? `${summary.wouldStart - before.wouldStart} to feed`
       : `${summary.started - before.started} started, ${summary.alreadyKnown - before.alreadyKnown} already known`;
-    report(`Page ${pageNumber}: ${counted(events.length, 'event')}, ${counted(summary.invitees - before.invitees, 'invitee')}: ${progress}`);
+    const skipped = summary.skipped > before.skipped ? `, ${summary.skipped - before.skipped} skipped` : '';
+    report(`Page ${pageNumber}: ${counted(events.length, 'event')}, ${counted(summary.invitees - before.invitees, 'invitee')}: ${progress}${skipped}`);
   }
   const total = dryRun
     ? `${counted(summary.wouldStart, 'delivery', 'deliveries')} would be fed`
     : `${summary.started} started, ${summary.alreadyKnown} already known`;
-  report(`Done: ${counted(summary.events, 'event')}, ${counted(summary.invitees, 'invitee')}: ${total}.`);
+  const skipped = summary.skipped ? `; ${counted(summary.skipped, 'invalid record')} skipped (see above)` : '';
+  report(`Done: ${counted(summary.events, 'event')}, ${counted(summary.invitees, 'invitee')}: ${total}${skipped}.`);
   return summary;
 }
 
@@ -97,7 +104,15 @@ async function feed(
   options: SyncOptions,
 ): Promise<void> {
   const { temporal, taskQueue, dryRun = false, report = () => {} } = options;
-  const parsed = inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email, occurredAt);
+  let parsed: ParsedDelivery;
+  try {
+    parsed = inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email, occurredAt);
+  } catch (error) {
+    if (!(error instanceof InvalidDeliveryError)) throw error;
+    summary.skipped += 1;
+    report(`  skipped an invalid invitee ${invitee.uri}: ${error.message}`);
+    return;
+  }
   const what = `${eventName} ${invitee.email} (${event.name ?? 'event'} at ${event.start_time})`;
   if (dryRun) {
     summary.wouldStart += 1;

@@ -4,6 +4,7 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
+import { emailKeyOf } from '../emails';
 import { isAlreadyStarted } from '../temporal/already-started';
 import { DELIVERY_TYPE, EVENT_UUID, INVITEE_EMAIL, type DeliverySource } from '../contract';
 import { keepUnprocessed, processInviteeDelivery } from '../workflows';
@@ -42,7 +43,7 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
       if (parsed.kind === 'invitee') {
         const { inviteeEmail } = parsed.delivery;
         const searchAttributes: SearchAttributePair[] = [
-          ...(inviteeEmail ? [{ key: INVITEE_EMAIL, value: inviteeEmail.trim().toLowerCase() }] : []),
+          ...(inviteeEmail ? [{ key: INVITEE_EMAIL, value: emailKeyOf(inviteeEmail) }] : []),
           { key: EVENT_UUID, value: parsed.eventUuid },
           { key: DELIVERY_TYPE, value: parsed.delivery.eventName },
         ];

@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  cleanJson,
   HANDLED_EVENTS,
   inviteeNoShowSchema,
   inviteePayloadSchema,
@@ -31,11 +32,21 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelive
 
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Text PostgreSQL refuses (NUL) is cleaned here, at the edge, so that a booking carrying it is still stored.
+    json = cleanJson(JSON.parse(text));
   } catch {
     return unprocessed('body is not valid JSON');
   }
+  try {
+    return parseJson(json, apiBaseUrl, unprocessed);
+  } catch (error) {
+    // URIs or uuids that give no valid dedup key (no path, `..`): kept for replay rather than refused.
+    if (error instanceof InvalidDeliveryError) return unprocessed(error.message, eventNameOf(json));
+    throw error;
+  }
+}
 
+function parseJson(json: unknown, apiBaseUrl: string, unprocessed: (reason: string, eventName?: string | null) => ParsedDelivery): ParsedDelivery {
   const current = webhookEnvelopeSchema.safeParse(json);
   if (current.success) {
     const { event: eventName, payload, created_at: occurredAt } = current.data;
@@ -46,7 +57,9 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelive
     }
     const noShow = isNoShow(eventName) ? inviteeNoShowSchema.safeParse(payload) : undefined;
     if (noShow?.success) {
-      return inviteeDelivery(eventName, 'current', eventUriOf(noShow.data.invitee), noShow.data.invitee, null, occurredAt);
+      const eventUri = eventUriOf(noShow.data.invitee);
+      if (eventUri === noShow.data.invitee) throw new InvalidDeliveryError(`not an invitee URI: ${noShow.data.invitee}`);
+      return inviteeDelivery(eventName, 'current', eventUri, noShow.data.invitee, null, occurredAt);
     }
     return unprocessed(`invalid ${eventName} payload: ${summarize(invitee.error)}`, eventName);
   }
@@ -63,7 +76,34 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelive
   return unprocessed(`not a Calendly webhook envelope: ${summarize(current.error)}`, eventNameOf(json));
 }
 
-/** Also used to feed invitees found by the API (backfill) through the same dedup keys as webhooks. */
+/** A delivery whose URIs or uuids give no valid dedup key, e.g. a URI without a path or a uuid of `..`. */
+export class InvalidDeliveryError extends Error {
+  override name = 'InvalidDeliveryError';
+}
+
+const MAX_UUID_LENGTH = 200;
+
+/** The uuid a dedup key is made of: a URI's last path segment, never empty, `.` or `..`, nor with a `:` in it. */
+function keyUuidOf(uri: string, what: string): string {
+  let uuid: string;
+  try {
+    uuid = uuidOf(uri);
+  } catch {
+    throw new InvalidDeliveryError(`the ${what} URI has no uuid: ${uri}`);
+  }
+  // Temporal refuses workflow IDs over 1,000 characters; Calendly's uuids are a few dozen.
+  if (uuid.length > MAX_UUID_LENGTH) throw new InvalidDeliveryError(`the ${what} URI's uuid is longer than ${MAX_UUID_LENGTH} characters`);
+  // The URI must end in the uuid as written: `…/scheduled_events/..` would otherwise name another resource.
+  if (uuid === '.' || uuid === '..' || uuid.includes(':') || !uri.replace(/\/+$/, '').endsWith(`/${uuid}`)) {
+    throw new InvalidDeliveryError(`the ${what} URI has no valid uuid: ${uri}`);
+  }
+  return uuid;
+}
+
+/**
+ * Also used to feed invitees found by the API (backfill) through the same dedup keys as webhooks.
+ * Throws InvalidDeliveryError when the URIs give no valid dedup key.
+ */
 export function inviteeDelivery(
   eventName: HandledEventName,
   format: InviteeDelivery['format'],
@@ -72,8 +112,8 @@ export function inviteeDelivery(
   inviteeEmail: string | null,
   occurredAt: string | null = null,
 ): ParsedDelivery {
-  const eventUuid = uuidOf(scheduledEventUri);
-  const inviteeUuid = uuidOf(inviteeUri);
+  const eventUuid = keyUuidOf(scheduledEventUri, 'scheduled event');
+  const inviteeUuid = keyUuidOf(inviteeUri, 'invitee');
   // An invitee is created and canceled once, but may be marked and unmarked as a no-show several times.
   const dedupKey = isNoShow(eventName) && occurredAt ? `${eventName}:${eventUuid}:${inviteeUuid}:${occurredAt}` : `${eventName}:${eventUuid}:${inviteeUuid}`;
   return {

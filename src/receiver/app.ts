@@ -1,7 +1,10 @@
 import Koa from 'koa';
+import { RequestContext } from '@mikro-orm/postgresql';
+import { apiResponseHeaders } from './api-headers';
 import { dashboardRoutes } from './dashboard/dashboard-routes';
 import type { ReceiverDependencies } from './dependencies';
 import { healthRoutes } from './health-routes';
+import { metricsRoutes } from './metrics';
 import { readApiRoutes } from './read-api';
 import { webhookRoutes } from './webhook-route';
 
@@ -20,7 +23,11 @@ export function createReceiverApp(deps: ReceiverDependencies): Koa {
     }
     deps.logger.debug({ method: ctx.method, path: ctx.path, status: ctx.status, ms: Date.now() - started }, 'HTTP request');
   });
-  for (const router of [webhookRoutes(deps), healthRoutes(deps), readApiRoutes(deps), dashboardRoutes(deps)]) {
+  app.use(apiResponseHeaders);
+  // Each request gets its own fork of the entity manager (MikroORM's request context): routes use `orm.em`, and
+  // one request's identity map never serves another's.
+  app.use((_ctx, next) => RequestContext.create(deps.orm.em, next));
+  for (const router of [webhookRoutes(deps), healthRoutes(deps), metricsRoutes(), readApiRoutes(deps), dashboardRoutes(deps)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

@@ -1,17 +1,21 @@
-/** GET /health: the process is alive. GET /ready: PostgreSQL and Temporal answer; 503 names the part that does not. */
+/**
+ * GET /health: the process is alive. GET /ready: PostgreSQL and Temporal answer; 503 names the part that does not,
+ * and only a request with an API token sees the error of each check.
+ */
 import Router from '@koa/router';
+import { findApiToken } from '../auth/api-tokens';
 import type { ReceiverDependencies } from './dependencies';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
-export function healthRoutes({ orm, temporal }: ReceiverDependencies): Router {
+export function healthRoutes({ orm, temporal, config }: ReceiverDependencies): Router {
   const router = new Router();
   router.get('/health', (ctx) => {
     ctx.body = { status: 'ok' };
   });
   router.get('/ready', async (ctx) => {
     const [postgresql, temporalCheck] = await Promise.all([
-      check(() => orm.em.fork().execute('select 1')),
+      check(() => orm.em.execute('select 1')),
       check(() => temporal.connection.withDeadline(Date.now() + CHECK_TIMEOUT_MS, () => temporal.connection.workflowService.getSystemInfo({}))),
     ]);
     const checks = { postgresql, temporal: temporalCheck };
@@ -19,7 +23,10 @@ export function healthRoutes({ orm, temporal }: ReceiverDependencies): Router {
       .filter(([, result]) => result !== 'ok')
       .map(([name]) => name);
     ctx.status = failing.length ? 503 : 200;
-    ctx.body = failing.length ? { status: 'not ready', failing, checks } : { status: 'ready', checks };
+    ctx.set('Cache-Control', 'no-store');
+    // The error of each check only with an API token: it may name hosts, ports and internals.
+    const detailed = findApiToken(ctx.get('authorization') || undefined, config.apiTokens) !== undefined;
+    ctx.body = { status: failing.length ? 'not ready' : 'ready', failing, ...(detailed ? { checks } : {}) };
   });
   return router;
 }

@@ -1,5 +1,4 @@
-/** The receiver process: Calendly webhooks, health, the read API, the dashboard and live push, until SIGINT/SIGTERM. */
-import { once } from 'node:events';
+/** The receiver process: Calendly webhooks, health, the read API, the dashboard and live push, until SIGINT/SIGTERM/SIGHUP. */
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';
 import { startBroadcaster } from '../broadcaster/broadcaster';
@@ -8,7 +7,7 @@ import { configFromEnvironment } from '../config';
 import { ormConfig } from '../database/orm-config';
 import { createLogger } from '../logger';
 import { lazyTemporalConnection } from '../temporal/client-connection';
-import { createReceiverApp } from './app';
+import { startReceiverServer } from './http-server';
 import { WEBHOOK_PATH } from './webhook-route';
 
 async function main(): Promise<void> {
@@ -18,8 +17,8 @@ async function main(): Promise<void> {
   const connection = lazyTemporalConnection(config.temporal.address);
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
 
-  const server = createReceiverApp({ config, temporal, orm, logger }).listen(config.port, config.host);
-  await once(server, 'listening');
+  const receiver = await startReceiverServer({ config, temporal, orm, logger }, config.port, config.host);
+  const { server } = receiver;
   const broadcaster = startBroadcaster({ server, config, logger });
   logger.info(
     {
@@ -35,13 +34,15 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'Receiver stopping');
     // Open websockets would keep the server from closing.
     await broadcaster.stop();
-    server.close();
-    await once(server, 'close');
+    // Then the refusal counts are flushed, before the database closes.
+    await receiver.close();
     await connection.close();
     await orm.close();
     logger.info('Receiver stopped');
   };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, (received) => void stop(received));
+  // SIGHUP (its terminal closed) stops it like SIGTERM; one stop, whichever signals come.
+  let stopping: Promise<void> | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, (received) => void (stopping ??= stop(received)));
 }
 
 main().catch((error: unknown) => {

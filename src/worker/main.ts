@@ -1,4 +1,4 @@
-/** The worker process: runs workflows and activities from the task queue until SIGINT/SIGTERM. */
+/** The worker process: runs workflows and activities from the task queue until SIGINT/SIGTERM/SIGHUP. */
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
@@ -18,7 +18,20 @@ import { bundleWorkflows } from './workflow-bundle';
 async function main(): Promise<void> {
   const config = configFromEnvironment();
   const logger = createLogger(config.logLevel, 'worker');
-  Runtime.install({ logger: temporalLoggerFor(logger), shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  // SIGHUP (its terminal closed) stops it like SIGTERM. Until the worker runs there is nothing to drain: a signal
+  // during start-up (bundling takes a while) has its default effect, the process ends at once, rather than a worker
+  // nobody wants starting later. Not process.exit(): its exit hook would flush the logs synchronously, and into the
+  // pipe of a supervisor that is gone (killed) that flush never ends.
+  const shutdownSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  Runtime.install({ logger: temporalLoggerFor(logger), shutdownSignals: [...shutdownSignals] });
+  let running = false;
+  for (const signal of shutdownSignals) {
+    process.once(signal, () => {
+      if (running) return;
+      for (const handled of shutdownSignals) process.removeAllListeners(handled);
+      process.kill(process.pid, signal);
+    });
+  }
 
   // The pool connects on first use: a database that is down now only delays activities, which retry.
   const orm = await MikroORM.init(ormConfig(config.databaseUrl, { connect: false }));
@@ -44,6 +57,7 @@ async function main(): Promise<void> {
     logger.error({ err: error }, 'Could not create or update the self-healing schedules: they may be missing or outdated');
   }
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker running');
+  running = true;
   try {
     await worker.run();
   } finally {

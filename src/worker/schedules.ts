@@ -4,19 +4,28 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import type { Config } from '../config';
-import { checkWebhookSubscription, reconcileBookings } from '../workflows';
+import { checkWebhookSubscription, pruneExpiredRecords, reconcileBookings } from '../workflows';
+import { FAILED_DELIVERY_RETENTION_FACTOR } from '../workflows/retention';
+
+/** How often the retention schedule runs. */
+export const RETENTION_EVERY_MINUTES = 60;
 
 export function scheduleIdsFor(taskQueue: string) {
-  return { reconcile: `${taskQueue}-reconcile-bookings`, subscriptionCheck: `${taskQueue}-subscription-check` };
+  return {
+    reconcile: `${taskQueue}-reconcile-bookings`,
+    subscriptionCheck: `${taskQueue}-subscription-check`,
+    retention: `${taskQueue}-retention`,
+  };
 }
 
 /*
  * SKIP: a run still going when the next is due makes that one pointless. Catch-up covers one interval: after Temporal
- * was down, one late run is enough, as every run looks at the whole window.
+ * was down, one late run is enough, as every run looks at the whole window (retention: at everything expired).
  */
 export function scheduleOptionsFor(taskQueue: string, settings: Config['schedules']): ScheduleOptions[] {
   const ids = scheduleIdsFor(taskQueue);
   const { reconcileEveryMinutes, reconcileLookBackHours, reconcileLookAheadDays, subscriptionCheckEveryMinutes } = settings;
+  const { deliveryLogRetentionDays, outboxRetentionDays } = settings;
   return [
     {
       scheduleId: ids.reconcile,
@@ -39,6 +48,22 @@ export function scheduleOptionsFor(taskQueue: string, settings: Config['schedule
       action: { type: 'startWorkflow', workflowType: checkWebhookSubscription, workflowId: ids.subscriptionCheck, taskQueue, args: [] },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${subscriptionCheckEveryMinutes} minutes` },
       state: { note: 'Re-creates the Calendly webhook subscription when it is missing, wrong, or disabled by Calendly.' },
+    },
+    {
+      scheduleId: ids.retention,
+      // Hourly, so that each run deletes about an hour's worth of rows.
+      spec: { intervals: [{ every: `${RETENTION_EVERY_MINUTES} minutes` }] },
+      action: {
+        type: 'startWorkflow',
+        workflowType: pruneExpiredRecords,
+        workflowId: ids.retention,
+        taskQueue,
+        args: [{ deliveryLogRetentionDays, outboxRetentionDays }],
+      },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${RETENTION_EVERY_MINUTES} minutes` },
+      state: {
+        note: `Deletes delivery log rows and refusal counts older than ${deliveryLogRetentionDays} days (failed deliveries: ${FAILED_DELIVERY_RETENTION_FACTOR * deliveryLogRetentionDays}; never processing or unprocessed ones) and outbox events older than ${outboxRetentionDays} days.`,
+      },
     },
   ];
 }

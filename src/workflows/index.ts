@@ -7,3 +7,4 @@ export { keepUnprocessed } from './unprocessed-delivery';
 export { keepMeetingReminders } from './meeting-reminders';
 export { reconcileBookings } from './reconcile-bookings';
 export { checkWebhookSubscription } from './subscription-check';
+export { pruneExpiredRecords } from './retention';

@@ -1,14 +1,18 @@
-import { ActivityFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, DeliveryOutcomeSummary, InviteeDelivery, NoShowChange } from '../contract';
 import { RETRY_UNTIL_DONE } from './retry-policy';
 
-const { recordAcceptedDelivery, fetchBookings, saveBookings, syncMeetingReminders, recordDeliveryOutcome } =
+const { recordAcceptedDelivery, fetchBookings, saveBookings, syncMeetingReminders, recordDeliveryOutcome, cancelMeetingOfFailedDelivery } =
   proxyActivities<Activities>(RETRY_UNTIL_DONE);
 
 /**
  * One Calendly delivery about one invitee: read the invitee (and the other side of a reschedule) from Calendly,
  * store leads and meetings, then tell each meeting's workflow, which keeps its reminders.
  * Its workflow ID is derived from the delivery's dedup key, so a redelivery cannot start it twice.
+ *
+ * A permanent failure (e.g. the event was deleted in Calendly, or the API token was revoked) is recorded as
+ * `failed` in the delivery log, and the workflow then fails too: a failed run does not use up its workflow ID, so a
+ * redelivery, the backfill or the replay command can feed the same delivery again, and ops see it as Failed.
  */
 export async function processInviteeDelivery(delivery: InviteeDelivery): Promise<DeliveryOutcomeSummary> {
   const { workflowId } = workflowInfo();
@@ -22,11 +26,18 @@ export async function processInviteeDelivery(delivery: InviteeDelivery): Promise
     return { outcome: 'processed', leadId: saved[0].leadId, meetingId: saved[0].meetingId };
   } catch (error) {
     if (!(error instanceof ActivityFailure)) throw error;
-    // Only permanent failures get here (e.g. the event was deleted in Calendly): record them, keep the workflow green.
+    // Only permanent failures get here: transient ones are retried until they pass.
     const reason = error.cause?.message ?? error.message;
     log.warn('Delivery could not be processed', { reason });
     await recordDeliveryOutcome(delivery.dedupKey, 'failed', reason);
-    return { outcome: 'failed', reason };
+    // A signed cancel is a cancel even when Calendly cannot show it any more: its reminders must not fire.
+    if (delivery.eventName === 'invitee.canceled') {
+      const canceledAt = delivery.occurredAt ?? delivery.receivedAt;
+      const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, canceledAt, `canceled in Calendly; the cancel could not be read: ${reason}`);
+      if (known) await syncMeetingReminders(delivery.inviteeUri);
+    }
+    const type = error.cause instanceof ApplicationFailure && error.cause.type ? error.cause.type : 'DeliveryFailed';
+    throw ApplicationFailure.create({ message: `delivery failed: ${reason}`, type, nonRetryable: true, cause: error });
   }
 }
 

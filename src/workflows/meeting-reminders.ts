@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   condition,
   continueAsNew,
   log,
@@ -45,7 +46,14 @@ export async function keepMeetingReminders(input: MeetingRemindersInput): Promis
   const outbound: Promise<void>[] = [...undelivered].map(deliver);
   function deliver(reminderId: string): Promise<void> {
     undelivered.add(reminderId);
-    return deliverReminderWebhook(reminderId).then(() => void undelivered.delete(reminderId));
+    // A reminder the endpoint refused for good (a 4xx) is recorded on its row by the activity; the others go on.
+    return deliverReminderWebhook(reminderId).then(
+      () => void undelivered.delete(reminderId),
+      (error: unknown) => {
+        undelivered.delete(reminderId);
+        log.warn('Reminder webhook delivery failed for good', { reminderId, reason: error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error) });
+      },
+    );
   }
 
   if (meeting.status === 'active' && !input.reminders) reminders = await planReminders(meeting.meetingId, input.offsetsSeconds);

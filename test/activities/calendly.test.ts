@@ -1,7 +1,9 @@
 /** How fetchBookings sorts Calendly's answers into retry-later and give-up, against the fake Calendly API. */
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { register } from 'prom-client';
 import { createCalendlyActivities } from '../../src/activities/calendly';
+import { calendlyAuthFailures } from '../../src/activities/metrics';
 import type { FetchedBookings } from '../../src/contract';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
@@ -73,9 +75,22 @@ it('gives up on a deleted event (404) without retrying', async () => {
   expect(failure).toMatchObject({ type: 'CalendlyResourceNotFound', nonRetryable: true });
 });
 
+it.each([401, 403] as const)('gives up at once on a rejected API token (%i), saying how to fix it, and counts it', async (status) => {
+  const delivery = await booking();
+  const before = (await calendlyAuthFailures.get()).values.find((value) => value.labels.status === String(status))?.value ?? 0;
+  fake.failNext('/scheduled_events', { status, count: 1 });
+  const failure = await failureOf(delivery);
+  expect(failure).toMatchObject({ type: 'CalendlyUnauthorized', nonRetryable: true });
+  expect(failure.message).toContain(`Calendly rejected the API token (${status}): reconnect`);
+  const after = (await calendlyAuthFailures.get()).values.find((value) => value.labels.status === String(status))?.value;
+  expect(after).toBe(before + 1);
+  expect(await register.getSingleMetricAsString('calendly_api_auth_failures_total')).toContain(`status="${status}"`);
+});
+
 it('lets server errors be retried', async () => {
   const delivery = await booking();
   fake.failNext('/scheduled_events', { status: 500, count: 2 });
   const error: unknown = await new MockActivityEnvironment().run(fetchBookings, delivery).catch((thrown: unknown) => thrown);
   expect(error).toMatchObject({ name: 'CalendlyApiError', status: 500 });
 });
+

@@ -59,7 +59,7 @@ it('migrates up, down to nothing, and up again to the same schema', async () => 
 
   expect((await migrator.up()).map(({ name }) => name)).toEqual(all);
   const migrated = await schema();
-  expect(migrated.tables).toEqual(['leads', 'meetings', 'outbox_events', 'reminders', 'webhook_deliveries']);
+  expect(migrated.tables).toEqual(['leads', 'meetings', 'outbox_events', 'refused_requests', 'reminders', 'webhook_deliveries']);
 
   expect((await migrator.down({ to: 0 })).map(({ name }) => name)).toEqual([...all].reverse());
   expect(await migrator.getExecutedMigrations()).toEqual([]);

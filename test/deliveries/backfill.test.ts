@@ -56,7 +56,7 @@ it('feeds every invitee across pages once; a second run starts nothing and repor
 
   const first = await sync(2041, { pageSize: 2 });
   // 6 invitees; the canceled one is fed as created and as canceled.
-  expect(first.summary).toEqual({ events: 5, invitees: 6, started: 7, alreadyKnown: 0, wouldStart: 0 });
+  expect(first.summary).toEqual({ events: 5, invitees: 6, started: 7, alreadyKnown: 0, wouldStart: 0, skipped: 0 });
   expect(first.output).toContain('Page 1: 2 events, 3 invitees: 3 started, 0 already known');
   expect(first.output).toContain('Page 3: 1 event, 1 invitee: 2 started, 0 already known');
   expect(first.output).toContain(`started invitee.canceled sync-2041-4@example.com`);
@@ -75,7 +75,7 @@ it('feeds every invitee across pages once; a second run starts nothing and repor
   expect(logged).toEqual([expect.objectContaining({ signature: 'unchecked', detail: 'backfilled from the Calendly API' })]);
 
   const second = await sync(2041, { pageSize: 2 });
-  expect(second.summary).toEqual({ events: 5, invitees: 6, started: 0, alreadyKnown: 7, wouldStart: 0 });
+  expect(second.summary).toEqual({ events: 5, invitees: 6, started: 0, alreadyKnown: 7, wouldStart: 0, skipped: 0 });
   expect(second.output).toContain('Done: 5 events, 6 invitees: 0 started, 7 already known.');
   expect(await meetingsOf(inviteeUris)).toHaveLength(6);
 });
@@ -83,7 +83,7 @@ it('feeds every invitee across pages once; a second run starts nothing and repor
 it('lists what it would feed with --dry-run and starts nothing', async () => {
   const [booking] = await bookYear(2042, 1);
   const { summary, output } = await sync(2042, { dryRun: true });
-  expect(summary).toEqual({ events: 1, invitees: 1, started: 0, alreadyKnown: 0, wouldStart: 1 });
+  expect(summary).toEqual({ events: 1, invitees: 1, started: 0, alreadyKnown: 0, wouldStart: 1, skipped: 0 });
   expect(output).toContain('(dry run: nothing is started)');
   expect(output).toContain(`would feed invitee.created sync-2042-0@example.com`);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -124,4 +124,27 @@ it('restores a no-show mark that no webhook brought, and finds it already known 
   expect(marked.status).toBe('active');
 
   expect((await sync(2044)).summary).toMatchObject({ started: 0, alreadyKnown: 2 });
+});
+
+it('skips a record that fails validation, says which and why (no values), and feeds the rest, on every run', async () => {
+  const bookings = await bookYear(2045, 3);
+  // An invitee without an email, and a scheduled event with a timestamp that is not one.
+  system.fake.corruptRecord(bookings[0].invitee.uri, { email: '' });
+  system.fake.corruptRecord(bookings[1].event.uri, { created_at: 'yesterday' });
+  // And a name with a NUL character, which PostgreSQL refuses: cleaned, so that the booking is stored.
+  const nul = await system.fake.bookMeeting({ email: 'sync-2045-nul@example.com', name: 'Ada\u0000 Lovelace', startTime: '2045-03-10T10:00:00Z' }, { deliver: false });
+
+  for (const run of [1, 2]) {
+    const { summary, output } = await sync(2045, { pageSize: 2 });
+    expect(summary).toMatchObject({ events: 3, invitees: 2, skipped: 2 });
+    expect(summary.started + summary.alreadyKnown).toBe(2);
+    expect(output).toContain(`skipped an invalid invitee ${bookings[0].invitee.uri}: email:`);
+    expect(output).toContain(`skipped an invalid scheduled event ${bookings[1].event.uri}: created_at:`);
+    expect(output).toContain('2 invalid records skipped');
+    if (run === 1) expect(summary.started).toBe(2);
+  }
+  const [stored] = await storedExactlyOnce([bookings[2].invitee.uri, nul.invitee.uri]).then((meetings) => meetings.filter((meeting) => meeting.inviteeUri === nul.invitee.uri));
+  const lead = await system.orm.em.fork().findOneOrFail(MeetingSchema, { id: stored.id }, { populate: ['lead'] });
+  expect(lead.lead.name).toBe('Ada Lovelace');
+  expect(await meetingsOf([bookings[0].invitee.uri, bookings[1].invitee.uri])).toHaveLength(0);
 });

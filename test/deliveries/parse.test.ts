@@ -90,6 +90,47 @@ describe('parsing a signed delivery', () => {
     expect(parsed.delivery).toMatchObject({ reason: expect.stringContaining(reason), eventName, rawBody: body, dedupKey: expect.stringMatching(/^unprocessed:[0-9a-f]{64}$/) });
   });
 
+  it.each([
+    [
+      'a no-show whose invitee URI has no path',
+      { event: 'invitee_no_show.created', created_at: '2026-01-01T00:00:00.000000Z', created_by: 'https://api.calendly.com/users/U', payload: { invitee: 'https://api.calendly.com' } },
+      'invitee_no_show.created',
+    ],
+    [
+      'a no-show whose invitee URI names no invitee',
+      { event: 'invitee_no_show.created', created_at: '2026-01-01T00:00:00.000000Z', created_by: 'https://api.calendly.com/users/U', payload: { invitee: 'https://api.calendly.com/users/U' } },
+      'invitee_no_show.created',
+    ],
+    [
+      'a legacy body with event uuid ..',
+      { event: 'invitee.created', time: '2026-01-01T00:00:00Z', payload: { event: { uuid: '..', start_time: 'x', end_time: 'y' }, invitee: { uuid: 'I', email: 'a@example.com', name: 'A' } } },
+      'invitee.created',
+    ],
+    [
+      'a legacy body with invitee uuid .',
+      { event: 'invitee.created', time: '2026-01-01T00:00:00Z', payload: { event: { uuid: 'E', start_time: 'x', end_time: 'y' }, invitee: { uuid: '.', email: 'a@example.com', name: 'A' } } },
+      'invitee.created',
+    ],
+    [
+      'a legacy body whose uuid would make a workflow ID longer than Temporal allows',
+      { event: 'invitee.created', time: '2026-01-01T00:00:00Z', payload: { event: { uuid: 'E'.repeat(1_200), start_time: 'x', end_time: 'y' }, invitee: { uuid: 'I', email: 'a@example.com', name: 'A' } } },
+      'invitee.created',
+    ],
+  ])('keeps %s as unprocessed instead of throwing: its URIs give no valid dedup key', (_what, json, eventName) => {
+    const body = JSON.stringify(json);
+    const parsed = parseDelivery(Buffer.from(body), fake.url);
+    expect(parsed).toMatchObject({ kind: 'unprocessed', delivery: { eventName, rawBody: body, reason: expect.stringMatching(/URI/) } });
+  });
+
+  it('removes NUL characters, which PostgreSQL refuses, from every string of a payload', async () => {
+    const { body } = fake.webhookDelivery('invitee.created', (await invitee()).uri, 'key');
+    const json = JSON.parse(body);
+    json.payload.name = 'Ada\u0000 Lovelace';
+    json.payload.email = 'ada\u0000@example.com';
+    const parsed = parseDelivery(Buffer.from(JSON.stringify(json)), fake.url);
+    expect(parsed).toMatchObject({ kind: 'invitee', delivery: { inviteeEmail: 'ada@example.com' } });
+  });
+
   it('derives a workflow ID a person can type into the Web UI search', () => {
     expect(workflowIdFor('invitee.created:EVENT-1:INVITEE-2')).toBe('calendly-invitee.created-EVENT-1-INVITEE-2');
   });

@@ -1,13 +1,5 @@
 import { z } from 'zod';
-import {
-  apiErrorSchema,
-  collectionOf,
-  inviteeSchema,
-  resourceOf,
-  scheduledEventSchema,
-  userSchema,
-  uuidOf,
-} from '../../src/calendly/schemas';
+import { apiErrorSchema, collectionOf, inviteeSchema, resourceOf, scheduledEventSchema, userSchema, uuidOf } from '../../src/calendly/schemas';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { CALENDLY_TIMESTAMP, call, query, TOKEN } from './helpers';
 

@@ -25,6 +25,11 @@ afterAll(() => system.stop());
 
 const get = (path: string, token: string | null = API_TOKEN) => system.get(path, token);
 
+it('answers 400, not 500, for text PostgreSQL refuses (a NUL character) in a query', async () => {
+  expect(await get('/api/leads?email=%00')).toMatchObject({ status: 400, body: { code: 'invalid_query', error: expect.stringContaining('NUL') } });
+  expect(await get('/api/meetings?email=ada%00%40example.com')).toMatchObject({ status: 400, body: { code: 'invalid_query' } });
+});
+
 it('refuses requests without a valid bearer token', async () => {
   expect(await get('/api/meetings', null)).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
   expect(await get('/api/leads', 'not-a-configured-token-123')).toMatchObject({ status: 401, body: { code: 'unauthorized' } });

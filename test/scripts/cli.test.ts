@@ -23,9 +23,9 @@ const SCRIPTS = [
 /** Complete configuration whose database cannot be reached (port 1). */
 const UNREACHABLE = {
   API_URL: 'https://bookings.example.com',
-  CALENDLY_WEBHOOK_SIGNING_KEY: 'signing-key-0123',
+  CALENDLY_WEBHOOK_SIGNING_KEY: 'signing-key-0123456789abcdef0123',
   CALENDLY_API_TOKEN: 'calendly-token',
-  API_TOKENS: 'api-token-0123456789',
+  API_TOKENS: 'api-token-0123456789abcdef012345',
   DATABASE_URL: 'postgres://postgres@127.0.0.1:1/unreachable',
   TEMPORAL_ADDRESS: '127.0.0.1:1',
 };

@@ -1,6 +1,7 @@
 /**
  * Starts what every integration test shares: one real Temporal dev server (in memory, headless) and one
- * PostgreSQL database created and migrated for this run, then pre-bundles the workflow code once.
+ * PostgreSQL database created and migrated for this run, then pre-bundles the workflow code once. The server dies
+ * with this jest process even when it is killed (SIGKILL) before the teardown: see startTemporalDevServer.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';

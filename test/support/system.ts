@@ -3,8 +3,6 @@
  * queue, against the real Temporal dev server and the real PostgreSQL of this run, with the fake Calendly API.
  * Optional TCP proxies in front of PostgreSQL and Temporal let a test cut either one.
  */
-import type { Server } from 'node:http';
-import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client, Connection } from '@temporalio/client';
@@ -17,7 +15,7 @@ import { signatureFor } from '../../src/calendly/signature';
 import { loadConfig, type Config } from '../../src/config';
 import { ormConfig } from '../../src/database/orm-config';
 import { createLogger } from '../../src/logger';
-import { createReceiverApp } from '../../src/receiver/app';
+import { startReceiverServer } from '../../src/receiver/http-server';
 import { temporalConnectionOptions } from '../../src/temporal/client-connection';
 import { createBookingWorker } from '../../src/worker/create-worker';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
@@ -55,6 +53,8 @@ export interface TestSystem {
   startWorker(): Promise<void>;
   /** GET a receiver path as JSON; `token` is sent as a bearer token. */
   get(path: string, token?: string | null): Promise<{ status: number; body: any }>;
+  /** Adds the receiver's refusal counts to `refused_requests` now rather than at its next flush. */
+  flushRefusals(): Promise<void>;
   /** Subscribes the receiver in the fake Calendly, as an admin would, so that the fake delivers to it. */
   subscribeReceiver(): Promise<void>;
   /** POST a body to the webhook, signed with the configured key unless a signature is given. */
@@ -96,9 +96,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
 
   const receiverConnection = await Connection.connect(temporalConnectionOptions(config.temporal.address));
   const receiverClient = new Client({ connection: receiverConnection, namespace });
-  const server: Server = createReceiverApp({ config, temporal: receiverClient, orm: systemOrm, logger }).listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const receiverUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  const receiver = await startReceiverServer({ config, temporal: receiverClient, orm: systemOrm, logger }, 0, '127.0.0.1');
+  const { server, url: receiverUrl } = receiver;
   const broadcaster = startBroadcaster({ server, config, logger });
 
   const workerConnection = await NativeConnection.connect({ address: temporalAddress });
@@ -145,6 +144,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       const response = await fetch(`${receiverUrl}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
       return { status: response.status, body: (await response.json()) };
     },
+    flushRefusals: () => receiver.refusals.flush(),
     async subscribeReceiver() {
       const response = await fetch(`${fake.url}/webhook_subscriptions`, {
         method: 'POST',
@@ -169,7 +169,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     async stop() {
       await stopWorker();
       await broadcaster.stop();
-      server.close();
+      await receiver.close();
       await Promise.all([receiverConnection.close(), assertionConnection.close(), activityConnection.close(), workerConnection.close()]);
       await Promise.all([systemOrm.close(), orm.close()]);
       await Promise.all([fake.close(), databaseProxy?.close(), temporalProxy?.close()]);

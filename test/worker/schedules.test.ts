@@ -1,7 +1,7 @@
 /** The self-healing schedules a worker creates at start-up, and brings up to date on the next start. */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
-import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
+import { ensureSchedules, scheduleIdsFor, scheduleOptionsFor } from '../../src/worker/schedules';
 import { harness } from '../support/harness';
 
 let connection: Connection;
@@ -18,12 +18,30 @@ afterAll(async () => {
   await connection.close();
 });
 
-const settings = { reconcileEveryMinutes: 15, reconcileLookBackHours: 48, reconcileLookAheadDays: 60, subscriptionCheckEveryMinutes: 10 };
+const settings = {
+  reconcileEveryMinutes: 15,
+  reconcileLookBackHours: 48,
+  reconcileLookAheadDays: 60,
+  subscriptionCheckEveryMinutes: 10,
+  deliveryLogRetentionDays: 30,
+  outboxRetentionDays: 7,
+};
 
-it('creates the reconcile and subscription check schedules, then updates them (keeping a pause) on the next start', async () => {
+it('has a retention schedule that runs pruneExpiredRecords hourly with the configured retention', () => {
+  const retention = scheduleOptionsFor(taskQueue, settings).find(({ scheduleId }) => scheduleId === `${taskQueue}-retention`);
+  expect(retention).toMatchObject({
+    spec: { intervals: [{ every: '60 minutes' }] },
+    action: { type: 'startWorkflow', workflowId: ids.retention, taskQueue, args: [{ deliveryLogRetentionDays: 30, outboxRetentionDays: 7 }] },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP },
+  });
+  expect((retention?.action as { workflowType: { name: string } }).workflowType.name).toBe('pruneExpiredRecords');
+});
+
+it('creates the reconcile, subscription check and retention schedules, then updates them (keeping a pause) on the next start', async () => {
   expect(await ensureSchedules(client, taskQueue, settings)).toEqual([
     { scheduleId: `${taskQueue}-reconcile-bookings`, outcome: 'created' },
     { scheduleId: `${taskQueue}-subscription-check`, outcome: 'created' },
+    { scheduleId: `${taskQueue}-retention`, outcome: 'created' },
   ]);
   const reconcile = await client.schedule.getHandle(ids.reconcile).describe();
   expect(reconcile.spec.intervals).toEqual([expect.objectContaining({ every: 15 * 60_000 })]);
@@ -33,14 +51,22 @@ it('creates the reconcile and subscription check schedules, then updates them (k
   const check = await client.schedule.getHandle(ids.subscriptionCheck).describe();
   expect(check.spec.intervals).toEqual([expect.objectContaining({ every: 10 * 60_000 })]);
   expect(check.action).toMatchObject({ workflowType: 'checkWebhookSubscription', taskQueue, args: [] });
+  const retention = await client.schedule.getHandle(ids.retention).describe();
+  expect(retention.spec.intervals).toEqual([expect.objectContaining({ every: 60 * 60_000 })]);
+  expect(retention.action).toMatchObject({ workflowType: 'pruneExpiredRecords', taskQueue, args: [{ deliveryLogRetentionDays: 30, outboxRetentionDays: 7 }] });
+  expect(retention.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+  expect(retention.state.note).toContain('older than 30 days (failed deliveries: 90;');
 
   await client.schedule.getHandle(ids.subscriptionCheck).pause('paused by ops while Calendly is down');
-  expect(await ensureSchedules(client, taskQueue, { ...settings, reconcileEveryMinutes: 5, reconcileLookBackHours: 72 })).toEqual([
+  const changed = { ...settings, reconcileEveryMinutes: 5, reconcileLookBackHours: 72, deliveryLogRetentionDays: 14, outboxRetentionDays: 3 };
+  expect(await ensureSchedules(client, taskQueue, changed)).toEqual([
     { scheduleId: ids.reconcile, outcome: 'updated' },
     { scheduleId: ids.subscriptionCheck, outcome: 'updated' },
+    { scheduleId: ids.retention, outcome: 'updated' },
   ]);
   const updated = await client.schedule.getHandle(ids.reconcile).describe();
   expect(updated.spec.intervals).toEqual([expect.objectContaining({ every: 5 * 60_000 })]);
   expect(updated.action).toMatchObject({ args: [{ lookBackHours: 72, lookAheadDays: 60 }] });
   expect((await client.schedule.getHandle(ids.subscriptionCheck).describe()).state).toMatchObject({ paused: true, note: 'paused by ops while Calendly is down' });
+  expect((await client.schedule.getHandle(ids.retention).describe()).action).toMatchObject({ args: [{ deliveryLogRetentionDays: 14, outboxRetentionDays: 3 }] });
 });

@@ -11,6 +11,7 @@ beforeAll(async () => {
   system = await startTestSystem();
   const { taskQueue } = system.config.temporal;
   await ensureSchedules(system.temporal, taskQueue, {
+    ...system.config.schedules,
     reconcileEveryMinutes: 60,
     reconcileLookBackHours: 24,
     reconcileLookAheadDays: 60,

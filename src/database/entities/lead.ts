@@ -21,6 +21,8 @@ export interface Lead {
 export const LeadSchema = new EntitySchema<Lead>({
   name: 'Lead',
   tableName: 'leads',
+  // The lead list's order (src/database/leads.ts, listLeads), walked from the newest without sorting.
+  indexes: [{ name: 'leads_last_seen_at_id_index', expression: 'create index "leads_last_seen_at_id_index" on "leads" ("last_seen_at" desc, "id")' }],
   properties: {
     id: { type: 'uuid', primary: true, defaultRaw: 'gen_random_uuid()' },
     emailKey: { type: 'text', unique: 'leads_email_key_unique' },

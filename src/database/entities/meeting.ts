@@ -53,7 +53,7 @@ const nullableText = { type: 'text', nullable: true } as const;
 export const MeetingSchema = new EntitySchema<Meeting>({
   name: 'Meeting',
   tableName: 'meetings',
-  indexes: [{ properties: ['startTime'] }, { properties: ['status', 'startTime'] }],
+  indexes: [{ properties: ['startTime'] }, { properties: ['status', 'startTime'] }, { properties: ['organization', 'lead'] }],
   properties: {
     id: { type: 'uuid', primary: true, defaultRaw: 'gen_random_uuid()' },
     inviteeUri: { type: 'text', unique: 'meetings_invitee_uri_unique' },

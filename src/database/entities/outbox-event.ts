@@ -29,7 +29,7 @@ export interface OutboxEvent {
 export const OutboxEventSchema = new EntitySchema<OutboxEvent>({
   name: 'OutboxEvent',
   tableName: 'outbox_events',
-  indexes: [{ properties: ['organization', 'id'] }],
+  indexes: [{ properties: ['organization', 'id'] }, { properties: ['createdAt'] }],
   properties: {
     id: { type: 'bigint', primary: true, autoincrement: true },
     type: { type: 'text' },

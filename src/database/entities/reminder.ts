@@ -25,6 +25,10 @@ export interface Reminder {
   skippedAt: Date | null;
   /** when the outbound reminder webhook (if configured) was accepted by its endpoint */
   outboundDeliveredAt: Date | null;
+  /** when the reminder webhook refused it for good (a 4xx other than 408/429): it is not sent again */
+  outboundFailedAt: Date | null;
+  /** why, e.g. `reminder webhook answered 404` */
+  outboundFailure: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -46,6 +50,8 @@ export const ReminderSchema = new EntitySchema<Reminder>({
     canceledAt: { ...timestamptz, nullable: true },
     skippedAt: { ...timestamptz, nullable: true },
     outboundDeliveredAt: { ...timestamptz, nullable: true },
+    outboundFailedAt: { ...timestamptz, nullable: true },
+    outboundFailure: { type: 'text', nullable: true },
     createdAt: { ...timestamptz, defaultRaw: 'now()' },
     updatedAt: { ...timestamptz, defaultRaw: 'now()' },
   },

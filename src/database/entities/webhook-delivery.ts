@@ -4,7 +4,8 @@ import type { SignatureOutcome } from '../../calendly/signature';
 /**
  * - rejected: the signature failed; nothing was started and the body is not kept
  * - processing: accepted by Temporal, the workflow is working on it
- * - processed / failed: the workflow finished (failed = a permanent error, e.g. the event was deleted)
+ * - processed / failed: the workflow finished (failed = a permanent error, e.g. the event was deleted or the API token
+ *   was revoked); a failed delivery may be fed again (redelivery, backfill, replay), which moves it back to processing
  * - unprocessed: signed, but malformed or of an event type not handled yet; the raw body is kept for replay
  * - replayed: an unprocessed delivery that was fed through again (see scripts/replay-deliveries.ts)
  */
@@ -23,6 +24,11 @@ export interface WebhookDelivery {
   outcome: DeliveryOutcome;
   detail: string | null;
   rawBody: string | null;
+  /** what an invitee delivery was about, enough to feed it again (replay of a failed one) and to see what failed */
+  scheduledEventUri: string | null;
+  inviteeUri: string | null;
+  /** the delivery's `created_at` in Calendly, as given (it keys no-show marks) */
+  occurredAt: string | null;
   updatedAt: Date;
 }
 
@@ -40,6 +46,9 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
     outcome: { type: 'text' },
     detail: { type: 'text', nullable: true },
     rawBody: { type: 'text', nullable: true },
+    scheduledEventUri: { type: 'text', nullable: true },
+    inviteeUri: { type: 'text', nullable: true },
+    occurredAt: { type: 'text', nullable: true },
     updatedAt: { type: 'datetime', columnType: 'timestamptz', defaultRaw: 'now()' },
   },
 });

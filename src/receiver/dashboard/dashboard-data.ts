@@ -4,14 +4,16 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../../config';
-import { MeetingSchema } from '../../database/entities/meeting';
-import { ReminderSchema, type Reminder } from '../../database/entities/reminder';
-import { WebhookDeliverySchema, type DeliveryOutcome } from '../../database/entities/webhook-delivery';
+import type { DeliveryOutcome } from '../../database/entities/webhook-delivery';
+import { recentDeliveries } from '../../database/deliveries';
+import { meetingCounts, upcomingMeetings } from '../../database/meetings';
+import { failedReminderDeliveries, nextScheduledReminders, type FailedReminderDelivery } from '../../database/reminders';
 import { meetingWorkflowId } from '../../workflow-ids';
 import { workflowUrl } from '../../temporal/web-ui-links';
 
 const UPCOMING_LIMIT = 20;
 const DELIVERIES_LIMIT = 20;
+const FAILED_REMINDERS_LIMIT = 20;
 
 export interface Dashboard {
   organization: string | null;
@@ -34,38 +36,28 @@ export interface Dashboard {
         eventType: string | null;
         outcome: DeliveryOutcome;
         detail: string | null;
+        /** what an invitee delivery was about: with the detail, what made a failed one fail */
+        inviteeUri: string | null;
+        scheduledEventUri: string | null;
         workflowId: string | null;
         workflowUrl: string | null;
       }[]
     | null;
+  /** reminders the reminder webhook refused for good (a 4xx), latest first: they are not sent again */
+  failedReminderWebhooks: FailedReminderDelivery[];
 }
 
 /** `organization`: only that organization's meetings, and no delivery log. */
 export async function readDashboard(em: EntityManager, temporal: Config['temporal'], organization: string | undefined): Promise<Dashboard> {
-  const inOrganization = organization ? { organization } : {};
-  const [counts] = await em.execute<{ booked: number; canceled: number; rescheduled: number; no_show: number }[]>(
-    `select count(*)::int as booked,
-            count(*) filter (where status = 'canceled')::int as canceled,
-            count(*) filter (where status = 'rescheduled')::int as rescheduled,
-            count(*) filter (where no_show_at is not null)::int as no_show
-     from meetings where (?::text is null or organization = ?)`,
-    [organization ?? null, organization ?? null],
-  );
-  const meetings = await em.find(
-    MeetingSchema,
-    { status: 'active', endTime: { $gt: new Date() }, ...inOrganization },
-    { orderBy: { startTime: 'asc', id: 'asc' }, limit: UPCOMING_LIMIT, populate: ['lead'] },
-  );
-  const nextReminders = new Map<string, Reminder>();
-  const scheduled = await em.find(ReminderSchema, { meeting: { $in: meetings.map((meeting) => meeting.id) }, state: 'scheduled' }, { orderBy: { fireAt: 'asc' } });
-  for (const reminder of scheduled) if (!nextReminders.has(reminder.meeting.id)) nextReminders.set(reminder.meeting.id, reminder);
-  const deliveries = organization
-    ? null
-    : await em.find(WebhookDeliverySchema, {}, { orderBy: { receivedAt: 'desc', id: 'asc' }, limit: DELIVERIES_LIMIT });
+  const counts = await meetingCounts(em, organization);
+  const meetings = await upcomingMeetings(em, organization, new Date(), UPCOMING_LIMIT);
+  const nextReminders = await nextScheduledReminders(em, meetings.map((meeting) => meeting.id));
+  const deliveries = organization ? null : await recentDeliveries(em, DELIVERIES_LIMIT);
+  const failedReminderWebhooks = await failedReminderDeliveries(em, organization, FAILED_REMINDERS_LIMIT);
 
   return {
     organization: organization ?? null,
-    counts: { booked: counts.booked, canceled: counts.canceled, rescheduled: counts.rescheduled, noShow: counts.no_show },
+    counts,
     upcomingMeetings: meetings.map((meeting) => {
       const workflowId = meetingWorkflowId(meeting.inviteeUri);
       const reminder = nextReminders.get(meeting.id);
@@ -87,8 +79,11 @@ export async function readDashboard(em: EntityManager, temporal: Config['tempora
         eventType: delivery.eventType,
         outcome: delivery.outcome,
         detail: delivery.detail,
+        inviteeUri: delivery.inviteeUri,
+        scheduledEventUri: delivery.scheduledEventUri,
         workflowId: delivery.workflowId,
         workflowUrl: delivery.workflowId ? workflowUrl(temporal, delivery.workflowId) : null,
       })) ?? null,
+    failedReminderWebhooks,
   };
 }

@@ -37,7 +37,7 @@ export function dashboardRoutes({ orm, config }: ReceiverDependencies): Router {
 
   router.get('/api/dashboard', requireApiToken(config.apiTokens), async (ctx) => {
     const { organization } = ctx.state.apiToken as ApiToken;
-    ctx.body = await readDashboard(orm.em.fork(), config.temporal, organization);
+    ctx.body = await readDashboard(orm.em, config.temporal, organization);
   });
 
   for (const [path, type] of [

@@ -54,8 +54,15 @@ function render(dashboard) {
     cell(when(delivery.receivedAt)),
     cell(delivery.eventType || '—'),
     cell(delivery.outcome, `outcome-${delivery.outcome}`),
-    cell(delivery.detail || ''),
+    cell([delivery.detail, delivery.outcome === 'failed' ? delivery.inviteeUri : null].filter(Boolean).join(' · ')),
     delivery.workflowUrl ? linkCell(delivery.workflowUrl, delivery.workflowId) : cell('—'),
+  ]);
+
+  fillTable('#failed-reminders', dashboard.failedReminderWebhooks || [], 'None.', (reminder) => [
+    cell(when(reminder.failedAt)),
+    cell(`${when(reminder.fireAt)} (${duration(reminder.offsetSeconds)} before)`),
+    cell(reminder.failure, 'outcome-failed'),
+    cell(reminder.meetingId),
   ]);
 }
 

@@ -1,0 +1,599 @@
+/**
+ * The fault suite: real processes (a file-backed Temporal dev server of its own, the worker and the receiver as
+ * child processes, PostgreSQL behind a TCP proxy) take a load of unique signed deliveries, cancels, reschedules and
+ * duplicates, while the test
+ *
+ *   - SIGKILLs the worker (its whole process group) while activities run, twice, and starts a new one each time,
+ *   - restarts the Temporal dev server (SIGTERM, then again on the same port and state file),
+ *   - cuts PostgreSQL for 30 s (every connection through the proxy dropped, new ones refused),
+ *   - restarts the receiver (SIGTERM, then a new one on the same port),
+ *   - sends a 20x duplicate storm of already accepted deliveries, all at once.
+ *
+ * The load client behaves like Calendly: each attempt signed anew, anything but a 2xx retried with back-off (bounded).
+ * Reminders are a minute or two ahead (REMINDER_OFFSETS=120s,60s) for a few meetings booked first, so that they fall
+ * due during the faults. Afterwards (bounded wait): every accepted delivery's booking stored once, every cancel and
+ * reschedule applied, no duplicate row or outbox event, each due reminder sent exactly once, no process left.
+ * The figures are printed.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'pg';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { temporal as proto } from '@temporalio/proto';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
+import { startTemporalDevServer, type DevServer } from '../../scripts/dev/temporal-dev-server';
+import type { WebhookEventName } from '../../src/calendly/schemas';
+import { signatureFor } from '../../src/calendly/signature';
+import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
+import { freePort } from '../support/free-port';
+import { TEST_POSTGRES_URL } from '../support/harness';
+import { describeProcess, spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';
+import { API_TOKEN, CALENDLY_TOKEN, SIGNING_KEY } from '../support/system';
+import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
+import { postOnce, sendUntilAccepted, type SendResult } from '../support/webhook-sender';
+
+jest.setTimeout(330_000);
+
+const ROOT = join(__dirname, '..', '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const RUN = randomBytes(3).toString('hex');
+const LOAD_SCENARIOS = 72;
+/** Bookings arrive in bursts, so that faults meet activities that are running. */
+const BURST_SIZE = 6;
+const BURST_EVERY_MS = 6_000;
+const REMINDER_MEETINGS = 10;
+const OFFSETS_SECONDS = [120, 60];
+const DATABASE_OUTAGE_MS = 30_000;
+const STORM_DELIVERIES = 10;
+const STORM_COPIES = 20;
+
+const seconds = (ms: number) => Math.round(ms / 100) / 10;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// ---- what runs ----
+let stateDir: string;
+let databaseUrl: string;
+let db: Pool;
+let fake: FakeCalendly;
+let proxy: TcpProxy;
+let temporalPort: number;
+let temporal: DevServer;
+let receiverPort: number;
+let receiver: GroupProcess;
+let worker: GroupProcess;
+const groups: GroupProcess[] = [];
+const temporalPids: number[] = [];
+
+const startTemporal = async () => {
+  temporal = await startTemporalDevServer({
+    ip: '127.0.0.1',
+    port: temporalPort,
+    namespace: 'default',
+    dbFilename: join(stateDir, 'temporal.db'),
+    output: 'ignore',
+  });
+  temporalPids.push(temporal.process.pid!);
+};
+
+function childEnvironment(): NodeJS.ProcessEnv {
+  const proxied = new URL(databaseUrl);
+  proxied.port = String(proxy.port);
+  return {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    HOST: '127.0.0.1',
+    PORT: String(receiverPort),
+    API_URL: `http://127.0.0.1:${receiverPort}`,
+    CALENDLY_WEBHOOK_SIGNING_KEY: SIGNING_KEY,
+    CALENDLY_SIGNATURE_TOLERANCE_SECONDS: '180',
+    CALENDLY_API_TOKEN: CALENDLY_TOKEN,
+    CALENDLY_API_BASE_URL: fake.url,
+    DATABASE_URL: proxied.toString(),
+    TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: `fault-suite-${RUN}`,
+    TEMPORAL_WEB_UI_URL: '',
+    API_TOKENS: API_TOKEN,
+    REMINDER_OFFSETS: OFFSETS_SECONDS.map((offset) => `${offset}s`).join(','),
+    // Blank = unset; present, so that a .env in the working tree cannot fill them in (dotenv never overrides).
+    REMINDER_WEBHOOK_URL: '',
+    REMINDER_WEBHOOK_SECRET: '',
+    FAKE_CALENDLY_PORT: '',
+    WEBSOCKET_PING_INTERVAL_SECONDS: '',
+    WEBSOCKET_MAX_BUFFERED_BYTES: '',
+    RECONCILE_LOOKBACK_HOURS: '',
+    RECONCILE_LOOKAHEAD_DAYS: '',
+    // The schedules must not run during the suite: the reconcile job would store lost bookings and hide a loss.
+    RECONCILE_INTERVAL_MINUTES: '1000000',
+    SUBSCRIPTION_CHECK_INTERVAL_MINUTES: '1000000',
+    LOG_LEVEL: 'info',
+  };
+}
+
+async function startWorker(): Promise<number> {
+  const started = Date.now();
+  worker = spawnGroup(`worker#${groups.filter((group) => group.name.startsWith('worker')).length + 1}`, TSX, ['src/worker/main.ts'], {
+    cwd: ROOT,
+    env: childEnvironment(),
+  });
+  groups.push(worker);
+  await worker.waitForLine(/"msg":"Worker running"/, 120_000);
+  return Date.now() - started;
+}
+
+async function startReceiver(): Promise<number> {
+  const started = Date.now();
+  receiver = spawnGroup(`receiver#${groups.filter((group) => group.name.startsWith('receiver')).length + 1}`, TSX, ['src/receiver/main.ts'], {
+    cwd: ROOT,
+    env: childEnvironment(),
+  });
+  groups.push(receiver);
+  await receiver.waitForLine(/"msg":"Receiver listening"/, 60_000);
+  return Date.now() - started;
+}
+
+/** SIGTERM to the launched process, as a deploy would; what is still alive after `timeoutMs` is a finding. */
+async function stopGracefully(process_: GroupProcess, timeoutMs: number): Promise<{ ms: number; leftover: string[] }> {
+  const started = Date.now();
+  process_.signal('SIGTERM');
+  const left = await waitUntilGone([process_.pid], [], timeoutMs);
+  const leftover = left.map(describeProcess);
+  if (left.length) process_.killGroup();
+  await waitUntilGone([process_.pid], [], 5_000);
+  return { ms: Date.now() - started, leftover };
+}
+
+// ---- what the test observes ----
+type DeliveryKind = 'reminder-booking' | 'booking' | 'cancel' | 'reschedule-cancel' | 'reschedule-booking' | 'resend';
+
+interface Tracked {
+  kind: DeliveryKind;
+  event: WebhookEventName;
+  inviteeUri: string;
+  body: string;
+  result: SendResult;
+}
+
+interface Expected {
+  role: 'booking' | 'canceled' | 'rescheduled-old' | 'rescheduled-new' | 'reminder';
+  email: string;
+  status: 'active' | 'canceled' | 'rescheduled';
+  oldInviteeUri?: string;
+  newInviteeUri?: string;
+  reminders: boolean;
+}
+
+const tracked: Tracked[] = [];
+const expected = new Map<string, Expected>();
+const emails = new Set<string>();
+const faults: { fault: string; at: number; ms: number; detail: string }[] = [];
+const findings: string[] = [];
+let loadStart = 0;
+let loadDeadline = Infinity;
+
+const webhookUrl = () => `http://127.0.0.1:${receiverPort}/calendly/webhook`;
+
+async function deliver(kind: DeliveryKind, event: WebhookEventName, inviteeUri: string): Promise<Tracked> {
+  const { body } = fake.webhookDelivery(event, inviteeUri, SIGNING_KEY);
+  const result = await sendUntilAccepted(webhookUrl(), body, { signingKey: SIGNING_KEY, deadline: loadDeadline, maxAttempts: 60 });
+  const entry = { kind, event, inviteeUri, body, result };
+  tracked.push(entry);
+  return entry;
+}
+
+async function resend(original: Tracked): Promise<void> {
+  const result = await sendUntilAccepted(webhookUrl(), original.body, { signingKey: SIGNING_KEY, deadline: loadDeadline, maxAttempts: 60 });
+  tracked.push({ ...original, kind: 'resend', result });
+}
+
+/** One booking of the load, and what happens to it next: nothing, a cancel, or a reschedule; some are resent. */
+async function scenario(index: number): Promise<void> {
+  // Every ninth booking is by an earlier invitee again, with the email in other letter case: still one lead.
+  const email = index % 9 === 8 ? `Fault-${index - 4}-${RUN}@Example.COM` : `fault-${index}-${RUN}@example.com`;
+  emails.add(email.toLowerCase());
+  const { invitee } = await fake.bookMeeting(
+    { email, name: `Fault Load ${index}`, startTime: new Date(Date.now() + 2 * 86_400_000 + index * 3_600_000).toISOString() },
+    { deliver: false },
+  );
+  expected.set(invitee.uri, { role: 'booking', email: email.toLowerCase(), status: 'active', reminders: false });
+  const booking = await deliver('booking', 'invitee.created', invitee.uri);
+  if (!booking.result.accepted) return;
+  if (index % 5 === 1) await resend(booking);
+
+  if (index % 7 === 3) {
+    await fake.cancelInvitee(invitee.uri, { reason: 'fault suite' }, { deliver: false });
+    Object.assign(expected.get(invitee.uri)!, { role: 'canceled', status: 'canceled' });
+    await deliver('cancel', 'invitee.canceled', invitee.uri);
+  } else if (index % 7 === 5) {
+    const { oldInvitee, newInvitee } = await fake.rescheduleInvitee(
+      invitee.uri,
+      { startTime: new Date(Date.now() + 3 * 86_400_000 + index * 3_600_000).toISOString() },
+      { deliver: false },
+    );
+    Object.assign(expected.get(oldInvitee.uri)!, { role: 'rescheduled-old', status: 'rescheduled', newInviteeUri: newInvitee.uri });
+    expected.set(newInvitee.uri, { role: 'rescheduled-new', email: email.toLowerCase(), status: 'active', oldInviteeUri: oldInvitee.uri, reminders: false });
+    // Calendly sends both at about the same time, in no documented order.
+    await Promise.all([deliver('reschedule-cancel', 'invitee.canceled', oldInvitee.uri), deliver('reschedule-booking', 'invitee.created', newInvitee.uri)]);
+  }
+}
+
+const count = async (sql: string, params: unknown[] = []) => Number((await db.query<{ n: string }>(sql, params)).rows[0].n);
+
+let temporalConnection: Connection | undefined;
+
+/** Activities a worker has started and not finished, in the delivery workflows that run now. */
+async function startedActivities(): Promise<{ workflows: number; activities: string[] }> {
+  temporalConnection ??= await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+  const client = new TemporalClient({ connection: temporalConnection, namespace: 'default' });
+  const running = { workflows: 0, activities: [] as string[] };
+  for await (const execution of client.workflow.list({ query: `WorkflowType = 'processInviteeDelivery' AND ExecutionStatus = 'Running'`, pageSize: 50 })) {
+    if (++running.workflows > 50) break;
+    const { raw } = await client.workflow.getHandle(execution.workflowId, execution.runId).describe();
+    for (const activity of raw.pendingActivities ?? []) {
+      if (activity.state === proto.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) running.activities.push(activity.activityType?.name ?? '?');
+    }
+  }
+  return running;
+}
+
+/** Delivery workflows that have not completed yet. */
+async function runningDeliveryWorkflows(): Promise<number> {
+  temporalConnection ??= await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+  const client = new TemporalClient({ connection: temporalConnection, namespace: 'default' });
+  const { count: running } = await client.workflow.count(`WorkflowType = 'processInviteeDelivery' AND ExecutionStatus = 'Running'`);
+  return running;
+}
+
+async function killWorker(when: string): Promise<void> {
+  // Wait (bounded) for the moment a worker runs activities, then kill it there.
+  let running = await startedActivities();
+  for (const until = Date.now() + 5_000; !running.activities.length && Date.now() < until; ) {
+    await sleep(50);
+    running = await startedActivities();
+  }
+  const at = Date.now();
+  const killed = worker;
+  const pids = killed.alive();
+  killed.killGroup();
+  await killed.exited;
+  const left = await waitUntilGone([killed.pid], [], 5_000);
+  if (left.length) findings.push(`SIGKILLed worker group ${killed.pid} left ${left.map(describeProcess).join('; ')}`);
+  const startMs = await startWorker();
+  faults.push({
+    fault: 'worker SIGKILL',
+    at: at - loadStart,
+    ms: Date.now() - at,
+    detail: `${when}: ${pids.length} processes killed while ${running.workflows} delivery workflows ran, with ${running.activities.length} activities started (${[...new Set(running.activities)].join(', ')}); new worker running after ${seconds(startMs)} s`,
+  });
+}
+
+async function restartTemporal(): Promise<void> {
+  const at = Date.now();
+  await temporal.stop();
+  await sleep(2_000);
+  await startTemporal();
+  faults.push({ fault: 'Temporal dev server restart', at: at - loadStart, ms: Date.now() - at, detail: 'SIGTERM, 2 s down, same port and state file' });
+}
+
+async function restartReceiver(): Promise<void> {
+  const at = Date.now();
+  const stopped = await stopGracefully(receiver, 15_000);
+  if (stopped.leftover.length) findings.push(`receiver still alive ${seconds(stopped.ms)} s after SIGTERM: ${stopped.leftover.join('; ')}`);
+  const startMs = await startReceiver();
+  faults.push({
+    fault: 'receiver restart',
+    at: at - loadStart,
+    ms: Date.now() - at,
+    detail: `SIGTERM (gone after ${seconds(stopped.ms)} s${stopped.leftover.length ? ', had to be killed' : ''}), new receiver listening after ${seconds(startMs)} s`,
+  });
+}
+
+const storm = { requests: 0, statuses: {} as Record<string, number>, notDuplicate: 0 };
+async function duplicateStorm(): Promise<void> {
+  const at = Date.now();
+  const accepted = tracked.filter((entry) => entry.kind !== 'resend' && entry.result.accepted);
+  const chosen = Array.from({ length: STORM_DELIVERIES }, (_, index) => accepted[Math.floor((index * accepted.length) / STORM_DELIVERIES)]);
+  const now = Math.floor(Date.now() / 1000);
+  const answers = await Promise.all(
+    chosen.flatMap((entry) =>
+      Array.from({ length: STORM_COPIES }, () => postOnce(webhookUrl(), entry.body, signatureFor(entry.body, SIGNING_KEY, now), 20_000)),
+    ),
+  );
+  for (const answer of answers) {
+    storm.requests++;
+    storm.statuses[String(answer.status)] = (storm.statuses[String(answer.status)] ?? 0) + 1;
+    if (answer.status !== 200 || answer.body?.duplicate !== true) storm.notDuplicate++;
+  }
+  faults.push({
+    fault: 'duplicate storm',
+    at: at - loadStart,
+    ms: Date.now() - at,
+    detail: `${STORM_DELIVERIES} accepted deliveries x ${STORM_COPIES} at once: ${JSON.stringify(storm.statuses)}`,
+  });
+}
+
+beforeAll(async () => {
+  stateDir = mkdtempSync(join(tmpdir(), 'fault-suite-'));
+  databaseUrl = `${TEST_POSTGRES_URL}/calendly_faults_${RUN}`;
+  const log = console.log;
+  console.log = () => undefined; // the migrator reports every step
+  try {
+    await migrateDatabase(databaseUrl);
+  } finally {
+    console.log = log;
+  }
+  db = new Pool({ connectionString: databaseUrl, max: 4 });
+  fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN, rateLimitPerMinute: 1_000_000 });
+  proxy = await startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432));
+  [temporalPort, receiverPort] = [await freePort(), await freePort()];
+  await startTemporal();
+  await Promise.all([startWorker(), startReceiver()]);
+});
+
+afterAll(async () => {
+  // Whatever the test left (it stops everything itself when it gets that far).
+  for (const group of groups) group.killGroup();
+  await temporal?.stop();
+  proxy?.restore();
+  await Promise.all([fake?.close(), proxy?.close(), db?.end(), temporalConnection?.close()]);
+  if (databaseUrl) await dropDatabase(databaseUrl);
+  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+});
+
+it('stores every accepted booking once and sends each due reminder once through worker kills, a Temporal restart, a database outage, a receiver restart and a duplicate storm', async () => {
+  const suiteStart = Date.now();
+
+  // 1. Meetings whose reminders fall due during the faults; they are planned before the faults begin.
+  const planned = Date.now();
+  const reminderBookings = await Promise.all(
+    Array.from({ length: REMINDER_MEETINGS }, async (_, index) => {
+      const email = `reminder-${index}-${RUN}@example.com`;
+      emails.add(email);
+      const { invitee } = await fake.bookMeeting(
+        { email, name: `Reminder ${index}`, startTime: new Date(planned + 140_000 + index * 5_000).toISOString() },
+        { deliver: false },
+      );
+      expected.set(invitee.uri, { role: 'reminder', email, status: 'active', reminders: true });
+      return deliver('reminder-booking', 'invitee.created', invitee.uri);
+    }),
+  );
+  expect(reminderBookings.every((entry) => entry.result.accepted)).toBe(true);
+  const reminderUris = reminderBookings.map((entry) => entry.inviteeUri);
+  const scheduledReminders = `select count(*) as n from reminders r join meetings m on m.id = r.meeting_id where m.invitee_uri = any($1) and r.state = 'scheduled'`;
+  for (let waited = 0; (await count(scheduledReminders, [reminderUris])) < REMINDER_MEETINGS * OFFSETS_SECONDS.length; waited += 250) {
+    if (waited > 30_000) throw new Error('the reminder meetings were not planned within 30 s');
+    await sleep(250);
+  }
+
+  // 2. The load, with the faults on a fixed timeline beside it.
+  loadStart = Date.now();
+  loadDeadline = loadStart + 200_000;
+  const at = (ms: number) => sleep(Math.max(0, loadStart + ms - Date.now()));
+  const load = Promise.all(
+    Array.from({ length: LOAD_SCENARIOS }, async (_, index) => {
+      await at(Math.floor(index / BURST_SIZE) * BURST_EVERY_MS + (index % BURST_SIZE) * 50);
+      await scenario(index);
+    }),
+  );
+  const injected = (async () => {
+    await at(6_100);
+    await killWorker('mid-load, just after a burst');
+    await at(29_000);
+    await restartTemporal();
+    await at(40_000);
+    const cutAt = Date.now();
+    proxy.cut();
+    await at(47_500);
+    await restartReceiver();
+    await sleep(Math.max(0, cutAt + DATABASE_OUTAGE_MS - Date.now()));
+    proxy.restore();
+    faults.push({ fault: 'PostgreSQL cut (TCP proxy)', at: cutAt - loadStart, ms: Date.now() - cutAt, detail: 'every connection dropped, new ones refused' });
+    await sleep(1_000);
+    await killWorker('while the activities held up by the outage ran again');
+    await at(86_000);
+    await duplicateStorm();
+  })();
+  await Promise.all([load, injected]);
+  const loadMs = Date.now() - loadStart;
+
+  // 3. Bounded wait until everything is processed and every reminder that is due has fired.
+  const drainStart = Date.now();
+  const lastFireAt = planned + 140_000 + (REMINDER_MEETINGS - 1) * 5_000 - Math.min(...OFFSETS_SECONDS) * 1000;
+  const drainDeadline = Math.max(Date.now() + 60_000, lastFireAt + 60_000);
+  const settled = async () => {
+    const { rows } = await db.query<{ invitee_uri: string; status: string }>(`select invitee_uri, status from meetings`);
+    const status = new Map(rows.map((row) => [row.invitee_uri, row.status]));
+    const meetingsDone = [...expected].every(([uri, want]) => status.get(uri) === want.status);
+    const processing = await count(`select count(*) as n from webhook_deliveries where outcome = 'processing'`);
+    const overdue = await count(`select count(*) as n from reminders where state = 'scheduled' and fire_at < now() - interval '2 seconds'`);
+    return meetingsDone && processing === 0 && overdue === 0 && (await runningDeliveryWorkflows()) === 0 && Date.now() > lastFireAt + 5_000;
+  };
+  while (!(await settled()) && Date.now() < drainDeadline) await sleep(500);
+  const drainMs = Date.now() - drainStart;
+
+  // 4. What is stored.
+  const meetings = (
+    await db.query<{ id: string; invitee_uri: string; status: string; old_invitee_uri: string | null; new_invitee_uri: string | null }>(
+      `select id, invitee_uri, status, old_invitee_uri, new_invitee_uri from meetings`,
+    )
+  ).rows;
+  const meetingsByUri = new Map<string, typeof meetings>();
+  for (const row of meetings) meetingsByUri.set(row.invitee_uri, [...(meetingsByUri.get(row.invitee_uri) ?? []), row]);
+  const leads = (await db.query<{ email_key: string }>(`select email_key from leads`)).rows;
+  const duplicateQueries = {
+    'meetings per invitee_uri': `select invitee_uri as k from meetings group by 1 having count(*) > 1`,
+    'leads per email_key': `select email_key as k from leads group by 1 having count(*) > 1`,
+    'reminders per meeting and offset': `select meeting_id || ':' || offset_seconds as k from reminders group by 1 having count(*) > 1`,
+    'meeting.created events per meeting': `select payload->'meeting'->>'id' as k from outbox_events where type = 'meeting.created' group by 1 having count(*) > 1`,
+    'meeting.canceled events per meeting': `select payload->'meeting'->>'id' as k from outbox_events where type = 'meeting.canceled' group by 1 having count(*) > 1`,
+    'meeting.rescheduled events per meeting': `select payload->'meeting'->>'id' as k from outbox_events where type = 'meeting.rescheduled' group by 1 having count(*) > 1`,
+    'lead.created events per lead': `select payload->'lead'->>'id' as k from outbox_events where type = 'lead.created' group by 1 having count(*) > 1`,
+    'reminder.sent events per reminder': `select payload->'reminder'->>'id' as k from outbox_events where type = 'reminder.sent' group by 1 having count(*) > 1`,
+  };
+  const duplicates: Record<string, string[]> = {};
+  for (const [what, sql] of Object.entries(duplicateQueries)) {
+    const keys = (await db.query<{ k: string }>(sql)).rows.map((row) => row.k);
+    if (keys.length) duplicates[what] = keys;
+  }
+  // Which meetings the duplicated meeting.created events are about (for the report).
+  const roleOfMeeting = (id: string) => {
+    const uri = meetings.find((row) => row.id === id)?.invitee_uri;
+    return uri ? (expected.get(uri)?.role ?? 'unexpected') : 'no meeting';
+  };
+  // When the events of a duplicated meeting.created were written (seconds after the load began), for the report.
+  const duplicatedCreatedTimes = (
+    await db.query<{ k: string; at: number[] }>(
+      `select payload->'meeting'->>'id' as k, array_agg(round(extract(epoch from created_at)::numeric * 1000 - $2::numeric) / 1000 order by id) as at
+         from outbox_events where type = 'meeting.created' and payload->'meeting'->>'id' = any($1) group by 1`,
+      [duplicates['meeting.created events per meeting'] ?? [], loadStart],
+    )
+  ).rows.map((row) => `${roleOfMeeting(row.k)} ${row.k}: L+${row.at.map(Number).join(' s, L+')} s`);
+  const duplicatedCreatedRoles = (duplicates['meeting.created events per meeting'] ?? []).reduce<Record<string, number>>(
+    (all, id) => ({ ...all, [roleOfMeeting(id)]: (all[roleOfMeeting(id)] ?? 0) + 1 }),
+    {},
+  );
+  const reminders = (
+    await db.query<{ id: string; invitee_uri: string; offset_seconds: number; state: string; fire_at: Date; start_time: Date; events: string }>(
+      `select r.id, m.invitee_uri, r.offset_seconds, r.state, r.fire_at, m.start_time,
+              (select count(*) from outbox_events o where o.type = 'reminder.sent' and o.payload->'reminder'->>'id' = r.id::text) as events
+         from reminders r join meetings m on m.id = r.meeting_id`,
+    )
+  ).rows;
+  const stillRunning = await runningDeliveryWorkflows();
+  const deliveryOutcomes = (await db.query<{ outcome: string; n: string }>(`select outcome, count(*) as n from webhook_deliveries group by 1`)).rows;
+
+  // 5. Everything stops; nothing may be left.
+  const stopStart = Date.now();
+  const receiverStop = await stopGracefully(receiver, 15_000);
+  const workerStop = await stopGracefully(worker, 30_000);
+  await temporal.stop();
+  const leftover = (await waitUntilGone(groups.map((group) => group.pid), temporalPids, 5_000)).map(describeProcess);
+  for (const group of groups) group.killGroup();
+  const stopMs = Date.now() - stopStart;
+
+  // ---- figures ----
+  const acceptedEntries = tracked.filter((entry) => entry.result.accepted);
+  const unique = tracked.filter((entry) => entry.kind !== 'resend');
+  const statuses: Record<string, number> = {};
+  for (const entry of tracked) for (const attempt of entry.result.attempts) statuses[String(attempt.status)] = (statuses[String(attempt.status)] ?? 0) + 1;
+  const lost = acceptedEntries.filter((entry) => (meetingsByUri.get(entry.inviteeUri)?.length ?? 0) === 0).map((entry) => `${entry.kind} ${entry.inviteeUri}`);
+  const storedTwice = [...meetingsByUri].filter(([, rows]) => rows.length > 1).map(([uri]) => uri);
+  const wrongStatus = [...expected]
+    .filter(([uri, want]) => {
+      const row = meetingsByUri.get(uri)?.[0];
+      return (
+        !row ||
+        row.status !== want.status ||
+        (want.newInviteeUri !== undefined && row.new_invitee_uri !== want.newInviteeUri) ||
+        (want.oldInviteeUri !== undefined && row.old_invitee_uri !== want.oldInviteeUri)
+      );
+    })
+    .map(([uri, want]) => `${uri}: want ${want.status}, got ${meetingsByUri.get(uri)?.[0]?.status ?? 'nothing'}`);
+  const leadCounts = new Map<string, number>();
+  for (const lead of leads) leadCounts.set(lead.email_key, (leadCounts.get(lead.email_key) ?? 0) + 1);
+  const leadsNotOnce = [...emails].filter((email) => leadCounts.get(email) !== 1).map((email) => `${email}: ${leadCounts.get(email) ?? 0}`);
+  const reminderRows = reminders.filter((row) => reminderUris.includes(row.invitee_uri));
+  const dueNotSentOnce = reminderRows
+    .filter((row) => row.state !== 'sent' || Number(row.events) !== 1)
+    .map((row) => `${row.invitee_uri} -${row.offset_seconds}s (fire ${row.fire_at.toISOString()}): ${row.state}, ${row.events} reminder.sent events`);
+  const sentNotOnce = reminders.filter((row) => (row.state === 'sent') !== (Number(row.events) === 1) || Number(row.events) > 1);
+  const endedWithPendingReminders = reminders.filter(
+    (row) => row.state === 'scheduled' && ['canceled', 'rescheduled'].includes(meetingsByUri.get(row.invitee_uri)?.[0]?.status ?? ''),
+  );
+  const fiveHundreds = Object.entries(statuses).filter(([status]) => Number(status) >= 500 && status !== '503');
+  const refusedValid = Object.entries(statuses).filter(([status]) => Number(status) >= 400 && Number(status) < 500);
+  const unprocessedAnswers = acceptedEntries.filter((entry) => entry.result.answer?.body?.unprocessed !== undefined);
+
+  const figures = {
+    run: RUN,
+    durations_s: {
+      total: seconds(Date.now() - suiteStart),
+      load: seconds(loadMs),
+      drain: seconds(drainMs),
+      stop: seconds(stopMs),
+      receiverStop: seconds(receiverStop.ms),
+      workerStop: seconds(workerStop.ms),
+    },
+    deliveries: {
+      unique: unique.length,
+      resentDuplicates: tracked.length - unique.length,
+      requests: tracked.reduce((sum, entry) => sum + entry.result.attempts.length, 0) + storm.requests,
+      accepted: acceptedEntries.length,
+      acceptedFirstTry: acceptedEntries.filter((entry) => entry.result.attempts.length === 1).length,
+      retried: tracked.filter((entry) => entry.result.attempts.length > 1).length,
+      notAccepted: tracked.length - acceptedEntries.length,
+      maxAttempts: Math.max(...tracked.map((entry) => entry.result.attempts.length)),
+      answers: statuses,
+      byKind: Object.fromEntries(
+        (['reminder-booking', 'booking', 'cancel', 'reschedule-cancel', 'reschedule-booking', 'resend'] as const).map((kind) => [
+          kind,
+          tracked.filter((entry) => entry.kind === kind).length,
+        ]),
+      ),
+    },
+    storm,
+    faults: faults.map(({ fault, at, ms, detail }) => ({ fault, at: `L+${seconds(at)} s`, took: `${seconds(ms)} s`, detail })),
+    stored: {
+      meetings: meetings.length,
+      expectedMeetings: expected.size,
+      leads: leads.length,
+      expectedLeads: emails.size,
+      lost: lost.length,
+      duplicated: storedTwice.length + Object.values(duplicates).reduce((sum, keys) => sum + keys.length, 0),
+      duplicatedByKind: Object.fromEntries(Object.entries(duplicates).map(([what, keys]) => [what, keys.length])),
+      duplicatedMeetingCreatedByRole: duplicatedCreatedRoles,
+      duplicatedMeetingCreatedAt: duplicatedCreatedTimes,
+      meetingsByRole: [...expected.values()].reduce<Record<string, number>>((all, want) => ({ ...all, [want.role]: (all[want.role] ?? 0) + 1 }), {}),
+      wrongStatus: wrongStatus.length,
+      runningDeliveryWorkflows: stillRunning,
+      deliveryOutcomes: Object.fromEntries(deliveryOutcomes.map((row) => [row.outcome, Number(row.n)])),
+    },
+    reminders: {
+      due: reminderRows.length,
+      sentOnce: reminderRows.length - dueNotSentOnce.length,
+      states: reminders.reduce<Record<string, number>>((all, row) => ({ ...all, [row.state]: (all[row.state] ?? 0) + 1 }), {}),
+      reminderSentEvents: reminders.reduce((sum, row) => sum + Number(row.events), 0),
+    },
+    processesLeft: leftover.length,
+  };
+  process.stdout.write(`\nFault suite figures:\n${JSON.stringify(figures, null, 2)}\n`);
+  if (findings.length) process.stdout.write(`Findings during the run:\n${findings.join('\n')}\n`);
+
+  // ---- assertions: every broken promise is listed at once, each by what it promises ----
+  const failing = (checks: Record<string, unknown[]>) => Object.fromEntries(Object.entries(checks).filter(([, found]) => found.length > 0));
+  expect(
+    failing({
+      'findings during the run (processes left by a fault)': findings,
+      'valid deliveries answered 5xx other than 503': fiveHundreds,
+      'valid deliveries refused with 4xx': refusedValid,
+      'valid deliveries kept as unprocessed': unprocessedAnswers.map((entry) => entry.inviteeUri),
+      'deliveries never accepted within the retries': tracked
+        .filter((entry) => !entry.result.accepted)
+        .map((entry) => `${entry.kind} ${entry.inviteeUri}: ${entry.result.attempts.map((attempt) => attempt.status).join(',')}`),
+      'redeliveries not answered 200 duplicate': tracked.filter((entry) => entry.kind === 'resend' && entry.result.answer?.status !== 200).map((entry) => entry.inviteeUri),
+      'storm answers not 200 duplicate': storm.notDuplicate ? [storm.statuses] : [],
+      'accepted bookings lost': lost,
+      'bookings stored twice': storedTwice,
+      'duplicate rows or outbox events': Object.entries(duplicates).map(([what, keys]) => `${keys.length} x ${what}`),
+      'cancels or reschedules not applied': wrongStatus,
+      'leads not stored exactly once': leadsNotOnce,
+      'delivery log rows failed or still processing': deliveryOutcomes.filter((row) => ['failed', 'processing'].includes(row.outcome)),
+      'delivery workflows still running': stillRunning ? [stillRunning] : [],
+      'accepted deliveries without exactly one processed row': (() => {
+        const processed = Number(deliveryOutcomes.find((row) => row.outcome === 'processed')?.n ?? 0);
+        const accepted = unique.filter((entry) => entry.result.accepted).length;
+        return processed === accepted ? [] : [`${accepted} accepted, ${processed} processed rows`];
+      })(),
+      'due reminders missing': reminderRows.length === REMINDER_MEETINGS * OFFSETS_SECONDS.length ? [] : [`${reminderRows.length} reminder rows`],
+      'due reminders not sent exactly once': dueNotSentOnce,
+      'reminders whose sent state and reminder.sent events disagree': sentNotOnce.map((row) => `${row.id}: ${row.state}, ${row.events} events`),
+      'reminders still scheduled for ended meetings': endedWithPendingReminders.map((row) => row.id),
+      'receiver processes left after SIGTERM': receiverStop.leftover,
+      'worker processes left after SIGTERM': workerStop.leftover,
+      'processes left after the suite': leftover,
+    }),
+  ).toEqual({});
+});
