@@ -200,12 +200,12 @@ export const EXAMPLE_SECRETS = {
 } as const;
 
 /** Shortest signing key and API token accepted where API_URL is not a loopback address. */
-export const MIN_PUBLIC_SECRET_LENGTH = 32;
+const MIN_PUBLIC_SECRET_LENGTH = 32;
 
 const GENERATE_SECRET = 'generate one with: openssl rand -hex 32';
 
 /** 127.0.0.0/8, localhost and ::1: reachable from this machine only, where the example secrets may stay. */
-export function isLoopbackUrl(url: string): boolean {
+function isLoopbackUrl(url: string): boolean {
   const host = new URL(url).hostname.toLowerCase();
   return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
 }
@@ -289,7 +289,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 const databaseOnlySchema = environmentSchema.pick({ DATABASE_URL: true, LOG_LEVEL: true });
 
 /** For tools that only touch the database (migrations): they need none of the webhook settings. */
-export function loadDatabaseConfig(env: Record<string, string | undefined>): Pick<Config, 'databaseUrl' | 'logLevel'> {
+function loadDatabaseConfig(env: Record<string, string | undefined>): Pick<Config, 'databaseUrl' | 'logLevel'> {
   const parsed = databaseOnlySchema.safeParse(withoutBlanks(env));
   if (!parsed.success) throw new ConfigError(`Configuration error: ${describe(parsed.error)}. Set it in .env (see .env.example).`);
   return { databaseUrl: parsed.data.DATABASE_URL, logLevel: parsed.data.LOG_LEVEL };

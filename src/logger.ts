@@ -4,12 +4,12 @@ export type { Logger };
 
 /** Fields that hold personal data wherever they appear in a log line's object (one level deep too). */
 const PERSONAL_FIELDS = ['email', 'inviteeEmail', 'phone', 'text_reminder_number', 'textReminderNumber', 'first_name', 'last_name'];
-export const REDACTED_PATHS = [...PERSONAL_FIELDS, ...PERSONAL_FIELDS.map((field) => `*.${field}`)];
+const REDACTED_PATHS = [...PERSONAL_FIELDS, ...PERSONAL_FIELDS.map((field) => `*.${field}`)];
 
 const EMAIL = /[^\s@"'<>(),;:]+@[^\s@"'<>(),;:]+\.[A-Za-z]{2,}/g;
 
 /** Email addresses in free text (a message, an error) become `[email]`. */
-export function maskPersonalData(text: string): string {
+function maskPersonalData(text: string): string {
   return text.replace(EMAIL, '[email]');
 }
 
@@ -18,7 +18,7 @@ export function maskPersonalData(text: string): string {
  * can hold the query's values and its detail `Key (email_key)=(…)`), any other by its type, message and stack
  * with emails masked, and never the fields drivers attach (detail, parameters, query, where).
  */
-export function serializeError(error: unknown): unknown {
+function serializeError(error: unknown): unknown {
   if (!(error instanceof Error)) return typeof error === 'string' ? maskPersonalData(error) : error;
   if (isDatabaseError(error)) {
     const message = describeDatabaseError(error);

@@ -33,7 +33,7 @@ export interface ReminderSettings {
   webhook?: { url: string; secret: string };
 }
 
-export const REMINDER_SIGNATURE_HEADER = 'reminder-signature';
+const REMINDER_SIGNATURE_HEADER = 'reminder-signature';
 
 export function createReminderActivities(
   orm: MikroORM,

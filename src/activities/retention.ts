@@ -7,7 +7,7 @@ import { deleteEventsBefore } from '../database/outbox';
 import { deleteRefusalCountsBefore } from '../database/refusals';
 
 /** Rows per delete statement: each is a short transaction that holds few locks, whatever the backlog. */
-export const RETENTION_BATCH_SIZE = 1000;
+const RETENTION_BATCH_SIZE = 1000;
 
 export function createRetentionActivities(orm: MikroORM, batchSize = RETENTION_BATCH_SIZE): Pick<Activities, 'deleteExpiredRecords'> {
   return {

@@ -68,7 +68,7 @@ export type Cancellation = z.infer<typeof cancellationSchema>;
 export const locationSchema = z.looseObject({ type: z.string() });
 export type Location = z.infer<typeof locationSchema>;
 
-export const eventMembershipSchema = z.looseObject({
+const eventMembershipSchema = z.looseObject({
   user: uri,
   user_email: z.string().nullish(),
   user_name: z.string().nullish(),
@@ -227,7 +227,7 @@ export function uuidOf(resourceUri: string): string {
 const REFUSED_TEXT = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** A string with what PostgreSQL refuses removed (NUL) or replaced (unpaired surrogates, by U+FFFD). */
-export function cleanText(text: string): string {
+function cleanText(text: string): string {
   return text.replace(REFUSED_TEXT, (found) => (found === '\u0000' ? '' : '\uFFFD'));
 }
 

@@ -9,7 +9,7 @@ import { describeDatabaseError, isDatabaseError } from '../logger';
 export { describeDatabaseError, isDatabaseError };
 
 /** The SQLSTATE code of a database error, e.g. `23505`; undefined for anything else. */
-export function sqlStateOf(error: unknown): string | undefined {
+function sqlStateOf(error: unknown): string | undefined {
   if (!isDatabaseError(error)) return undefined;
   return String(error.code ?? error.sqlState);
 }

@@ -7,7 +7,7 @@ import { OutboxEventSchema } from './entities/outbox-event';
 import { ReminderSchema } from './entities/reminder';
 import { WebhookDeliverySchema } from './entities/webhook-delivery';
 
-export const ENTITIES = [LeadSchema, MeetingSchema, WebhookDeliverySchema, OutboxEventSchema, ReminderSchema];
+const ENTITIES = [LeadSchema, MeetingSchema, WebhookDeliverySchema, OutboxEventSchema, ReminderSchema];
 
 /** Holds in both layouts: src/database -> migrations, dist/src/database -> dist/migrations. */
 const MIGRATIONS_DIR = join(__dirname, '..', '..', 'migrations');

@@ -14,7 +14,7 @@ import type { RefusalCount } from '../database/refusals';
 import type { Logger } from '../logger';
 import { webhookRefusals } from './metrics';
 
-export const FLUSH_INTERVAL_MS = 10_000;
+const FLUSH_INTERVAL_MS = 10_000;
 const MINUTE_MS = 60_000;
 
 export interface RefusalLogOptions {

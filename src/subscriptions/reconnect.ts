@@ -25,7 +25,7 @@ export interface ReconnectOptions {
   report?: (line: string) => void;
 }
 
-export function planReconnect(inspection: SubscriptionInspection, { removeOthers, recreate = false }: Pick<ReconnectOptions, 'removeOthers' | 'recreate'>): ReconnectStep[] {
+function planReconnect(inspection: SubscriptionInspection, { removeOthers, recreate = false }: Pick<ReconnectOptions, 'removeOthers' | 'recreate'>): ReconnectStep[] {
   const { ours, others, callbackUrl } = inspection;
   const steps: ReconnectStep[] = [];
   // A failing but otherwise right subscription is kept: re-creating it would drop the deliveries Calendly is retrying.

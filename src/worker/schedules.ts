@@ -8,7 +8,7 @@ import { checkWebhookSubscription, pruneExpiredRecords, reconcileBookings } from
 import { FAILED_DELIVERY_RETENTION_FACTOR } from '../workflows/retention';
 
 /** How often the retention schedule runs. */
-export const RETENTION_EVERY_MINUTES = 60;
+const RETENTION_EVERY_MINUTES = 60;
 
 export function scheduleIdsFor(taskQueue: string) {
   return {
