@@ -48,9 +48,9 @@ const RULES = {
     { path: ['^src/(receiver|worker)/', '^src/(deliveries|workflows|activities|subscriptions)/'] },
   ],
   'calendly-client-is-a-library': [
-    'The Calendly client and schemas are used by every layer and import nothing of ours but configuration types.',
+    'The Calendly client and schemas are used by every layer and import nothing of ours but configuration and metrics helpers.',
     { path: '^src/calendly/' },
-    { path: '^src/', pathNot: ['^src/calendly/', '^src/config\\.ts$'] },
+    { path: '^src/', pathNot: ['^src/calendly/', '^src/(config|metrics)\\.ts$'] },
   ],
   'shared-leaves-stay-low': [
     'Configuration, logging, auth, Temporal connection helpers and workflow IDs are used from above, never the reverse.',

@@ -22,8 +22,20 @@ const httpUrl = (example: string) =>
     })
     .transform((value) => value.replace(/\/+$/, ''));
 
+/** `https://app.example.com` or `http://localhost:5173`: what a browser sends as its Origin header, exactly. */
+function isExactOrigin(value: string): boolean {
+  return /^https?:\/\/[^\s/?#@]+$/.test(value) && URL.canParse(value) && new URL(value).origin === value;
+}
+
 const port = (fallback: number) =>
   z.coerce.number({ error: 'must be a port number from 1 to 65535' }).int().min(1).max(65535, { error: 'must be a port number from 1 to 65535' }).default(fallback);
+
+const optionalPort = z.coerce
+  .number({ error: 'must be a port number from 1 to 65535, or empty for off' })
+  .int({ error: 'must be a port number from 1 to 65535, or empty for off' })
+  .min(1, { error: 'must be a port number from 1 to 65535, or empty for off' })
+  .max(65535, { error: 'must be a port number from 1 to 65535, or empty for off' })
+  .optional();
 
 const wholeNumberOf = (unit: string, fallback: number) =>
   z.coerce.number({ error: `must be a whole number of ${unit}` }).int({ error: `must be a whole number of ${unit}` }).positive().default(fallback);
@@ -115,6 +127,7 @@ const environmentSchema = z.object({
   SUBSCRIPTION_CHECK_INTERVAL_MINUTES: wholeNumberOf('minutes', 10),
   DELIVERY_LOG_RETENTION_DAYS: wholeNumberOf('days', 30),
   OUTBOX_RETENTION_DAYS: wholeNumberOf('days', 7),
+  WORKFLOW_BUNDLE_PATH: z.string().trim().min(1).optional(),
   WEBHOOK_REFUSALS_PER_MINUTE: z.coerce
     .number({ error: 'must be a whole number of refused requests per minute, e.g. 60' })
     .int({ error: 'must be a whole number of refused requests per minute, e.g. 60' })
@@ -123,6 +136,19 @@ const environmentSchema = z.object({
   HTTP_REQUEST_TIMEOUT_SECONDS: durationSeconds(30),
   HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: durationSeconds(5),
   HTTP_MAX_CONNECTIONS: wholeNumberOf('connections', 1000),
+  CORS_ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .pipe(
+      z.array(
+        z.string().refine(isExactOrigin, {
+          message: 'each origin must be scheme://host[:port] in lower case, without path or trailing slash, e.g. CORS_ALLOWED_ORIGINS=https://app.example.com',
+        }),
+      ),
+    ),
+  WORKER_METRICS_PORT: optionalPort,
+  TEMPORAL_METRICS_PORT: optionalPort,
 });
 
 export interface Config {
@@ -157,6 +183,8 @@ export interface Config {
     webhook?: { url: string; secret: string };
   };
   logLevel: string;
+  /** The worker's prebuilt workflow bundle; unset: the one `npm run build` put next to the compiled worker, if any. */
+  workflowBundlePath?: string;
   /** Set only where the bundled fake Calendly API should run beside the system (local trials). */
   fakeCalendlyPort?: number;
   /** The self-healing Temporal schedules (src/worker/schedules.ts). */
@@ -182,6 +210,15 @@ export interface Config {
     keepAliveTimeoutSeconds: number;
     /** open connections, websockets included, beyond which new ones are dropped */
     maxConnections: number;
+    /** browser origins allowed to call /api/* cross-origin (exact matches); empty = no CORS headers at all */
+    corsAllowedOrigins: string[];
+  };
+  /** The worker's Prometheus endpoints, on HOST; each off when unset. */
+  metrics: {
+    /** the worker's own server: GET /metrics (the app's counters) and GET /health */
+    workerPort?: number;
+    /** Temporal SDK's exporter (`host:port`), GET /metrics */
+    temporalBindAddress?: string;
   };
 }
 
@@ -238,6 +275,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       message: 'is required when REMINDER_WEBHOOK_URL is set: the key its receiver uses to verify the signature',
       path: ['REMINDER_WEBHOOK_SECRET'],
     })
+    .refine((e) => e.TEMPORAL_METRICS_PORT === undefined || e.TEMPORAL_METRICS_PORT !== e.WORKER_METRICS_PORT, {
+      message: 'must differ from WORKER_METRICS_PORT: both are served by the worker',
+      path: ['TEMPORAL_METRICS_PORT'],
+    })
     .safeParse(withoutBlanks(env));
   if (!parsed.success) throw new ConfigError(`Configuration error: ${describe(parsed.error)}. Set it in .env (see .env.example).`);
   const e = parsed.data;
@@ -268,6 +309,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       webhook: e.REMINDER_WEBHOOK_URL && e.REMINDER_WEBHOOK_SECRET ? { url: e.REMINDER_WEBHOOK_URL, secret: e.REMINDER_WEBHOOK_SECRET } : undefined,
     },
     logLevel: e.LOG_LEVEL,
+    workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
     fakeCalendlyPort: e.FAKE_CALENDLY_PORT,
     schedules: {
       reconcileEveryMinutes: e.RECONCILE_INTERVAL_MINUTES,
@@ -282,6 +324,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       requestTimeoutSeconds: e.HTTP_REQUEST_TIMEOUT_SECONDS,
       keepAliveTimeoutSeconds: e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
+      corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
+    },
+    metrics: {
+      workerPort: e.WORKER_METRICS_PORT,
+      temporalBindAddress: e.TEMPORAL_METRICS_PORT === undefined ? undefined : `${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.TEMPORAL_METRICS_PORT}`,
     },
   };
 }

@@ -5,12 +5,15 @@ import type { Activities, FetchedBookings, NoShowChange, SavedBooking } from '..
 import { saveBookings } from '../database/bookings';
 import { describeDatabaseError, isDatabaseError, isPermanentDataError } from '../database/errors';
 import { cancelMeetingFromFailedDelivery } from '../database/meetings';
+import { bookingsSaved } from './metrics';
 
 export function createBookingActivities(orm: MikroORM): Pick<Activities, 'saveBookings' | 'cancelMeetingOfFailedDelivery'> {
   return {
     async saveBookings({ bookings, organization }: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]> {
       try {
-        return await saveBookings(orm.em.fork(), bookings, organization, noShowChange);
+        const saved = await saveBookings(orm.em.fork(), bookings, organization, noShowChange);
+        bookingsSaved.inc(saved.length);
+        return saved;
       } catch (error) {
         // Data exceptions (class 22) and constraint violations (23) fail again on every retry; outages are retried.
         // Either way only the code, table and constraint leave: the driver's message and detail carry the values.

@@ -2,12 +2,7 @@
  * The worker's Prometheus counters, in prom-client's default registry (serving them over HTTP is the worker's
  * business). Each is created once per process, however often the activities are built.
  */
-import { Counter, register } from 'prom-client';
-
-function counter<T extends string>(name: string, help: string, labelNames: readonly T[]): Counter<T> {
-  const existing = register.getSingleMetric(name);
-  return (existing as Counter<T> | undefined) ?? new Counter({ name, help, labelNames });
-}
+import { counter, histogram } from '../metrics';
 
 /** Reminders the reminder webhook refused for good (a 4xx other than 408/429), by status. */
 export const reminderWebhookFailures = counter(
@@ -21,4 +16,24 @@ export const calendlyAuthFailures = counter(
   'calendly_api_auth_failures_total',
   'Calendly API calls that answered 401 or 403: the API token was revoked or lacks a scope',
   ['status'],
+);
+
+/** Bookings (lead and meeting) stored by saveBookings, new or updated. */
+export const bookingsSaved = counter('calendly_bookings_saved_total', 'Bookings (a lead and its meeting) stored or updated by saveBookings', []);
+
+/** Reminders sent: moved to `sent` with their reminder.sent outbox event (each once, however often retried). */
+export const remindersSent = counter('calendly_reminders_sent_total', 'Reminders sent (moved to sent with their reminder.sent outbox event)', []);
+
+/** How long after its fire time each reminder was sent: timer, task queue and activity delays together. */
+export const reminderLateness = histogram(
+  'calendly_reminder_lateness_seconds',
+  "Seconds from a reminder's fire time to the moment it was sent",
+  [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+);
+
+/** What each subscription check found wrong: `failing` (deliveries failing, Calendly retrying), `disabled`, `missing`, `wrong-events`. */
+export const subscriptionProblems = counter(
+  'calendly_webhook_subscription_problems_total',
+  'Webhook subscription checks that found a problem, by problem (failing, disabled, missing, wrong-events)',
+  ['problem'],
 );

@@ -26,7 +26,7 @@ import {
 import { isAlreadyStarted } from '../temporal/already-started';
 import { meetingWorkflowId } from '../workflow-ids';
 import { keepMeetingReminders } from '../workflows';
-import { reminderWebhookFailures } from './metrics';
+import { reminderLateness, remindersSent, reminderWebhookFailures } from './metrics';
 
 export interface ReminderSettings {
   offsetsSeconds: number[];
@@ -75,7 +75,23 @@ export function createReminderActivities(
     },
 
     async sendReminder(reminderId: string): Promise<ReminderState> {
-      return fireReminder(orm.em.fork(), reminderId, new Date());
+      const em = orm.em.fork();
+      const now = new Date();
+      const state = await fireReminder(em, reminderId, now);
+      if (state === 'sent') {
+        // Counted only by the attempt that sent it: a retry finds it sent already, at another attempt's time. The
+        // reminder is sent whatever happens here, so a failed look-up costs a sample, never a retry.
+        try {
+          const { reminder } = await reminderNotice(em, reminderId);
+          if (reminder.sentAt instanceof Date && reminder.sentAt.getTime() === now.getTime()) {
+            remindersSent.inc();
+            reminderLateness.observe(Math.max(0, (now.getTime() - reminder.fireAt.getTime()) / 1000));
+          }
+        } catch (error) {
+          log.warn('Could not read the sent reminder for its metrics', { reminderId, error: (error as Error).name });
+        }
+      }
+      return state;
     },
 
     async cancelReminders(meetingId: string): Promise<number> {

@@ -7,6 +7,7 @@ import { syncBookings } from '../deliveries/backfill';
 import { inspectSubscriptions, type SubscriptionTarget } from '../subscriptions/inspection';
 import { reconnectSubscription } from '../subscriptions/reconnect';
 import { withActivityFailures } from './calendly';
+import { subscriptionProblems } from './metrics';
 
 export interface SubscriptionActivityDependencies {
   calendly: CalendlyApiClient;
@@ -23,7 +24,9 @@ export function createSubscriptionActivities({
 }: SubscriptionActivityDependencies): Pick<Activities, 'inspectWebhookSubscription' | 'repairWebhookSubscription' | 'backfillBookings'> {
   return {
     async inspectWebhookSubscription(): Promise<SubscriptionInspection> {
-      return await withActivityFailures(() => inspectSubscriptions(calendly, subscriptionTarget.callbackUrl));
+      const inspection = await withActivityFailures(() => inspectSubscriptions(calendly, subscriptionTarget.callbackUrl));
+      for (const problem of inspection.problems) subscriptionProblems.inc({ problem });
+      return inspection;
     },
 
     /** Re-creates ours when it is missing, disabled or wrong; subscriptions at other URLs are left to a person. */

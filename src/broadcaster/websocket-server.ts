@@ -9,6 +9,7 @@ import type { ApiToken } from '../config';
 import type { Logger } from '../logger';
 import { findApiTokenOf } from '../auth/api-tokens';
 import { ClientSession } from './client-session';
+import { websocketClients } from './metrics';
 import type { OutboxFeed } from './outbox-feed';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, WEBSOCKET_PATH } from './protocol';
 
@@ -52,6 +53,8 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
 
   const serve = async (ws: WebSocket, token: ApiToken, resumeAfter: bigint | undefined) => {
     answeredPing.set(ws, true);
+    websocketClients.inc();
+    ws.once('close', () => websocketClients.dec());
     ws.on('pong', () => answeredPing.set(ws, true));
     ws.on('error', (error) => logger.debug({ err: error }, 'Websocket client error'));
     const session = new ClientSession({

@@ -20,6 +20,7 @@ import {
   type User,
   type WebhookSubscription,
 } from './schemas';
+import { calendlyApiRequests, calendlyRateLimitWaits, endpointOf } from './metrics';
 
 export class CalendlyApiError extends Error {
   override name = 'CalendlyApiError';
@@ -176,6 +177,7 @@ export class CalendlyApiClient {
       } catch (error) {
         if (!whenRateLimited || !(error instanceof CalendlyApiError) || error.status !== 429) throw error;
         // Calendly documents X-RateLimit-Reset on every 429; 60 s is its usual window should it be missing.
+        calendlyRateLimitWaits.inc();
         await whenRateLimited(error.retryAfterSeconds ?? 60, path);
       }
     }
@@ -190,16 +192,24 @@ export class CalendlyApiClient {
   }
 
   private async request<T extends z.ZodType>(method: string, path: string, schema: T, body?: unknown): Promise<z.infer<T>> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${this.token}`,
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(this.timeoutMs),
-    });
+    const endpoint = endpointOf(path);
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (error) {
+      calendlyApiRequests.inc({ endpoint, status: 'error' });
+      throw error;
+    }
+    calendlyApiRequests.inc({ endpoint, status: String(response.status) });
     const text = await response.text();
     if (!response.ok) throw errorFrom(response, text);
     let json: unknown;

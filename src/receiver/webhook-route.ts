@@ -16,6 +16,8 @@ import { SIGNATURE_HEADER, signatureHeaderProblem, verifySignature, type Signatu
 import { parseDelivery } from '../deliveries/parse';
 import { startDeliveryWorkflow } from '../deliveries/intake';
 import type { ReceiverDependencies } from './dependencies';
+import { eventTypeLabel, webhookAckSeconds, webhookDeliveries, type DeliveryOutcome } from './metrics';
+import { requestLogger, setTrackingId } from './request-context';
 
 export const WEBHOOK_PATH = '/calendly/webhook';
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -29,6 +31,7 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
 async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promise<void> {
   const { config, temporal, logger, refusals } = deps;
   const trackingId = randomUUID();
+  setTrackingId(ctx, trackingId);
   const receivedAt = new Date();
   const address = clientAddress(ctx);
   const limitedForMs = await refusals.limitedFor(address);
@@ -79,13 +82,18 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promis
     throw error;
   }
 
+  const stopAckTimer = webhookAckSeconds.startTimer();
   const signature = verifySignature(rawBody, header, verifyOptions);
   if (signature !== 'valid') {
     return reject(401, `signature_${signature}`, SIGNATURE_ERRORS[signature], signature);
   }
 
-  const log = logger.child({ trackingId });
+  const log = requestLogger(ctx, logger).child({ trackingId });
   const parsed = parseDelivery(rawBody, config.calendly.apiBaseUrl);
+  const counted = (outcome: DeliveryOutcome) => {
+    stopAckTimer();
+    webhookDeliveries.inc({ event_type: eventTypeLabel(parsed.delivery.eventName), outcome });
+  };
   try {
     const result = await startDeliveryWorkflow(parsed, {
       client: temporal,
@@ -94,6 +102,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promis
       receivedAt,
       source: 'webhook',
     });
+    counted(result.duplicate ? 'duplicate' : parsed.kind === 'unprocessed' ? 'unprocessed' : 'accepted');
     log.info(
       { workflowId: result.workflowId, duplicate: result.duplicate, kind: result.kind, ms: Date.now() - receivedAt.getTime() },
       result.duplicate ? 'Duplicate webhook delivery acknowledged' : 'Webhook delivery accepted',
@@ -107,6 +116,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promis
       ...(parsed.kind === 'unprocessed' ? { unprocessed: parsed.delivery.reason } : {}),
     };
   } catch (error) {
+    counted('temporal_unavailable');
     log.error({ err: error }, 'Temporal did not accept the delivery');
     ctx.status = 503;
     ctx.set('Retry-After', '30');

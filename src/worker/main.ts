@@ -11,9 +11,10 @@ import { lazyTemporalConnection } from '../temporal/client-connection';
 import { connectWithRetry } from '../temporal/connect';
 import { scheduleUrl } from '../temporal/web-ui-links';
 import { createBookingWorker } from './create-worker';
+import { startMetricsServer } from './metrics-server';
 import { ensureSchedules } from './schedules';
 import { temporalLoggerFor } from './temporal-logger';
-import { bundleWorkflows } from './workflow-bundle';
+import { loadWorkflowBundle } from './workflow-bundle';
 
 async function main(): Promise<void> {
   const config = configFromEnvironment();
@@ -23,7 +24,10 @@ async function main(): Promise<void> {
   // nobody wants starting later. Not process.exit(): its exit hook would flush the logs synchronously, and into the
   // pipe of a supervisor that is gone (killed) that flush never ends.
   const shutdownSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  Runtime.install({ logger: temporalLoggerFor(logger), shutdownSignals: [...shutdownSignals] });
+  // Temporal's own metrics (temporal_*) on their exporter, when TEMPORAL_METRICS_PORT is set.
+  const { temporalBindAddress } = config.metrics;
+  const telemetryOptions = temporalBindAddress ? { metrics: { prometheus: { bindAddress: temporalBindAddress } } } : undefined;
+  Runtime.install({ logger: temporalLoggerFor(logger), shutdownSignals: [...shutdownSignals], telemetryOptions });
   let running = false;
   for (const signal of shutdownSignals) {
     process.once(signal, () => {
@@ -46,8 +50,14 @@ async function main(): Promise<void> {
     temporal,
     reminders: config.reminders,
     subscriptionTarget: subscriptionTargetOf(config),
-    workflowBundle: await bundleWorkflows(logger),
+    workflowBundle: await loadWorkflowBundle(logger, config.workflowBundlePath),
   });
+  // The app's counters and the healthcheck, when WORKER_METRICS_PORT is set: /health is 200 while the worker runs.
+  const metricsServer =
+    config.metrics.workerPort === undefined
+      ? undefined
+      : await startMetricsServer({ port: config.metrics.workerPort, host: config.host, healthy: () => worker.getState() === 'RUNNING' });
+  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'Metrics served');
   try {
     for (const { scheduleId, outcome } of await ensureSchedules(temporal, config.temporal.taskQueue, config.schedules)) {
       logger.info({ scheduleId, url: scheduleUrl(config.temporal, scheduleId) }, `Schedule ${outcome}`);
@@ -61,6 +71,7 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    await metricsServer?.close();
     await connection.close();
     await temporal.connection.close();
     await orm.close();

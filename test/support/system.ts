@@ -14,7 +14,7 @@ import { HANDLED_EVENTS } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { loadConfig, type Config } from '../../src/config';
 import { ormConfig } from '../../src/database/orm-config';
-import { createLogger } from '../../src/logger';
+import { createLogger, type Logger } from '../../src/logger';
 import { startReceiverServer } from '../../src/receiver/http-server';
 import { temporalConnectionOptions } from '../../src/temporal/client-connection';
 import { createBookingWorker } from '../../src/worker/create-worker';
@@ -35,6 +35,8 @@ export interface TestSystemOptions {
   env?: Record<string, string> | ((fake: FakeCalendly) => Record<string, string>);
   /** Another Temporal server than the shared one (e.g. one the test restarts). */
   temporalAddress?: string;
+  /** The receiver's and the broadcaster's logger (e.g. one writing to a stream the test reads); silent by default. */
+  logger?: Logger;
 }
 
 export interface TestSystem {
@@ -66,7 +68,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const shared = harness();
   const { namespace, databaseUrl } = shared;
   const temporalAddress = options.temporalAddress ?? shared.temporalAddress;
-  const logger = createLogger('fatal', 'test');
+  const logger = options.logger ?? createLogger('fatal', 'test');
   const fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN });
 
   const databaseProxy = options.proxyDatabase ? await startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432)) : undefined;

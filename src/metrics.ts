@@ -1,0 +1,13 @@
+/**
+ * Get-or-create for prom-client's default registry: a module that defines metrics may be loaded more than once in a
+ * process (jest's module registries), and prom-client refuses a second metric of the same name.
+ */
+import { Counter, Histogram, register } from 'prom-client';
+
+export function counter<T extends string>(name: string, help: string, labelNames: readonly T[]): Counter<T> {
+  return (register.getSingleMetric(name) as Counter<T> | undefined) ?? new Counter({ name, help, labelNames });
+}
+
+export function histogram(name: string, help: string, buckets: number[]): Histogram {
+  return (register.getSingleMetric(name) as Histogram | undefined) ?? new Histogram({ name, help, buckets });
+}
