@@ -14,6 +14,7 @@ import { parse } from 'dotenv';
 import { dropDatabase } from '../../src/database/migrate';
 import { diesWithThisProcess } from '../../scripts/dev/temporal-dev-server';
 import { freePort } from '../support/free-port';
+import { isAlive } from '../support/process-group';
 import { TEST_POSTGRES_URL } from '../support/harness';
 
 const ROOT = join(__dirname, '..', '..');
@@ -96,15 +97,6 @@ function commandOf(pid: number): string {
   }
 }
 
-/** Alive and not a zombie waiting for its parent. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 async function waitFor<T>(what: string | (() => string), timeoutMs: number, check: () => Promise<T | undefined> | T | undefined, supervisor: Supervisor): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -142,11 +134,21 @@ async function runningChildren(supervisor: Supervisor, { workerRunning = true } 
 
 afterEach(async () => {
   for (const { pids, databaseUrl, dir } of started.splice(0)) {
-    for (const pid of pids.reverse()) if (isRunning(pid)) process.kill(pid, 'SIGKILL');
+    for (const pid of pids.reverse()) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     await dropDatabase(databaseUrl);
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Waits until every one of the supervisor's children has ended, naming those still running if they do not. */
+function childrenEnd(pids: number[], supervisor: Supervisor): Promise<unknown> {
+  return waitFor(
+    () => `every child to end (still running: ${pids.filter(isAlive).map(commandOf).join(', ')})`,
+    30_000,
+    () => (pids.some(isAlive) ? undefined : true),
+    supervisor,
+  );
+}
 
 it('stops every child, in order, when its terminal is closed (SIGHUP)', async () => {
   const supervisor = await startSupervisor();
@@ -154,12 +156,7 @@ it('stops every child, in order, when its terminal is closed (SIGHUP)', async ()
   const exited = new Promise<number | null>((resolve) => supervisor.process.once('exit', resolve));
 
   process.kill(supervisor.pid, 'SIGHUP');
-  await waitFor(
-    () => `every child to end (still running: ${pids.filter(isRunning).map(commandOf).join(', ')})`,
-    30_000,
-    () => (pids.some(isRunning) ? undefined : true),
-    supervisor,
-  );
+  await childrenEnd(pids, supervisor);
   expect(await exited).toBe(0);
   const output = supervisor.output();
   expect(output).toContain('Stopping: receiver, worker, fake Calendly, Temporal');
@@ -172,13 +169,8 @@ it('ends every child when it is killed (SIGKILL), without a chance to stop them'
   const pids = await runningChildren(supervisor);
 
   process.kill(supervisor.pid, 'SIGKILL');
-  await waitFor(
-    () => `every child to end (still running: ${pids.filter(isRunning).map(commandOf).join(', ')})`,
-    30_000,
-    () => (pids.some(isRunning) ? undefined : true),
-    supervisor,
-  );
-  expect(existsSync(`/proc/${supervisor.pid}`) && isRunning(supervisor.pid)).toBe(false);
+  await childrenEnd(pids, supervisor);
+  expect(existsSync(`/proc/${supervisor.pid}`) && isAlive(supervisor.pid)).toBe(false);
 }, 150_000);
 
 it('ends every child when it is killed during start-up, while the worker is still bundling its workflows', async () => {
@@ -186,12 +178,7 @@ it('ends every child when it is killed during start-up, while the worker is stil
   const pids = await runningChildren(supervisor, { workerRunning: false });
 
   process.kill(supervisor.pid, 'SIGKILL');
-  await waitFor(
-    () => `every child to end (still running: ${pids.filter(isRunning).map(commandOf).join(', ')})`,
-    30_000,
-    () => (pids.some(isRunning) ? undefined : true),
-    supervisor,
-  );
+  await childrenEnd(pids, supervisor);
 }, 150_000);
 
 it('has the worker and the receiver each stop in order on SIGHUP, like on SIGTERM (run from a terminal of their own)', async () => {
@@ -202,10 +189,10 @@ it('has the worker and the receiver each stop in order on SIGHUP, like on SIGTER
 
   process.kill(worker, 'SIGHUP');
   process.kill(receiver, 'SIGHUP');
-  await waitFor('both to stop', 30_000, () => (isRunning(worker) || isRunning(receiver) ? undefined : true), supervisor);
+  await waitFor('both to stop', 30_000, () => (isAlive(worker) || isAlive(receiver) ? undefined : true), supervisor);
   expect(supervisor.output()).toMatch(/Receiver stopping[\s\S]*signal: "SIGHUP"[\s\S]*Receiver stopped/);
   expect(supervisor.output()).toContain('Worker stopped');
   // The supervisor notices, and stops the rest.
   expect(await exited).toBe(1);
-  await waitFor('every child to end', 30_000, () => (pids.some(isRunning) ? undefined : true), supervisor);
+  await waitFor('every child to end', 30_000, () => (pids.some(isAlive) ? undefined : true), supervisor);
 }, 150_000);

@@ -4,22 +4,13 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { freePort } from '../support/free-port';
+import { isAlive } from '../support/process-group';
 
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 
-/** Alive and not a zombie waiting for its parent. */
-function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 it('ends when the process that started it is killed (SIGKILL)', async () => {
   const holder = spawn(process.execPath, ['--import', TSX_LOADER, join(__dirname, 'fixtures', 'hold-temporal-dev-server.ts'), String(await freePort())], {
@@ -29,14 +20,14 @@ it('ends when the process that started it is killed (SIGKILL)', async () => {
   try {
     const [line] = (await once(holder.stdout, 'data')) as [Buffer];
     serverPid = Number(line.toString().trim());
-    expect(isRunning(serverPid)).toBe(true);
+    expect(isAlive(serverPid)).toBe(true);
 
     holder.kill('SIGKILL');
     const deadline = Date.now() + 15_000;
-    while (isRunning(serverPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(isRunning(serverPid)).toBe(false);
+    while (isAlive(serverPid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(isAlive(serverPid)).toBe(false);
   } finally {
     holder.kill('SIGKILL');
-    if (serverPid && isRunning(serverPid)) process.kill(serverPid, 'SIGKILL');
+    if (serverPid && isAlive(serverPid)) process.kill(serverPid, 'SIGKILL');
   }
 }, 60_000);
