@@ -1,10 +1,12 @@
 /** Every activity the worker registers, built from its dependencies; their signatures are in src/contract.ts. */
+import { ApplicationFailure } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { CalendlyApiClient } from '../calendly/api-client';
 import type { Activities } from '../contract';
+import { describeDatabaseError, isDatabaseError } from '../database/errors';
 import type { SubscriptionTarget } from '../subscriptions/inspection';
-import { createBookingActivities, sanitizedActivityError } from './bookings';
+import { createBookingActivities } from './bookings';
 import { createCalendlyActivities } from './calendly';
 import { createDeliveryLogActivities } from './delivery-log';
 import { createReminderActivities, type ReminderSettings } from './reminders';
@@ -47,4 +49,13 @@ function withoutPersonalDataInErrors(activities: Activities): Activities {
     Object.defineProperty(wrapped[name], 'name', { value: name });
   }
   return wrapped as unknown as Activities;
+}
+
+/**
+ * A database error becomes a retryable failure that says only its code, table and constraint, so that no email or
+ * phone number reaches the worker's log or Temporal's history; anything else is returned as it is.
+ */
+export function sanitizedActivityError(error: unknown): unknown {
+  if (!isDatabaseError(error)) return error;
+  return ApplicationFailure.retryable(describeDatabaseError(error), 'DatabaseError');
 }

@@ -6,7 +6,8 @@ import { Writable } from 'node:stream';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createBookingActivities, sanitizedActivityError } from '../../src/activities/bookings';
+import { createBookingActivities } from '../../src/activities/bookings';
+import { sanitizedActivityError } from '../../src/activities';
 import { createLogger } from '../../src/logger';
 import { booking, newOrganization, openOrm } from '../database/database';
 
