@@ -27,6 +27,11 @@ const RULES = {
     { path: '^src/deliveries/' },
     { path: [UPPER, '^src/(activities|subscriptions)/'] },
   ],
+  'outbound-dispatches-only': [
+    'Outbound webhooks: endpoints and the dispatcher start delivery workflows; the activities do the sending.',
+    { path: '^src/outbound/' },
+    { path: ['^src/(receiver|worker)/', '^src/(deliveries|activities|subscriptions|calendly)/'] },
+  ],
   'activities-do-not-reach-back-up': [
     'Activities are called by workflows through Temporal, never imported by them, and never import a process.',
     { path: '^src/activities/' },
@@ -40,12 +45,17 @@ const RULES = {
   'database-is-the-bottom': [
     'All SQL lives in src/database; it knows nothing of HTTP, Temporal or the processes above it.',
     { path: '^src/database/' },
-    { path: [UPPER, '^src/(deliveries|workflows|activities|subscriptions|auth|temporal)/'] },
+    { path: [UPPER, '^src/(deliveries|workflows|activities|subscriptions|connections|auth|temporal|outbound)/'] },
+  ],
+  'connections-stay-below-activities': [
+    "A connection's tokens, OAuth flow and secrets: used by the receiver, the activities and the scripts, never the reverse.",
+    { path: '^src/connections/' },
+    { path: [UPPER, '^src/(deliveries|workflows|activities)/'] },
   ],
   'broadcaster-reads-the-outbox-only': [
     'The broadcaster fans out outbox events; it does not reach into deliveries, workflows or activities.',
     { path: '^src/broadcaster/' },
-    { path: ['^src/(receiver|worker)/', '^src/(deliveries|workflows|activities|subscriptions)/'] },
+    { path: ['^src/(receiver|worker)/', '^src/(deliveries|workflows|activities|subscriptions|outbound)/'] },
   ],
   'calendly-client-is-a-library': [
     'The Calendly client and schemas are used by every layer and import nothing of ours but configuration and metrics helpers.',
@@ -55,7 +65,7 @@ const RULES = {
   'shared-leaves-stay-low': [
     'Configuration, logging, auth, Temporal connection helpers and workflow IDs are used from above, never the reverse.',
     { path: ['^src/(auth|temporal)/', '^src/[^/]+\\.ts$'] },
-    { path: [UPPER, '^src/(deliveries|workflows|activities|subscriptions|database)/'] },
+    { path: [UPPER, '^src/(deliveries|workflows|activities|subscriptions|database|outbound)/'] },
   ],
   'product-code-has-no-test-doubles': [
     'src/ and the production scripts ship in the image: they never import the fake Calendly API, tests or dev tools.',

@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import { z } from 'zod';
 import { cancellationSchema, locationSchema, trackingSchema, WEBHOOK_EVENTS } from '../src/calendly/schemas';
 import { InvalidOperationError, UnknownRecordError } from './errors';
+import { OAuthError } from './oauth';
 import { readJsonBody } from './request-body';
 import type { FakeCalendly } from './types';
 
@@ -27,6 +28,8 @@ const bookingRequest = z.object({
   textReminderNumber: z.string().nullable().optional(),
   eventUri: z.url().optional(),
   host: z.object({ name: z.string().min(1), email: z.string().min(1) }).optional(),
+  hostUri: z.url().optional(),
+  organization: z.url().optional(),
   deliver,
 });
 
@@ -63,6 +66,16 @@ const webhookDeliveryRequest = z.object({
   t: z.number().int().positive().optional(),
 });
 
+const person = z.object({ name: z.string().min(1), email: z.string().min(1) });
+const plan = z.enum(['standard', 'free']);
+const organizationRequest = z.object({ owner: person, plan: plan.optional() });
+const userRequest = person.extend({ organization: z.url(), role: z.enum(['admin', 'user']).optional() });
+const planRequest = z.object({ organization: z.url(), plan });
+const userUriRequest = z.object({ user: z.url() });
+const authorizeRequest = z.object({ authorizeUrl: z.url(), user: z.url() });
+const lifetimeRequest = z.object({ seconds: z.number().int().positive() });
+const expireRequest = z.object({ user: z.url().optional() });
+
 const legacyBodyRequest = z.object({ event: z.enum(['invitee.created', 'invitee.canceled']), inviteeUri: z.url() });
 
 export function controlApiRouter(fake: FakeCalendly): Router {
@@ -82,6 +95,9 @@ export function controlApiRouter(fake: FakeCalendly): Router {
       } else if (error instanceof UnknownRecordError) {
         ctx.status = 404;
         ctx.body = { title: 'Resource Not Found', message: error.message };
+      } else if (error instanceof OAuthError) {
+        ctx.status = error.status;
+        ctx.body = error.body;
       } else if (error instanceof InvalidOperationError) {
         ctx.status = 409;
         ctx.body = { title: 'Conflict', message: error.message };
@@ -162,6 +178,56 @@ export function controlApiRouter(fake: FakeCalendly): Router {
 
   router.get('/requests', (ctx) => {
     ctx.body = { requests: fake.requestLog() };
+  });
+
+  router.get('/organizations', (ctx) => {
+    ctx.body = { organizations: fake.organizations() };
+  });
+
+  router.post('/organizations', async (ctx) => {
+    const { owner, plan: organizationPlan } = organizationRequest.parse(await readJsonBody(ctx));
+    ctx.status = 201;
+    ctx.body = fake.createOrganization({ owner, plan: organizationPlan });
+  });
+
+  router.post('/organizations/users', async (ctx) => {
+    const { organization, role, ...user } = userRequest.parse(await readJsonBody(ctx));
+    ctx.status = 201;
+    ctx.body = { user: fake.addUser(organization, user, role) };
+  });
+
+  router.post('/organizations/plan', async (ctx) => {
+    const { organization, plan: organizationPlan } = planRequest.parse(await readJsonBody(ctx));
+    fake.setPlan(organization, organizationPlan);
+    ctx.status = 204;
+  });
+
+  router.post('/personal-access-tokens', async (ctx) => {
+    const { user } = userUriRequest.parse(await readJsonBody(ctx));
+    ctx.status = 201;
+    ctx.body = { token: fake.issuePersonalAccessToken(user) };
+  });
+
+  router.post('/oauth/authorize', async (ctx) => {
+    const { authorizeUrl, user } = authorizeRequest.parse(await readJsonBody(ctx));
+    ctx.body = { redirectUrl: fake.authorize(authorizeUrl, user) };
+  });
+
+  router.post('/oauth/access-token-lifetime', async (ctx) => {
+    fake.setAccessTokenLifetime(lifetimeRequest.parse(await readJsonBody(ctx)).seconds);
+    ctx.status = 204;
+  });
+
+  router.post('/oauth/expire-access-tokens', async (ctx) => {
+    ctx.body = { expired: fake.expireAccessTokens(expireRequest.parse(await readJsonBody(ctx)).user) };
+  });
+
+  router.post('/oauth/revoke-grants', async (ctx) => {
+    ctx.body = { revoked: fake.revokeGrants(userUriRequest.parse(await readJsonBody(ctx)).user) };
+  });
+
+  router.get('/oauth/stats', (ctx) => {
+    ctx.body = fake.oauthStats();
   });
 
   return router;

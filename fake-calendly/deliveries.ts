@@ -48,7 +48,8 @@ export class WebhookDeliveries {
 
   /** The exact bytes and header Calendly would send, signed with `signingKey` at `t`. */
   signed(notification: Notification, signingKey: string, t = nowSeconds()): { body: string; signature: string } {
-    const body = this.envelope(notification, this.store.owner.uri);
+    const organization = this.store.organizationOf(notification.payload.scheduled_event);
+    const body = this.envelope(notification, this.store.ownerOf(organization).uri);
     return { body, signature: signatureFor(body, signingKey, t) };
   }
 
@@ -91,12 +92,16 @@ export class WebhookDeliveries {
     });
   }
 
-  /** Organization (and group) scope hears every event of the organization, user scope only its user's. */
+  /**
+   * Only subscriptions of the event's organization hear it: organization (and group) scope every event there,
+   * user scope only its user's.
+   */
   private listeners(notification: Notification): StoredSubscription[] {
     const hosts = notification.payload.scheduled_event.event_memberships.map((membership) => membership.user);
+    const organization = this.store.organizationOf(notification.payload.scheduled_event);
     return [...this.store.subscriptions.values()].filter(({ resource }) => {
       if (resource.state !== 'active' || !resource.events.includes(notification.event)) return false;
-      if (resource.organization !== this.store.organizationUri) return false;
+      if (resource.organization !== organization) return false;
       return resource.scope !== 'user' || (resource.user !== null && hosts.includes(resource.user));
     });
   }

@@ -1,15 +1,22 @@
-/** The fake's Koa app: control routes, then Calendly's REST API behind rate limit, faults and auth. */
+/**
+ * The fake's Koa app: control routes, then the OAuth routes (auth.calendly.com) and Calendly's REST API behind rate
+ * limit, faults and auth.
+ */
 import type Router from '@koa/router';
 import Koa, { type Context, type Next } from 'koa';
-import { CalendlyApiError, errorFor, notFound, unauthenticated, UnknownRecordError } from './errors';
+import type { AccessControl, Caller } from './access';
+import { CalendlyApiError, errorFor, notFound, UnknownRecordError } from './errors';
 import type { FaultInjector } from './fault-injection';
+import type { OAuthServer } from './oauth';
+import { oauthRouter } from './oauth-api';
 import type { RateLimiter } from './rate-limit';
 import { restApiRouter, type RestApiDependencies } from './rest-api';
 import type { RequestLogEntry } from './types';
 import { webhookSubscriptionsRouter } from './webhook-subscriptions-api';
 
 export interface HttpAppDependencies extends RestApiDependencies {
-  apiToken: string;
+  access: AccessControl;
+  oauth: OAuthServer | null;
   rateLimiter: RateLimiter;
   faults: FaultInjector;
   requests: RequestLogEntry[];
@@ -48,6 +55,11 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
   app.use(answerErrors);
 
   app.use(async (ctx, next) => {
+    // The REST budget; Calendly limits the token endpoint separately (8 per user per minute), which the fake does not.
+    if (ctx.path.startsWith('/oauth/')) {
+      await next();
+      return;
+    }
     const verdict = deps.rateLimiter.take();
     ctx.set('X-RateLimit-Limit', String(verdict.limit));
     ctx.set('X-RateLimit-Remaining', String(verdict.remaining));
@@ -66,9 +78,10 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
     throw errorFor(status);
   });
 
+  app.use(oauthRouter(deps.store, deps.oauth).routes());
+
   app.use(async (ctx, next) => {
-    const credentials = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('Authorization'));
-    if (credentials?.[1] !== deps.apiToken) throw unauthenticated();
+    (ctx.state as { caller: Caller }).caller = deps.access.callerOf(ctx);
     await next();
   });
 

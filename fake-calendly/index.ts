@@ -1,17 +1,20 @@
 /**
  * A fake of the Calendly API v2 for tests and local trials: REST API, webhook deliveries and test controls.
  * It reproduces the documented behaviour: the API reference (https://developer.calendly.com/api-docs) and the
- * webhooks guide (https://developer.calendly.com/docs/webhooks/overview: signatures, retries, disabling).
+ * webhooks guide (https://developer.calendly.com/docs/webhooks/overview: signatures, retries, disabling), and plays
+ * auth.calendly.com too (OAuth under /oauth/...). It holds several organizations; each token sees only its own.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HANDLED_EVENTS, uuidOf, type WebhookEventName } from '../src/calendly/schemas';
+import { AccessControl } from './access';
 import { controlApiRouter } from './control-api';
 import { WebhookDeliveries } from './deliveries';
 import { InvalidOperationError } from './errors';
 import { FaultInjector } from './fault-injection';
 import { createHttpApp } from './http-app';
 import { legacyWebhookBody } from './legacy';
+import { OAuthServer } from './oauth';
 import { Paginator } from './pagination';
 import { RateLimiter } from './rate-limit';
 import { Scheduling, type Notification } from './scheduling';
@@ -26,6 +29,7 @@ import type {
 } from './types';
 
 export type * from './types';
+export { OAuthError } from './oauth';
 
 const DEFAULT_RATE_LIMIT_PER_MINUTE = 500;
 const DEFAULT_DELIVERY_RETRY: DeliveryRetryOptions = {
@@ -55,7 +59,7 @@ function closeServer(server: Server): Promise<void> {
 const snapshot = <T>(record: T): T => structuredClone(record);
 
 export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<FakeCalendly> {
-  if (!options.apiToken) throw new TypeError('apiToken is required');
+  if (!options.apiToken && !options.oauth) throw new TypeError('apiToken or oauth is required');
   const host = options.host ?? '127.0.0.1';
   const server = createServer();
   await listen(server, options.port ?? 0, host);
@@ -67,6 +71,13 @@ export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<F
   const deliveries = new WebhookDeliveries(store, options.deliveryRetry ?? DEFAULT_DELIVERY_RETRY);
   const faults = new FaultInjector(url);
   const requests: RequestLogEntry[] = [];
+  const oauth = options.oauth ? new OAuthServer(store, options.oauth) : null;
+  const access = new AccessControl(store, oauth);
+  if (options.apiToken) access.issuePersonalAccessToken(store.owner.uri, options.apiToken);
+  const oauthApp = (): OAuthServer => {
+    if (oauth === null) throw new InvalidOperationError('the fake has no OAuth app: start it with the oauth option');
+    return oauth;
+  };
 
   /** One event at a time, so a receiver sees them in the given order. */
   const send = async (notifications: Notification[], opts: DeliverOptions | undefined): Promise<DeliveryAttempt[]> => {
@@ -84,6 +95,52 @@ export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<F
     async close() {
       await deliveries.close();
       await closeServer(server);
+    },
+
+    createOrganization({ owner, plan = 'standard' }) {
+      const created = store.addOrganization(plan, owner);
+      return { organizationUri: created.organization.uri, owner: snapshot(created.owner) };
+    },
+
+    addUser(organizationUri, person, role = 'user') {
+      return snapshot(store.addUser(organizationUri, person, role));
+    },
+
+    setPlan(organizationUri, plan) {
+      store.organization(organizationUri).plan = plan;
+    },
+
+    organizations() {
+      return [...store.organizations.values()].map(({ uri, plan }) => ({
+        uri,
+        plan,
+        users: store.membersOf(uri).map((user) => ({ user: snapshot(user), role: store.roleOf(user.uri) })),
+      }));
+    },
+
+    issuePersonalAccessToken(userUri) {
+      return access.issuePersonalAccessToken(userUri);
+    },
+
+    authorize(authorizeUrl, userUri) {
+      const app = oauthApp();
+      return app.decide(app.authorizeRequest(new URL(authorizeUrl).searchParams), userUri);
+    },
+
+    setAccessTokenLifetime(seconds) {
+      oauthApp().setAccessTokenLifetime(seconds);
+    },
+
+    expireAccessTokens(userUri) {
+      return oauthApp().expireAccessTokens(userUri);
+    },
+
+    revokeGrants(userUri) {
+      return oauthApp().revokeGrants(userUri);
+    },
+
+    oauthStats() {
+      return oauthApp().stats();
     },
 
     async bookMeeting(input, opts) {
@@ -169,7 +226,8 @@ export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<F
   };
 
   const app = createHttpApp({
-    apiToken: options.apiToken,
+    access,
+    oauth,
     store,
     scheduling,
     deliveries,

@@ -1,6 +1,10 @@
-/** Calendly API v2 routes for users, scheduled events, invitees and invitee no-shows. */
+/**
+ * Calendly API v2 routes for users, scheduled events, invitees and invitee no-shows, answering what the token's
+ * user may see: their organization's records (all of them for owners and admins, their own events for others).
+ */
 import Router from '@koa/router';
 import type { Context } from 'koa';
+import { callerIn, canSeeEvent, isAdmin, isMemberOf, type Caller } from './access';
 import { inviteeSchema, scheduledEventSchema, type Invitee, type ScheduledEvent } from '../src/calendly/schemas';
 import type { WebhookDeliveries } from './deliveries';
 import { alreadyExists, invalidArgument, notFound, permissionDenied } from './errors';
@@ -29,11 +33,27 @@ function sortedByTime<T>(items: T[], key: (item: T) => string, direction: 'asc' 
 
 const queryOf = (ctx: Context) => new URLSearchParams(ctx.querystring);
 
+/** Calendly's 403 for GET /scheduled_events/{uuid}; the same guard covers the event's invitees and no-shows. */
+const eventForbidden = () => permissionDenied('You are not allowed to view this event');
+
 export function restApiRouter({ store, scheduling, deliveries, paginator }: RestApiDependencies): Router {
   const router = new Router();
 
+  const visibleEvent = (caller: Caller, uuid: string | undefined): ScheduledEvent => {
+    const event = found(store.events.get(uuid ?? ''));
+    if (!canSeeEvent(store, caller, event)) throw eventForbidden();
+    return event;
+  };
+  const visibleInvitee = (caller: Caller, uri: string): Invitee => {
+    const invitee = store.invitee(uri);
+    if (!canSeeEvent(store, caller, store.event(invitee.event))) throw permissionDenied();
+    return invitee;
+  };
+
   router.get('/users/:uuid', (ctx) => {
-    const user = ctx.params.uuid === 'me' ? store.owner : found(store.users.get(ctx.params.uuid ?? ''));
+    const caller = callerIn(ctx);
+    const user = ctx.params.uuid === 'me' ? caller.user : found(store.users.get(ctx.params.uuid ?? ''));
+    if (!isMemberOf(store, caller, user.uri)) throw permissionDenied();
     ctx.body = { resource: user };
   });
 
@@ -51,18 +71,23 @@ export function restApiRouter({ store, scheduling, deliveries, paginator }: Rest
       reader.problem('organization', 'is missing (one of organization, user or group is required)');
     }
     reader.check();
-    if (organization !== undefined && organization !== store.organizationUri) throw permissionDenied();
+    const caller = callerIn(ctx);
+    if (organization !== undefined && organization !== caller.organization.uri) throw permissionDenied();
     if (user !== undefined) {
-      const member = [...store.users.values()].some((candidate) => candidate.uri === user);
-      if (!member) throw permissionDenied('This user is not in your organization');
-      if (organization === undefined && user !== store.owner.uri) {
+      if (!isMemberOf(store, caller, user)) throw permissionDenied('This user is not in your organization');
+      if (organization === undefined && user !== caller.user.uri) {
         throw permissionDenied('Please also specify organization when requesting events for a user within your organization.');
       }
+    }
+    // Only owners and admins list the organization or another user's events.
+    if (organization !== undefined && !isAdmin(caller) && user !== caller.user.uri) {
+      throw permissionDenied('You do not have permission');
     }
 
     const events = [...store.events.values()].filter((event: ScheduledEvent) => {
       const start = Date.parse(event.start_time);
       return (
+        canSeeEvent(store, caller, event) &&
         (user === undefined || event.event_memberships.some((membership) => membership.user === user)) &&
         (status === undefined || event.status === status) &&
         (minStart === undefined || start >= minStart) &&
@@ -75,11 +100,11 @@ export function restApiRouter({ store, scheduling, deliveries, paginator }: Rest
   });
 
   router.get('/scheduled_events/:uuid', (ctx) => {
-    ctx.body = { resource: found(store.events.get(ctx.params.uuid ?? '')) };
+    ctx.body = { resource: visibleEvent(callerIn(ctx), ctx.params.uuid) };
   });
 
   router.get('/scheduled_events/:uuid/invitees', (ctx) => {
-    const event = found(store.events.get(ctx.params.uuid ?? ''));
+    const event = visibleEvent(callerIn(ctx), ctx.params.uuid);
     const query = queryOf(ctx);
     const reader = new QueryReader(query);
     const status = reader.oneOf('status', inviteeSchema.shape.status.options);
@@ -97,7 +122,7 @@ export function restApiRouter({ store, scheduling, deliveries, paginator }: Rest
   });
 
   router.get('/scheduled_events/:eventUuid/invitees/:inviteeUuid', (ctx) => {
-    const event = found(store.events.get(ctx.params.eventUuid ?? ''));
+    const event = visibleEvent(callerIn(ctx), ctx.params.eventUuid);
     const invitee = found(store.invitees.get(ctx.params.inviteeUuid ?? ''));
     if (invitee.event !== event.uri) throw notFound();
     ctx.body = { resource: invitee };
@@ -109,7 +134,7 @@ export function restApiRouter({ store, scheduling, deliveries, paginator }: Rest
     if (typeof inviteeUri !== 'string' || inviteeUri === '') {
       throw invalidArgument([{ parameter: 'invitee', message: 'is missing' }]);
     }
-    if (store.invitee(inviteeUri).no_show) throw alreadyExists();
+    if (visibleInvitee(callerIn(ctx), inviteeUri).no_show) throw alreadyExists();
     const { noShow, notification } = scheduling.markNoShow(inviteeUri);
     void deliveries.deliver(notification);
     ctx.status = 201;
@@ -117,11 +142,14 @@ export function restApiRouter({ store, scheduling, deliveries, paginator }: Rest
   });
 
   router.get('/invitee_no_shows/:uuid', (ctx) => {
-    ctx.body = { resource: found(store.noShows.get(ctx.params.uuid ?? '')) };
+    const noShow = found(store.noShows.get(ctx.params.uuid ?? ''));
+    visibleInvitee(callerIn(ctx), noShow.invitee);
+    ctx.body = { resource: noShow };
   });
 
   router.delete('/invitee_no_shows/:uuid', (ctx) => {
     const noShow = found(store.noShows.get(ctx.params.uuid ?? ''));
+    visibleInvitee(callerIn(ctx), noShow.invitee);
     const { notification } = scheduling.unmarkNoShow(noShow.invitee);
     void deliveries.deliver(notification);
     ctx.status = 204;

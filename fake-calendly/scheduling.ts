@@ -1,6 +1,14 @@
 /** Calendly-side changes to meetings, applied to the store the way Calendly applies them. */
 import { randomUUID } from 'node:crypto';
-import { uuidOf, type Cancellation, type Invitee, type InviteePayload, type ScheduledEvent, type WebhookEventName } from '../src/calendly/schemas';
+import {
+  uuidOf,
+  type Cancellation,
+  type Invitee,
+  type InviteePayload,
+  type ScheduledEvent,
+  type User,
+  type WebhookEventName,
+} from '../src/calendly/schemas';
 import { InvalidOperationError } from './errors';
 import {
   inviteePayload,
@@ -151,16 +159,31 @@ export class Scheduling {
 
   private createEvent(input: BookingInput, now: string): ScheduledEvent {
     const startTime = timeOf(input.startTime, 'startTime');
-    const eventType = this.store.eventTypeFor(input.eventTypeName ?? DEFAULT_EVENT_TYPE_NAME);
+    const host = this.hostOf(input);
+    const eventType = this.store.eventTypeFor(input.eventTypeName ?? DEFAULT_EVENT_TYPE_NAME, host.current_organization);
     return this.addEvent({
       name: eventType.name,
       startTime,
       endTime: endTimeOf(startTime, input.endTime, DEFAULT_DURATION_MINUTES),
       eventTypeUri: eventType.uri,
       location: input.location ?? zoomLocation(),
-      hosts: [input.host ? this.store.hostFor(input.host) : this.store.owner],
+      hosts: [host],
       now,
     });
+  }
+
+  /** `hostUri`, else `host` (found or added in the organization), else the organization's owner. */
+  private hostOf(input: BookingInput): User {
+    const organizationUri = input.organization ?? (input.hostUri ? undefined : this.store.organizationUri);
+    if (input.hostUri) {
+      const host = this.store.user(input.hostUri);
+      if (organizationUri !== undefined && host.current_organization !== organizationUri) {
+        throw new InvalidOperationError(`host ${input.hostUri} is not a user of ${organizationUri}`);
+      }
+      return host;
+    }
+    const organization = this.store.organization(organizationUri ?? this.store.organizationUri).uri;
+    return input.host ? this.store.hostFor(input.host, organization) : this.store.ownerOf(organization);
   }
 
   private groupEventToJoin(eventUri: string, startTime: string): ScheduledEvent {

@@ -1,15 +1,23 @@
-/** The fake's Calendly-side state: one organization, its users, events, invitees, no-shows and hooks. */
+/**
+ * The fake's Calendly-side state: organizations (the default one and any a test adds), their users, events,
+ * invitees, no-shows and hooks. A scheduled event belongs to the organization of its (first) host.
+ */
 import { randomUUID } from 'node:crypto';
 import { uuidOf, type Invitee, type ScheduledEvent, type User, type WebhookSubscription } from '../src/calendly/schemas';
-import { UnknownRecordError } from './errors';
+import { InvalidOperationError, UnknownRecordError } from './errors';
 import { newUser, slugOf } from './resources';
 import { MicrosecondClock } from './timestamps';
-import type { InviteeNoShow } from './types';
+import type { InviteeNoShow, Plan, Role } from './types';
 
 export interface StoredSubscription {
   resource: WebhookSubscription;
   /** Never returned by the API; null when the subscription was created without one. */
   signingKey: string | null;
+}
+
+export interface Organization {
+  uri: string;
+  plan: Plan;
 }
 
 export interface EventType {
@@ -26,9 +34,12 @@ function trailingUuid(uri: string): string | undefined {
 
 export class CalendlyStore {
   readonly clock = new MicrosecondClock();
+  /** The default organization: where bookings go unless a test names another. */
   readonly organizationUri: string;
-  /** The user the API token belongs to: `/users/me`, default host, creator of subscriptions. */
+  /** Owner of the default organization, whose personal access token is the `apiToken` option. */
   readonly owner: User;
+  readonly organizations = new Map<string, Organization>();
+  readonly roles = new Map<string, Role>();
   readonly users = new Map<string, User>();
   readonly events = new Map<string, ScheduledEvent>();
   readonly invitees = new Map<string, Invitee>();
@@ -37,8 +48,54 @@ export class CalendlyStore {
   private readonly eventTypes = new Map<string, EventType>();
 
   constructor(readonly baseUrl: string) {
-    this.organizationUri = this.uriFor('organizations', randomUUID());
-    this.owner = this.hostFor(OWNER);
+    const { organization, owner } = this.addOrganization('standard', OWNER);
+    this.organizationUri = organization.uri;
+    this.owner = owner;
+  }
+
+  addOrganization(plan: Plan, owner: { name: string; email: string }): { organization: Organization; owner: User } {
+    const organization = { uri: this.uriFor('organizations', randomUUID()), plan };
+    this.organizations.set(organization.uri, organization);
+    return { organization, owner: this.addUser(organization.uri, owner, 'owner') };
+  }
+
+  organization(uri: string): Organization {
+    const organization = this.organizations.get(uri);
+    if (!organization) throw new UnknownRecordError(`no organization ${uri}`);
+    return organization;
+  }
+
+  /** Calendly emails identify one user across all organizations. */
+  addUser(organizationUri: string, person: { name: string; email: string }, role: Role): User {
+    this.organization(organizationUri);
+    if ([...this.users.values()].some((user) => user.email === person.email)) {
+      throw new InvalidOperationError(`a user with email ${person.email} already exists`);
+    }
+    const uuid = randomUUID();
+    const user = newUser(this.uriFor('users', uuid), organizationUri, person, this.clock.now());
+    this.users.set(uuid, user);
+    this.roles.set(user.uri, role);
+    return user;
+  }
+
+  ownerOf(organizationUri: string): User {
+    const owner = this.membersOf(organizationUri).find((user) => this.roleOf(user.uri) === 'owner');
+    if (!owner) throw new UnknownRecordError(`no organization ${organizationUri}`);
+    return owner;
+  }
+
+  membersOf(organizationUri: string): User[] {
+    return [...this.users.values()].filter((user) => user.current_organization === organizationUri);
+  }
+
+  roleOf(userUri: string): Role {
+    return this.roles.get(userUri) ?? 'user';
+  }
+
+  /** The organization of the event's first host. */
+  organizationOf(event: Pick<ScheduledEvent, 'event_memberships'>): string {
+    const [host] = event.event_memberships;
+    return host ? this.user(host.user).current_organization : this.organizationUri;
   }
 
   uriFor(collection: string, uuid: string): string {
@@ -49,21 +106,23 @@ export class CalendlyStore {
     return `${eventUri}/invitees/${inviteeUuid}`;
   }
 
-  /** Hosts other than the owner become users of the same organization. */
-  hostFor(person: { name: string; email: string }): User {
+  /** A host named by a booking is the user with that email, or a new user of the organization. */
+  hostFor(person: { name: string; email: string }, organizationUri = this.organizationUri): User {
     const existing = [...this.users.values()].find((user) => user.email === person.email);
-    if (existing) return existing;
-    const uuid = randomUUID();
-    const user = newUser(this.uriFor('users', uuid), this.organizationUri, person, this.clock.now());
-    this.users.set(uuid, user);
-    return user;
+    if (!existing) return this.addUser(organizationUri, person, 'user');
+    if (existing.current_organization !== organizationUri) {
+      throw new InvalidOperationError(`${person.email} is a user of another organization`);
+    }
+    return existing;
   }
 
-  eventTypeFor(name: string): EventType {
-    const existing = this.eventTypes.get(name);
+  /** Event types are per organization: two organizations' "30 Minute Meeting" are different records. */
+  eventTypeFor(name: string, organizationUri: string): EventType {
+    const key = `${organizationUri} ${name}`;
+    const existing = this.eventTypes.get(key);
     if (existing) return existing;
     const eventType = { uri: this.uriFor('event_types', randomUUID()), name, slug: slugOf(name) };
-    this.eventTypes.set(name, eventType);
+    this.eventTypes.set(key, eventType);
     return eventType;
   }
 

@@ -4,6 +4,7 @@ import type {
   Location,
   ScheduledEvent,
   Tracking,
+  User,
   WebhookEventName,
   WebhookSubscription,
 } from '../src/calendly/schemas';
@@ -15,13 +16,65 @@ export interface DeliveryRetryOptions {
   windowMs: number;
 }
 
+export type Plan = 'standard' | 'free';
+/** Calendly's organization roles: the owner and admins see and subscribe to the whole organization. */
+export type Role = 'owner' | 'admin' | 'user';
+
+/** The OAuth app the fake's auth endpoints (`/oauth/...`) know: Calendly registers one per developer app. */
+export interface OAuthAppOptions {
+  clientId: string;
+  clientSecret: string;
+  /** Exact-match allow list, as registered with the app. */
+  redirectUris: string[];
+  /**
+   * The app's webhook signing key (Calendly generates one per OAuth app): signs deliveries of subscriptions made with
+   * an OAuth token and no `signing_key` of their own. Default: none (unsigned, as before).
+   */
+  webhookSigningKey?: string;
+  /** Granted when the authorize URL names no `scope`; default `default`. */
+  scope?: string;
+  /** Default 7200 (Calendly: 2 hours); see also `setAccessTokenLifetime`. */
+  accessTokenLifetimeSeconds?: number;
+}
+
+export interface GrantSummary {
+  /** Opaque id of one authorization (one code exchange and the refreshes that follow it). */
+  id: string;
+  /** The user who allowed the app. */
+  owner: string;
+  organization: string;
+  scope: string;
+  createdAt: string;
+  revokedAt: string | null;
+  /** Successful refresh_token grants. */
+  refreshes: number;
+}
+
+export interface OAuthStats {
+  /** Every POST /oauth/token, successful or not. */
+  tokenRequests: number;
+  /** Successful refreshes summed per owner (user URI). */
+  refreshesByOwner: Record<string, number>;
+  grants: GrantSummary[];
+}
+
+export interface FakeOrganization {
+  uri: string;
+  plan: Plan;
+  users: { user: User; role: Role }[];
+}
+
 export interface FakeCalendlyOptions {
   /** 0 = ephemeral (default). */
   port?: number;
   /** Default 127.0.0.1. */
   host?: string;
-  /** The bearer token the REST API accepts; anything else answers 401. */
-  apiToken: string;
+  /**
+   * A personal access token of the default organization's owner (`userUri`); other tokens: `issuePersonalAccessToken`
+   * or OAuth. Required unless `oauth` is given.
+   */
+  apiToken?: string;
+  oauth?: OAuthAppOptions;
   /** Default 500 (Calendly's paid plans). */
   rateLimitPerMinute?: number;
   deliveryRetry?: DeliveryRetryOptions;
@@ -45,8 +98,12 @@ export interface BookingInput {
   textReminderNumber?: string | null;
   /** Add this invitee to an existing scheduled event, which makes it a group event. */
   eventUri?: string;
-  /** Default: the organization's user. */
+  /** Default: the organization's owner. A new email becomes a user of the organization. */
   host?: { name: string; email: string };
+  /** An existing user as host; the booking then belongs to that user's organization. */
+  hostUri?: string;
+  /** Default: the default organization (`FakeCalendly.organizationUri`), or the organization of `hostUri`. */
+  organization?: string;
 }
 
 export interface CancelInput {
@@ -140,9 +197,37 @@ export interface RequestLogEntry {
 export interface FakeCalendly {
   /** Base URL, e.g. http://127.0.0.1:43211; resource URIs start with it, so they are fetchable. */
   url: string;
+  /** The default organization (plan standard), where bookings go unless another is named. */
   organizationUri: string;
+  /** Its owner, whose personal access token is the `apiToken` option. */
   userUri: string;
   close(): Promise<void>;
+
+  /** A new organization with its owner (default plan standard). */
+  createOrganization(input: { owner: { name: string; email: string }; plan?: Plan }): {
+    organizationUri: string;
+    owner: User;
+  };
+  /** A new user (default role `user`) of an organization; emails are unique across the fake. */
+  addUser(organizationUri: string, person: { name: string; email: string }, role?: Exclude<Role, 'owner'>): User;
+  setPlan(organizationUri: string, plan: Plan): void;
+  organizations(): FakeOrganization[];
+  /** A new personal access token acting as `userUri`. */
+  issuePersonalAccessToken(userUri: string): string;
+
+  /**
+   * What the consent page does when `userUri` clicks "Allow" on `authorizeUrl` (a GET /oauth/authorize URL): the
+   * redirect URL with `code` and `state`, or with `error` for a bad request that may be redirected. Throws
+   * `OAuthError` for an unknown client_id or a redirect_uri that is not registered (never redirected).
+   */
+  authorize(authorizeUrl: string, userUri: string): string;
+  /** For access tokens issued from now on (`expires_in`). */
+  setAccessTokenLifetime(seconds: number): void;
+  /** Access tokens already issued (to `userUri`, or all) expire now; returns how many. */
+  expireAccessTokens(userUri?: string): number;
+  /** The user disconnects the app in Calendly: their grants' access and refresh tokens stop working; returns how many. */
+  revokeGrants(userUri: string): number;
+  oauthStats(): OAuthStats;
 
   bookMeeting(input: BookingInput, opts?: DeliverOptions): Promise<BookingResult>;
   cancelInvitee(inviteeUri: string, input?: CancelInput, opts?: DeliverOptions): Promise<CancellationResult>;

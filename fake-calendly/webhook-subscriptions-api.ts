@@ -1,9 +1,15 @@
-/** Calendly API v2 routes for webhook subscriptions: create, list, get, delete (there is no update). */
+/**
+ * Calendly API v2 routes for webhook subscriptions: create, list, get, delete (there is no update). Webhooks need a
+ * paid plan; organization scope needs an owner or admin; another organization's subscriptions do not exist for the
+ * caller.
+ */
 import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import { WEBHOOK_EVENTS, webhookSubscriptionSchema, type WebhookEventName, type WebhookSubscription } from '../src/calendly/schemas';
+import { callerIn, isAdmin, isMemberOf, type Caller } from './access';
 import type { WebhookDeliveries } from './deliveries';
 import { alreadyExists, invalidArgument, notFound, permissionDenied, type ErrorDetail } from './errors';
+import type { OAuthServer } from './oauth';
 import type { Paginator } from './pagination';
 import { QueryReader } from './query';
 import { readJsonBody } from './request-body';
@@ -13,6 +19,15 @@ export interface WebhookSubscriptionsApiDependencies {
   store: CalendlyStore;
   deliveries: WebhookDeliveries;
   paginator: Paginator;
+  oauth: OAuthServer | null;
+}
+
+/** Calendly's 403 on a free (Basic) plan: webhooks need Standard or higher. */
+const upgradeRequired = () => permissionDenied('Please upgrade your Calendly account to Standard');
+
+/** A non-admin manages only user-scoped subscriptions for themselves. */
+function mayManage(caller: Caller, scope: Scope, user: string | null | undefined): boolean {
+  return isAdmin(caller) || (scope === 'user' && user === caller.user.uri);
 }
 
 const SCOPES = webhookSubscriptionSchema.shape.scope.options;
@@ -94,19 +109,31 @@ function createRequestOf(body: unknown): CreateRequest {
   };
 }
 
-export function webhookSubscriptionsRouter({ store, deliveries, paginator }: WebhookSubscriptionsApiDependencies): Router {
+export function webhookSubscriptionsRouter({
+  store,
+  deliveries,
+  paginator,
+  oauth,
+}: WebhookSubscriptionsApiDependencies): Router {
   const router = new Router();
-  const isMember = (userUri: string) => [...store.users.values()].some((user) => user.uri === userUri);
-  const stored = (uuid: string | undefined) => {
+  const stored = (caller: Caller, uuid: string | undefined) => {
     const subscription = store.subscriptions.get(uuid ?? '');
-    if (!subscription) throw notFound();
+    if (subscription?.resource.organization !== caller.organization.uri) throw notFound();
+    if (!mayManage(caller, subscription.resource.scope, subscription.resource.user)) {
+      throw permissionDenied('You do not have permission to perform this action');
+    }
     return subscription;
   };
 
   router.post('/webhook_subscriptions', async (ctx) => {
     const request = createRequestOf(await readJsonBody(ctx));
-    if (request.organization !== store.organizationUri) throw permissionDenied();
-    if (request.user !== null && !isMember(request.user)) throw permissionDenied('This user is not in your organization');
+    const caller = callerIn(ctx);
+    if (request.organization !== caller.organization.uri) throw permissionDenied();
+    if (caller.organization.plan === 'free') throw upgradeRequired();
+    if (request.user !== null && !isMemberOf(store, caller, request.user)) {
+      throw permissionDenied('This user is not in your organization');
+    }
+    if (!mayManage(caller, request.scope, request.user)) throw permissionDenied('You do not have permission');
     const duplicate = [...store.subscriptions.values()].some(
       ({ resource }) => resource.callback_url === request.url && resource.organization === request.organization,
     );
@@ -126,9 +153,11 @@ export function webhookSubscriptionsRouter({ store, deliveries, paginator }: Web
       organization: request.organization,
       user: request.user,
       group: request.group,
-      creator: store.owner.uri,
+      creator: caller.user.uri,
     };
-    store.subscriptions.set(uuid, { resource, signingKey: request.signingKey });
+    // Without a key of its own, an OAuth app's subscription is signed with the app's key (Calendly: one per app).
+    const appKey = caller.via === 'oauth' ? (oauth?.webhookSigningKey ?? null) : null;
+    store.subscriptions.set(uuid, { resource, signingKey: request.signingKey ?? appKey });
     ctx.status = 201;
     ctx.body = { resource };
   });
@@ -142,7 +171,9 @@ export function webhookSubscriptionsRouter({ store, deliveries, paginator }: Web
     const group = scope === 'group' ? reader.required('group') : undefined;
     const sort = reader.oneOf('sort', ['created_at:asc', 'created_at:desc']) ?? 'created_at:asc';
     reader.check();
-    if (organization !== store.organizationUri) throw permissionDenied();
+    const caller = callerIn(ctx);
+    if (organization !== caller.organization.uri) throw permissionDenied();
+    if (scope !== undefined && !mayManage(caller, scope, user)) throw permissionDenied('You do not have permission');
 
     const matching = [...store.subscriptions.values()]
       .map(({ resource }) => resource)
@@ -157,11 +188,11 @@ export function webhookSubscriptionsRouter({ store, deliveries, paginator }: Web
   });
 
   router.get('/webhook_subscriptions/:uuid', (ctx) => {
-    ctx.body = { resource: stored(ctx.params.uuid).resource };
+    ctx.body = { resource: stored(callerIn(ctx), ctx.params.uuid).resource };
   });
 
   router.delete('/webhook_subscriptions/:uuid', (ctx) => {
-    const subscription = stored(ctx.params.uuid);
+    const subscription = stored(callerIn(ctx), ctx.params.uuid);
     store.subscriptions.delete(ctx.params.uuid ?? '');
     deliveries.stopRetries(subscription);
     ctx.status = 204;

@@ -1,15 +1,15 @@
 /**
- * npm run bookings:sync -- [--from <ISO>] [--to <ISO>] [--dry-run]
+ * npm run bookings:sync -- [--from <ISO>] [--to <ISO>] [--dry-run] [--connection <id>]
  * Backfills bookings from the Calendly API through the same workflows as webhooks (see README, "Backfill").
  */
 import { Client } from '@temporalio/client';
-import { calendlyClientFrom } from '../src/calendly/api-client';
 import { configFromEnvironment } from '../src/config';
 import { syncBookings } from '../src/deliveries/backfill';
 import { lazyTemporalConnection } from '../src/temporal/client-connection';
+import { CONNECTION_OPTION, CONNECTION_USAGE, scriptAccount } from './lib/account';
 import { runCli, UsageError } from './lib/cli';
 
-const USAGE = `Usage: npm run bookings:sync -- [--from <ISO time>] [--to <ISO time>] [--dry-run]
+const USAGE = `Usage: npm run bookings:sync -- [--from <ISO time>] [--to <ISO time>] [--dry-run] [--connection <id>]
 
 Feeds every invitee of the organization's scheduled events that START in the window through the same workflows as
 webhook deliveries. An invitee already delivered is reported as "already known" and changes nothing, so running it
@@ -19,6 +19,8 @@ booked before it starts, so --from <when an outage began> finds every booking ma
   --from     events starting at or after (default: RECONCILE_LOOKBACK_HOURS ago, like the reconcile schedule)
   --to       events starting before (default: RECONCILE_LOOKAHEAD_DAYS ahead)
   --dry-run  list what would be fed, start nothing
+${CONNECTION_USAGE}
+                     (its bookings go to its organization, as its webhooks do)
   --help     show this help
 
 Exit code: 0 done, 1 failed (running it again is safe), 2 wrong usage, 78 configuration error.`;
@@ -30,18 +32,22 @@ function timeOption(name: string, value: string | undefined, fallback: Date): Da
   return time;
 }
 
-runCli('bookings:sync', USAGE, { from: { type: 'string' }, to: { type: 'string' }, 'dry-run': { type: 'boolean' } }, async (values) => {
+const OPTIONS = { from: { type: 'string' }, to: { type: 'string' }, 'dry-run': { type: 'boolean' }, ...CONNECTION_OPTION } as const;
+
+runCli('bookings:sync', USAGE, OPTIONS, async (values) => {
   const config = configFromEnvironment();
   const now = Date.now();
   const from = timeOption('from', values.from, new Date(now - config.schedules.reconcileLookBackHours * 3_600_000));
   const to = timeOption('to', values.to, new Date(now + config.schedules.reconcileLookAheadDays * 86_400_000));
   if (from >= to) throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()})`);
 
+  const account = await scriptAccount(config, values.connection);
   // Lazy: a dry run starts nothing, so it works while Temporal is down.
-  const connection = lazyTemporalConnection(config.temporal.address);
+  const connection = lazyTemporalConnection(config.temporal);
   try {
     await syncBookings({
-      calendly: calendlyClientFrom(config),
+      calendly: account.calendly,
+      connectionId: account.connectionId,
       temporal: new Client({ connection, namespace: config.temporal.namespace }),
       taskQueue: config.temporal.taskQueue,
       window: { from, to },
@@ -51,5 +57,6 @@ runCli('bookings:sync', USAGE, { from: { type: 'string' }, to: { type: 'string' 
     return 0;
   } finally {
     await connection.close();
+    await account.close();
   }
 });

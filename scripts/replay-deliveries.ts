@@ -3,10 +3,11 @@
  * Replays signed deliveries that were kept as unprocessed, and with --failed those that failed (see README, "Delivery log").
  */
 import { MikroORM } from '@mikro-orm/postgresql';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { configFromEnvironment } from '../src/config';
 import { ormConfig } from '../src/database/orm-config';
 import { replayUnprocessedDeliveries } from '../src/deliveries/replay';
+import { connectTemporal } from '../src/temporal/client-connection';
 import { runCli } from './lib/cli';
 
 const USAGE = `Usage: npm run replay-deliveries -- [--dry-run] [--failed] [--id <trackingId> ...]
@@ -26,7 +27,7 @@ replay failed, 2 wrong usage, 78 configuration error.`;
 runCli('replay-deliveries', USAGE, { id: { type: 'string', multiple: true }, 'dry-run': { type: 'boolean' }, failed: { type: 'boolean' } }, async (values) => {
   const config = configFromEnvironment();
   const orm = await MikroORM.init(ormConfig(config.databaseUrl));
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await connectTemporal(config.temporal);
   try {
     const results = await replayUnprocessedDeliveries({
       em: orm.em.fork(),

@@ -16,3 +16,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 bash scripts/install-temporal.sh
+
+# The dashboard page's script, from client/ (a fraction of a second).
+node_modules/.bin/tsx scripts/dev/bundle-dashboard.ts >/dev/null

@@ -1,15 +1,14 @@
 /**
- * npm run subscription:reconnect -- [--dry-run] [--keep-others] [--recreate]
+ * npm run subscription:reconnect -- [--dry-run] [--keep-others] [--recreate] [--connection <id>]
  * Points the organization's Calendly webhook subscription at this system (see README, "Webhook subscription").
  */
-import { calendlyClientFrom } from '../src/calendly/api-client';
 import { HANDLED_EVENTS } from '../src/calendly/schemas';
 import { configFromEnvironment } from '../src/config';
-import { subscriptionTargetOf } from '../src/subscriptions/inspection';
 import { reconnectSubscription } from '../src/subscriptions/reconnect';
+import { CONNECTION_OPTION, CONNECTION_USAGE, scriptAccount } from './lib/account';
 import { runCli } from './lib/cli';
 
-const USAGE = `Usage: npm run subscription:reconnect -- [--dry-run] [--keep-others] [--recreate]
+const USAGE = `Usage: npm run subscription:reconnect -- [--dry-run] [--keep-others] [--recreate] [--connection <id>]
 
 Makes Calendly deliver bookings here: one active organization subscription at API_URL + /calendly/webhook,
 signed with the first CALENDLY_WEBHOOK_SIGNING_KEY, for exactly
@@ -22,20 +21,29 @@ so a wrong one at this URL is deleted just before the right one is created. Run 
   --keep-others  leave subscriptions at other URLs alone (when another integration owns them)
   --recreate     replace the subscription even when it is right: to switch to a new signing key, put the new key
                  first in CALENDLY_WEBHOOK_SIGNING_KEY (keep the old one after it), then run this
+${CONNECTION_USAGE}
+                     (its subscription: API_URL + /calendly/webhook/<id>, signed with the connection's own key)
   --help         show this help
 
 Exit code: 0 connected or already connected (with --dry-run: plan printed), 1 Calendly or the network failed
 (the output shows what was done until then; running it again is safe), 2 wrong usage, 78 configuration error.`;
 
-runCli('subscription:reconnect', USAGE, { 'dry-run': { type: 'boolean' }, 'keep-others': { type: 'boolean' }, recreate: { type: 'boolean' } }, async (values) => {
+const OPTIONS = { 'dry-run': { type: 'boolean' }, 'keep-others': { type: 'boolean' }, recreate: { type: 'boolean' }, ...CONNECTION_OPTION } as const;
+
+runCli('subscription:reconnect', USAGE, OPTIONS, async (values) => {
   const config = configFromEnvironment();
-  await reconnectSubscription({
-    calendly: calendlyClientFrom(config),
-    target: subscriptionTargetOf(config),
-    removeOthers: !values['keep-others'],
-    recreate: values.recreate ?? false,
-    dryRun: values['dry-run'] ?? false,
-    report: (line) => process.stdout.write(`${line}\n`),
-  });
-  return 0;
+  const account = await scriptAccount(config, values.connection);
+  try {
+    await reconnectSubscription({
+      calendly: account.calendly,
+      target: account.target,
+      removeOthers: !values['keep-others'],
+      recreate: values.recreate ?? false,
+      dryRun: values['dry-run'] ?? false,
+      report: (line) => process.stdout.write(`${line}\n`),
+    });
+    return 0;
+  } finally {
+    await account.close();
+  }
 });

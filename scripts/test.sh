@@ -17,6 +17,7 @@ fi
 
 echo "==> Type check"
 node_modules/.bin/tsc --noEmit
+node_modules/.bin/tsc --noEmit -p client
 echo "==> Lint"
 node_modules/.bin/eslint .
 echo "==> Architecture (import rules in .dependency-cruiser.cjs)"

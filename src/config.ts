@@ -2,6 +2,8 @@
  * The one place that reads the environment. Every process (receiver, worker, scripts) calls
  * `configFromEnvironment()` once at start-up; a wrong value stops it with a line that says what to fix.
  */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 
@@ -74,6 +76,26 @@ const apiTokens = z
       .min(1, { message: 'needs at least one token' }),
   );
 
+const AMOUNT = /^\d+(\.\d+)?$/;
+const REVENUE_EXAMPLE = 'REVENUE_BY_EVENT_TYPE=https://api.calendly.com/event_types/ABC=150,https://api.calendly.com/event_types/DEF=49.90';
+
+/** `<event type URI>=<amount>`, comma-separated: what a held meeting of that event type is worth. */
+const revenueByEventType = z
+  .string()
+  .default('')
+  .transform(commaList)
+  .pipe(
+    z.array(
+      z
+        .string()
+        .refine((entry) => /^https?:\/\/[^\s=]+$/.test(entry.slice(0, entry.lastIndexOf('='))) && AMOUNT.test(entry.slice(entry.lastIndexOf('=') + 1)), {
+          message: `each entry is <event type URI>=<amount> (a number without currency), e.g. ${REVENUE_EXAMPLE}`,
+        })
+        .transform((entry) => ({ eventTypeUri: entry.slice(0, entry.lastIndexOf('=')), amount: Number(entry.slice(entry.lastIndexOf('=') + 1)) })),
+    ),
+  )
+  .refine((rates) => new Set(rates.map((rate) => rate.eventTypeUri)).size === rates.length, { message: 'names an event type twice' });
+
 const UNIT_SECONDS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
 
 function offsetSeconds(offset: string): number {
@@ -85,11 +107,13 @@ const environmentSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   API_URL: httpUrl('API_URL=https://bookings.example.com'),
   CALENDLY_WEBHOOK_SIGNING_KEY: z
-    .string({ error: 'is required: the signing key of the Calendly webhook subscription (comma-separate several to rotate)' })
+    .string()
     .transform(commaList)
-    .pipe(z.array(z.string().min(8, { message: 'each key needs at least 8 characters' })).min(1, { message: 'needs at least one key' })),
+    .pipe(z.array(z.string().min(8, { message: 'each key needs at least 8 characters' })).min(1, { message: 'needs at least one key' }))
+    .optional(),
   CALENDLY_SIGNATURE_TOLERANCE_SECONDS: durationSeconds(180),
-  CALENDLY_API_TOKEN: z.string({ error: 'is required: a Calendly personal access token or OAuth token' }).min(1),
+  // Both optional once OAuth is configured: organizations then connect their own accounts (src/connections).
+  CALENDLY_API_TOKEN: z.string().min(1).optional(),
   CALENDLY_API_BASE_URL: httpUrl('CALENDLY_API_BASE_URL=https://api.calendly.com').default('https://api.calendly.com'),
   DATABASE_URL: z
     .string()
@@ -104,6 +128,15 @@ const environmentSchema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('calendly-bookings'),
   TEMPORAL_WEB_UI_URL: httpUrl('TEMPORAL_WEB_UI_URL=http://127.0.0.1:8233').default('http://127.0.0.1:8233'),
+  TEMPORAL_TLS_CERT_PATH: z.string().trim().min(1).optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().trim().min(1).optional(),
+  TEMPORAL_TLS_CA_PATH: z.string().trim().min(1).optional(),
+  TEMPORAL_TLS_SERVER_NAME: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9.-]+$/, { message: 'must be a host name, e.g. TEMPORAL_TLS_SERVER_NAME=temporal.internal' })
+    .optional(),
+  TEMPORAL_API_KEY: z.string().trim().min(1).optional(),
   API_TOKENS: apiTokens,
   REMINDER_OFFSETS: z
     .string()
@@ -117,6 +150,10 @@ const environmentSchema = z.object({
     .transform((offsets) => [...new Set(offsets.map(offsetSeconds))].sort((a, b) => b - a)),
   REMINDER_WEBHOOK_URL: httpUrl('REMINDER_WEBHOOK_URL=https://crm.example.com/hooks/reminders').optional(),
   REMINDER_WEBHOOK_SECRET: z.string().min(16, { message: 'needs at least 16 characters' }).optional(),
+  OUTBOUND_WEBHOOK_MAX_ATTEMPTS: wholeNumberOf('attempts', 10),
+  OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS: durationSeconds(30),
+  OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: durationSeconds(3600),
+  OUTBOUND_WEBHOOK_SWEEP_SECONDS: durationSeconds(60),
   WEBSOCKET_PING_INTERVAL_SECONDS: durationSeconds(30),
   WEBSOCKET_MAX_BUFFERED_BYTES: byteCount(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -149,6 +186,24 @@ const environmentSchema = z.object({
     ),
   WORKER_METRICS_PORT: optionalPort,
   TEMPORAL_METRICS_PORT: optionalPort,
+  CALENDLY_CLIENT_ID: z.string().trim().min(1).optional(),
+  CALENDLY_CLIENT_SECRET: z.string().trim().min(1).optional(),
+  CALENDLY_OAUTH_REDIRECT_URI: httpUrl('CALENDLY_OAUTH_REDIRECT_URI=https://bookings.example.com/api/connections/callback').optional(),
+  CALENDLY_AUTH_BASE_URL: httpUrl('CALENDLY_AUTH_BASE_URL=https://auth.calendly.com').default('https://auth.calendly.com'),
+  CONNECTION_ENCRYPTION_KEY: z
+    .string()
+    .trim()
+    .refine((value) => Buffer.from(value, 'base64').length === 32 && /^[A-Za-z0-9+/]{43}=$/.test(value), {
+      message: 'must be 32 random bytes in base64 (44 characters): generate one with: openssl rand -base64 32',
+    })
+    .optional(),
+  CONNECTION_SYNC_LOOKBACK_DAYS: wholeNumberOf('days', 30),
+  REVENUE_PER_BOOKING: z
+    .string()
+    .default('0')
+    .refine((value) => AMOUNT.test(value.trim()), { message: 'must be a number without currency, e.g. REVENUE_PER_BOOKING=150 or 49.90' })
+    .transform(Number),
+  REVENUE_BY_EVENT_TYPE: revenueByEventType,
 });
 
 export interface Config {
@@ -157,10 +212,23 @@ export interface Config {
   apiUrl: string;
   webhookUrl: string;
   calendly: {
+    /** of the environment's subscription (single-account mode); empty when only OAuth connections are used */
     signingKeys: string[];
     signatureToleranceSeconds: number;
-    apiToken: string;
+    /** single-account mode: the environment's token, served as one connection; unset when only OAuth is used */
+    apiToken?: string;
     apiBaseUrl: string;
+  };
+  /** Set when organizations connect their own Calendly accounts (OAuth 2.1 with PKCE, src/connections). */
+  oauth?: {
+    clientId: string;
+    clientSecret: string;
+    redirectUri: string;
+    authBaseUrl: string;
+    /** AES-256-GCM key for tokens and signing keys at rest */
+    encryptionKey: Buffer;
+    /** a new connection's first sync reaches this far back (and everything ahead) */
+    syncLookBackDays: number;
   };
   databaseUrl: string;
   temporal: {
@@ -168,6 +236,10 @@ export interface Config {
     namespace: string;
     taskQueue: string;
     webUiUrl: string;
+    /** TLS to Temporal (Temporal Cloud, or a cluster that requires it); unset: plain gRPC */
+    tls?: TemporalTls;
+    /** a Temporal Cloud API key, sent as a bearer token (always over TLS) */
+    apiKey?: string;
   };
   apiTokens: ApiToken[];
   websocket: {
@@ -181,6 +253,13 @@ export interface Config {
     offsetsSeconds: number[];
     /** where reminders are also POSTed, signed with the secret; unset = websocket only */
     webhook?: { url: string; secret: string };
+  };
+  /** Outbound event webhooks (README, "Outbound event webhooks"): each delivery's bounded retry schedule. */
+  outboundWebhooks: {
+    /** attempts before a delivery is dead; between them the wait doubles from the initial interval up to the maximum */
+    retry: { maximumAttempts: number; initialIntervalSeconds: number; maximumIntervalSeconds: number };
+    /** the worker's dispatcher looks for deliveries without a workflow this often (besides every outbox NOTIFY) */
+    sweepIntervalSeconds: number;
   };
   logLevel: string;
   /** The worker's prebuilt workflow bundle; unset: the one `npm run build` put next to the compiled worker, if any. */
@@ -213,6 +292,12 @@ export interface Config {
     /** browser origins allowed to call /api/* cross-origin (exact matches); empty = no CORS headers at all */
     corsAllowedOrigins: string[];
   };
+  /** What a held meeting is worth, for the dashboard's revenue (src/database/business-counters.ts). */
+  revenue: {
+    /** of a meeting whose event type is not in `byEventType` */
+    perBooking: number;
+    byEventType: { eventTypeUri: string; amount: number }[];
+  };
   /** The worker's Prometheus endpoints, on HOST; each off when unset. */
   metrics: {
     /** the worker's own server: GET /metrics (the app's counters) and GET /health */
@@ -220,6 +305,16 @@ export interface Config {
     /** Temporal SDK's exporter (`host:port`), GET /metrics */
     temporalBindAddress?: string;
   };
+}
+
+/** What TEMPORAL_TLS_* name, read and checked at start-up (the shape of the Temporal SDK's TLSConfig). */
+export interface TemporalTls {
+  /** the client certificate and its key (PEM), for mutual TLS */
+  clientCertPair?: { crt: Buffer; key: Buffer };
+  /** the CA that signed the server's certificate (PEM); unset: the system's trusted CAs */
+  serverRootCACertificate?: Buffer;
+  /** the name the server's certificate must carry, when it differs from TEMPORAL_ADDRESS's host */
+  serverNameOverride?: string;
 }
 
 export class ConfigError extends Error {
@@ -248,13 +343,49 @@ function isLoopbackUrl(url: string): boolean {
 }
 
 /** The example secrets and short keys pass only on a loopback API_URL (a local trial): what is wrong, per variable. */
+/**
+ * TEMPORAL_TLS_*, read and checked now rather than at the first connection: each file is readable and holds PEM, a
+ * certificate comes with its key (and that key is the certificate's). An API key alone means TLS with the system's CAs.
+ */
+function temporalTlsOf(e: z.infer<typeof environmentSchema>): { tls?: TemporalTls; problems: string[] } {
+  const { TEMPORAL_TLS_CERT_PATH: certPath, TEMPORAL_TLS_KEY_PATH: keyPath, TEMPORAL_TLS_CA_PATH: caPath, TEMPORAL_TLS_SERVER_NAME: serverName } = e;
+  const problems: string[] = [];
+  if (certPath && !keyPath) problems.push("TEMPORAL_TLS_KEY_PATH is required when TEMPORAL_TLS_CERT_PATH is set: the path of the client certificate's private key (PEM)");
+  if (keyPath && !certPath) problems.push('TEMPORAL_TLS_CERT_PATH is required when TEMPORAL_TLS_KEY_PATH is set: the path of the client certificate (PEM)');
+  const readPem = (variable: string, path: string | undefined, what: string, parse: (pem: Buffer) => unknown): Buffer | undefined => {
+    if (!path) return undefined;
+    let pem: Buffer;
+    try {
+      pem = readFileSync(path);
+    } catch (error) {
+      problems.push(`${variable} cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'}: ${path}): give the path of ${what}`);
+      return undefined;
+    }
+    try {
+      parse(pem);
+      return pem;
+    } catch {
+      problems.push(`${variable} (${path}) does not hold ${what}`);
+      return undefined;
+    }
+  };
+  const crt = readPem('TEMPORAL_TLS_CERT_PATH', certPath, 'a PEM certificate', (pem) => new X509Certificate(pem));
+  const key = readPem('TEMPORAL_TLS_KEY_PATH', keyPath, 'an unencrypted PEM private key', (pem) => createPrivateKey(pem));
+  const ca = readPem('TEMPORAL_TLS_CA_PATH', caPath, 'a PEM CA certificate', (pem) => new X509Certificate(pem));
+  if (crt && key && !new X509Certificate(crt).checkPrivateKey(createPrivateKey(key))) {
+    problems.push('TEMPORAL_TLS_KEY_PATH is not the key of the certificate in TEMPORAL_TLS_CERT_PATH: give the matching pair');
+  }
+  if (problems.length || !(certPath || caPath || serverName || e.TEMPORAL_API_KEY)) return { problems };
+  return { tls: { clientCertPair: crt && key ? { crt, key } : undefined, serverRootCACertificate: ca, serverNameOverride: serverName }, problems };
+}
+
 function weakSecrets(e: z.infer<typeof environmentSchema>): string[] {
   if (isLoopbackUrl(e.API_URL)) return [];
   const problems: string[] = [];
   const example = `is the public example from .env.example, refused because API_URL is not a loopback address: ${GENERATE_SECRET}`;
   const tooShort = `needs ${MIN_PUBLIC_SECRET_LENGTH}+ characters in each entry when API_URL is not a loopback address: ${GENERATE_SECRET}`;
 
-  const keys = e.CALENDLY_WEBHOOK_SIGNING_KEY;
+  const keys = e.CALENDLY_WEBHOOK_SIGNING_KEY ?? [];
   if (keys.includes(EXAMPLE_SECRETS.CALENDLY_WEBHOOK_SIGNING_KEY)) {
     problems.push(`CALENDLY_WEBHOOK_SIGNING_KEY ${example}, then npm run subscription:reconnect -- --recreate`);
   } else if (keys.some((key) => key.length < MIN_PUBLIC_SECRET_LENGTH)) {
@@ -275,6 +406,26 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       message: 'is required when REMINDER_WEBHOOK_URL is set: the key its receiver uses to verify the signature',
       path: ['REMINDER_WEBHOOK_SECRET'],
     })
+    .refine((e) => e.CALENDLY_API_TOKEN || e.CALENDLY_CLIENT_ID, {
+      message: 'is required: a Calendly personal access token (single account), unless CALENDLY_CLIENT_ID etc. are set for OAuth connections',
+      path: ['CALENDLY_API_TOKEN'],
+    })
+    .refine((e) => !e.CALENDLY_API_TOKEN || e.CALENDLY_WEBHOOK_SIGNING_KEY, {
+      message: 'is required with CALENDLY_API_TOKEN: the signing key of its webhook subscription (comma-separate several to rotate)',
+      path: ['CALENDLY_WEBHOOK_SIGNING_KEY'],
+    })
+    .refine((e) => !e.CALENDLY_CLIENT_ID || (e.CALENDLY_CLIENT_SECRET && e.CALENDLY_OAUTH_REDIRECT_URI), {
+      message: 'needs CALENDLY_CLIENT_SECRET and CALENDLY_OAUTH_REDIRECT_URI (API_URL + /api/connections/callback) too: the OAuth app from developer.calendly.com',
+      path: ['CALENDLY_CLIENT_ID'],
+    })
+    .refine((e) => !e.CALENDLY_CLIENT_ID || e.CONNECTION_ENCRYPTION_KEY, {
+      message: 'is required when CALENDLY_CLIENT_ID is set: it encrypts the connections\' tokens at rest; generate one with: openssl rand -base64 32',
+      path: ['CONNECTION_ENCRYPTION_KEY'],
+    })
+    .refine((e) => e.OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS <= e.OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS, {
+      message: 'must not exceed OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: the wait between attempts grows from the one up to the other',
+      path: ['OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS'],
+    })
     .refine((e) => e.TEMPORAL_METRICS_PORT === undefined || e.TEMPORAL_METRICS_PORT !== e.WORKER_METRICS_PORT, {
       message: 'must differ from WORKER_METRICS_PORT: both are served by the worker',
       path: ['TEMPORAL_METRICS_PORT'],
@@ -284,29 +435,52 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   const weak = weakSecrets(e);
   if (weak.length) throw new ConfigError(`Configuration error: ${weak.join('; ')}. Set it in .env (see .env.example).`);
+  const temporalTls = temporalTlsOf(e);
+  if (temporalTls.problems.length) throw new ConfigError(`Configuration error: ${temporalTls.problems.join('; ')}. Set it in .env (see .env.example).`);
   return {
     port: e.PORT,
     host: e.HOST,
     apiUrl: e.API_URL,
     webhookUrl: `${e.API_URL}/calendly/webhook`,
     calendly: {
-      signingKeys: e.CALENDLY_WEBHOOK_SIGNING_KEY,
+      signingKeys: e.CALENDLY_WEBHOOK_SIGNING_KEY ?? [],
       signatureToleranceSeconds: e.CALENDLY_SIGNATURE_TOLERANCE_SECONDS,
       apiToken: e.CALENDLY_API_TOKEN,
       apiBaseUrl: e.CALENDLY_API_BASE_URL,
     },
+    oauth:
+      e.CALENDLY_CLIENT_ID && e.CALENDLY_CLIENT_SECRET && e.CALENDLY_OAUTH_REDIRECT_URI && e.CONNECTION_ENCRYPTION_KEY
+        ? {
+            clientId: e.CALENDLY_CLIENT_ID,
+            clientSecret: e.CALENDLY_CLIENT_SECRET,
+            redirectUri: e.CALENDLY_OAUTH_REDIRECT_URI,
+            authBaseUrl: e.CALENDLY_AUTH_BASE_URL,
+            encryptionKey: Buffer.from(e.CONNECTION_ENCRYPTION_KEY, 'base64'),
+            syncLookBackDays: e.CONNECTION_SYNC_LOOKBACK_DAYS,
+          }
+        : undefined,
     databaseUrl: e.DATABASE_URL,
     temporal: {
       address: e.TEMPORAL_ADDRESS,
       namespace: e.TEMPORAL_NAMESPACE,
       taskQueue: e.TEMPORAL_TASK_QUEUE,
       webUiUrl: e.TEMPORAL_WEB_UI_URL,
+      tls: temporalTls.tls,
+      apiKey: e.TEMPORAL_API_KEY,
     },
     apiTokens: e.API_TOKENS,
     websocket: { pingIntervalSeconds: e.WEBSOCKET_PING_INTERVAL_SECONDS, maxBufferedBytes: e.WEBSOCKET_MAX_BUFFERED_BYTES },
     reminders: {
       offsetsSeconds: e.REMINDER_OFFSETS,
       webhook: e.REMINDER_WEBHOOK_URL && e.REMINDER_WEBHOOK_SECRET ? { url: e.REMINDER_WEBHOOK_URL, secret: e.REMINDER_WEBHOOK_SECRET } : undefined,
+    },
+    outboundWebhooks: {
+      retry: {
+        maximumAttempts: e.OUTBOUND_WEBHOOK_MAX_ATTEMPTS,
+        initialIntervalSeconds: e.OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS,
+        maximumIntervalSeconds: e.OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS,
+      },
+      sweepIntervalSeconds: e.OUTBOUND_WEBHOOK_SWEEP_SECONDS,
     },
     logLevel: e.LOG_LEVEL,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
@@ -326,6 +500,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       maxConnections: e.HTTP_MAX_CONNECTIONS,
       corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
     },
+    revenue: { perBooking: e.REVENUE_PER_BOOKING, byEventType: e.REVENUE_BY_EVENT_TYPE },
     metrics: {
       workerPort: e.WORKER_METRICS_PORT,
       temporalBindAddress: e.TEMPORAL_METRICS_PORT === undefined ? undefined : `${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.TEMPORAL_METRICS_PORT}`,

@@ -21,6 +21,8 @@ export const DELIVERY_TYPE = defineSearchAttributeKey('CalendlyDeliveryType', Se
 /** On meeting workflows: filter by `MeetingStart > "2026-12-01T00:00:00Z"` or `MeetingStatus = "active"`. */
 export const MEETING_START = defineSearchAttributeKey('MeetingStart', SearchAttributeType.DATETIME);
 export const MEETING_STATUS = defineSearchAttributeKey('MeetingStatus', SearchAttributeType.KEYWORD);
+/** The connection (id) a delivery, sync or check belongs to: `CalendlyConnection = "<id>"` shows one customer's workflows. */
+export const CALENDLY_CONNECTION = defineSearchAttributeKey('CalendlyConnection', SearchAttributeType.KEYWORD);
 
 /** Name and CLI type of each attribute, for `temporal server start-dev --search-attribute Name=Type`. */
 export const SEARCH_ATTRIBUTES = [
@@ -29,6 +31,7 @@ export const SEARCH_ATTRIBUTES = [
   { name: DELIVERY_TYPE.name, cliType: 'Keyword' },
   { name: MEETING_START.name, cliType: 'Datetime' },
   { name: MEETING_STATUS.name, cliType: 'Keyword' },
+  { name: CALENDLY_CONNECTION.name, cliType: 'Keyword' },
 ] as const;
 
 // --- Deliveries: processInviteeDelivery and keepUnprocessed ------------------------------------------------------
@@ -52,6 +55,8 @@ export interface InviteeDelivery {
   occurredAt: string | null;
   receivedAt: string;
   source: DeliverySource;
+  /** the OAuth connection it came through; null or absent: the environment's account (CALENDLY_API_TOKEN) */
+  connectionId?: string | null;
 }
 
 /** A signed delivery that could not be processed (malformed or an event type not handled yet): kept raw for replay. */
@@ -62,6 +67,7 @@ export interface UnprocessedDelivery {
   reason: string;
   rawBody: string;
   receivedAt: string;
+  connectionId?: string | null;
 }
 
 export type DeliveryOutcomeSummary =
@@ -78,7 +84,7 @@ export interface Booking {
 export interface FetchedBookings {
   /** the delivery's invitee first, then the other side of a reschedule (old or new invitee) if there is one */
   bookings: Booking[];
-  /** the Calendly organization of the API token */
+  /** whose bookings these are: the connection's organization, or the Calendly organization of the environment's token */
   organization: string;
 }
 
@@ -151,6 +157,13 @@ export interface ReconcileWindow {
   lookBackHours: number;
   /** events starting up to this many days ahead */
   lookAheadDays: number;
+  /** the connection whose bookings to reconcile; absent: the environment's account */
+  connectionId?: string;
+}
+
+/** The environment's account (absent) or one OAuth connection. */
+export interface ConnectionRef {
+  connectionId?: string;
 }
 
 /** ISO date-times: the workflow computes the window from its own clock. */
@@ -220,6 +233,25 @@ export interface SubscriptionCheckResult {
   subscriptionUri: string | null;
 }
 
+// --- Connections: setUpConnection and disconnectConnection --------------------------------------------------------
+
+export interface ConnectionSetUp {
+  connectionId: string;
+  /** the first sync feeds events starting from here (ISO), and everything ahead */
+  syncFrom: string;
+}
+
+export interface ConnectionSetUpResult {
+  /** active, or why Calendly delivers nothing (e.g. upgrade_required on a free plan: bookings then come by polling) */
+  webhookState: string;
+  sync: SyncSummary;
+}
+
+export interface ConnectionTeardown {
+  connectionId: string;
+  reason: string;
+}
+
 // --- Retention: pruneExpiredRecords (its own schedule) -----------------------------------------------------------
 
 /** How long the delivery log (with the refusal counts) and the outbox are kept, in days. */
@@ -244,6 +276,27 @@ export interface RetentionSummary {
   outboxEvents: number;
 }
 
+// --- Outbound event webhooks: deliverOutboundEvent (one per endpoint and outbox event) ------------------------------
+
+/** The bounded retry schedule of an outbound delivery, from configuration (OUTBOUND_WEBHOOK_*). */
+export interface OutboundRetrySchedule {
+  maximumAttempts: number;
+  initialIntervalSeconds: number;
+  maximumIntervalSeconds: number;
+}
+
+export interface OutboundDeliveryInput {
+  /** the `outbound_deliveries` row, also the Idempotency-Key its endpoint receives */
+  deliveryId: string;
+  retry: OutboundRetrySchedule;
+}
+
+/** delivered: the endpoint answered 2xx; dead: it refused for good or the attempts ran out (replayable). */
+export interface OutboundDeliveryResult {
+  deliveryId: string;
+  state: 'delivered' | 'dead';
+}
+
 // --- Activities --------------------------------------------------------------------------------------------------
 
 /**
@@ -258,7 +311,7 @@ export interface Activities {
    * A reschedule is two deliveries in no guaranteed order; reading the other side too (old_invitee or new_invitee)
    * makes either order end in the same state.
    */
-  fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri'>): Promise<FetchedBookings>;
+  fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri' | 'connectionId'>): Promise<FetchedBookings>;
   saveBookings(fetched: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]>;
   /**
    * After an `invitee.canceled` delivery failed for good: marks the invitee's meeting canceled from what is known.
@@ -271,9 +324,23 @@ export interface Activities {
   sendReminder(reminderId: string): Promise<ReminderState>;
   cancelReminders(meetingId: string): Promise<number>;
   deliverReminderWebhook(reminderId: string): Promise<void>;
-  inspectWebhookSubscription(): Promise<SubscriptionInspection>;
-  repairWebhookSubscription(): Promise<ReconnectResult>;
-  backfillBookings(window: BackfillWindow): Promise<SyncSummary>;
+  inspectWebhookSubscription(connection?: ConnectionRef): Promise<SubscriptionInspection>;
+  repairWebhookSubscription(connection?: ConnectionRef): Promise<ReconnectResult>;
+  /** For a connection, also records the sync's progress and end on it (status endpoint, dashboard). */
+  backfillBookings(window: BackfillWindow, connection?: ConnectionRef): Promise<SyncSummary>;
+  /** Creates (or repairs) its subscription, or records why it cannot; returns the webhook state (`active` when Calendly delivers). */
+  setUpConnectionSubscription(connectionId: string): Promise<string>;
+  /** Creates or updates its reconcile and subscription-check schedules. */
+  ensureConnectionSchedules(connectionId: string): Promise<void>;
+  /** Deletes its subscription at Calendly, revokes its token, marks it disconnected and deletes its schedules. */
+  tearDownConnection(teardown: ConnectionTeardown): Promise<void>;
   /** Deletes what is older than the cutoffs, in bounded batches, heartbeating after each. */
   deleteExpiredRecords(cutoffs: RetentionCutoffs): Promise<RetentionSummary>;
+  /**
+   * One attempt at POSTing an outbound delivery to its endpoint; resolves once it is delivered (or was already).
+   * A refusal that will not change (a 4xx other than 408 and 429, or the endpoint was removed) is non-retryable.
+   */
+  postOutboundDelivery(deliveryId: string): Promise<void>;
+  /** The final failure: the delivery becomes dead, for ops to see and replay. */
+  markOutboundDeliveryDead(deliveryId: string): Promise<void>;
 }

@@ -8,6 +8,11 @@ export function counter<T extends string>(name: string, help: string, labelNames
   return (register.getSingleMetric(name) as Counter<T> | undefined) ?? new Counter({ name, help, labelNames });
 }
 
-export function histogram(name: string, help: string, buckets: number[]): Histogram {
-  return (register.getSingleMetric(name) as Histogram | undefined) ?? new Histogram({ name, help, buckets });
+export function histogram<T extends string = never>(name: string, help: string, buckets: number[], labelNames: readonly T[] = []): Histogram<T> {
+  return (register.getSingleMetric(name) as Histogram<T> | undefined) ?? new Histogram({ name, help, buckets, labelNames });
+}
+
+/** The `organization` label: a Calendly organization URI (never personal data), `none` for what has none. */
+export function organizationLabel(organization: string | null | undefined): string {
+  return organization ?? 'none';
 }

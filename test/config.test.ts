@@ -26,6 +26,35 @@ describe('configuration', () => {
     expect(config.websocket).toEqual({ pingIntervalSeconds: 30, maxBufferedBytes: 1024 * 1024 });
   });
 
+  describe('OAuth connections', () => {
+    const oauth = {
+      API_URL: valid.API_URL,
+      API_TOKENS: valid.API_TOKENS,
+      CALENDLY_CLIENT_ID: 'client-id',
+      CALENDLY_CLIENT_SECRET: 'client-secret',
+      CALENDLY_OAUTH_REDIRECT_URI: 'https://bookings.example.com/api/connections/callback',
+      CONNECTION_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+    };
+
+    it('serves organizations without an environment account when the OAuth app is configured', () => {
+      const config = loadConfig(oauth);
+      expect(config.calendly.apiToken).toBeUndefined();
+      expect(config.calendly.signingKeys).toEqual([]);
+      expect(config.oauth).toMatchObject({ clientId: 'client-id', authBaseUrl: 'https://auth.calendly.com', syncLookBackDays: 30 });
+      expect(config.oauth?.encryptionKey).toHaveLength(32);
+    });
+
+    it('refuses to start without a valid encryption key, or with neither an account nor an OAuth app', () => {
+      const { CONNECTION_ENCRYPTION_KEY: _key, ...withoutKey } = oauth;
+      expect(() => loadConfig(withoutKey)).toThrow(/CONNECTION_ENCRYPTION_KEY is required when CALENDLY_CLIENT_ID is set.*openssl rand -base64 32/);
+      expect(() => loadConfig({ ...oauth, CONNECTION_ENCRYPTION_KEY: 'too-short' })).toThrow(/CONNECTION_ENCRYPTION_KEY must be 32 random bytes in base64/);
+      const { CALENDLY_CLIENT_SECRET: _secret, ...withoutSecret } = oauth;
+      expect(() => loadConfig(withoutSecret)).toThrow(/CALENDLY_CLIENT_ID needs CALENDLY_CLIENT_SECRET and CALENDLY_OAUTH_REDIRECT_URI/);
+      expect(() => loadConfig({ API_URL: valid.API_URL, API_TOKENS: valid.API_TOKENS })).toThrow(/CALENDLY_API_TOKEN is required/);
+      expect(() => loadConfig({ ...valid, CALENDLY_WEBHOOK_SIGNING_KEY: undefined })).toThrow(/CALENDLY_WEBHOOK_SIGNING_KEY is required with CALENDLY_API_TOKEN/);
+    });
+  });
+
   it('reads several signing keys for rotation and tokens bound to an organization', () => {
     const config = loadConfig(valid);
     expect(config.calendly.signingKeys).toEqual([SIGNING_KEY_1, SIGNING_KEY_2]);

@@ -128,10 +128,12 @@ function receiverWebhookUrl(config: Config): string {
 
 /** The fake delivers to the local receiver, signed with the configured key, like a real subscription would. */
 async function startLocalFakeCalendly(config: Config, port: number): Promise<FakeCalendly> {
-  const fake = await startFakeCalendly({ port, apiToken: config.calendly.apiToken });
+  const { apiToken } = config.calendly;
+  if (!apiToken) throw new Error('The local trial connects the fake Calendly through the environment: set CALENDLY_API_TOKEN in .env');
+  const fake = await startFakeCalendly({ port, apiToken });
   const response = await fetch(`${fake.url}/webhook_subscriptions`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${config.calendly.apiToken}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       url: receiverWebhookUrl(config),
       events: HANDLED_EVENTS,

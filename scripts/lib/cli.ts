@@ -7,11 +7,19 @@ type Values<O extends Options> = ReturnType<typeof parseArgs<{ options: O }>>['v
 /** Thrown by a script for a wrong argument value: the usage is shown and the exit code is 2. */
 export class UsageError extends Error {}
 
-export function runCli<O extends Options>(name: string, usage: string, options: O, main: (values: Values<O>) => Promise<number>): void {
+/** `allowPositionals`: the script takes arguments besides options (e.g. a subcommand), given to `main` in order. */
+export function runCli<O extends Options>(
+  name: string,
+  usage: string,
+  options: O,
+  main: (values: Values<O>, positionals: string[]) => Promise<number>,
+  { allowPositionals = false } = {},
+): void {
   const run = async (): Promise<number> => {
     let values: Values<O>;
+    let positionals: string[];
     try {
-      values = parseArgs({ options: { ...options, help: { type: 'boolean' } } }).values;
+      ({ values, positionals } = parseArgs({ options: { ...options, help: { type: 'boolean' } }, allowPositionals }));
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
@@ -19,7 +27,7 @@ export function runCli<O extends Options>(name: string, usage: string, options: 
       process.stdout.write(`${usage}\n`);
       return 0;
     }
-    return await main(values);
+    return await main(values, positionals);
   };
   run().then(
     (code) => process.exit(code),

@@ -5,6 +5,7 @@ import type { Activities, FetchedBookings, NoShowChange, SavedBooking } from '..
 import { saveBookings } from '../database/bookings';
 import { describeDatabaseError, isPermanentDataError } from '../database/errors';
 import { cancelMeetingFromFailedDelivery } from '../database/meetings';
+import { organizationLabel } from '../metrics';
 import { bookingsSaved } from './metrics';
 
 export function createBookingActivities(orm: MikroORM): Pick<Activities, 'saveBookings' | 'cancelMeetingOfFailedDelivery'> {
@@ -12,7 +13,7 @@ export function createBookingActivities(orm: MikroORM): Pick<Activities, 'saveBo
     async saveBookings({ bookings, organization }: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]> {
       try {
         const saved = await saveBookings(orm.em.fork(), bookings, organization, noShowChange);
-        bookingsSaved.inc(saved.length);
+        bookingsSaved.inc({ organization: organizationLabel(organization) }, saved.length);
         return saved;
       } catch (error) {
         // Data exceptions (class 22) and constraint violations (23) fail again on every retry; outages are retried.

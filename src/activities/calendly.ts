@@ -1,42 +1,49 @@
 /** Reads invitees and their scheduled events from the Calendly API, sorting failures into retry-later and give-up. */
 import { ApplicationFailure } from '@temporalio/activity';
 import { CalendlyApiError, CalendlyResponseError, type CalendlyApiClient } from '../calendly/api-client';
+import { ConnectionUnavailableError } from '../connections/connection-tokens';
 import type { Activities, Booking, FetchedBookings, InviteeDelivery } from '../contract';
+import type { CalendlyAccounts } from './calendly-accounts';
 import { calendlyAuthFailures } from './metrics';
 
-export function createCalendlyActivities(calendly: CalendlyApiClient): Pick<Activities, 'fetchBookings'> {
-  let organization: Promise<string> | undefined;
-  const organizationOfToken = () => {
-    organization ??= calendly.getCurrentUser().then((user) => user.current_organization);
-    return organization.catch((error: unknown) => {
-      organization = undefined;
+export function createCalendlyActivities(accounts: CalendlyAccounts): Pick<Activities, 'fetchBookings'> {
+  // The environment's token belongs to one Calendly organization: asked once. A connection's is on its row.
+  let environmentOrganization: Promise<string> | undefined;
+  const organizationOfToken = (calendly: CalendlyApiClient) => {
+    environmentOrganization ??= calendly.getCurrentUser().then((user) => user.current_organization);
+    return environmentOrganization.catch((error: unknown) => {
+      environmentOrganization = undefined;
       throw error;
     });
   };
-  const fetchBooking = async (inviteeUri: string, eventUri?: string): Promise<Booking> => {
-    const invitee = await calendly.getInvitee(inviteeUri);
-    return { invitee, event: await calendly.getScheduledEvent(eventUri ?? invitee.event) };
-  };
 
   return {
-    fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri'>): Promise<FetchedBookings> {
+    fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri' | 'connectionId'>): Promise<FetchedBookings> {
       return withActivityFailures(async () => {
-        const primary = await fetchBooking(delivery.inviteeUri, delivery.scheduledEventUri);
+        const account = await accounts.of(delivery.connectionId);
+        const { calendly } = account;
+        const primary = await fetchBooking(calendly, delivery.inviteeUri, delivery.scheduledEventUri);
         const relatedUri = primary.invitee.old_invitee ?? primary.invitee.new_invitee;
-        const related = relatedUri ? await fetchRelated(relatedUri) : undefined;
-        return { bookings: related ? [primary, related] : [primary], organization: await organizationOfToken() };
+        const related = relatedUri ? await fetchRelated(calendly, relatedUri) : undefined;
+        const organization = account.organization ?? (await organizationOfToken(calendly));
+        return { bookings: related ? [primary, related] : [primary], organization };
       });
     },
   };
+}
 
-  /** The other side of a reschedule may be gone (deleted event): the delivery's own invitee still counts. */
-  async function fetchRelated(inviteeUri: string): Promise<Booking | undefined> {
-    try {
-      return await fetchBooking(inviteeUri);
-    } catch (error) {
-      if (error instanceof CalendlyApiError && error.status === 404) return undefined;
-      throw error;
-    }
+async function fetchBooking(calendly: CalendlyApiClient, inviteeUri: string, eventUri?: string): Promise<Booking> {
+  const invitee = await calendly.getInvitee(inviteeUri);
+  return { invitee, event: await calendly.getScheduledEvent(eventUri ?? invitee.event) };
+}
+
+/** The other side of a reschedule may be gone (deleted event): the delivery's own invitee still counts. */
+async function fetchRelated(calendly: CalendlyApiClient, inviteeUri: string): Promise<Booking | undefined> {
+  try {
+    return await fetchBooking(calendly, inviteeUri);
+  } catch (error) {
+    if (error instanceof CalendlyApiError && error.status === 404) return undefined;
+    throw error;
   }
 }
 
@@ -50,6 +57,10 @@ export async function withActivityFailures<T>(work: () => Promise<T>): Promise<T
 }
 
 function asActivityFailure(error: unknown): unknown {
+  if (error instanceof ConnectionUnavailableError) {
+    // Its status already says what to do; after a reconnect the set-up sync feeds what was missed.
+    return ApplicationFailure.nonRetryable(error.message, 'CalendlyConnectionUnavailable');
+  }
   if (error instanceof CalendlyResponseError) {
     return ApplicationFailure.nonRetryable(error.message, 'InvalidCalendlyData');
   }
@@ -69,9 +80,9 @@ function asActivityFailure(error: unknown): unknown {
     // feeds it again once the token is fixed.
     calendlyAuthFailures.inc({ status: String(error.status) });
     return ApplicationFailure.nonRetryable(
-      `Calendly rejected the API token (${error.status}): reconnect with a valid CALENDLY_API_TOKEN ` +
-        `(needs users:read, scheduled_events:read, webhooks:read, webhooks:write), then run bookings:sync or ` +
-        `replay-deliveries -- --failed. ${error.message}`,
+      `Calendly rejected the API token (${error.status}): reconnect (an OAuth connection: POST /api/connection/connect; ` +
+        `the environment's account: a valid CALENDLY_API_TOKEN with users:read, scheduled_events:read, webhooks:read, ` +
+        `webhooks:write, then bookings:sync or replay-deliveries -- --failed). ${error.message}`,
       'CalendlyUnauthorized',
     );
   }

@@ -3,35 +3,46 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { CalendlyApiClient } from '../calendly/api-client';
+import type { Config } from '../config';
+import type { ConnectionServices } from '../connections/services';
 import type { Activities } from '../contract';
 import { describeDatabaseError, isDatabaseError } from '../database/errors';
 import type { SubscriptionTarget } from '../subscriptions/inspection';
 import { createBookingActivities } from './bookings';
 import { createCalendlyActivities } from './calendly';
+import { CalendlyAccounts } from './calendly-accounts';
+import { createConnectionActivities } from './connections';
 import { createDeliveryLogActivities } from './delivery-log';
+import { createOutboundWebhookActivities } from './outbound-webhooks';
 import { createReminderActivities, type ReminderSettings } from './reminders';
 import { createRetentionActivities } from './retention';
 import { createSubscriptionActivities } from './subscriptions';
 
 export interface ActivityDependencies {
   orm: MikroORM;
-  calendly: CalendlyApiClient;
+  /** the environment's account (CALENDLY_API_TOKEN), with where the self-healing jobs point its subscription */
+  environment?: { calendly: CalendlyApiClient; target: SubscriptionTarget };
+  /** OAuth connections, when configured */
+  connections?: ConnectionServices;
   /** for activities that start or signal other workflows */
   temporal: Client;
   taskQueue: string;
-  /** where the self-healing jobs point the Calendly webhook subscription */
-  subscriptionTarget: SubscriptionTarget;
   reminders: ReminderSettings;
+  /** intervals and windows of each connection's own schedules */
+  schedules: Config['schedules'];
 }
 
-export function createActivities({ orm, calendly, temporal, taskQueue, reminders, subscriptionTarget }: ActivityDependencies): Activities {
+export function createActivities({ orm, environment, connections, temporal, taskQueue, reminders, schedules }: ActivityDependencies): Activities {
+  const accounts = new CalendlyAccounts({ environment, connections: connections && { services: connections, orm } });
   return withoutPersonalDataInErrors({
-    ...createCalendlyActivities(calendly),
+    ...createCalendlyActivities(accounts),
     ...createBookingActivities(orm),
     ...createDeliveryLogActivities(orm),
     ...createReminderActivities(orm, temporal, taskQueue, reminders),
-    ...createSubscriptionActivities({ calendly, temporal, taskQueue, subscriptionTarget }),
+    ...createSubscriptionActivities({ orm, accounts, temporal, taskQueue }),
+    ...createConnectionActivities({ orm, accounts, temporal, taskQueue, schedules, connect: connections?.connect }),
     ...createRetentionActivities(orm),
+    ...createOutboundWebhookActivities(orm),
   });
 }
 

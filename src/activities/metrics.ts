@@ -19,16 +19,17 @@ export const calendlyAuthFailures = counter(
 );
 
 /** Bookings (lead and meeting) stored by saveBookings, new or updated. */
-export const bookingsSaved = counter('calendly_bookings_saved_total', 'Bookings (a lead and its meeting) stored or updated by saveBookings', []);
+export const bookingsSaved = counter('calendly_bookings_saved_total', 'Bookings (a lead and its meeting) stored or updated by saveBookings, by organization', ['organization']);
 
 /** Reminders sent: moved to `sent` with their reminder.sent outbox event (each once, however often retried). */
-export const remindersSent = counter('calendly_reminders_sent_total', 'Reminders sent (moved to sent with their reminder.sent outbox event)', []);
+export const remindersSent = counter('calendly_reminders_sent_total', 'Reminders sent (moved to sent with their reminder.sent outbox event), by organization', ['organization']);
 
 /** How long after its fire time each reminder was sent: timer, task queue and activity delays together. */
 export const reminderLateness = histogram(
   'calendly_reminder_lateness_seconds',
-  "Seconds from a reminder's fire time to the moment it was sent",
+  "Seconds from a reminder's fire time to the moment it was sent, by organization",
   [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600],
+  ['organization'],
 );
 
 /** What each subscription check found wrong: `failing` (deliveries failing, Calendly retrying), `disabled`, `missing`, `wrong-events`. */
@@ -36,4 +37,11 @@ export const subscriptionProblems = counter(
   'calendly_webhook_subscription_problems_total',
   'Webhook subscription checks that found a problem, by problem (failing, disabled, missing, wrong-events)',
   ['problem'],
+);
+
+/** Outbound event webhook attempts and ends, per organization: `delivered`, `failed_attempt` (retried), `dead`. */
+export const outboundWebhookDeliveries = counter(
+  'calendly_outbound_webhook_deliveries_total',
+  'Outbound event webhook deliveries by outcome (delivered, failed_attempt: retried, dead: refused for good or out of attempts) and organization',
+  ['outcome', 'organization'],
 );

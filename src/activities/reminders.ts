@@ -2,7 +2,6 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { signatureFor } from '../calendly/signature';
 import { meetingSnapshot } from '../database/meetings';
 import {
   cancelScheduledReminders,
@@ -26,7 +25,9 @@ import {
 import { isAlreadyStarted } from '../temporal/already-started';
 import { meetingWorkflowId } from '../workflow-ids';
 import { keepMeetingReminders } from '../workflows';
+import { organizationLabel } from '../metrics';
 import { reminderLateness, remindersSent, reminderWebhookFailures } from './metrics';
+import { isPermanentRefusal, postSigned } from './signed-post';
 
 export interface ReminderSettings {
   offsetsSeconds: number[];
@@ -82,10 +83,11 @@ export function createReminderActivities(
         // Counted only by the attempt that sent it: a retry finds it sent already, at another attempt's time. The
         // reminder is sent whatever happens here, so a failed look-up costs a sample, never a retry.
         try {
-          const { reminder } = await reminderNotice(em, reminderId);
+          const { reminder, meeting } = await reminderNotice(em, reminderId);
           if (reminder.sentAt instanceof Date && reminder.sentAt.getTime() === now.getTime()) {
-            remindersSent.inc();
-            reminderLateness.observe(Math.max(0, (now.getTime() - reminder.fireAt.getTime()) / 1000));
+            const organization = organizationLabel(meeting.organization);
+            remindersSent.inc({ organization });
+            reminderLateness.observe({ organization }, Math.max(0, (now.getTime() - reminder.fireAt.getTime()) / 1000));
           }
         } catch (error) {
           log.warn('Could not read the sent reminder for its metrics', { reminderId, error: (error as Error).name });
@@ -110,18 +112,8 @@ export function createReminderActivities(
       const em = orm.em.fork();
       if (!webhook || (await outboundDelivered(em, reminderId))) return;
       const body = JSON.stringify({ type: 'reminder.sent', ...(await reminderNotice(em, reminderId)) });
-      const response = await fetch(webhook.url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          [REMINDER_SIGNATURE_HEADER]: signatureFor(body, webhook.secret, Math.floor(Date.now() / 1000)),
-          'idempotency-key': reminderId,
-        },
-        body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(15_000),
-      });
-      if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
+      const response = await postSigned({ url: webhook.url, body, secret: webhook.secret, signatureHeader: REMINDER_SIGNATURE_HEADER, idempotencyKey: reminderId });
+      if (isPermanentRefusal(response.status)) {
         const failure = `reminder webhook answered ${response.status}`;
         await markOutboundFailed(em, reminderId, failure);
         reminderWebhookFailures.inc({ status: String(response.status) });

@@ -1,60 +1,87 @@
-/** The self-healing schedules' activities: checking and repairing the webhook subscription, backfilling bookings. */
+/**
+ * The self-healing schedules' activities, for the environment's account or one connection: checking and repairing
+ * the webhook subscription, backfilling bookings (a connection's sync records its progress on the connection).
+ */
 import { heartbeat, log, sleep } from '@temporalio/activity';
+import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import type { CalendlyApiClient } from '../calendly/api-client';
-import type { Activities, BackfillWindow, ReconnectResult, SubscriptionInspection, SyncSummary } from '../contract';
+import type { Activities, BackfillWindow, ConnectionRef, ReconnectResult, SubscriptionInspection, SyncSummary } from '../contract';
+import { recordSyncProgress } from '../database/connections';
 import { syncBookings } from '../deliveries/backfill';
-import { inspectSubscriptions, type SubscriptionTarget } from '../subscriptions/inspection';
+import { inspectSubscriptions } from '../subscriptions/inspection';
 import { reconnectSubscription } from '../subscriptions/reconnect';
+import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
 import { subscriptionProblems } from './metrics';
 
 export interface SubscriptionActivityDependencies {
-  calendly: CalendlyApiClient;
+  orm: MikroORM;
+  accounts: CalendlyAccounts;
   temporal: Client;
   taskQueue: string;
-  subscriptionTarget: SubscriptionTarget;
 }
 
 export function createSubscriptionActivities({
-  calendly,
+  orm,
+  accounts,
   temporal,
   taskQueue,
-  subscriptionTarget,
 }: SubscriptionActivityDependencies): Pick<Activities, 'inspectWebhookSubscription' | 'repairWebhookSubscription' | 'backfillBookings'> {
   return {
-    async inspectWebhookSubscription(): Promise<SubscriptionInspection> {
-      const inspection = await withActivityFailures(() => inspectSubscriptions(calendly, subscriptionTarget.callbackUrl));
+    async inspectWebhookSubscription(connection?: ConnectionRef): Promise<SubscriptionInspection> {
+      const inspection = await withActivityFailures(async () => {
+        const { calendly, target } = await accounts.of(connection?.connectionId);
+        return inspectSubscriptions(calendly, target.callbackUrl);
+      });
       for (const problem of inspection.problems) subscriptionProblems.inc({ problem });
       return inspection;
     },
 
     /** Re-creates ours when it is missing, disabled or wrong; subscriptions at other URLs are left to a person. */
-    async repairWebhookSubscription(): Promise<ReconnectResult> {
-      const report = (line: string) => {
-        log.info(line);
-      };
-      return await withActivityFailures(() => reconnectSubscription({ calendly, target: subscriptionTarget, removeOthers: false, report }));
+    async repairWebhookSubscription(connection?: ConnectionRef): Promise<ReconnectResult> {
+      return await withActivityFailures(async () => {
+        const { calendly, target } = await accounts.of(connection?.connectionId);
+        return reconnectSubscription({ calendly, target, removeOthers: false, report: (line) => void log.info(line) });
+      });
     },
 
     /** Idempotent: a retry lists again and finds what the failed attempt started already known. */
-    async backfillBookings({ from, to }: BackfillWindow): Promise<SyncSummary> {
-      return await withActivityFailures(() =>
-        syncBookings({
-          calendly,
-          temporal,
-          taskQueue,
-          window: { from: new Date(from), to: new Date(to) },
-          report(line) {
-            heartbeat();
-            log.info(line);
-          },
-          async sleep(ms) {
-            heartbeat();
-            await sleep(ms);
-          },
-        }),
-      );
+    async backfillBookings({ from, to }: BackfillWindow, connection?: ConnectionRef): Promise<SyncSummary> {
+      const connectionId = connection?.connectionId;
+      const progress = async (state: 'running' | 'idle' | 'failed', detail: Record<string, unknown>, finished?: { startedAt: string }) => {
+        if (connectionId) await recordSyncProgress(orm.em.fork(), connectionId, state, { from, to, ...detail, at: new Date().toISOString() }, finished);
+      };
+      const startedAt = new Date().toISOString();
+      let pending = Promise.resolve();
+      try {
+        await progress('running', { message: 'starting' });
+        const summary = await withActivityFailures(async () =>
+          syncBookings({
+            calendly: (await accounts.of(connectionId)).calendly,
+            connectionId,
+            temporal,
+            taskQueue,
+            window: { from: new Date(from), to: new Date(to) },
+            report(line) {
+              heartbeat();
+              log.info(line, connectionId ? { connectionId } : {});
+              // Page lines are the progress people watch; one write at a time, never blocking the sync.
+              if (line.startsWith('Page ')) pending = pending.then(() => progress('running', { message: line })).catch(() => undefined);
+            },
+            async sleep(ms) {
+              heartbeat();
+              await sleep(ms);
+            },
+          }),
+        );
+        await pending;
+        await progress('idle', { message: 'done', ...summary }, { startedAt });
+        return summary;
+      } catch (error) {
+        await pending;
+        await progress('failed', { message: (error as Error).message }).catch(() => undefined);
+        throw error;
+      }
     },
   };
 }

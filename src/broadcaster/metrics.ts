@@ -3,11 +3,23 @@
  * GET /metrics; the broadcaster may not import the receiver).
  */
 import { Counter, Gauge } from 'prom-client';
+import { histogram } from '../metrics';
 
 export const websocketClients = new Gauge({
   name: 'calendly_websocket_clients',
   help: 'Websocket clients connected to this receiver',
 });
+
+/**
+ * From an event's outbox insert to this receiver's broadcast of it: its transaction's remaining time, the commit
+ * notification, and any wait behind an earlier id still uncommitted (up to 30 s).
+ */
+export const outboxLagSeconds = histogram(
+  'calendly_outbox_lag_seconds',
+  'Seconds from an outbox event being written to its broadcast by this receiver, by organization',
+  [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  ['organization'],
+);
 
 /** `kind`: welcome, backlog (missed events sent on resume) or live. */
 export const websocketMessages = new Counter({

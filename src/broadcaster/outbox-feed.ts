@@ -8,6 +8,8 @@
  * ended; then the hole is final too (rolled back) and they are delivered, still in id order.
  */
 import type { Logger } from '../logger';
+import { organizationLabel } from '../metrics';
+import { outboxLagSeconds } from './metrics';
 import { newestEventId, readEvents, type EventRange, type Query } from './outbox-rows';
 import type { BroadcastEvent } from './protocol';
 
@@ -142,6 +144,7 @@ export class OutboxFeed {
   private publish(events: BroadcastEvent[]): void {
     for (const event of events) {
       this.horizon = event.id;
+      outboxLagSeconds.observe({ organization: organizationLabel(event.organization) }, Math.max(0, (Date.now() - event.createdAt.getTime()) / 1000));
       for (const sink of this.sinks) sink(event);
     }
   }

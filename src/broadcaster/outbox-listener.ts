@@ -1,6 +1,6 @@
 /**
- * The receiver's one dedicated PostgreSQL connection (not the MikroORM pool): it LISTENs on the outbox channel and
- * carries the broadcaster's outbox reads. When it drops, it is re-established with back-off.
+ * The receiver's one dedicated PostgreSQL connection (not the MikroORM pool): it LISTENs on the outbox channel (and on
+ * the channels given, e.g. API token revocations) and carries the broadcaster's outbox reads. When it drops, it is re-established with back-off.
  */
 import { Client } from 'pg';
 import { OUTBOX_CHANNEL } from '../database/outbox';
@@ -14,8 +14,14 @@ const QUERY_TIMEOUT_MS = 10_000;
 export interface OutboxListenerOptions {
   databaseUrl: string;
   logger: Logger;
+  /** How the connection shows in pg_stat_activity; the broadcaster's by default. */
+  applicationName?: string;
   /** After every (re)connection and every notification: there may be new rows to read. */
   onWake(): void;
+  /** Further channels LISTENed on the same connection, each with what to do with a notification's payload. */
+  channels?: Record<string, (payload: string) => void>;
+  /** After every (re)connection: notifications sent on those channels while it was down are lost. */
+  onListening?(): void;
 }
 
 export class OutboxListener {
@@ -55,14 +61,17 @@ export class OutboxListener {
       connectionString: this.options.databaseUrl,
       keepAlive: true,
       query_timeout: QUERY_TIMEOUT_MS,
-      application_name: 'calendly-bookings broadcaster',
+      application_name: this.options.applicationName ?? 'calendly-bookings broadcaster',
     });
     client.on('error', (error) => this.dropped(client, error));
     client.on('end', () => this.dropped(client, new Error('connection ended')));
-    client.on('notification', () => this.options.onWake());
+    client.on('notification', ({ channel, payload }) => {
+      if (channel === OUTBOX_CHANNEL) this.options.onWake();
+      else this.options.channels?.[channel]?.(payload ?? '');
+    });
     try {
       await client.connect();
-      await client.query(`listen ${OUTBOX_CHANNEL}`);
+      for (const channel of [OUTBOX_CHANNEL, ...Object.keys(this.options.channels ?? {})]) await client.query(`listen ${channel}`);
     } catch (error) {
       client.end().catch(() => undefined);
       this.options.logger.warn({ err: error, retryInMs: this.retryMs }, 'Could not listen for outbox events; retrying');
@@ -73,6 +82,7 @@ export class OutboxListener {
     this.retryMs = FIRST_RETRY_MS;
     this.options.logger.info('Listening for outbox events');
     this.options.onWake();
+    this.options.onListening?.();
   }
 
   private dropped(client: Client, error: Error): void {

@@ -1,6 +1,6 @@
 /** Reads outbox rows, in id order, as events ready to send. */
 import type { EventType } from '../database/entities/outbox-event';
-import type { BroadcastEvent, EventMessage } from './protocol';
+import type { BroadcastEvent, EventData, EventMessage } from './protocol';
 
 export type Query = <Row>(sql: string, params?: unknown[]) => Promise<Row[]>;
 
@@ -18,7 +18,8 @@ interface OutboxRow {
   id: string;
   type: EventType;
   organization: string | null;
-  payload: Record<string, unknown>;
+  /** written by src/database in the shape EventData gives for its type */
+  payload: EventData[EventType];
   created_at: Date;
 }
 
@@ -38,12 +39,12 @@ export async function newestEventId(query: Query): Promise<bigint> {
 }
 
 function toBroadcastEvent(row: OutboxRow): BroadcastEvent {
-  const message: EventMessage = {
+  const message = {
     id: row.id,
     type: row.type,
     occurredAt: row.created_at.toISOString(),
     organization: row.organization,
     data: row.payload,
-  };
-  return { id: BigInt(row.id), organization: row.organization, message: JSON.stringify(message) };
+  } as EventMessage;
+  return { id: BigInt(row.id), organization: row.organization, message: JSON.stringify(message), createdAt: row.created_at };
 }

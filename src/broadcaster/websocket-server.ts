@@ -5,13 +5,13 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import type { ApiToken } from '../config';
 import type { Logger } from '../logger';
-import { findApiTokenOf } from '../auth/api-tokens';
+import type { ApiCaller, ApiTokens } from '../auth/api-tokens';
 import { ClientSession } from './client-session';
 import { websocketClients } from './metrics';
 import type { OutboxFeed } from './outbox-feed';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, WEBSOCKET_PATH } from './protocol';
+import type { TokenRevocations } from './token-revocations';
 
 /** Clients only ever send pongs; anything larger is not a message this server understands. */
 const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
@@ -21,7 +21,8 @@ const CLOSE_GRACE_MS = 1_000;
 export interface WebsocketServerOptions {
   server: Server;
   feed: OutboxFeed;
-  apiTokens: readonly ApiToken[];
+  apiTokens: ApiTokens;
+  revocations: TokenRevocations;
   pingIntervalMs: number;
   maxBufferedBytes: number;
   logger: Logger;
@@ -36,30 +37,43 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
   const answeredPing = new WeakMap<WebSocket, boolean>();
 
-  const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+  const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://receiver');
     if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'not_found', `Websockets are served at ${WEBSOCKET_PATH}`);
-    const token = findApiTokenOf(request.headers.authorization, url.searchParams.get('token') ?? undefined, options.apiTokens);
-    if (!token) return refuse(socket, 401, 'unauthorized', 'A valid API token is required: Authorization: Bearer <token>, or ?token=<token>');
+    // Until ws takes the socket over, an error on it (the client went away during the token check) ends it here.
+    socket.on('error', () => socket.destroy());
+    const checkpoint = options.revocations.checkpoint;
+    let caller: ApiCaller | undefined;
+    try {
+      caller = await options.apiTokens.authenticate(request.headers.authorization, url.searchParams.get('token') ?? undefined);
+    } catch (error) {
+      logger.warn({ err: error }, 'Could not check the API token of a websocket client');
+      return refuse(socket, 503, 'unavailable', 'The API token could not be checked: try again shortly');
+    }
+    if (!caller) return refuse(socket, 401, 'unauthorized', 'A valid API token is required: Authorization: Bearer <token>, or ?token=<token>');
     const lastEventId = url.searchParams.get('lastEventId');
     if (lastEventId !== null && !/^\d{1,19}$/.test(lastEventId)) {
       return refuse(socket, 400, 'invalid_last_event_id', 'lastEventId must be the id of an event, e.g. ?lastEventId=42');
     }
+    if (socket.destroyed) return;
     wss.handleUpgrade(request, socket, head, (ws) => {
       const resumeAfter = lastEventId === null ? undefined : BigInt(lastEventId);
-      void serve(ws, token, resumeAfter);
+      void serve(ws, caller, resumeAfter, checkpoint);
     });
   };
 
-  const serve = async (ws: WebSocket, token: ApiToken, resumeAfter: bigint | undefined) => {
+  const serve = async (ws: WebSocket, caller: ApiCaller, resumeAfter: bigint | undefined, checkpoint: number) => {
     answeredPing.set(ws, true);
     websocketClients.inc();
     ws.once('close', () => websocketClients.dec());
     ws.on('pong', () => answeredPing.set(ws, true));
     ws.on('error', (error) => logger.debug({ err: error }, 'Websocket client error'));
+    if (caller.issuedTokenId && caller.organization) {
+      await options.revocations.track({ id: caller.issuedTokenId, organization: caller.organization }, ws, checkpoint);
+    }
     const session = new ClientSession({
       socket: ws,
-      organization: token.organization,
+      organization: caller.organization,
       resumeAfter,
       maxBufferedBytes: options.maxBufferedBytes,
       readDelivered: (range) => feed.readDelivered(range),
@@ -87,12 +101,13 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
     }
   }, options.pingIntervalMs);
 
-  server.on('upgrade', onUpgrade);
+  const onUpgradeRequest = (request: IncomingMessage, socket: Duplex, head: Buffer) => void onUpgrade(request, socket, head);
+  server.on('upgrade', onUpgradeRequest);
 
   return {
     async close() {
       clearInterval(pinger);
-      server.off('upgrade', onUpgrade);
+      server.off('upgrade', onUpgradeRequest);
       const closed = [...wss.clients].map((ws) => new Promise((resolve) => ws.once('close', resolve)));
       for (const ws of wss.clients) ws.close(CLOSE_GOING_AWAY, 'Server shutting down: reconnect with ?lastEventId=<id of the last event received>');
       const grace = new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref());
@@ -103,9 +118,9 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
   };
 }
 
-function refuse(socket: Duplex, status: 400 | 401 | 404, code: string, error: string): void {
+function refuse(socket: Duplex, status: 400 | 401 | 404 | 503, code: string, error: string): void {
   const body = JSON.stringify({ error, code });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found' }[status];
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status];
   socket.once('finish', () => socket.destroy());
   socket.end(
     [

@@ -85,23 +85,30 @@ export interface NewWebhookSubscription {
 
 export interface CalendlyApiClientOptions {
   baseUrl: string;
-  token: string;
+  /** a personal access token, or (OAuth connections) a function giving a valid access token, refreshed as needed */
+  token: string | (() => Promise<string>);
+  /** told of a 401 before it is thrown: an OAuth connection is then marked as needing reauthorization */
+  onUnauthorized?: (error: CalendlyApiError) => Promise<void>;
   timeoutMs?: number;
 }
 
-/** The client for the configured Calendly account, as the worker and the admin scripts use it. */
+/** The client for the environment's Calendly account (single-account mode), as the worker and the admin scripts use it. */
 export function calendlyClientFrom(config: Pick<Config, 'calendly'>): CalendlyApiClient {
-  return new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: config.calendly.apiToken });
+  const { apiToken } = config.calendly;
+  if (!apiToken) throw new Error('CALENDLY_API_TOKEN is not set: this deployment uses OAuth connections only; pass --connection <id>');
+  return new CalendlyApiClient({ baseUrl: config.calendly.apiBaseUrl, token: apiToken });
 }
 
 export class CalendlyApiClient {
   private readonly baseUrl: string;
-  private readonly token: string;
+  private readonly token: () => Promise<string>;
+  private readonly onUnauthorized?: (error: CalendlyApiError) => Promise<void>;
   private readonly timeoutMs: number;
 
-  constructor({ baseUrl, token, timeoutMs = 15_000 }: CalendlyApiClientOptions) {
+  constructor({ baseUrl, token, onUnauthorized, timeoutMs = 15_000 }: CalendlyApiClientOptions) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
-    this.token = token;
+    this.token = typeof token === 'string' ? () => Promise.resolve(token) : token;
+    this.onUnauthorized = onUnauthorized;
     this.timeoutMs = timeoutMs;
   }
 
@@ -193,12 +200,13 @@ export class CalendlyApiClient {
 
   private async request<T extends z.ZodType>(method: string, path: string, schema: T, body?: unknown): Promise<z.infer<T>> {
     const endpoint = endpointOf(path);
+    const token = await this.token();
     let response: Response;
     try {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
-          authorization: `Bearer ${this.token}`,
+          authorization: `Bearer ${token}`,
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
@@ -211,7 +219,11 @@ export class CalendlyApiClient {
     }
     calendlyApiRequests.inc({ endpoint, status: String(response.status) });
     const text = await response.text();
-    if (!response.ok) throw errorFrom(response, text);
+    if (!response.ok) {
+      const error = errorFrom(response, text);
+      if (error.status === 401) await this.onUnauthorized?.(error);
+      throw error;
+    }
     let json: unknown;
     try {
       json = text ? cleanJson(JSON.parse(text)) : undefined;

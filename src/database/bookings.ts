@@ -20,7 +20,7 @@ export async function saveBookings(
   noShowChange?: NoShowChange,
 ): Promise<SavedBooking[]> {
   return em.transactional(async (tx) => {
-    await lockBookings(tx, bookings);
+    await lockBookings(tx, bookings, organization);
     const saved: SavedBooking[] = [];
     for (const booking of bookings) saved.push(await saveBooking(tx, booking, organization));
     if (noShowChange) await applyNoShowChange(tx, noShowChange);
@@ -33,14 +33,14 @@ export async function saveBookings(
  * (a reschedule's two deliveries each save both sides) would both see it as new and announce it twice. Advisory locks
  * per invitee and per lead serialize them; taken in one sorted order, two batches cannot deadlock.
  */
-async function lockBookings(em: EntityManager, bookings: Booking[]): Promise<void> {
-  const keys = new Set(bookings.flatMap(({ invitee }) => [`meeting:${invitee.uri}`, `lead:${emailKeyOf(invitee.email)}`]));
+async function lockBookings(em: EntityManager, bookings: Booking[], organization: string | null): Promise<void> {
+  const keys = new Set(bookings.flatMap(({ invitee }) => [`meeting:${invitee.uri}`, `lead:${organization}:${emailKeyOf(invitee.email)}`]));
   for (const key of [...keys].sort()) await em.execute('select pg_advisory_xact_lock(hashtext(?))', [key]);
 }
 
 async function saveBooking(em: EntityManager, { event, invitee }: Booking, organization: string | null): Promise<SavedBooking> {
   const before = await lockMeetingState(em, invitee.uri);
-  const { leadId, change } = await upsertLead(em, invitee);
+  const { leadId, change } = await upsertLead(em, invitee, organization);
   await upsertMeeting(em, event, invitee, leadId, organization);
   const after = await lockMeetingState(em, invitee.uri);
 

@@ -2,6 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResult } from '@mikro-orm/core';
 import type { InviteeDelivery, UnprocessedDelivery } from '../contract';
+import { recordDeliveryReceived } from './connections';
 import { pgText } from './text';
 import { WebhookDeliverySchema, type DeliveryOutcome, type WebhookDelivery } from './entities/webhook-delivery';
 
@@ -15,9 +16,10 @@ import { WebhookDeliverySchema, type DeliveryOutcome, type WebhookDelivery } fro
 export async function recordAcceptedDelivery(em: EntityManager, delivery: InviteeDelivery, workflowId: string): Promise<void> {
   const backfill = delivery.source === 'backfill';
   const again = { webhook: 'redelivered', backfill: 'backfilled', replay: 'replayed' }[delivery.source];
+  const connectionId = delivery.connectionId ?? null;
   await em.execute(
-    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, scheduled_event_uri, invitee_uri, occurred_at)
-     values (?, ?, ?, ?, ?, ?, 'processing', ?, ?, ?, ?)
+    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, scheduled_event_uri, invitee_uri, occurred_at, connection_id, organization)
+     values (?, ?, ?, ?, ?, ?, 'processing', ?, ?, ?, ?, ?::uuid, (select organization from calendly_connections where id = ?::uuid))
      on conflict (dedup_key) do update
        set outcome = 'processing', workflow_id = excluded.workflow_id,
            detail = ? || ' after: ' || coalesce(webhook_deliveries.detail, webhook_deliveries.outcome),
@@ -35,9 +37,12 @@ export async function recordAcceptedDelivery(em: EntityManager, delivery: Invite
       delivery.scheduledEventUri,
       delivery.inviteeUri,
       delivery.occurredAt,
+      connectionId,
+      connectionId,
       again,
     ].map(pgText),
   );
+  if (connectionId && delivery.source === 'webhook') await recordDeliveryReceived(em, connectionId, delivery.receivedAt);
 }
 
 export async function recordDeliveryOutcome(
@@ -58,12 +63,24 @@ export async function recordDeliveryOutcome(
  * refuses (a NUL character) is replaced, so that even such a body is kept rather than retried forever.
  */
 export async function keepUnprocessedDelivery(em: EntityManager, delivery: UnprocessedDelivery, workflowId: string): Promise<void> {
+  const connectionId = delivery.connectionId ?? null;
   await em.execute(
-    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, raw_body)
-     values (?, ?, ?, ?, 'valid', ?, 'unprocessed', ?, ?)
+    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, raw_body, connection_id, organization)
+     values (?, ?, ?, ?, 'valid', ?, 'unprocessed', ?, ?, ?::uuid, (select organization from calendly_connections where id = ?::uuid))
      on conflict do nothing`,
-    [delivery.deliveryId, delivery.receivedAt, delivery.eventName, delivery.dedupKey, workflowId, delivery.reason, delivery.rawBody].map(pgText),
+    [delivery.deliveryId, delivery.receivedAt, delivery.eventName, delivery.dedupKey, workflowId, delivery.reason, delivery.rawBody, connectionId, connectionId].map(pgText),
   );
+  if (connectionId) await recordDeliveryReceived(em, connectionId, delivery.receivedAt);
+}
+
+/** A connection's test webhook, received with a valid signature: logged as `test`, of the connection's organization. */
+export async function recordTestDelivery(em: EntityManager, delivery: { id: string; receivedAt: Date; eventType: string; connectionId: string }): Promise<void> {
+  await em.execute(
+    `insert into webhook_deliveries (id, received_at, event_type, signature, outcome, detail, connection_id, organization)
+     values (?, ?, ?, 'valid', 'test', 'test webhook received with a valid signature', ?::uuid, (select organization from calendly_connections where id = ?::uuid))`,
+    [delivery.id, delivery.receivedAt, delivery.eventType, delivery.connectionId, delivery.connectionId],
+  );
+  await recordDeliveryReceived(em, delivery.connectionId, delivery.receivedAt.toISOString());
 }
 
 /**
@@ -88,9 +105,9 @@ export async function markReplayed(em: EntityManager, deliveryId: string, detail
   await em.nativeUpdate(WebhookDeliverySchema, { id: deliveryId }, { outcome: 'replayed', detail, updatedAt: new Date() });
 }
 
-/** The latest deliveries of all organizations, newest first. */
-export async function recentDeliveries(em: EntityManager, limit: number): Promise<WebhookDelivery[]> {
-  return em.find(WebhookDeliverySchema, {}, { orderBy: { receivedAt: 'desc', id: 'asc' }, limit });
+/** The latest deliveries, newest first: of one organization, or of all when it is undefined. */
+export async function recentDeliveries(em: EntityManager, limit: number, organization?: string): Promise<WebhookDelivery[]> {
+  return em.find(WebhookDeliverySchema, organization === undefined ? {} : { organization }, { orderBy: { receivedAt: 'desc', id: 'asc' }, limit });
 }
 
 /** Which delivery log rows retention deletes (see deleteExpiredDeliveries). */
@@ -110,7 +127,7 @@ export interface DeliveryRetention {
  */
 export async function deleteExpiredDeliveries(em: EntityManager, { before, failedBefore }: DeliveryRetention, limit: number): Promise<number> {
   const expired = `received_at < ? and updated_at < ?
-    and (outcome in ('processed', 'rejected', 'replayed') or (outcome = 'failed' and updated_at < ?))`;
+    and (outcome in ('processed', 'rejected', 'replayed', 'test') or (outcome = 'failed' and updated_at < ?))`;
   const params = [before, before, failedBefore];
   const result = await em.execute<QueryResult>(
     `delete from webhook_deliveries where id in (select id from webhook_deliveries where ${expired} limit ?) and ${expired}`,

@@ -1,4 +1,4 @@
-/** The leads table: one row per person (by email key), whatever number of meetings they booked. */
+/** The leads table: one row per organization and person (by email key), whatever number of meetings they booked. */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Invitee } from '../calendly/schemas';
 import { emailKeyOf } from '../emails';
@@ -13,14 +13,17 @@ export interface LeadChange {
 const LEAD_DETAILS = ['email', 'name', 'first_name', 'last_name', 'timezone', 'phone', 'first_seen_at', 'last_seen_at'] as const;
 
 /** Call it inside a transaction: the lead's row stays locked until it ends. */
-export async function upsertLead(em: EntityManager, invitee: Invitee): Promise<LeadChange> {
+export async function upsertLead(em: EntityManager, invitee: Invitee, organization: string | null): Promise<LeadChange> {
   const key = emailKeyOf(invitee.email);
-  const [before] = await em.execute<Record<string, unknown>[]>(`select ${LEAD_DETAILS.join(', ')} from leads where email_key = ? for update`, [key]);
+  const [before] = await em.execute<Record<string, unknown>[]>(
+    `select ${LEAD_DETAILS.join(', ')} from leads where organization is not distinct from ? and email_key = ? for update`,
+    [organization, key],
+  );
   // Details come from the most recent booking; first/last seen widen with every booking, in any order.
   const [row] = await em.execute<({ id: string; inserted: boolean } & Record<string, unknown>)[]>(
-    `insert into leads (email_key, email, name, first_name, last_name, timezone, phone, first_seen_at, last_seen_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     on conflict (email_key) do update set
+    `insert into leads (organization, email_key, email, name, first_name, last_name, timezone, phone, first_seen_at, last_seen_at)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     on conflict (organization, email_key) do update set
        email = case when excluded.last_seen_at >= leads.last_seen_at then excluded.email else leads.email end,
        name = case when excluded.last_seen_at >= leads.last_seen_at then excluded.name else leads.name end,
        first_name = case when excluded.last_seen_at >= leads.last_seen_at then excluded.first_name else leads.first_name end,
@@ -33,14 +36,14 @@ export async function upsertLead(em: EntityManager, invitee: Invitee): Promise<L
        last_seen_at = greatest(leads.last_seen_at, excluded.last_seen_at),
        updated_at = now()
      returning id, (xmax = 0) as inserted, ${LEAD_DETAILS.join(', ')}`,
-    [key, invitee.email.trim(), invitee.name, invitee.first_name, invitee.last_name, invitee.timezone, invitee.text_reminder_number, invitee.created_at, invitee.created_at],
+    [organization, key, invitee.email.trim(), invitee.name, invitee.first_name, invitee.last_name, invitee.timezone, invitee.text_reminder_number, invitee.created_at, invitee.created_at],
   );
   const changed = !before || LEAD_DETAILS.some((column) => String(before[column]) !== String(row[column]));
   return { leadId: row.id, change: row.inserted ? 'created' : changed ? 'updated' : undefined };
 }
 
 export interface LeadFilter {
-  /** only leads who booked a meeting in this organization */
+  /** only this organization's leads */
   organization?: string;
   /** matched whatever its case */
   email?: string;
@@ -50,9 +53,8 @@ export interface LeadFilter {
 
 /**
  * A page of leads, most recently seen first, with the total over all pages. Filtered, ordered and limited in
- * PostgreSQL: the page is one query that walks `leads_last_seen_at_id_index` and probes
- * `meetings_organization_lead_id_index` per lead, stopping after `offset + limit` rows, and the total is one count;
- * the receiver gets `limit` rows and a number, however many leads the organization has.
+ * PostgreSQL: the page walks `leads_organization_last_seen_at_id_index` and stops after `offset + limit` rows, and the
+ * total is one count over the same index; the receiver gets `limit` rows and a number, however many leads there are.
  */
 export async function listLeads(em: EntityManager, { organization, email, limit, offset }: LeadFilter): Promise<[Lead[], number]> {
   const conditions: string[] = [];
@@ -62,7 +64,7 @@ export async function listLeads(em: EntityManager, { organization, email, limit,
     params.push(emailKeyOf(email));
   }
   if (organization) {
-    conditions.push('exists (select 1 from meetings m where m.lead_id = l.id and m.organization = ?)');
+    conditions.push('l.organization = ?');
     params.push(organization);
   }
   const where = conditions.length ? `where ${conditions.join(' and ')}` : '';
@@ -70,13 +72,6 @@ export async function listLeads(em: EntityManager, { organization, email, limit,
     `select l.* from leads l ${where} order by l.last_seen_at desc, l.id asc limit ? offset ?`,
     [...params, limit, offset],
   );
-  // Every meeting has a lead (not null, foreign key), so an organization's leads are its meetings' distinct lead_ids:
-  // counted from the index alone, without touching leads.
-  const [{ total }] = await em.execute<{ total: number }[]>(
-    organization && !email
-      ? 'select count(distinct lead_id)::int as total from meetings where organization = ?'
-      : `select count(*)::int as total from leads l ${where}`,
-    organization && !email ? [organization] : params,
-  );
+  const [{ total }] = await em.execute<{ total: number }[]>(`select count(*)::int as total from leads l ${where}`, params);
   return [rows.map((row) => em.map(LeadSchema, row)), total];
 }

@@ -2,6 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResult } from '@mikro-orm/core';
 import type { EventType } from './entities/outbox-event';
+import { insertOutboundDeliveries } from './outbound-webhooks';
 
 export const OUTBOX_CHANNEL = 'outbox_events';
 
@@ -16,6 +17,8 @@ export async function recordEvent(em: EntityManager, event: NewEvent): Promise<s
     `insert into outbox_events (type, organization, payload) values (?, ?, ?::jsonb) returning id`,
     [event.type, event.organization, JSON.stringify(event.payload)],
   );
+  // In the same transaction: a committed event always has its outbound webhook deliveries.
+  await insertOutboundDeliveries(em, row.id, event.type, event.organization);
   // NOTIFY inside a transaction is delivered on commit only, and not at all on rollback.
   await em.execute(`select pg_notify(?, ?)`, [OUTBOX_CHANNEL, row.id]);
   return row.id;

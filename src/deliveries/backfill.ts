@@ -27,6 +27,8 @@ export interface SyncOptions {
   temporal: Client;
   taskQueue: string;
   window: SyncWindow;
+  /** the OAuth connection whose bookings these are; unset: the environment's account */
+  connectionId?: string;
   /** list what would be fed, start nothing */
   dryRun?: boolean;
   /** scheduled events per page, 1..100 (default 100) */
@@ -103,17 +105,18 @@ async function feed(
   summary: SyncSummary,
   options: SyncOptions,
 ): Promise<void> {
-  const { temporal, taskQueue, dryRun = false, report = () => {} } = options;
+  const { temporal, taskQueue, connectionId = null, dryRun = false, report = () => {} } = options;
   let parsed: ParsedDelivery;
   try {
-    parsed = inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email, occurredAt);
+    parsed = inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email, occurredAt, connectionId);
   } catch (error) {
     if (!(error instanceof InvalidDeliveryError)) throw error;
     summary.skipped += 1;
     report(`  skipped an invalid invitee ${invitee.uri}: ${error.message}`);
     return;
   }
-  const what = `${eventName} ${invitee.email} (${event.name ?? 'event'} at ${event.start_time})`;
+  // The invitee by URI, not email: these lines reach the worker's log.
+  const what = `${eventName} ${invitee.uri} (${event.name ?? 'event'} at ${event.start_time})`;
   if (dryRun) {
     summary.wouldStart += 1;
     report(`  would feed ${what} as ${workflowIdFor(parsed.delivery.dedupKey)}`);

@@ -6,7 +6,7 @@ import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@t
 import type { SearchAttributePair } from '@temporalio/common';
 import { emailKeyOf } from '../emails';
 import { isAlreadyStarted } from '../temporal/already-started';
-import { DELIVERY_TYPE, EVENT_UUID, INVITEE_EMAIL, type DeliverySource } from '../contract';
+import { CALENDLY_CONNECTION, DELIVERY_TYPE, EVENT_UUID, INVITEE_EMAIL, type DeliverySource } from '../contract';
 import { keepUnprocessed, processInviteeDelivery } from '../workflows';
 import { workflowIdFor, type ParsedDelivery } from './parse';
 
@@ -38,6 +38,8 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
   };
   const envelope = { deliveryId, receivedAt: receivedAt.toISOString() };
+  const { connectionId } = parsed.delivery;
+  const connection: SearchAttributePair[] = connectionId ? [{ key: CALENDLY_CONNECTION, value: connectionId }] : [];
   try {
     await client.connection.withDeadline(Date.now() + timeoutMs, async () => {
       if (parsed.kind === 'invitee') {
@@ -46,6 +48,7 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
           ...(inviteeEmail ? [{ key: INVITEE_EMAIL, value: emailKeyOf(inviteeEmail) }] : []),
           { key: EVENT_UUID, value: parsed.eventUuid },
           { key: DELIVERY_TYPE, value: parsed.delivery.eventName },
+          ...connection,
         ];
         await client.workflow.start(processInviteeDelivery, {
           ...common,
@@ -53,9 +56,10 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
           typedSearchAttributes: searchAttributes,
         });
       } else {
-        const searchAttributes: SearchAttributePair[] = parsed.delivery.eventName
-          ? [{ key: DELIVERY_TYPE, value: parsed.delivery.eventName }]
-          : [];
+        const searchAttributes: SearchAttributePair[] = [
+          ...(parsed.delivery.eventName ? [{ key: DELIVERY_TYPE, value: parsed.delivery.eventName }] : []),
+          ...connection,
+        ];
         await client.workflow.start(keepUnprocessed, {
           ...common,
           args: [{ ...parsed.delivery, ...envelope }],

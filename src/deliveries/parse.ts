@@ -22,12 +22,21 @@ export type ParsedDelivery =
 
 const isHandled = (name: string): name is HandledEventName => (HANDLED_EVENTS as readonly string[]).includes(name);
 
-/** `apiBaseUrl` builds invitee URIs for legacy deliveries, which carry bare uuids. */
-export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelivery {
+/**
+ * `apiBaseUrl` builds invitee URIs for legacy deliveries, which carry bare uuids. `connectionId`: the OAuth connection
+ * the delivery was sent to (null: the environment's subscription); it scopes the dedup key.
+ */
+export function parseDelivery(rawBody: Buffer, apiBaseUrl: string, connectionId: string | null = null): ParsedDelivery {
   const text = rawBody.toString('utf8');
   const unprocessed = (reason: string, eventName: string | null = null): ParsedDelivery => ({
     kind: 'unprocessed',
-    delivery: { dedupKey: `unprocessed:${createHash('sha256').update(rawBody).digest('hex')}`, eventName, reason, rawBody: text },
+    delivery: {
+      dedupKey: scopedKey(connectionId, `unprocessed:${createHash('sha256').update(rawBody).digest('hex')}`),
+      eventName,
+      reason,
+      rawBody: text,
+      connectionId,
+    },
   });
 
   let json: unknown;
@@ -38,7 +47,7 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelive
     return unprocessed('body is not valid JSON');
   }
   try {
-    return parseJson(json, apiBaseUrl, unprocessed);
+    return parseJson(json, apiBaseUrl, connectionId, unprocessed);
   } catch (error) {
     // URIs or uuids that give no valid dedup key (no path, `..`): kept for replay rather than refused.
     if (error instanceof InvalidDeliveryError) return unprocessed(error.message, eventNameOf(json));
@@ -46,20 +55,25 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string): ParsedDelive
   }
 }
 
-function parseJson(json: unknown, apiBaseUrl: string, unprocessed: (reason: string, eventName?: string | null) => ParsedDelivery): ParsedDelivery {
+function parseJson(
+  json: unknown,
+  apiBaseUrl: string,
+  connectionId: string | null,
+  unprocessed: (reason: string, eventName?: string | null) => ParsedDelivery,
+): ParsedDelivery {
   const current = webhookEnvelopeSchema.safeParse(json);
   if (current.success) {
     const { event: eventName, payload, created_at: occurredAt } = current.data;
     if (!isHandled(eventName)) return unprocessed(`event type ${eventName} is not handled yet`, eventName);
     const invitee = inviteePayloadSchema.safeParse(payload);
     if (invitee.success) {
-      return inviteeDelivery(eventName, 'current', invitee.data.scheduled_event.uri, invitee.data.uri, invitee.data.email, occurredAt);
+      return inviteeDelivery(eventName, 'current', invitee.data.scheduled_event.uri, invitee.data.uri, invitee.data.email, occurredAt, connectionId);
     }
     const noShow = isNoShow(eventName) ? inviteeNoShowSchema.safeParse(payload) : undefined;
     if (noShow?.success) {
       const eventUri = eventUriOf(noShow.data.invitee);
       if (eventUri === noShow.data.invitee) throw new InvalidDeliveryError(`not an invitee URI: ${noShow.data.invitee}`);
-      return inviteeDelivery(eventName, 'current', eventUri, noShow.data.invitee, null, occurredAt);
+      return inviteeDelivery(eventName, 'current', eventUri, noShow.data.invitee, null, occurredAt, connectionId);
     }
     return unprocessed(`invalid ${eventName} payload: ${summarize(invitee.error)}`, eventName);
   }
@@ -70,7 +84,7 @@ function parseJson(json: unknown, apiBaseUrl: string, unprocessed: (reason: stri
     if (!isHandled(eventName)) return unprocessed(`event type ${eventName} is not handled yet`, eventName);
     const eventUri = `${apiBaseUrl}/scheduled_events/${encodeURIComponent(payload.event.uuid)}`;
     const inviteeUri = `${eventUri}/invitees/${encodeURIComponent(payload.invitee.uuid)}`;
-    return inviteeDelivery(eventName, 'legacy', eventUri, inviteeUri, payload.invitee.email, legacy.data.time);
+    return inviteeDelivery(eventName, 'legacy', eventUri, inviteeUri, payload.invitee.email, legacy.data.time, connectionId);
   }
 
   return unprocessed(`not a Calendly webhook envelope: ${summarize(current.error)}`, eventNameOf(json));
@@ -111,18 +125,25 @@ export function inviteeDelivery(
   inviteeUri: string,
   inviteeEmail: string | null,
   occurredAt: string | null = null,
+  connectionId: string | null = null,
 ): ParsedDelivery {
   const eventUuid = keyUuidOf(scheduledEventUri, 'scheduled event');
   const inviteeUuid = keyUuidOf(inviteeUri, 'invitee');
   // An invitee is created and canceled once, but may be marked and unmarked as a no-show several times.
-  const dedupKey = isNoShow(eventName) && occurredAt ? `${eventName}:${eventUuid}:${inviteeUuid}:${occurredAt}` : `${eventName}:${eventUuid}:${inviteeUuid}`;
+  const key = isNoShow(eventName) && occurredAt ? `${eventName}:${eventUuid}:${inviteeUuid}:${occurredAt}` : `${eventName}:${eventUuid}:${inviteeUuid}`;
   return {
     kind: 'invitee',
-    delivery: { dedupKey, eventName, format, scheduledEventUri, inviteeUri, inviteeEmail, occurredAt },
+    delivery: { dedupKey: scopedKey(connectionId, key), eventName, format, scheduledEventUri, inviteeUri, inviteeEmail, occurredAt, connectionId },
     eventUuid,
     inviteeUuid,
   };
 }
+
+/**
+ * A connection's keys start with its id, so the same Calendly identifiers under two connections never collide; the
+ * environment's keys stay as they always were (deliveries accepted before connections existed keep theirs).
+ */
+const scopedKey = (connectionId: string | null, key: string) => (connectionId ? `${connectionId}:${key}` : key);
 
 const isNoShow = (eventName: string) => eventName.startsWith('invitee_no_show.');
 

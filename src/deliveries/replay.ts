@@ -38,7 +38,7 @@ export async function replayUnprocessedDeliveries(options: ReplayOptions): Promi
 }
 
 async function replayOne(row: WebhookDelivery, { em, temporal, taskQueue, apiBaseUrl, dryRun }: ReplayOptions): Promise<ReplayResult> {
-  const parsed = parseDelivery(Buffer.from(row.rawBody ?? '', 'utf8'), apiBaseUrl);
+  const parsed = parseDelivery(Buffer.from(row.rawBody ?? '', 'utf8'), apiBaseUrl, row.connectionId);
   if (parsed.kind === 'unprocessed') return { id: row.id, result: 'still unprocessable', reason: parsed.delivery.reason };
   if (dryRun) return { id: row.id, result: 'would replay', workflowId: workflowIdFor(parsed.delivery.dedupKey) };
 
@@ -80,7 +80,7 @@ function failedDeliveryOf(row: WebhookDelivery, apiBaseUrl: string): ParsedDeliv
     inviteeUri = `${scheduledEventUri}/invitees/${inviteeUuid}`;
     occurredAt = rest.length ? rest.join(':') : null;
   }
-  const parsed = inviteeDelivery(row.eventType, 'current', scheduledEventUri, inviteeUri, null, occurredAt);
+  const parsed = inviteeDelivery(row.eventType, 'current', scheduledEventUri, inviteeUri, null, occurredAt, row.connectionId);
   if (parsed.kind === 'invitee' && parsed.delivery.dedupKey !== row.dedupKey) {
     throw new InvalidDeliveryError(`the kept URIs give dedup key ${parsed.delivery.dedupKey}, not ${row.dedupKey}`);
   }

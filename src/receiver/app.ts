@@ -1,14 +1,17 @@
 import Koa from 'koa';
 import { RequestContext } from '@mikro-orm/postgresql';
 import { apiResponseHeaders } from './api-headers';
+import { connectionPaths, connectionRoutes } from './connection-routes';
 import { corsForApi } from './cors';
-import { dashboardRoutes } from './dashboard/dashboard-routes';
+import { dashboardPaths, dashboardRoutes } from './dashboard/dashboard-routes';
 import type { ReceiverDependencies } from './dependencies';
-import { healthRoutes } from './health-routes';
-import { metricsRoutes } from './metrics';
-import { readApiRoutes } from './read-api';
+import { healthPaths, healthRoutes } from './health-routes';
+import { metricsPaths, metricsRoutes } from './metrics';
+import { outboundWebhookPaths, outboundWebhookRoutes } from './outbound-webhooks-api';
+import { apiDocument, openApiRoutes } from './openapi';
+import { readApiPaths, readApiRoutes } from './read-api';
 import { requestContext } from './request-context';
-import { webhookRoutes } from './webhook-route';
+import { webhookPaths, webhookRoutes } from './webhook-route';
 
 export function createReceiverApp(deps: ReceiverDependencies): Koa {
   const app = new Koa();
@@ -21,7 +24,9 @@ export function createReceiverApp(deps: ReceiverDependencies): Koa {
   // Each request gets its own fork of the entity manager (MikroORM's request context): routes use `orm.em`, and
   // one request's identity map never serves another's.
   app.use((_ctx, next) => RequestContext.create(deps.orm.em, next));
-  for (const router of [webhookRoutes(deps), healthRoutes(deps), metricsRoutes(), readApiRoutes(deps), dashboardRoutes(deps)]) {
+  // Each route module's paths make GET /openapi.json; test/receiver/openapi.test.ts fails for a route missing there.
+  const document = apiDocument(deps.config.apiUrl, [webhookPaths, healthPaths, metricsPaths, readApiPaths, outboundWebhookPaths, connectionPaths, dashboardPaths]);
+  for (const router of [webhookRoutes(deps), healthRoutes(deps), metricsRoutes(), readApiRoutes(deps), outboundWebhookRoutes(deps), connectionRoutes(deps), dashboardRoutes(deps), openApiRoutes(document)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

@@ -1,9 +1,12 @@
 /** The receiver process: Calendly webhooks, health, the read API, the dashboard and live push, until SIGINT/SIGTERM/SIGHUP. */
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';
+import { ApiTokens } from '../auth/api-tokens';
 import { startBroadcaster } from '../broadcaster/broadcaster';
 import { WEBSOCKET_PATH } from '../broadcaster/protocol';
 import { configFromEnvironment } from '../config';
+import { connectionServicesFrom } from '../connections/services';
+import { issuedApiTokenStore } from '../database/api-tokens';
 import { ormConfig } from '../database/orm-config';
 import { createLogger } from '../logger';
 import { lazyTemporalConnection } from '../temporal/client-connection';
@@ -14,12 +17,17 @@ async function main(): Promise<void> {
   const config = configFromEnvironment();
   const logger = createLogger(config.logLevel, 'receiver');
   const orm = await MikroORM.init(ormConfig(config.databaseUrl, { connect: false }));
-  const connection = lazyTemporalConnection(config.temporal.address);
+  const connection = lazyTemporalConnection(config.temporal);
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
 
-  const receiver = await startReceiverServer({ config, temporal, orm, logger }, config.port, config.host);
+  const apiTokens = new ApiTokens(config.apiTokens, issuedApiTokenStore(orm));
+
+  // OAuth connections, when configured: the connect flow, its callback, status and disconnect (connection-routes.ts).
+  const connections = connectionServicesFrom(config, orm);
+
+  const receiver = await startReceiverServer({ config, temporal, orm, logger, apiTokens, connections }, config.port, config.host);
   const { server } = receiver;
-  const broadcaster = startBroadcaster({ server, config, logger });
+  const broadcaster = startBroadcaster({ server, config, apiTokens, logger });
   logger.info(
     {
       url: `http://${config.host}:${config.port}`,

@@ -2,6 +2,7 @@
 import Router from '@koa/router';
 import { collectDefaultMetrics, Counter, Histogram, register } from 'prom-client';
 import { HANDLED_EVENTS } from '../calendly/schemas';
+import { textAnswer, type ApiPaths } from './openapi';
 
 /** Every refused webhook request, by the code of its answer (`rate_limited` once its address is over the limit). */
 export const webhookRefusals = new Counter({
@@ -51,3 +52,14 @@ export function metricsRoutes(): Router {
   });
   return router;
 }
+
+export const metricsPaths: ApiPaths = {
+  '/metrics': {
+    get: {
+      operationId: 'getMetrics',
+      tags: ['operations'],
+      summary: 'Prometheus metrics of this receiver',
+      responses: { 200: textAnswer('text/plain', 'The Prometheus text format.') },
+    },
+  },
+};

@@ -1,42 +1,62 @@
 /** The read API for frontends: GET /api/leads and GET /api/meetings, paginated, behind a bearer token. */
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { listLeads } from '../database/leads';
 import { listMeetings } from '../database/meetings';
 import { leadView, meetingView } from '../database/views';
-import type { ApiToken } from '../config';
-import { requireApiToken } from '../auth/api-tokens';
+import { requireApiToken, type ApiCaller } from '../auth/api-tokens';
+import {
+  errorWith,
+  leadPageSchema,
+  leadQuerySchema,
+  leadSchema,
+  meetingPageSchema,
+  meetingQuerySchema,
+  meetingSchema,
+  type ViewOf,
+} from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
+import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';
 
-const page = {
-  limit: z.coerce.number().int().min(1).max(100).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
-};
-const instant = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
-/** Free text goes to PostgreSQL, which refuses the NUL character: refused here with a 400, not a 500 from below. */
-const text = z
-  .string()
-  .min(1)
-  .refine((value) => !value.includes('\u0000'), 'must not contain a NUL character');
-const leadQuery = z.object({ email: text.optional(), ...page });
-const meetingQuery = z.object({
-  email: text.optional(),
-  status: z.enum(['active', 'canceled', 'rescheduled']).optional(),
-  noShow: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
-  startFrom: instant.optional(),
-  startTo: instant.optional(),
-  ...page,
-});
-
-export function readApiRoutes({ orm, config }: ReceiverDependencies): Router {
+export function readApiRoutes({ orm, apiTokens }: ReceiverDependencies): Router {
   const router = new Router({ prefix: '/api' });
-  router.use(requireApiToken(config.apiTokens));
+  router.use(requireApiToken(apiTokens));
   // A token bound to an organization sees that organization's meetings, and the leads who booked one there.
-  router.get('/leads', pageOf(leadQuery, (filter) => listLeads(orm.em, filter), leadView));
-  router.get('/meetings', pageOf(meetingQuery, (filter) => listMeetings(orm.em, filter), meetingView));
+  router.get('/leads', pageOf(leadQuerySchema, (filter) => listLeads(orm.em, filter), leadView satisfies ViewOf<typeof leadSchema>));
+  router.get(
+    '/meetings',
+    pageOf(meetingQuerySchema, (filter) => listMeetings(orm.em, filter), meetingView satisfies ViewOf<typeof meetingSchema>),
+  );
   return router;
 }
+
+const INVALID_QUERY = jsonAnswer('A query parameter is invalid: `error` names it and says why.', errorWith(['invalid_query']));
+
+export const readApiPaths: ApiPaths = {
+  '/api/leads': {
+    get: {
+      operationId: 'listLeads',
+      tags: ['read API'],
+      summary: 'Leads, the latest seen first',
+      description: 'A token bound to an organization sees the leads who booked with that organization.',
+      security: BEARER_TOKEN,
+      requestParams: { query: leadQuerySchema },
+      responses: { 200: jsonAnswer('A page of leads.', leadPageSchema), 400: INVALID_QUERY, 401: UNAUTHORIZED },
+    },
+  },
+  '/api/meetings': {
+    get: {
+      operationId: 'listMeetings',
+      tags: ['read API'],
+      summary: 'Meetings, in start order',
+      description: "A token bound to an organization sees that organization's meetings.",
+      security: BEARER_TOKEN,
+      requestParams: { query: meetingQuerySchema },
+      responses: { 200: jsonAnswer('A page of meetings.', meetingPageSchema), 400: INVALID_QUERY, 401: UNAUTHORIZED },
+    },
+  },
+};
 
 /** A paginated list: the query validated (400 otherwise), scoped to the token's organization, as `{data, pagination}`. */
 function pageOf<Query extends { limit: number; offset: number }, Row>(
@@ -53,7 +73,7 @@ function pageOf<Query extends { limit: number; offset: number }, Row>(
 }
 
 function organizationOf(ctx: Context): string | undefined {
-  return (ctx.state as { apiToken?: ApiToken }).apiToken?.organization;
+  return (ctx.state as { apiToken?: ApiCaller }).apiToken?.organization;
 }
 
 function badRequest(ctx: Context, error: z.ZodError): void {

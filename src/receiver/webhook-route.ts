@@ -12,10 +12,17 @@ import { randomUUID } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
+import { z } from 'zod';
+import { legacyEnvelopeSchema, webhookEnvelopeSchema } from '../calendly/schemas';
 import { SIGNATURE_HEADER, signatureHeaderProblem, verifySignature, type SignatureOutcome } from '../calendly/signature';
 import { parseDelivery } from '../deliveries/parse';
 import { startDeliveryWorkflow } from '../deliveries/intake';
+import { isTestDelivery, TEST_EVENT } from '../deliveries/test-delivery';
+import { recordTestDelivery } from '../database/deliveries';
+import { webhookAcknowledgementSchema, webhookErrorWith } from './api-schemas';
+import { ConnectionSigningKeys } from './connection-signing-keys';
 import type { ReceiverDependencies } from './dependencies';
+import { jsonAnswer, type ApiOperation, type ApiPaths } from './openapi';
 import { eventTypeLabel, webhookAckSeconds, webhookDeliveries, type DeliveryOutcome } from './metrics';
 import { requestLogger, setTrackingId } from './request-context';
 
@@ -24,11 +31,28 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function webhookRoutes(deps: ReceiverDependencies): Router {
   const router = new Router();
-  router.post(WEBHOOK_PATH, (ctx) => receiveDelivery(ctx, deps));
+  router.post(WEBHOOK_PATH, (ctx) => receiveDelivery(ctx, deps, () => Promise.resolve(deps.config.calendly.signingKeys.length ? ENVIRONMENT : undefined)));
+  // Each OAuth connection's subscription delivers to its own URL, signed with its own key.
+  const keys = deps.connections && new ConnectionSigningKeys(deps.orm, deps.connections);
+  router.post(`${WEBHOOK_PATH}/:connectionId`, (ctx) =>
+    receiveDelivery(ctx, deps, async () => {
+      const key = await keys?.keyOf(ctx.params.connectionId);
+      return key && { connectionId: key.connectionId, signingKeys: [key.signingKey] };
+    }),
+  );
   return router;
 }
 
-async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promise<void> {
+/** Whose subscription a delivery was sent to, and the keys it may be signed with. */
+interface DeliveryTarget {
+  connectionId: string | null;
+  signingKeys: readonly string[];
+}
+
+const ENVIRONMENT: DeliveryTarget = { connectionId: null, signingKeys: [] };
+
+/** `target` resolves to undefined when nothing may deliver to this URL (an unknown or disconnected connection). */
+async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target: () => Promise<DeliveryTarget | undefined>): Promise<void> {
   const { config, temporal, logger, refusals } = deps;
   const trackingId = randomUUID();
   setTrackingId(ctx, trackingId);
@@ -55,12 +79,16 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promis
 
   const header = ctx.get(SIGNATURE_HEADER) || undefined;
   const verifyOptions = {
-    signingKeys: config.calendly.signingKeys,
+    signingKeys: config.calendly.signingKeys as readonly string[],
     toleranceSeconds: config.calendly.signatureToleranceSeconds,
     nowSeconds: Math.floor(receivedAt.getTime() / 1000),
   };
   const headerProblem = signatureHeaderProblem(header, verifyOptions);
   if (headerProblem) return reject(401, `signature_${headerProblem}`, SIGNATURE_ERRORS[headerProblem], headerProblem);
+
+  const delivery = await target();
+  if (!delivery) return reject(404, 'unknown_connection', 'No Calendly connection receives deliveries at this URL', 'unchecked');
+  if (delivery.connectionId) verifyOptions.signingKeys = delivery.signingKeys;
 
   const declaredLength = ctx.request.length;
   if (declaredLength !== undefined && declaredLength > MAX_BODY_BYTES) {
@@ -88,8 +116,22 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promis
     return reject(401, `signature_${signature}`, SIGNATURE_ERRORS[signature], signature);
   }
 
-  const log = requestLogger(ctx, logger).child({ trackingId });
-  const parsed = parseDelivery(rawBody, config.calendly.apiBaseUrl);
+  const log = requestLogger(ctx, logger).child({ trackingId, ...(delivery.connectionId ? { connectionId: delivery.connectionId } : {}) });
+  if (delivery.connectionId && isTestDelivery(rawBody)) {
+    stopAckTimer();
+    try {
+      await recordTestDelivery(deps.orm.em, { id: trackingId, receivedAt, eventType: TEST_EVENT, connectionId: delivery.connectionId });
+    } catch (error) {
+      log.error({ err: error }, 'The test webhook could not be logged');
+      ctx.status = 503;
+      ctx.body = { error: 'The delivery log is unavailable; retry later', code: 'database_unavailable', trackingId };
+      return;
+    }
+    log.info('Test webhook received');
+    ctx.body = { accepted: true, test: true, trackingId };
+    return;
+  }
+  const parsed = parseDelivery(rawBody, config.calendly.apiBaseUrl, delivery.connectionId);
   const counted = (outcome: DeliveryOutcome) => {
     stopAckTimer();
     webhookDeliveries.inc({ event_type: eventTypeLabel(parsed.delivery.eventName), outcome });
@@ -114,7 +156,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promis
       workflowId: result.workflowId,
       trackingId,
       ...(parsed.kind === 'unprocessed' ? { unprocessed: parsed.delivery.reason } : {}),
-    };
+    } satisfies z.output<typeof webhookAcknowledgementSchema>;
   } catch (error) {
     counted('temporal_unavailable');
     log.error({ err: error }, 'Temporal did not accept the delivery');
@@ -123,6 +165,66 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies): Promis
     ctx.body = { error: 'The delivery could not be stored durably; retry later', code: 'temporal_unavailable', trackingId };
   }
 }
+
+const retryAfter = z.object({ 'Retry-After': z.int().positive().meta({ description: 'Seconds to wait.' }) });
+
+/** Both webhook URLs answer alike; `subscription` says whose subscription delivers to the URL. */
+function deliveryOperation(operationId: string, subscription: string, pathParams?: z.ZodObject): ApiOperation {
+  return {
+    operationId,
+    tags: ['Calendly webhook'],
+    summary: 'A signed Calendly webhook delivery',
+    description:
+      `The URL ${subscription} calls. The signature is checked over the raw bytes; a 2xx means the delivery is durable ` +
+      'in Temporal. Signed deliveries that cannot be processed are acknowledged too (kept raw for replay), so Calendly ' +
+      `does not disable the subscription. Bodies over ${MAX_BODY_BYTES} bytes are refused.`,
+    requestParams: {
+      ...(pathParams ? { path: pathParams } : {}),
+      header: z.object({
+        'Calendly-Webhook-Signature': z.string().meta({
+          description: '`t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with a signing key of the subscription.',
+        }),
+      }),
+    },
+    requestBody: {
+      required: true,
+      content: {
+        'application/json': {
+          schema: z.union([webhookEnvelopeSchema, legacyEnvelopeSchema]).meta({ description: "Calendly's current or retired (v1) envelope." }),
+        },
+      },
+    },
+    responses: {
+      202: jsonAnswer('Accepted and durable in Temporal (with `unprocessed` when it is kept raw for replay).', webhookAcknowledgementSchema),
+      200: jsonAnswer('The same delivery was accepted before (`duplicate: true`): nothing changes.', webhookAcknowledgementSchema),
+      400: jsonAnswer('The request was aborted before its body arrived.', webhookErrorWith(['request_aborted'])),
+      401: jsonAnswer(
+        'The signature is missing, malformed, matches no signing key, or its `t` is too old or ahead.',
+        webhookErrorWith(['signature_missing', 'signature_malformed', 'signature_mismatch', 'signature_expired', 'signature_future']),
+      ),
+      404: jsonAnswer('No subscription delivers to this URL (an unknown or disconnected connection).', webhookErrorWith(['unknown_connection'])),
+      413: jsonAnswer(`The body is over ${MAX_BODY_BYTES} bytes.`, webhookErrorWith(['payload_too_large'])),
+      415: jsonAnswer('Not a JSON content type.', webhookErrorWith(['unsupported_media_type'])),
+      429: jsonAnswer(
+        'This client address was refused too often this minute (never a validly signed delivery).',
+        webhookErrorWith(['rate_limited']),
+        retryAfter,
+      ),
+      503: jsonAnswer('Temporal did not accept it in time: not durable, so Calendly retries.', webhookErrorWith(['temporal_unavailable']), retryAfter),
+    },
+  };
+}
+
+export const webhookPaths: ApiPaths = {
+  [WEBHOOK_PATH]: { post: deliveryOperation('receiveCalendlyWebhook', "the environment's Calendly subscription (CALENDLY_WEBHOOK_SIGNING_KEY)") },
+  [`${WEBHOOK_PATH}/{connectionId}`]: {
+    post: deliveryOperation(
+      'receiveConnectionWebhook',
+      "an OAuth connection's Calendly subscription",
+      z.object({ connectionId: z.string().meta({ description: 'The connection the subscription belongs to.' }) }),
+    ),
+  },
+};
 
 /**
  * The address a refusal is charged to. Behind a proxy (`app.proxy`), the last X-Forwarded-For entry: the one the

@@ -9,6 +9,11 @@ export function scheduleUrl(temporal: Config['temporal'], scheduleId: string): s
   return `${namespaceUrl(temporal)}/schedules/${encodeURIComponent(scheduleId)}`;
 }
 
+/** The list of workflows matching a visibility query, e.g. `CalendlyConnection = "<id>"`. */
+export function workflowListUrl(temporal: Config['temporal'], query: string): string {
+  return `${namespaceUrl(temporal)}/workflows?query=${encodeURIComponent(query)}`;
+}
+
 function namespaceUrl(temporal: Config['temporal']): string {
   return `${temporal.webUiUrl}/namespaces/${encodeURIComponent(temporal.namespace)}`;
 }

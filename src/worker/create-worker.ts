@@ -1,31 +1,20 @@
-import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
-import { createActivities } from '../activities';
-import type { ReminderSettings } from '../activities/reminders';
-import type { CalendlyApiClient } from '../calendly/api-client';
-import type { SubscriptionTarget } from '../subscriptions/inspection';
+import { createActivities, type ActivityDependencies } from '../activities';
 
-export interface BookingWorkerOptions {
+export interface BookingWorkerOptions extends ActivityDependencies {
   connection: NativeConnection;
   namespace: string;
-  taskQueue: string;
-  orm: MikroORM;
-  calendly: CalendlyApiClient;
-  temporal: Client;
-  reminders: ReminderSettings;
-  subscriptionTarget: SubscriptionTarget;
   /** See bundleWorkflows(): built once ahead of the worker. */
   workflowBundle: WorkflowBundle;
 }
 
-export function createBookingWorker({ connection, namespace, taskQueue, orm, calendly, temporal, reminders, subscriptionTarget, workflowBundle }: BookingWorkerOptions): Promise<Worker> {
+export function createBookingWorker({ connection, namespace, workflowBundle, ...dependencies }: BookingWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
-    taskQueue,
+    taskQueue: dependencies.taskQueue,
     workflowBundle,
-    activities: createActivities({ orm, calendly, temporal, taskQueue, reminders, subscriptionTarget }),
+    activities: createActivities(dependencies),
     // Lets activities in flight finish (and be recorded) when the worker is stopped.
     shutdownGraceTime: '10 seconds',
   });

@@ -1,19 +1,24 @@
 /** The worker process: runs workflows and activities from the task queue until SIGINT/SIGTERM/SIGHUP. */
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
+import { collectDefaultMetrics } from 'prom-client';
 import { calendlyClientFrom } from '../calendly/api-client';
 import { configFromEnvironment } from '../config';
+import { connectionServicesFrom } from '../connections/services';
 import { ormConfig } from '../database/orm-config';
 import { createLogger } from '../logger';
+import { startOutboundDispatcher } from '../outbound/dispatcher';
 import { subscriptionTargetOf } from '../subscriptions/inspection';
 import { lazyTemporalConnection } from '../temporal/client-connection';
 import { connectWithRetry } from '../temporal/connect';
+import { connectWorker } from '../temporal/worker-connection';
 import { scheduleUrl } from '../temporal/web-ui-links';
 import { createBookingWorker } from './create-worker';
-import { startMetricsServer } from './metrics-server';
+import { registerConnectionStatusGauge } from './connection-metrics';
+import { startMetricsServer, type MetricsServer } from './metrics-server';
 import { ensureSchedules } from './schedules';
-import { temporalLoggerFor } from './temporal-logger';
+import { temporalLoggerFor, temporalLogLevel } from './temporal-logger';
 import { loadWorkflowBundle } from './workflow-bundle';
 
 async function main(): Promise<void> {
@@ -24,9 +29,13 @@ async function main(): Promise<void> {
   // nobody wants starting later. Not process.exit(): its exit hook would flush the logs synchronously, and into the
   // pipe of a supervisor that is gone (killed) that flush never ends.
   const shutdownSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  // Temporal's own metrics (temporal_*) on their exporter, when TEMPORAL_METRICS_PORT is set.
+  // Core's logs (the SDK's Rust part) forwarded to pino rather than printed raw; Temporal's own metrics (temporal_*)
+  // on their exporter, when TEMPORAL_METRICS_PORT is set.
   const { temporalBindAddress } = config.metrics;
-  const telemetryOptions = temporalBindAddress ? { metrics: { prometheus: { bindAddress: temporalBindAddress } } } : undefined;
+  const telemetryOptions = {
+    logging: { forward: {}, filter: { core: temporalLogLevel(config.logLevel), other: 'WARN' as const } },
+    ...(temporalBindAddress ? { metrics: { prometheus: { bindAddress: temporalBindAddress } } } : {}),
+  };
   Runtime.install({ logger: temporalLoggerFor(logger), shutdownSignals: [...shutdownSignals], telemetryOptions });
   let running = false;
   for (const signal of shutdownSignals) {
@@ -39,38 +48,52 @@ async function main(): Promise<void> {
 
   // The pool connects on first use: a database that is down now only delays activities, which retry.
   const orm = await MikroORM.init(ormConfig(config.databaseUrl, { connect: false }));
-  const connection = await connectWithRetry(() => NativeConnection.connect({ address: config.temporal.address }), config.temporal.address, logger);
-  const temporal = new Client({ connection: lazyTemporalConnection(config.temporal.address), namespace: config.temporal.namespace });
+  const connection = await connectWithRetry(() => connectWorker(config.temporal), config.temporal.address, logger);
+  const temporal = new Client({ connection: lazyTemporalConnection(config.temporal), namespace: config.temporal.namespace });
   const worker = await createBookingWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     orm,
-    calendly: calendlyClientFrom(config),
+    environment: config.calendly.apiToken ? { calendly: calendlyClientFrom(config), target: subscriptionTargetOf(config) } : undefined,
+    connections: connectionServicesFrom(config, orm),
     temporal,
     reminders: config.reminders,
-    subscriptionTarget: subscriptionTargetOf(config),
+    schedules: config.schedules,
     workflowBundle: await loadWorkflowBundle(logger, config.workflowBundlePath),
   });
-  // The app's counters and the healthcheck, when WORKER_METRICS_PORT is set: /health is 200 while the worker runs.
-  const metricsServer =
-    config.metrics.workerPort === undefined
-      ? undefined
-      : await startMetricsServer({ port: config.metrics.workerPort, host: config.host, healthy: () => worker.getState() === 'RUNNING' });
-  if (metricsServer) logger.info({ url: `${metricsServer.url}/metrics` }, 'Metrics served');
+  // The app's counters, the process's (CPU, memory, event loop lag) and the healthcheck, when WORKER_METRICS_PORT is
+  // set: /health is 200 while the worker runs.
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics.workerPort !== undefined) {
+    collectDefaultMetrics();
+    if (config.oauth) registerConnectionStatusGauge(orm);
+    metricsServer = await startMetricsServer({ port: config.metrics.workerPort, host: config.host, healthy: () => worker.getState() === 'RUNNING' });
+    logger.info({ url: `${metricsServer.url}/metrics` }, 'Metrics served');
+  }
   try {
-    for (const { scheduleId, outcome } of await ensureSchedules(temporal, config.temporal.taskQueue, config.schedules)) {
+    for (const { scheduleId, outcome } of await ensureSchedules(temporal, config.temporal.taskQueue, config.schedules, Boolean(config.calendly.apiToken))) {
       logger.info({ scheduleId, url: scheduleUrl(config.temporal, scheduleId) }, `Schedule ${outcome}`);
     }
   } catch (error) {
     // Processing deliveries does not depend on the schedules: the worker runs anyway, and says so.
     logger.error({ err: error }, 'Could not create or update the self-healing schedules: they may be missing or outdated');
   }
+  const outboundDispatcher = startOutboundDispatcher({
+    orm,
+    temporal,
+    taskQueue: config.temporal.taskQueue,
+    retry: config.outboundWebhooks.retry,
+    databaseUrl: config.databaseUrl,
+    logger,
+    sweepIntervalSeconds: config.outboundWebhooks.sweepIntervalSeconds,
+  });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker running');
   running = true;
   try {
     await worker.run();
   } finally {
+    await outboundDispatcher.stop();
     await metricsServer?.close();
     await connection.close();
     await temporal.connection.close();

@@ -2,7 +2,8 @@
  * The self-healing schedules, created or brought up to date by every worker at start-up (Web UI: Schedules).
  * Their IDs start with the task queue, so two deployments sharing a namespace keep their own.
  */
-import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { createOrUpdateSchedule } from '../temporal/schedules';
 import type { Config } from '../config';
 import { checkWebhookSubscription, pruneExpiredRecords, reconcileBookings } from '../workflows';
 import { FAILED_DELIVERY_RETENTION_FACTOR } from '../workflows/retention';
@@ -18,12 +19,18 @@ export function scheduleIdsFor(taskQueue: string) {
   };
 }
 
+/** `environmentAccount`: CALENDLY_API_TOKEN is set; without it only retention runs here (connections have their own). */
+export function scheduleOptionsFor(taskQueue: string, settings: Config['schedules'], environmentAccount = true): ScheduleOptions[] {
+  const ids = scheduleIdsFor(taskQueue);
+  const forEnvironment = new Set([ids.reconcile, ids.subscriptionCheck]);
+  return allScheduleOptions(taskQueue, settings, ids).filter((options) => environmentAccount || !forEnvironment.has(options.scheduleId));
+}
+
 /*
  * SKIP: a run still going when the next is due makes that one pointless. Catch-up covers one interval: after Temporal
  * was down, one late run is enough, as every run looks at the whole window (retention: at everything expired).
  */
-export function scheduleOptionsFor(taskQueue: string, settings: Config['schedules']): ScheduleOptions[] {
-  const ids = scheduleIdsFor(taskQueue);
+function allScheduleOptions(taskQueue: string, settings: Config['schedules'], ids: ReturnType<typeof scheduleIdsFor>): ScheduleOptions[] {
   const { reconcileEveryMinutes, reconcileLookBackHours, reconcileLookAheadDays, subscriptionCheckEveryMinutes } = settings;
   const { deliveryLogRetentionDays, outboxRetentionDays } = settings;
   return [
@@ -73,24 +80,10 @@ export interface EnsuredSchedule {
   outcome: 'created' | 'updated';
 }
 
-export async function ensureSchedules(client: Client, taskQueue: string, settings: Config['schedules']): Promise<EnsuredSchedule[]> {
+export async function ensureSchedules(client: Client, taskQueue: string, settings: Config['schedules'], environmentAccount = true): Promise<EnsuredSchedule[]> {
   const ensured: EnsuredSchedule[] = [];
-  for (const options of scheduleOptionsFor(taskQueue, settings)) {
-    try {
-      await client.schedule.create(options);
-      ensured.push({ scheduleId: options.scheduleId, outcome: 'created' });
-    } catch (error) {
-      // `instanceof` can fail across module copies (e.g. under jest), so the name is checked too.
-      if (!(error instanceof ScheduleAlreadyRunning) && (error as Error).name !== 'ScheduleAlreadyRunning') throw error;
-      // The state is kept: a schedule paused by a person stays paused, with their note.
-      await client.schedule.getHandle(options.scheduleId).update((previous) => ({
-        ...previous,
-        spec: options.spec,
-        action: options.action,
-        policies: options.policies,
-      }));
-      ensured.push({ scheduleId: options.scheduleId, outcome: 'updated' });
-    }
+  for (const options of scheduleOptionsFor(taskQueue, settings, environmentAccount)) {
+    ensured.push({ scheduleId: options.scheduleId, outcome: await createOrUpdateSchedule(client, options) });
   }
   return ensured;
 }

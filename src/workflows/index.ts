@@ -8,3 +8,5 @@ export { keepMeetingReminders } from './meeting-reminders';
 export { reconcileBookings } from './reconcile-bookings';
 export { checkWebhookSubscription } from './subscription-check';
 export { pruneExpiredRecords } from './retention';
+export { setUpConnection, disconnectConnection } from './connection';
+export { deliverOutboundEvent } from './outbound-delivery';

@@ -15,11 +15,11 @@ const { backfillBookings } = proxyActivities<Activities>({
  * Calendly filters by start time only; a booking made during an outage starts after the outage began, so a look-back
  * at least as long as the outage finds it.
  */
-export async function reconcileBookings({ lookBackHours, lookAheadDays }: ReconcileWindow): Promise<SyncSummary> {
+export async function reconcileBookings({ lookBackHours, lookAheadDays, connectionId }: ReconcileWindow): Promise<SyncSummary> {
   const now = Date.now();
   const from = new Date(now - lookBackHours * 3_600_000).toISOString();
   const to = new Date(now + lookAheadDays * 86_400_000).toISOString();
-  const summary = await backfillBookings({ from, to });
+  const summary = connectionId ? await backfillBookings({ from, to }, { connectionId }) : await backfillBookings({ from, to });
   if (summary.started) log.warn('Fed bookings or cancellations this system had missed from the Calendly API', { from, to, ...summary });
   else log.info('Bookings reconciled: none missing', { from, to, ...summary });
   return summary;

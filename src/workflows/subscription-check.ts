@@ -1,5 +1,5 @@
 import { log, proxyActivities } from '@temporalio/workflow';
-import type { Activities, SubscriptionCheckResult } from '../contract';
+import type { Activities, ConnectionRef, SubscriptionCheckResult } from '../contract';
 import { RETRY_A_FEW_TIMES } from './retry-policy';
 
 const { inspectWebhookSubscription, repairWebhookSubscription } = proxyActivities<Activities>({
@@ -12,11 +12,13 @@ const { inspectWebhookSubscription, repairWebhookSubscription } = proxyActivitie
  * wrong events, or was disabled by Calendly after 24 h of failed deliveries (it cannot be re-enabled). Problems a new
  * subscription would not fix (deliveries failing right now, subscriptions at other URLs) are logged for a person.
  */
-export async function checkWebhookSubscription(): Promise<SubscriptionCheckResult> {
-  const inspection = await inspectWebhookSubscription();
+export async function checkWebhookSubscription(connection?: ConnectionRef): Promise<SubscriptionCheckResult> {
+  // Called without an argument for the environment's account, as before connections existed (and in old histories).
+  const args: [ConnectionRef] | [] = connection?.connectionId ? [connection] : [];
+  const inspection = await inspectWebhookSubscription(...args);
   const { problems } = inspection;
   if (inspection.repairable) {
-    const repaired = await repairWebhookSubscription();
+    const repaired = await repairWebhookSubscription(...args);
     log.warn('Webhook subscription re-created', { problems, subscriptionUri: repaired.subscription?.uri });
     return { problems, repaired: true, subscriptionUri: repaired.subscription?.uri ?? null };
   }

@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { register } from 'prom-client';
 import { createCalendlyActivities } from '../../src/activities/calendly';
+import { CalendlyAccounts } from '../../src/activities/calendly-accounts';
 import { calendlyAuthFailures } from '../../src/activities/metrics';
 import type { FetchedBookings } from '../../src/contract';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
@@ -13,7 +14,8 @@ let activities: ReturnType<typeof createCalendlyActivities>;
 const fetchBookings = (delivery: { scheduledEventUri: string; inviteeUri: string }) => activities.fetchBookings(delivery);
 beforeAll(async () => {
   fake = await startFakeCalendly({ apiToken: 'calendly-token' });
-  activities = createCalendlyActivities(new CalendlyApiClient({ baseUrl: fake.url, token: 'calendly-token' }));
+  const calendly = new CalendlyApiClient({ baseUrl: fake.url, token: 'calendly-token' });
+  activities = createCalendlyActivities(new CalendlyAccounts({ environment: { calendly, target: { callbackUrl: 'https://unused.example.com', signingKey: 'unused' } } }));
 });
 afterAll(() => fake.close());
 

@@ -4,6 +4,7 @@
  * few seconds later, as sent with its lateness. The rate-limit wait is counted by the Calendly client.
  */
 import { register, type Counter, type Histogram } from 'prom-client';
+import { CalendlyAccounts } from '../../src/activities/calendly-accounts';
 import { createSubscriptionActivities } from '../../src/activities/subscriptions';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { endpointOf } from '../../src/calendly/metrics';
@@ -41,22 +42,27 @@ it('counts a saved booking, its Calendly API calls and its reminder, sent with i
     lateness: await valueOf('calendly_reminder_lateness_seconds'),
   };
 
-  const startTime = new Date(Date.now() + 5_000).toISOString();
+  // Its reminder fires 2 s before the start: late enough that a slow booking on a busy machine is not skipped.
+  const startTime = new Date(Date.now() + 15_000).toISOString();
   const { invitee: booked, deliveries } = await system.fake.bookMeeting({ email: `metrics-${Date.now()}@example.com`, name: 'Counted Lead', startTime });
   expect(deliveries.map((attempt) => attempt.status)).toEqual([202]);
   const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: booked.uri }).then((row) => row ?? undefined));
   await eventually(async () => {
     const [reminder] = await system.orm.em.fork().find(ReminderSchema, { meeting: meeting.id });
     return reminder?.state === 'sent' ? reminder : undefined;
-  }, 20_000, 'the reminder sent');
+  }, 45_000, 'the reminder sent');
 
   expect(await valueOf('calendly_bookings_saved_total')).toBeGreaterThanOrEqual(before.saved + 1);
   expect(await valueOf('calendly_api_requests_total', { endpoint: invitee, status: '200' })).toBeGreaterThanOrEqual(before.inviteeCalls + 1);
-  expect(await valueOf('calendly_reminders_sent_total')).toBe(before.sent + 1);
-  expect(await valueOf('calendly_reminder_lateness_seconds')).toBe(before.lateness + 1);
+  // Counted just after the row is committed as sent, by the same activity, per organization.
+  const organization = { organization: system.fake.organizationUri };
+  await eventually(async () => ((await valueOf('calendly_reminders_sent_total')) > before.sent ? true : undefined), 10_000, 'the reminder counted');
+  expect(await valueOf('calendly_reminders_sent_total', organization)).toBe(before.sent + 1);
+  expect(await valueOf('calendly_reminder_lateness_seconds', organization)).toBe(before.lateness + 1);
+  expect(await valueOf('calendly_bookings_saved_total', organization)).toBeGreaterThanOrEqual(before.saved + 1);
 
   const text = await register.metrics();
-  expect(text).toMatch(/^calendly_reminder_lateness_seconds_bucket\{le="\+Inf"\} [1-9]/m);
+  expect(text).toMatch(/^calendly_reminder_lateness_seconds_bucket\{le="\+Inf",organization="[^"]+"\} [1-9]/m);
   // Route templates only, never a raw URI or uuid.
   const endpoints = [...text.matchAll(/^calendly_api_requests_total\{endpoint="([^"]*)"/gm)].map((match) => match[1]);
   expect(endpoints.length).toBeGreaterThan(0);
@@ -79,11 +85,12 @@ it('counts a rate-limit wait and the 429 that caused it', async () => {
 
 it('counts what the subscription check finds wrong, by problem', async () => {
   const calendly = new CalendlyApiClient({ baseUrl: system.fake.url, token: CALENDLY_TOKEN });
+  const target = { callbackUrl: 'https://nobody.example.com/calendly/webhook', signingKey: 'unused-signing-key-0123456789' };
   const { inspectWebhookSubscription } = createSubscriptionActivities({
-    calendly,
+    orm: system.orm,
+    accounts: new CalendlyAccounts({ environment: { calendly, target } }),
     temporal: system.temporal,
     taskQueue: system.config.temporal.taskQueue,
-    subscriptionTarget: { callbackUrl: 'https://nobody.example.com/calendly/webhook', signingKey: 'unused-signing-key-0123456789' },
   });
   const missing = await valueOf('calendly_webhook_subscription_problems_total', { problem: 'missing' });
   expect((await inspectWebhookSubscription()).problems).toContain('missing');

@@ -66,7 +66,7 @@ it('delivers every event from every receiver instance, in the same order', async
   const server = createServer();
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const second = startBroadcaster({ server, config: system.config, logger: createLogger('fatal', 'test') });
+  const second = startBroadcaster({ server, config: system.config, apiTokens: system.apiTokens, logger: createLogger('fatal', 'test') });
   const secondUrl = `ws://127.0.0.1:${(server.address() as { port: number }).port}${WEBSOCKET_PATH}`;
   try {
     const streams = [await open(), await openEventStream(secondUrl, { token: API_TOKEN })];

@@ -43,8 +43,8 @@ beforeAll(async () => {
   // after the leads other test files list, and removed afterwards.
   await orm.em.fork().execute(
     `with new_leads as (
-       insert into leads (email_key, email, name, first_seen_at, last_seen_at)
-       select '${prefix}-' || n || '@example.com', '${prefix}-' || n || '@example.com', 'Lead ' || n,
+       insert into leads (organization, email_key, email, name, first_seen_at, last_seen_at)
+       select ?, '${prefix}-' || n || '@example.com', '${prefix}-' || n || '@example.com', 'Lead ' || n,
               timestamptz '2001-01-01' + n * interval '1 minute', timestamptz '2001-01-01' + (n % 500) * interval '1 hour'
        from generate_series(1, ${LEADS}) as n
        returning id, email)
@@ -54,7 +54,7 @@ beforeAll(async () => {
             'https://api.calendly.com/event_types/PAGE', timestamptz '2001-02-01', timestamptz '2001-02-01 00:30', '{}', 'active', '[]',
             '{}', 'https://calendly.com/c', 'https://calendly.com/r', timestamptz '2001-01-01', timestamptz '2001-01-01', id, ?
      from new_leads`,
-    [organization],
+    [organization, organization],
   );
 });
 afterAll(async () => {

@@ -1,4 +1,4 @@
-/** src/database/leads.ts: one lead per email whatever its case, details from the latest booking, and the lead list. */
+/** src/database/leads.ts: one lead per organization and email whatever its case, details from the latest booking, and the lead list. */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { saveBookings } from '../../src/database/bookings';
 import { LeadSchema } from '../../src/database/entities/lead';
@@ -12,27 +12,44 @@ beforeAll(async () => {
 afterAll(() => orm.close());
 
 describe('upsertLead', () => {
+  const ORGANIZATION = newOrganization();
+
   it('keeps one lead per email, whatever its case and spacing, and says whether it was created or changed', async () => {
     const email = newEmail('Case');
     const em = orm.em.fork();
-    const created = await upsertLead(em, booking({ email: ` ${email.toUpperCase()} `, at: '2030-01-01T10:00:00.000Z' }).invitee);
+    const created = await upsertLead(em, booking({ email: ` ${email.toUpperCase()} `, at: '2030-01-01T10:00:00.000Z' }).invitee, ORGANIZATION);
     expect(created.change).toBe('created');
 
-    const same = await upsertLead(em, booking({ email: ` ${email.toUpperCase()} `, at: '2030-01-01T10:00:00.000Z' }).invitee);
+    const same = await upsertLead(em, booking({ email: ` ${email.toUpperCase()} `, at: '2030-01-01T10:00:00.000Z' }).invitee, ORGANIZATION);
     expect(same).toEqual({ leadId: created.leadId, change: undefined });
 
-    const renamed = await upsertLead(em, booking({ email, name: 'Ann Lee-Park', at: '2030-02-01T10:00:00.000Z' }).invitee);
+    const renamed = await upsertLead(em, booking({ email, name: 'Ann Lee-Park', at: '2030-02-01T10:00:00.000Z' }).invitee, ORGANIZATION);
     expect(renamed).toEqual({ leadId: created.leadId, change: 'updated' });
     expect(await em.count(LeadSchema, { emailKey: email.toLowerCase() })).toBe(1);
     const lead = await em.findOneOrFail(LeadSchema, { id: created.leadId }, { refresh: true });
     expect(lead).toMatchObject({ email, name: 'Ann Lee-Park' });
   });
 
+  it('keeps the same person booking with two organizations as two leads, each with only what it was given', async () => {
+    const email = newEmail('two-orgs');
+    const [first, second] = [newOrganization(), newOrganization()];
+    const em = orm.em.fork();
+    const inFirst = await upsertLead(em, booking({ email, name: 'Ann First', at: '2030-01-01T10:00:00.000Z' }).invitee, first);
+    const inSecond = await upsertLead(em, booking({ email, name: 'Ann Second', at: '2030-02-01T10:00:00.000Z' }).invitee, second);
+    expect(inSecond.change).toBe('created');
+    expect(inSecond.leadId).not.toBe(inFirst.leadId);
+    const leads = await em.find(LeadSchema, { emailKey: email.toLowerCase() }, { orderBy: { name: 'asc' }, refresh: true });
+    expect(leads.map(({ organization, name }) => ({ organization, name }))).toEqual([
+      { organization: first, name: 'Ann First' },
+      { organization: second, name: 'Ann Second' },
+    ]);
+  });
+
   it('takes details from the most recent booking and widens first and last seen, in any order of arrival', async () => {
     const email = newEmail('order');
     const em = orm.em.fork();
-    const { leadId } = await upsertLead(em, booking({ email, name: 'Newer Name', timezone: null, at: '2030-03-01T10:00:00.000Z' }).invitee);
-    const older = await upsertLead(em, booking({ email, name: 'Older Name', timezone: 'Asia/Tokyo', at: '2030-01-01T10:00:00.000Z' }).invitee);
+    const { leadId } = await upsertLead(em, booking({ email, name: 'Newer Name', timezone: null, at: '2030-03-01T10:00:00.000Z' }).invitee, ORGANIZATION);
+    const older = await upsertLead(em, booking({ email, name: 'Older Name', timezone: 'Asia/Tokyo', at: '2030-01-01T10:00:00.000Z' }).invitee, ORGANIZATION);
     // The older booking only fills what the newer one left empty, and moves first seen back.
     expect(older).toEqual({ leadId, change: 'updated' });
     const lead = await em.findOneOrFail(LeadSchema, { id: leadId }, { refresh: true });

@@ -59,7 +59,18 @@ it('migrates up, down to nothing, and up again to the same schema', async () => 
 
   expect((await migrator.up()).map(({ name }) => name)).toEqual(all);
   const migrated = await schema();
-  expect(migrated.tables).toEqual(['leads', 'meetings', 'outbox_events', 'refused_requests', 'reminders', 'webhook_deliveries']);
+  expect(migrated.tables).toEqual([
+    'api_tokens',
+    'calendly_connections',
+    'leads',
+    'meetings',
+    'outbound_deliveries',
+    'outbound_endpoints',
+    'outbox_events',
+    'refused_requests',
+    'reminders',
+    'webhook_deliveries',
+  ]);
 
   expect((await migrator.down({ to: 0 })).map(({ name }) => name)).toEqual([...all].reverse());
   expect(await migrator.getExecutedMigrations()).toEqual([]);
@@ -67,4 +78,36 @@ it('migrates up, down to nothing, and up again to the same schema', async () => 
 
   expect((await migrator.up()).map(({ name }) => name)).toEqual(all);
   expect(await schema()).toEqual(migrated);
+});
+
+it('splits a lead who booked with two organizations into one lead per organization, each keeping its meetings', async () => {
+  const migrator = orm.getMigrator();
+  await migrator.down({ to: 0 });
+  await migrator.up({ to: 'Migration20261125220000' });
+  const [{ id: leadId }] = await query<{ id: string }>(
+    `insert into leads (email_key, email, name, phone, first_seen_at, last_seen_at)
+     values ('sam@example.com', 'Sam@example.com', 'Sam', '+15550100', '2030-01-01', '2030-02-01') returning id`,
+  );
+  const meeting = (n: number, organization: string) =>
+    query(
+      `insert into meetings (invitee_uri, scheduled_event_uri, event_type_uri, start_time, end_time, location, status, answers, tracking,
+         cancel_url, reschedule_url, booked_at, calendly_updated_at, lead_id, organization, created_at)
+       values ('https://api.calendly.com/scheduled_events/E${n}/invitees/I${n}', 'https://api.calendly.com/scheduled_events/E${n}',
+         'https://api.calendly.com/event_types/T', '2030-03-0${n}', '2030-03-0${n}', '{}', 'active', '[]', '{}', 'c', 'r',
+         '2030-01-0${n}', '2030-01-0${n}', '${leadId}', '${organization}', '2030-01-0${n}')`,
+    );
+  await meeting(1, 'https://api.calendly.com/organizations/FIRST');
+  await meeting(2, 'https://api.calendly.com/organizations/SECOND');
+  await meeting(3, 'https://api.calendly.com/organizations/FIRST');
+
+  await migrator.up();
+  const leads = await query<{ id: string; organization: string; email: string; phone: string; meetings: number }>(
+    `select l.id, l.organization, l.email, l.phone, count(m.id)::int as meetings from leads l join meetings m on m.lead_id = l.id
+     group by l.id order by l.organization`,
+  );
+  expect(leads.map(({ organization, email, phone, meetings }) => ({ organization, email, phone, meetings }))).toEqual([
+    { organization: 'https://api.calendly.com/organizations/FIRST', email: 'Sam@example.com', phone: '+15550100', meetings: 2 },
+    { organization: 'https://api.calendly.com/organizations/SECOND', email: 'Sam@example.com', phone: '+15550100', meetings: 1 },
+  ]);
+  expect(leads[0].id).toBe(leadId);
 });

@@ -28,10 +28,23 @@ describe('parsing a signed delivery', () => {
         inviteeUri: uri,
         inviteeEmail: 'Ada@Example.com',
         occurredAt,
+        connectionId: null,
       },
       eventUuid: event.split('/').at(-1),
       inviteeUuid: uri.split('/').at(-1),
     });
+  });
+
+  it("scopes a connection's dedup key by the connection, so the same Calendly ids under two connections never collide", async () => {
+    const { uri } = await invitee();
+    const { body } = fake.webhookDelivery('invitee.created', uri, 'key-12345678');
+    const [first, second] = ['7d4a8f80-3c42-4d0e-9f38-7c3e2f1b0a11', 'f0c8b1a6-9b0e-4c53-8a27-52e1d7a4c9e2'].map((id) => parseDelivery(Buffer.from(body), fake.url, id));
+    const environment = parseDelivery(Buffer.from(body), fake.url);
+    expect(first.delivery.dedupKey).toBe(`7d4a8f80-3c42-4d0e-9f38-7c3e2f1b0a11:${environment.delivery.dedupKey}`);
+    expect(second.delivery.dedupKey).not.toBe(first.delivery.dedupKey);
+    expect(first.delivery.connectionId).toBe('7d4a8f80-3c42-4d0e-9f38-7c3e2f1b0a11');
+    const garbage = parseDelivery(Buffer.from('not json'), fake.url, '7d4a8f80-3c42-4d0e-9f38-7c3e2f1b0a11');
+    expect(garbage.delivery.dedupKey).toMatch(/^7d4a8f80-3c42-4d0e-9f38-7c3e2f1b0a11:unprocessed:/);
   });
 
   it('gives the retired v1 format the same dedup key and URIs as the current one', async () => {

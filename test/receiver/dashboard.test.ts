@@ -1,6 +1,6 @@
 /**
  * The live dashboard: GET / and GET /api/dashboard behind an API token, and the page in real headless Chromium
- * showing a meeting booked after it was opened, without a reload.
+ * showing a meeting booked after it was opened, without a reload, also on a phone-sized screen.
  */
 import { chromium, type Browser } from 'playwright-core';
 import type { WebhookEventName } from '../../src/calendly/schemas';
@@ -20,6 +20,8 @@ beforeAll(async () => {
   system = await startTestSystem({
     env: (fake) => ({ API_TOKENS: `${API_TOKEN},${BOUND_TOKEN}:${ORGANIZATION},${OWN_TOKEN}:${fake.organizationUri}` }),
   });
+  // The fake Calendly then delivers the bookings the browser tests make to the receiver, as Calendly would.
+  await system.subscribeReceiver();
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium' });
 });
 afterAll(async () => {
@@ -99,18 +101,20 @@ it('reports counts, upcoming meetings with their next reminder, and recent deliv
   });
 });
 
-it('shows a token bound to an organization only its meetings, and no delivery log', async () => {
+it('shows a token bound to an organization only its meetings and its own deliveries', async () => {
   const { inviteeUri } = await book(`bound-${Date.now()}@example.com`, minutesFromNow(60));
   await system.orm.em.fork().execute('update meetings set organization = ? where invitee_uri = ?', [ORGANIZATION, inviteeUri]);
   const body = await dashboard(BOUND_TOKEN);
   expect(body.organization).toBe(ORGANIZATION);
   expect(body.counts).toEqual({ booked: 1, canceled: 0, rescheduled: 0, noShow: 0 });
+  const bookedOnly = { booked: 1, canceled: 0, rescheduled: 0, noShow: 0, held: 0, heldRate: null, revenue: 0 };
+  expect(body.business).toMatchObject({ timezone: 'UTC', today: bookedOnly, last7Days: bookedOnly, last30Days: bookedOnly, range: null });
   expect(body.upcomingMeetings.map((meeting: { workflowId: string }) => meeting.workflowId)).toEqual([meetingWorkflowId(inviteeUri)]);
-  expect(body.recentDeliveries).toBeNull();
+  // Its meeting was moved to it by hand: every delivery of this file belongs to another organization or to none.
+  expect(body.recentDeliveries).toEqual([]);
 });
 
 it('shows a meeting booked while the page is open, without a reload (headless Chromium)', async () => {
-  await system.subscribeReceiver();
   const page = await browser.newPage();
   let navigations = 0;
   page.on('framenavigated', (frame) => {
@@ -122,6 +126,10 @@ it('shows a meeting booked while the page is open, without a reload (headless Ch
   await page.goto(`${system.receiverUrl}/?token=${encodeURIComponent(OWN_TOKEN)}`);
   await page.locator('#status[data-state="live"]').waitFor({ timeout: 10_000 });
   await page.locator('#count-booked', { hasText: /^\d+$/ }).waitFor({ timeout: 10_000 });
+  // Without an OAuth app the connection panel says so in one line and offers no buttons.
+  await page.locator('#connection[data-status="not_configured"]').waitFor({ timeout: 10_000 });
+  expect(await page.locator('#connection-status').textContent()).toBe('Calendly connections are not configured on this server.');
+  expect(await page.locator('#connection button').evaluateAll((buttons) => buttons.filter((button) => button.checkVisibility()).length)).toBe(0);
   const bookedBefore = Number(await page.locator('#count-booked').textContent());
 
   const email = `live-${Date.now()}@example.com`;
@@ -138,4 +146,60 @@ it('shows a meeting booked while the page is open, without a reload (headless Ch
   expect(navigations).toBe(1);
   expect(pageErrors).toEqual([]);
   await page.close();
+});
+
+it('answers the business counters for a time zone and a chosen period, and 400 for a wrong one', async () => {
+  const { inviteeUri } = await book(`range-${Date.now()}@example.com`, minutesFromNow(90));
+  const em = system.orm.em.fork();
+  await em.execute('update meetings set organization = ? where invitee_uri = ?', [ORGANIZATION, inviteeUri]);
+  // Every meeting of this organization was booked by this file, within the last hour.
+  const [{ count }] = await em.execute<{ count: number }[]>('select count(*)::int as count from meetings where organization = ?', [ORGANIZATION]);
+  const from = new Date(Date.now() - 3_600_000).toISOString().replace('Z', '+00:00');
+  const to = new Date(Date.now() + 60_000).toISOString();
+  const { status, body } = await system.get(`/api/dashboard?tz=Europe/Berlin&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`, BOUND_TOKEN);
+  expect(status).toBe(200);
+  expect(body.business.timezone).toBe('Europe/Berlin');
+  expect(body.business.range).toMatchObject({ from: new Date(from).toISOString(), to, booked: count, canceled: 0, held: 0, heldRate: null });
+  expect(count).toBeGreaterThanOrEqual(1);
+
+  const wrong = ['tz=Mars/Olympus', 'tz=%2B05:00', 'tz=', `from=${encodeURIComponent(from)}`, `from=${encodeURIComponent(to)}&to=${encodeURIComponent(from)}`, 'from=yesterday&to=today'];
+  for (const query of wrong) {
+    const refused = await system.get(`/api/dashboard?${query}`, BOUND_TOKEN);
+    expect({ query, status: refused.status, code: refused.body.code }).toEqual({ query, status: 400, code: 'invalid_query' });
+  }
+});
+
+it('works on a phone: tables become labelled rows, the connection is announced, the counters follow a booking live', async () => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, timezoneId: 'Europe/Berlin' });
+  const page = await context.newPage();
+  const pageErrors: Error[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error));
+
+  await page.goto(`${system.receiverUrl}/?token=${encodeURIComponent(OWN_TOKEN)}`);
+  const status = page.locator('#status');
+  expect(await status.getAttribute('role')).toBe('status');
+  expect(await status.getAttribute('aria-live')).toBe('polite');
+  await page.locator('#status[data-state="live"]', { hasText: 'Live' }).waitFor({ timeout: 10_000 });
+  await page.locator('#business-timezone', { hasText: 'Europe/Berlin' }).waitFor({ timeout: 10_000 });
+
+  const bookedToday = page.locator('#business tr[data-key="today"] td[data-metric="booked"]');
+  await bookedToday.waitFor({ timeout: 10_000 });
+  const before = Number(await bookedToday.textContent());
+  const email = `phone-${Date.now()}@example.com`;
+  await system.fake.bookMeeting({ email, name: 'Katherine Johnson', startTime: minutesFromNow(180) });
+  await page.locator('#business tr[data-key="today"] td[data-metric="booked"]', { hasText: new RegExp(`^${before + 1}$`) }).waitFor({ timeout: 30_000 });
+  await page.locator('#business tr[data-key="last30Days"] td[data-metric="booked"]').waitFor();
+
+  // Each meeting is a card of labelled values, and nothing is wider than the screen.
+  const row = page.locator('#meetings tbody tr', { hasText: email });
+  await row.waitFor({ timeout: 30_000 });
+  const cells = await row.locator('td').evaluateAll((tds) =>
+    tds.map((td) => ({ label: td.getAttribute('data-label'), display: td.ownerDocument.defaultView!.getComputedStyle(td).display })),
+  );
+  expect(cells.map((c) => c.label)).toEqual(['Start', 'Meeting', 'Invitee', 'Next reminder', 'Workflow']);
+  expect(cells.every((c) => c.display !== 'table-cell')).toBe(true);
+  expect(await page.evaluate('document.documentElement.scrollWidth <= window.innerWidth')).toBe(true);
+  expect(await page.locator('#meetings thead').boundingBox()).toMatchObject({ width: 1, height: 1 });
+  expect(pageErrors).toEqual([]);
+  await context.close();
 });

@@ -17,7 +17,7 @@ const SCRIPTS = [
   'subscription-verify',
   'dev/fake-calendly',
   'dev/send-test-webhook',
-  'dev/benchmark-ack',
+  'dev/benchmark',
   'dev/start-system',
 ];
 /** Complete configuration whose database cannot be reached (port 1). */
@@ -69,8 +69,8 @@ it('migrate exits 1 when the database cannot be reached', async () => {
   expect(failed.stderr).toContain('migrate failed: ');
 }, 60_000);
 
-it('benchmark:ack refuses a count that is not a positive integer (2)', async () => {
-  const wrong = await run('dev/benchmark-ack', ['--count', '0']);
+it('benchmark refuses a size that is not a positive integer (2)', async () => {
+  const wrong = await run('dev/benchmark', ['--burst', '0']);
   expect(wrong.code).toBe(2);
-  expect(wrong.stderr).toContain('--count must be a positive integer');
+  expect(wrong.stderr).toContain('--burst must be a positive integer');
 }, 60_000);

@@ -7,24 +7,49 @@ import { randomUUID } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
+import { ApiTokens } from '../../src/auth/api-tokens';
 import { startBroadcaster } from '../../src/broadcaster/broadcaster';
 import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { HANDLED_EVENTS } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { loadConfig, type Config } from '../../src/config';
+import { issuedApiTokenStore } from '../../src/database/api-tokens';
 import { ormConfig } from '../../src/database/orm-config';
 import { createLogger, type Logger } from '../../src/logger';
 import { startReceiverServer } from '../../src/receiver/http-server';
 import { temporalConnectionOptions } from '../../src/temporal/client-connection';
 import { createBookingWorker } from '../../src/worker/create-worker';
+import { startOutboundDispatcher, type OutboundDispatcher } from '../../src/outbound/dispatcher';
+import { connectionServicesFrom } from '../../src/connections/services';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
+import { freePort } from './free-port';
 import { harness, workflowBundle } from './harness';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 
 export const SIGNING_KEY = 'test-signing-key-0123456789';
 export const API_TOKEN = 'test-api-token-0123456789abcdef';
 export const CALENDLY_TOKEN = 'calendly-personal-access-token';
+
+/** The OAuth app the fake Calendly knows; `oauthEnvironment` configures the system with it (OAuth connections). */
+export const OAUTH_APP = {
+  clientId: 'test-oauth-client',
+  clientSecret: 'test-oauth-client-secret',
+  /** registered with the fake, which redirects there; a test replays that query on the receiver's callback (oauth-flow.ts) */
+  redirectUri: 'http://127.0.0.1:3000/api/connections/callback',
+  encryptionKey: Buffer.alloc(32, 7).toString('base64'),
+} as const;
+
+/** The `env` of a system whose organizations connect their own Calendly accounts through the fake's OAuth. */
+export function oauthEnvironment(fake: FakeCalendly): Record<string, string> {
+  return {
+    CALENDLY_CLIENT_ID: OAUTH_APP.clientId,
+    CALENDLY_CLIENT_SECRET: OAUTH_APP.clientSecret,
+    CALENDLY_OAUTH_REDIRECT_URI: OAUTH_APP.redirectUri,
+    CALENDLY_AUTH_BASE_URL: fake.url,
+    CONNECTION_ENCRYPTION_KEY: OAUTH_APP.encryptionKey,
+  };
+}
 
 export interface TestSystemOptions {
   /** Route the receiver's and the worker's database connections through a proxy the test can cut. */
@@ -48,6 +73,8 @@ export interface TestSystem {
   /** Direct connections for assertions, never through a proxy. */
   orm: MikroORM;
   temporal: Client;
+  /** what the receiver and its broadcaster check API tokens with */
+  apiTokens: ApiTokens;
   databaseProxy?: TcpProxy;
   temporalProxy?: TcpProxy;
   /** Stops the worker (as a crash or a deploy would); workflows wait on the server until one runs again. */
@@ -69,16 +96,21 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const { namespace, databaseUrl } = shared;
   const temporalAddress = options.temporalAddress ?? shared.temporalAddress;
   const logger = options.logger ?? createLogger('fatal', 'test');
-  const fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN });
+  const fake = await startFakeCalendly({
+    apiToken: CALENDLY_TOKEN,
+    oauth: { clientId: OAUTH_APP.clientId, clientSecret: OAUTH_APP.clientSecret, redirectUris: [OAUTH_APP.redirectUri] },
+  });
 
   const databaseProxy = options.proxyDatabase ? await startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432)) : undefined;
   const [temporalHost, temporalPort] = temporalAddress.split(':') as [string, string];
   const temporalProxy = options.proxyTemporal ? await startTcpProxy(temporalHost, Number(temporalPort)) : undefined;
   const systemDatabaseUrl = databaseProxy ? withPort(databaseUrl, databaseProxy.port) : databaseUrl;
 
+  // The receiver's own port in API_URL: the URLs it gives out (connection callbacks, test webhooks) reach it.
+  const receiverPort = await freePort();
   const config = loadConfig({
     HOST: '127.0.0.1',
-    API_URL: 'http://127.0.0.1:3000',
+    API_URL: `http://127.0.0.1:${receiverPort}`,
     CALENDLY_WEBHOOK_SIGNING_KEY: SIGNING_KEY,
     CALENDLY_API_TOKEN: CALENDLY_TOKEN,
     CALENDLY_API_BASE_URL: fake.url,
@@ -96,32 +128,53 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const systemOrm = await MikroORM.init(ormConfig(systemDatabaseUrl, { connect: false, ...poolOptions }));
   const orm = await MikroORM.init(ormConfig(databaseUrl));
 
-  const receiverConnection = await Connection.connect(temporalConnectionOptions(config.temporal.address));
+  const receiverConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const receiverClient = new Client({ connection: receiverConnection, namespace });
-  const receiver = await startReceiverServer({ config, temporal: receiverClient, orm: systemOrm, logger }, 0, '127.0.0.1');
+  const apiTokens = new ApiTokens(config.apiTokens, issuedApiTokenStore(systemOrm));
+  const receiver = await startReceiverServer(
+    { config, temporal: receiverClient, orm: systemOrm, logger, apiTokens, connections: connectionServicesFrom(config, systemOrm) },
+    receiverPort,
+    '127.0.0.1',
+  );
   const { server, url: receiverUrl } = receiver;
-  const broadcaster = startBroadcaster({ server, config, logger });
+  const broadcaster = startBroadcaster({ server, config, apiTokens, logger });
 
   const workerConnection = await NativeConnection.connect({ address: temporalAddress });
   const activityConnection = await Connection.connect({ address: temporalAddress });
   const activityClient = new Client({ connection: activityConnection, namespace });
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
+  let outboundDispatcher: OutboundDispatcher | undefined;
   const startWorker = async () => {
     worker = await createBookingWorker({
       connection: workerConnection,
       namespace,
       taskQueue: config.temporal.taskQueue,
       orm: systemOrm,
-      calendly: new CalendlyApiClient({ baseUrl: fake.url, token: CALENDLY_TOKEN }),
+      environment: {
+        calendly: new CalendlyApiClient({ baseUrl: fake.url, token: CALENDLY_TOKEN }),
+        target: { callbackUrl: `${receiverUrl}/calendly/webhook`, signingKey: SIGNING_KEY },
+      },
+      connections: connectionServicesFrom(config, systemOrm),
       temporal: activityClient,
       reminders: config.reminders,
-      subscriptionTarget: { callbackUrl: `${receiverUrl}/calendly/webhook`, signingKey: SIGNING_KEY },
+      schedules: config.schedules,
       workflowBundle: workflowBundle(),
     });
     workerRun = worker.run();
+    // As in the worker process (src/worker/main.ts): it starts the outbound webhook deliveries' workflows.
+    outboundDispatcher = startOutboundDispatcher({
+      orm: systemOrm,
+      temporal: activityClient,
+      taskQueue: config.temporal.taskQueue,
+      retry: config.outboundWebhooks.retry,
+      databaseUrl: systemDatabaseUrl,
+      logger,
+      sweepIntervalSeconds: config.outboundWebhooks.sweepIntervalSeconds,
+    });
   };
   const stopWorker = async () => {
+    await outboundDispatcher?.stop();
     worker?.shutdown();
     await workerRun;
     worker = undefined;
@@ -138,6 +191,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     fake,
     orm,
     temporal,
+    apiTokens,
     databaseProxy,
     temporalProxy,
     stopWorker,

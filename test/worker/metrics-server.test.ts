@@ -149,6 +149,9 @@ describe('the worker process', () => {
     const app = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text();
     expect(app).toContain('# TYPE calendly_reminders_sent_total counter');
     expect(app).toContain('# TYPE calendly_api_requests_total counter');
+    // And the process's own: event loop lag, CPU.
+    expect(app).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    expect(app).toMatch(/^process_cpu_seconds_total \d/m);
 
     const temporal = await eventually(async () => {
       const text = await (await fetch(`http://127.0.0.1:${temporalPort}/metrics`)).text();

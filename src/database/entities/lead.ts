@@ -1,8 +1,10 @@
 import { EntitySchema } from '@mikro-orm/core';
 
-/** A person who booked at least once; one per email address, compared case-insensitively. */
+/** A person who booked with one organization at least once; one per organization and email address, compared case-insensitively. */
 export interface Lead {
   id: string;
+  /** whose lead this is: the same person booking with two organizations is two leads */
+  organization: string | null;
   /** lower-cased, trimmed email: the identity of a lead */
   emailKey: string;
   /** the email as last given */
@@ -22,10 +24,17 @@ export const LeadSchema = new EntitySchema<Lead>({
   name: 'Lead',
   tableName: 'leads',
   // The lead list's order (src/database/leads.ts, listLeads), walked from the newest without sorting.
-  indexes: [{ name: 'leads_last_seen_at_id_index', expression: 'create index "leads_last_seen_at_id_index" on "leads" ("last_seen_at" desc, "id")' }],
+  indexes: [
+    {
+      name: 'leads_organization_last_seen_at_id_index',
+      expression: 'create index "leads_organization_last_seen_at_id_index" on "leads" ("organization", "last_seen_at" desc, "id")',
+    },
+  ],
+  uniques: [{ name: 'leads_organization_email_key_unique', properties: ['organization', 'emailKey'] }],
   properties: {
     id: { type: 'uuid', primary: true, defaultRaw: 'gen_random_uuid()' },
-    emailKey: { type: 'text', unique: 'leads_email_key_unique' },
+    organization: { type: 'text', nullable: true },
+    emailKey: { type: 'text' },
     email: { type: 'text' },
     name: { type: 'text' },
     firstName: { type: 'text', nullable: true },

@@ -53,7 +53,15 @@ const nullableText = { type: 'text', nullable: true } as const;
 export const MeetingSchema = new EntitySchema<Meeting>({
   name: 'Meeting',
   tableName: 'meetings',
-  indexes: [{ properties: ['startTime'] }, { properties: ['status', 'startTime'] }, { properties: ['organization', 'lead'] }],
+  indexes: [
+    { properties: ['startTime'] },
+    { properties: ['status', 'startTime'] },
+    { properties: ['organization', 'lead'] },
+    // the business counters (business-counters.ts) read an organization's meetings by each of these times
+    { properties: ['organization', 'bookedAt'] },
+    { properties: ['organization', 'canceledAt'] },
+    { properties: ['organization', 'startTime'] },
+  ],
   properties: {
     id: { type: 'uuid', primary: true, defaultRaw: 'gen_random_uuid()' },
     inviteeUri: { type: 'text', unique: 'meetings_invitee_uri_unique' },

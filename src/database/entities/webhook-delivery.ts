@@ -8,8 +8,9 @@ import type { SignatureOutcome } from '../../calendly/signature';
  *   was revoked); a failed delivery may be fed again (redelivery, backfill, replay), which moves it back to processing
  * - unprocessed: signed, but malformed or of an event type not handled yet; the raw body is kept for replay
  * - replayed: an unprocessed delivery that was fed through again (see scripts/replay-deliveries.ts)
+ * - test: a connection's test webhook (src/deliveries/test-delivery.ts), signed and received; nothing to process
  */
-export type DeliveryOutcome = 'rejected' | 'processing' | 'processed' | 'failed' | 'unprocessed' | 'replayed';
+export type DeliveryOutcome = 'rejected' | 'processing' | 'processed' | 'failed' | 'unprocessed' | 'replayed' | 'test';
 
 /** The audit log of every webhook delivery that reached the receiver. */
 export interface WebhookDelivery {
@@ -29,6 +30,10 @@ export interface WebhookDelivery {
   inviteeUri: string | null;
   /** the delivery's `created_at` in Calendly, as given (it keys no-show marks) */
   occurredAt: string | null;
+  /** whose delivery it is, once known (a connection's deliveries from the start, the environment's once processed) */
+  organization: string | null;
+  /** the Calendly connection it was sent to; null for the environment's subscription */
+  connectionId: string | null;
   updatedAt: Date;
 }
 
@@ -49,6 +54,8 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
     scheduledEventUri: { type: 'text', nullable: true },
     inviteeUri: { type: 'text', nullable: true },
     occurredAt: { type: 'text', nullable: true },
+    organization: { type: 'text', nullable: true },
+    connectionId: { type: 'uuid', nullable: true },
     updatedAt: { type: 'datetime', columnType: 'timestamptz', defaultRaw: 'now()' },
   },
 });

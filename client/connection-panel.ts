@@ -1,0 +1,225 @@
+/**
+ * The dashboard's Calendly connection panel, for the token's organization (or `?organization=` for a token bound to
+ * none): its status from GET /api/connection, and the buttons that connect (through Calendly's consent page),
+ * disconnect and send a test webhook. Only the status line is a live region, and it is written only when it
+ * changes, so that screen readers announce status changes and not every poll.
+ */
+import type { z } from 'zod';
+import type { Json } from '../src/broadcaster/protocol';
+import type { connectionSchema, connectStartSchema, testWebhookAnswerSchema } from '../src/receiver/api-schemas';
+import { when } from './format';
+
+type Connection = Json<z.output<typeof connectionSchema>>;
+type ConnectStart = z.output<typeof connectStartSchema>;
+type TestWebhookAnswer = z.output<typeof testWebhookAnswerSchema>;
+type ApiAnswer<Body> = { ok: true; body: Body } | { ok: false; status: number; code: string; error: string };
+
+/** The page's query (token, organization), saved while the browser is on Calendly's consent page. */
+const RETURN_ADDRESS_KEY = 'dashboard-address-before-connect';
+/** While a sync or the set-up runs no event says how far it got, so the panel reads the status this often. */
+const POLL_WHILE_BUSY_MS = 3_000;
+
+/**
+ * The page's own query. Back from Calendly, the OAuth callback sends the browser to `/?connection=connected`,
+ * without the token: the query saved before leaving is put back in the address, so that a reload still works.
+ */
+export function pageQuery(): { query: URLSearchParams; backFromCalendly: boolean } {
+  const query = new URLSearchParams(location.search);
+  if (!query.has('connection')) return { query, backFromCalendly: false };
+  const saved = sessionStorage.getItem(RETURN_ADDRESS_KEY);
+  sessionStorage.removeItem(RETURN_ADDRESS_KEY);
+  const restored = new URLSearchParams(saved ?? '');
+  if (!saved) for (const [name, value] of query) if (name !== 'connection') restored.set(name, value);
+  history.replaceState(null, '', `${location.pathname}?${restored}`);
+  return { query: restored, backFromCalendly: query.get('connection') === 'connected' };
+}
+
+export class ConnectionPanel {
+  private connection: Connection | null = null;
+  private pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private busy = false;
+  private readonly status = node('#connection-status');
+  private readonly result = node('#connection-result');
+  private readonly connectButton = node<HTMLButtonElement>('#connection-connect');
+  private readonly disconnectButton = node<HTMLButtonElement>('#connection-disconnect');
+  private readonly testButton = node<HTMLButtonElement>('#connection-test-webhook');
+
+  /** `onDeliveriesChanged`: the delivery log has a new row (a test webhook), which no live event announces. */
+  constructor(
+    private readonly token: string,
+    private readonly organization: string | null,
+    private readonly onDeliveriesChanged: () => void,
+  ) {
+    this.connectButton.addEventListener('click', () => void this.connect());
+    this.disconnectButton.addEventListener('click', () => void this.disconnect());
+    this.testButton.addEventListener('click', () => void this.sendTestWebhook());
+  }
+
+  showResult(message: string): void {
+    this.result.textContent = message;
+  }
+
+  /** Reads and shows the status; never throws (a failure is shown in the panel). */
+  async refresh(): Promise<void> {
+    try {
+      await this.read();
+    } catch (error) {
+      this.showResult(`Connection status unavailable: ${(error as Error).message}`);
+    }
+  }
+
+  private async read(): Promise<void> {
+    const answer = await this.call<{ connection: Connection }>('GET', '/api/connection');
+    if (answer.ok) this.render(answer.body.connection);
+    else if (answer.code === 'not_connected') this.render(null);
+    else if (answer.code === 'oauth_not_configured') this.renderWithoutButtons('not_configured', 'Calendly connections are not configured on this server.');
+    else this.renderWithoutButtons('unavailable', `Connection status unavailable: ${answer.error}`);
+  }
+
+  private async connect(): Promise<void> {
+    const answer = await this.act('Opening Calendly…', () => this.call<ConnectStart>('POST', '/api/connection/connect'));
+    if (!answer) return;
+    sessionStorage.setItem(RETURN_ADDRESS_KEY, location.search);
+    location.assign(answer.authorizeUrl);
+  }
+
+  private async disconnect(): Promise<void> {
+    if (!confirm('Disconnect Calendly? Its webhook is deleted and new bookings stop arriving until you connect again.')) return;
+    const answer = await this.act('Disconnecting…', () => this.call<{ connection: Connection }>('POST', '/api/connection/disconnect'));
+    if (!answer) return;
+    this.showResult(answer.connection.status === 'disconnected' ? 'Disconnected.' : 'Disconnecting is still under way.');
+    this.render(answer.connection);
+  }
+
+  private async sendTestWebhook(): Promise<void> {
+    const answer = await this.act('Sending a test webhook…', () => this.call<TestWebhookAnswer>('POST', '/api/connection/test-webhook'));
+    if (!answer) return;
+    const trackingId = (answer.answer as { trackingId?: unknown } | null)?.trackingId;
+    this.showResult(
+      answer.received
+        ? `Test webhook received (HTTP ${answer.status}${typeof trackingId === 'string' ? `, tracking id ${trackingId}` : ''}): see the delivery log.`
+        : `Test webhook not received: ${answer.url} answered ${answer.status ?? 'nothing (unreachable)'}. Check API_URL and any proxy in front of the receiver.`,
+    );
+    this.onDeliveriesChanged();
+  }
+
+  /** Runs one button's request with the buttons disabled; the answer's body, or undefined after showing its error. */
+  private async act<Body>(pending: string, request: () => Promise<ApiAnswer<Body>>): Promise<Body | undefined> {
+    this.busy = true;
+    this.setButtonsDisabled(true);
+    this.showResult(pending);
+    try {
+      const answer = await request();
+      if (answer.ok) return answer.body;
+      this.showResult(answer.error);
+      return undefined;
+    } catch (error) {
+      this.showResult(`The request failed: ${(error as Error).message}`);
+      return undefined;
+    } finally {
+      this.busy = false;
+      this.setButtonsDisabled(false);
+      await this.refresh();
+    }
+  }
+
+  private async call<Body>(method: 'GET' | 'POST', path: string): Promise<ApiAnswer<Body>> {
+    const query = this.organization ? `?${new URLSearchParams({ organization: this.organization })}` : '';
+    const response = await fetch(`${path}${query}`, { method, headers: { authorization: `Bearer ${this.token}`, accept: 'application/json' } });
+    const body = (await response.json()) as Body & { code?: string; error?: string };
+    if (response.ok) return { ok: true, body };
+    return { ok: false, status: response.status, code: body.code ?? 'unknown', error: body.error ?? `${method} ${path} answered ${response.status}` };
+  }
+
+  private render(connection: Connection | null): void {
+    this.connection = connection;
+    const state = connection?.status ?? 'not_connected';
+    node('#connection').dataset.status = state;
+    setText(this.status, statusText(connection));
+    node('#connection-details').hidden = !connection;
+    if (connection) {
+      setText(node('#connection-webhook'), webhookText(connection.webhook));
+      node('#connection-webhook').dataset.active = String(connection.webhook.active);
+      setText(node('#connection-calendly'), connection.calendlyOrganization ?? '—');
+      setText(node('#connection-last-delivery'), connection.lastDeliveryAt ? when(connection.lastDeliveryAt) : 'None yet');
+      setText(node('#connection-sync'), syncText(connection));
+      node('#connection-sync').dataset.state = connection.sync.state;
+      node<HTMLAnchorElement>('#connection-workflows').href = connection.workflowsUrl;
+    }
+    node('#connection-actions').hidden = false;
+    this.connectButton.textContent = connection ? 'Reconnect' : 'Connect Calendly';
+    this.disconnectButton.hidden = !connection || connection.status === 'disconnected';
+    this.testButton.hidden = !connection || connection.status === 'disconnected';
+    this.setButtonsDisabled(this.busy);
+    this.pollWhileBusy();
+  }
+
+  private renderWithoutButtons(state: string, message: string): void {
+    this.connection = null;
+    node('#connection').dataset.status = state;
+    setText(this.status, message);
+    node('#connection-details').hidden = true;
+    node('#connection-actions').hidden = true;
+  }
+
+  private setButtonsDisabled(disabled: boolean): void {
+    for (const button of [this.connectButton, this.disconnectButton, this.testButton]) button.disabled = disabled;
+  }
+
+  /** Reads the status again soon while the set-up or a sync runs, until neither does. */
+  private pollWhileBusy(): void {
+    const connection = this.connection;
+    const settingUp = connection?.status === 'connected' && connection.webhook.state === 'none';
+    if (this.pollTimer || !(connection?.sync.state === 'running' || settingUp)) return;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = undefined;
+      void this.refresh();
+    }, POLL_WHILE_BUSY_MS);
+  }
+}
+
+function statusText(connection: Connection | null): string {
+  if (!connection) return 'Not connected: connect your Calendly account to receive its bookings.';
+  const reason = connection.statusReason ? ` (${connection.statusReason})` : '';
+  switch (connection.status) {
+    case 'connected':
+      return 'Connected to Calendly.';
+    case 'needs_reauthorization':
+      return `Needs reauthorization${reason}: click Reconnect and allow access in Calendly again.`;
+    case 'disconnected':
+      return `Disconnected${reason}: click Reconnect to receive bookings again.`;
+  }
+}
+
+function webhookText(webhook: Connection['webhook']): string {
+  const detail = webhook.detail ? ` (${webhook.detail})` : '';
+  switch (webhook.state) {
+    case 'active':
+      return 'Active';
+    case 'none':
+      return 'Not active: being set up…';
+    case 'upgrade_required':
+      return `Not active: the Calendly plan has no webhooks (upgrade it in Calendly); bookings arrive with the periodic sync${detail}`;
+    case 'failed':
+      return `Not active: the subscription failed${detail}; Reconnect to try again`;
+    case 'deleted':
+      return `Not active: the subscription was deleted${detail}`;
+  }
+}
+
+function syncText({ sync, lastSyncedAt }: Connection): string {
+  const message = typeof sync.progress?.message === 'string' ? sync.progress.message : null;
+  const last = lastSyncedAt ? `last complete sync ${when(lastSyncedAt)}` : 'no complete sync yet';
+  if (sync.state === 'running') return `Running: ${message ?? 'started'} (${last})`;
+  if (sync.state === 'failed') return `Failed${message ? `: ${message}` : ''} (${last})`;
+  return last.charAt(0).toUpperCase() + last.slice(1);
+}
+
+/** Writes only a change: rewriting the same text would make a live region announce it again. */
+function setText(target: HTMLElement, value: string): void {
+  if (target.textContent !== value) target.textContent = value;
+}
+
+function node<Element extends HTMLElement = HTMLElement>(selector: string): Element {
+  return document.querySelector<Element>(selector)!;
+}

@@ -1,0 +1,433 @@
+/**
+ * npm run benchmark -- [--quick] [sizes...] [--out <file>] [--cpu-prof <dir>]
+ * Throughput and latency of the whole system against the targets of the throughput issue, every figure measured in
+ * the same run on the same machine: the system runs headless as separate processes on its own fresh database,
+ * file-backed Temporal state and task queue, with the fake Calendly API in this process. Timing goals live here,
+ * never in tests. Nothing it starts outlives it: children die with it (parent-death signal) and are stopped on
+ * Ctrl-C, SIGTERM and errors.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve as resolvePath } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import WebSocket from 'ws';
+import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
+import { SIGNATURE_HEADER } from '../../src/calendly/signature';
+import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
+import { createLogger } from '../../src/logger';
+import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
+import { bundleWorkflows } from '../../src/worker/workflow-bundle';
+import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
+import { runCli, UsageError } from '../lib/cli';
+import { summariseCpuProfile, type ProfileSummary } from './benchmark/cpu-profile';
+import { closeAgent, closedLoop, openLoop, percentile, post, type LoopResult } from './benchmark/load';
+import { freePorts, rssMegabytes, startNodeChild, type BenchmarkChild } from './benchmark/processes';
+import { startTemporalDevServer } from './temporal-dev-server';
+
+const USAGE = `Usage: npm run benchmark -- [--quick] [options]
+
+Starts its own system headless (Temporal dev server with file-backed state, a fresh PostgreSQL database, the worker,
+the receiver, a bare Koa refusal baseline and the fake Calendly API), measures it, prints a table with each target
+of the throughput issue and whether it is met, writes the figures as JSON, and stops everything it started.
+
+  --quick              a run of about 2 minutes: --requests 300 --burst 150 --loaded 75 --rate 10 --seconds 15
+                       --backfill 300 (options given as well override these)
+  --requests <n>       starts for the raw start ceiling, and forged deliveries for each refusal figure (1000)
+  --concurrency <n>    requests in flight for the ceiling, refusals and accepts (20)
+  --burst <n>          unique deliveries accepted while the worker is stopped (accepts/s with the worker idle),
+                       then processed when it starts (1000)
+  --loaded <n>         unique deliveries sent while the worker processes the burst (accepts/s while it works) (500)
+  --rate <n>           deliveries per second of the steady phase (20)
+  --seconds <n>        length of the steady phase (60)
+  --backfill <n>       invitees created in the fake Calendly API and fed by \`bookings:sync\` (10000)
+  --drain-timeout <s>  how long to wait for bookings to become readable after each phase (900)
+  --postgres <url>     PostgreSQL server to create the benchmark's database in (postgres://postgres@127.0.0.1:5432)
+  --out <file>         where to write the JSON (.tools/benchmark/latest.json)
+  --cpu-prof <dir>     also write CPU profiles of the worker and the receiver there (node --cpu-prof) and print
+                       their hot spots
+  --help               show this help
+
+Exit code: 0 measured (whether or not the targets are met), 1 failed, 2 wrong usage, 130 interrupted.`;
+
+const ROOT = join(__dirname, '..', '..');
+const SIGNING_KEY = 'benchmark-signing-key-0123456789abcdef';
+const FORGED_KEY = 'benchmark-forged-key-0123456789abcdefgh';
+const CALENDLY_TOKEN = 'benchmark-calendly-token-0123456789';
+const API_TOKEN = 'benchmark-api-token-0123456789abcdef';
+const DAY_MS = 86_400_000;
+
+const QUICK = { requests: '300', burst: '150', loaded: '75', rate: '10', seconds: '15', backfill: '300' };
+const DEFAULTS = { requests: '1000', concurrency: '20', burst: '1000', loaded: '500', rate: '20', seconds: '60', backfill: '10000', 'drain-timeout': '900' };
+const SIZE_OPTIONS = Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[];
+
+type Sizes = Record<keyof typeof DEFAULTS, number>;
+
+interface Figure {
+  key: string;
+  label: string;
+  value: number;
+  unit: string;
+  /** e.g. ">= 0.9"; none for a figure measured for comparison only. */
+  target?: { op: '>=' | '<='; value: number };
+}
+
+const say = (message: string) => process.stdout.write(`==> ${message}\n`);
+const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+
+/** What to undo, in start order; undone in reverse, once, by a normal end, an error or a signal. */
+const cleanups: { what: string; undo: () => unknown }[] = [];
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    closeAgent();
+    for (const { what, undo } of cleanups.reverse()) await Promise.resolve().then(undo).catch((error: Error) => say(`could not stop ${what}: ${error.message}`));
+  })();
+  return cleaning;
+}
+
+runCli(
+  'benchmark',
+  USAGE,
+  {
+    quick: { type: 'boolean' },
+    ...Object.fromEntries(SIZE_OPTIONS.map((name) => [name, { type: 'string' as const }])),
+    postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
+    out: { type: 'string', default: join(ROOT, '.tools', 'benchmark', 'latest.json') },
+    'cpu-prof': { type: 'string' },
+  },
+  async (values) => {
+    const given = values as unknown as Record<string, string | undefined>;
+    const sizes = Object.fromEntries(
+      SIZE_OPTIONS.map((name) => [name, positiveInteger(given[name] ?? (values.quick ? (QUICK as Record<string, string>)[name] : undefined) ?? DEFAULTS[name], name)]),
+    ) as Sizes;
+    // Ctrl-C, SIGTERM or a closed terminal: stop what was started, then exit 130; a second signal exits at once
+    // (the children still end: they die with this process).
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(signal, () => {
+        if (cleaning) process.exit(130);
+        say(`${signal}: stopping what the benchmark started`);
+        void cleanUp().finally(() => process.exit(130));
+      });
+    }
+    try {
+      const result = await benchmark(sizes, values.postgres, values['cpu-prof'] && resolvePath(values['cpu-prof']));
+      const out = resolvePath(values.out);
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+      process.stdout.write(`\n${table(result.table)}\n`);
+      say(`Figures written to ${out}`);
+      return 0;
+    } finally {
+      await cleanUp();
+    }
+  },
+);
+
+function positiveInteger(value: string, name: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new UsageError(`--${name} must be a positive integer; got "${value}"`);
+  return Number(value);
+}
+
+async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | undefined) {
+  const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: loadavg().map((load) => round(load, 2)) };
+  say(`Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`);
+  const id = randomBytes(4).toString('hex');
+  const dir = mkdtempSync(join(tmpdir(), 'benchmark-'));
+  cleanups.push({ what: 'the temporary directory', undo: () => rmSync(dir, { recursive: true, force: true }) });
+  const [temporalPort, receiverPort, barePort] = await freePorts(3);
+
+  say('Starting the Temporal dev server (headless, state in a new file)');
+  const temporalServer = await startTemporalDevServer({ ip: '127.0.0.1', port: temporalPort, namespace: 'default', dbFilename: join(dir, 'temporal', 'dev.db'), output: 'ignore' });
+  cleanups.push({ what: 'Temporal', undo: () => temporalServer.stop() });
+  const databaseUrl = `${postgres.replace(/\/$/, '')}/calendly_bookings_benchmark_${id}`;
+  say(`Creating and migrating database ${new URL(databaseUrl).pathname.slice(1)}`);
+  cleanups.push({ what: 'the database', undo: () => dropDatabase(databaseUrl) });
+  await migrateDatabase(databaseUrl);
+  // The fake's rate limit would be what is measured otherwise (the worker reads the invitee and its event).
+  const fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN, rateLimitPerMinute: 1_000_000_000 });
+  cleanups.push({ what: 'the fake Calendly API', undo: () => fake.close() });
+  say('Bundling the workflows once (as `npm run build` does), so that the worker starts at once');
+  const bundlePath = join(dir, 'workflows.bundle.js');
+  writeFileSync(bundlePath, (await bundleWorkflows(createLogger('error', 'benchmark'))).code);
+
+  const receiverUrl = `http://127.0.0.1:${receiverPort}`;
+  const env: NodeJS.ProcessEnv = {
+    HOST: '127.0.0.1',
+    PORT: String(receiverPort),
+    API_URL: receiverUrl,
+    CALENDLY_WEBHOOK_SIGNING_KEY: SIGNING_KEY,
+    CALENDLY_API_TOKEN: CALENDLY_TOKEN,
+    CALENDLY_API_BASE_URL: fake.url,
+    DATABASE_URL: databaseUrl,
+    TEMPORAL_ADDRESS: temporalServer.address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: `benchmark-${id}`,
+    API_TOKENS: API_TOKEN,
+    LOG_LEVEL: 'info',
+    WORKFLOW_BUNDLE_PATH: bundlePath,
+    // The schedules must not feed or check anything while it measures.
+    RECONCILE_INTERVAL_MINUTES: '1440',
+    SUBSCRIPTION_CHECK_INTERVAL_MINUTES: '1440',
+  };
+  const profiled = (name: string) => (cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
+  const startChild = (name: string, file: string, args: string[] = [], nodeOptions: string[] = []) => {
+    const child = startNodeChild(name, file, { env, cwd: dir, args, nodeOptions });
+    cleanups.push({ what: `the ${name}`, undo: () => child.stop() });
+    return child;
+  };
+
+  say('Starting the receiver and the bare Koa refusal baseline');
+  const receiver = startChild('receiver', 'src/receiver/main.ts', [], profiled('receiver'));
+  const bare = startChild('bare Koa app', 'scripts/dev/benchmark/bare-refusal-app.ts', [String(barePort), SIGNING_KEY]);
+  await Promise.all([receiver.waitForLine(/Receiver listening/, 120_000), bare.waitForLine(/^listening$/, 120_000)]);
+  const connection = await Connection.connect({ address: temporalServer.address });
+  cleanups.push({ what: 'the Temporal client', undo: () => connection.close() });
+  const temporal = new Client({ connection, namespace: 'default' });
+
+  const figures: Figure[] = [];
+  const figure = (key: string, label: string, value: number, unit: string, target?: Figure['target']) => figures.push({ key, label, value, unit, target });
+  const webhookUrl = `${receiverUrl}${WEBHOOK_PATH}`;
+  const windows = { burst: 10, steady: 20, backfill: 30 };
+  const sign = (inviteeUri: string, key = SIGNING_KEY) => fake.webhookDelivery('invitee.created', inviteeUri, key);
+  const deliver = ({ body, signature }: { body: string; signature: string }, url = webhookUrl) =>
+    post(url, body, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature }).catch(() => ({ status: 0, ms: Number.NaN, body: '' }));
+  const readable = (window?: number) => meetingCount(receiverUrl, window);
+
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const receiverIdleRss = rssMegabytes(receiver.pid);
+  let receiverLoadedRss = receiverIdleRss;
+  const sampler = setInterval(() => (receiverLoadedRss = Math.max(receiverLoadedRss, rssMegabytes(receiver.pid) || 0)), 500);
+  cleanups.push({ what: 'the RSS sampler', undo: () => clearInterval(sampler) });
+
+  say(`Raw start ceiling: ${sizes.requests} starts of a no-op workflow on an unpolled task queue, ${sizes.concurrency} in flight`);
+  const ceiling = await closedLoop(sizes.requests, sizes.concurrency, async (index) => {
+    const startedAt = performance.now();
+    try {
+      await temporal.workflow.start('benchmarkNoop', { taskQueue: `benchmark-unpolled-${id}`, workflowId: `benchmark-noop-${id}-${index}`, args: [] });
+      return { status: 201, ms: performance.now() - startedAt };
+    } catch {
+      return { status: 0, ms: performance.now() - startedAt };
+    }
+  });
+  report('ceiling', ceiling);
+  figure('startCeilingPerSecond', 'raw start ceiling (starts/s)', ceiling.perSecond, '/s');
+
+  const [forgedInvitee] = await book(fake, 1, windows.burst - 1);
+  say(`Refusals: ${sizes.requests} forged deliveries to the bare Koa app, then to the receiver`);
+  const bareRefusals = await closedLoop(sizes.requests, sizes.concurrency, () => deliver(sign(forgedInvitee, FORGED_KEY), `http://127.0.0.1:${barePort}/`));
+  report('bare Koa', bareRefusals);
+  const receiverRefusals = await closedLoop(sizes.requests, sizes.concurrency, () => deliver(sign(forgedInvitee, FORGED_KEY)));
+  report('receiver', receiverRefusals);
+  figure('bareKoaRefusalsPerSecond', 'bare Koa refusals (HMAC, 401)', succeeded(bareRefusals, [401]), '/s');
+  figure('receiverRefusalsPerSecond', 'receiver refusals of forged deliveries', succeeded(receiverRefusals, [401, 429]), '/s');
+  figure('refusalRatio', '  ratio receiver / bare Koa', succeeded(receiverRefusals, [401, 429]) / succeeded(bareRefusals, [401]), '', { op: '>=', value: 0.9 });
+
+  say(`Burst: booking ${sizes.burst + sizes.loaded} invitees in the fake Calendly API`);
+  const burstInvitees = await book(fake, sizes.burst + sizes.loaded, windows.burst);
+  say(`Accepts with the worker idle (not started): ${sizes.burst} unique deliveries, ${sizes.concurrency} in flight`);
+  const idleAccepts = await closedLoop(sizes.burst, sizes.concurrency, (index) => deliver(sign(burstInvitees[index])));
+  report('accepts, worker idle', idleAccepts);
+  const acceptsIdle = succeeded(idleAccepts, [202]);
+  figure('acceptsIdlePerSecond', 'receiver accepts/s, worker idle', acceptsIdle, '/s');
+  figure('acceptsIdleRatio', '  ratio to the start ceiling', acceptsIdle / ceiling.perSecond, '', { op: '>=', value: 0.9 });
+  figure('ackIdleP50Ms', 'ack p50, worker idle', percentile(idleAccepts.latenciesMs, 0.5), 'ms');
+  figure('ackIdleP99Ms', 'ack p99, worker idle', percentile(idleAccepts.latenciesMs, 0.99), 'ms');
+
+  say('Starting the worker: it processes the burst');
+  const worker = startChild('worker', 'src/worker/main.ts', [], profiled('worker'));
+  await worker.waitForLine(/Worker running/, 180_000);
+  const burstStartedAt = performance.now();
+  say(`Accepts while the worker processes: ${sizes.loaded} more unique deliveries, ${sizes.concurrency} in flight`);
+  const loadedAccepts = await closedLoop(sizes.loaded, sizes.concurrency, (index) => deliver(sign(burstInvitees[sizes.burst + index])));
+  report('accepts, worker busy', loadedAccepts);
+  const acceptsLoaded = succeeded(loadedAccepts, [202]);
+  figure('acceptsLoadedPerSecond', 'receiver accepts/s, worker processing', acceptsLoaded, '/s');
+  figure('acceptsLoadedRatio', '  ratio to the start ceiling', acceptsLoaded / ceiling.perSecond, '', { op: '>=', value: 0.8 });
+  const burstTotal = (idleAccepts.statuses[202] ?? 0) + (loadedAccepts.statuses[202] ?? 0);
+  const burstSeconds = await untilReadable('burst', burstTotal, () => readable(windows.burst), burstStartedAt, sizes['drain-timeout'], worker);
+  figure('burstBookingsPerSecond', `burst: ${burstTotal} bookings readable`, burstTotal / burstSeconds, '/s', { op: '>=', value: 50 });
+  const workerRssAfterBurst = rssMegabytes(worker.pid);
+
+  const steadyTotal = sizes.rate * sizes.seconds;
+  say(`Steady: booking ${steadyTotal} invitees; then ${sizes.rate} deliveries/s for ${sizes.seconds} s, watched on the websocket`);
+  const steadyInvitees = await book(fake, steadyTotal, windows.steady);
+  const steady = await steadyRun(receiverUrl, sizes, steadyInvitees, (index) => deliver(sign(steadyInvitees[index])));
+  figure('steadyMeetingCreatedP50Ms', `steady ${sizes.rate}/s: delivery -> meeting.created p50`, percentile(steady.eventLatenciesMs, 0.5), 'ms');
+  figure('steadyMeetingCreatedP99Ms', `steady ${sizes.rate}/s: delivery -> meeting.created p99`, percentile(steady.eventLatenciesMs, 0.99), 'ms', { op: '<=', value: 1000 });
+  figure('steadyAckP99Ms', `steady ${sizes.rate}/s: ack p99`, percentile(steady.ackLatenciesMs, 0.99), 'ms', { op: '<=', value: 100 });
+  figure('steadyMissingEvents', 'steady: meeting.created never seen', steady.missing, '', { op: '<=', value: 0 });
+  const steadyAccepted = steady.accepted;
+  const sent = sizes.burst + sizes.loaded + steadyTotal;
+  figure('deliveriesNotAccepted', `unique deliveries not answered 202 (of ${sent})`, sent - burstTotal - steadyAccepted, '', { op: '<=', value: 0 });
+  clearInterval(sampler);
+
+  say(`Backfill: booking ${sizes.backfill} invitees in the fake Calendly API (not delivered)`);
+  await book(fake, sizes.backfill, windows.backfill);
+  const from = new Date(Date.now() + windows.backfill * DAY_MS - 3_600_000).toISOString();
+  const to = new Date(Date.now() + (windows.backfill + 9) * DAY_MS).toISOString();
+  say(`Running bookings:sync --from ${from} --to ${to}`);
+  const backfillStartedAt = performance.now();
+  const sync = startChild('bookings:sync', 'scripts/bookings-sync.ts', ['--from', from, '--to', to]);
+  const backfillSeconds = await untilReadable('backfill', sizes.backfill, () => readable(windows.backfill), backfillStartedAt, sizes['drain-timeout'], worker);
+  const syncExit = await sync.exited;
+  if (syncExit !== 0) throw new Error(`bookings:sync exited with code ${syncExit}:\n${sync.lastLines()}`);
+  figure('backfillBookingsPerSecond', `backfill: bookings:sync of ${sizes.backfill} invitees`, sizes.backfill / backfillSeconds, '/s', { op: '>=', value: 50 });
+  const expected = burstTotal + steadyAccepted + sizes.backfill;
+  figure('duplicateMeetings', `meetings beyond the ${expected} booked`, (await readable()) - expected, '', { op: '<=', value: 0 });
+
+  figure('receiverRssIdleMb', 'receiver RSS idle', receiverIdleRss, 'MB', { op: '<=', value: 120 });
+  figure('receiverRssLoadedMb', 'receiver RSS loaded (max)', receiverLoadedRss, 'MB');
+  figure('workerRssAfterBurstMb', `worker RSS after the burst (${burstTotal})`, workerRssAfterBurst, 'MB');
+  figure('workerRssAfterAllMb', `worker RSS after all ${expected} bookings`, rssMegabytes(worker.pid), 'MB');
+
+  let profiles: Record<string, ProfileSummary> | undefined;
+  if (cpuProfDir) {
+    // The profiles are written when the processes exit.
+    await Promise.all([worker.stop(), receiver.stop()]);
+    profiles = { worker: summariseCpuProfile(join(cpuProfDir, 'worker.cpuprofile')), receiver: summariseCpuProfile(join(cpuProfDir, 'receiver.cpuprofile')) };
+    for (const [name, summary] of Object.entries(profiles)) {
+      say(`CPU profile of the ${name} (${summary.seconds.toFixed(0)} s): self time by package, then by function`);
+      for (const spot of [...summary.packages, ...summary.functions]) process.stdout.write(`    ${spot.percent.toFixed(1).padStart(5)} %  ${spot.name}\n`);
+    }
+  }
+  return {
+    measuredAt: new Date().toISOString(),
+    machine,
+    sizes,
+    figures: Object.fromEntries(figures.map(({ key, value }) => [key, round(value, 3)])),
+    targets: figures.filter((f) => f.target).map(({ key, target }) => ({ key, ...target!, met: met(figures.find((f) => f.key === key)!) })),
+    table: figures,
+    profiles,
+  };
+}
+
+/** Invitees booked in the fake (not delivered), starting `startInDays` from now, one a second apart. */
+async function book(fake: FakeCalendly, count: number, startInDays: number): Promise<string[]> {
+  const base = Date.now() + startInDays * DAY_MS;
+  const uris: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const { invitee } = await fake.bookMeeting(
+      { email: `bench-${startInDays}-${index}@example.com`, name: `Bench ${index}`, startTime: new Date(base + index * 1_000).toISOString() },
+      { deliver: false },
+    );
+    uris.push(invitee.uri);
+  }
+  return uris;
+}
+
+/** Meetings the read API shows: all, or those starting in the day window of a phase. */
+async function meetingCount(receiverUrl: string, startInDays?: number): Promise<number> {
+  const query = new URLSearchParams({ limit: '1' });
+  if (startInDays !== undefined) {
+    query.set('startFrom', new Date(Date.now() + startInDays * DAY_MS - 3_600_000).toISOString());
+    query.set('startTo', new Date(Date.now() + (startInDays + 9) * DAY_MS).toISOString());
+  }
+  const response = await fetch(`${receiverUrl}/api/meetings?${query.toString()}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+  if (!response.ok) throw new Error(`GET /api/meetings answered ${response.status}`);
+  return ((await response.json()) as { pagination: { total: number } }).pagination.total;
+}
+
+/** Seconds from `startedAt` until `count` are readable; progress every 5 s; fails after the drain timeout. */
+async function untilReadable(
+  phase: string,
+  count: number,
+  probe: () => Promise<number>,
+  startedAt: number,
+  timeoutSeconds: number,
+  worker: BenchmarkChild,
+): Promise<number> {
+  let lastReport = performance.now();
+  for (;;) {
+    const seen = await probe();
+    const seconds = (performance.now() - startedAt) / 1000;
+    if (seen >= count) {
+      say(`${phase}: all ${count} readable after ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)}/s)`);
+      return seconds;
+    }
+    if (seconds > timeoutSeconds || worker.exitCode() !== null) {
+      const why = worker.exitCode() === null ? `after ${timeoutSeconds} s (--drain-timeout)` : `when the worker exited (code ${worker.exitCode()})`;
+      throw new Error(`${phase}: only ${seen} of ${count} bookings readable ${why}; the worker's last lines:\n${worker.lastLines()}`);
+    }
+    if (performance.now() - lastReport > 5_000) {
+      lastReport = performance.now();
+      say(`${phase}: ${seen}/${count} readable after ${seconds.toFixed(0)} s (${(seen / seconds).toFixed(1)}/s)`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Sends at a fixed rate and times each delivery to its `meeting.created` on a real websocket client. */
+async function steadyRun(receiverUrl: string, sizes: Sizes, invitees: string[], send: (index: number) => Promise<{ status: number; ms: number }>) {
+  const sentAt = new Map<string, number>();
+  const eventLatenciesMs: number[] = [];
+  let allSeen!: () => void;
+  let accepted: number | undefined;
+  const seenAll = new Promise<void>((resolve) => (allSeen = resolve));
+  const socket = new WebSocket(`${receiverUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+  cleanups.push({ what: 'the websocket client', undo: () => socket.terminate() });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.on('message', (data) => {
+      const message = JSON.parse((data as Buffer).toString('utf8')) as { type: string; data?: { meeting?: { inviteeUri: string } } };
+      if (message.type === 'welcome') resolve();
+      const sent = message.type === 'meeting.created' ? sentAt.get(message.data!.meeting!.inviteeUri) : undefined;
+      if (sent === undefined) return;
+      eventLatenciesMs.push(performance.now() - sent);
+      if (accepted !== undefined && eventLatenciesMs.length >= accepted) allSeen();
+    });
+  });
+  const ackLatenciesMs: number[] = [];
+  const statuses: Record<string, number> = {};
+  const startedAt = performance.now();
+  const progress = setInterval(() => say(`steady: ${sentAt.size} sent, ${eventLatenciesMs.length} meeting.created seen`), 10_000);
+  try {
+    await openLoop(sizes.rate, sizes.seconds, async (index) => {
+      sentAt.set(invitees[index], performance.now());
+      const { status, ms } = await send(index);
+      ackLatenciesMs.push(ms);
+      statuses[status] = (statuses[status] ?? 0) + 1;
+    });
+    accepted = statuses[202] ?? 0;
+    if (eventLatenciesMs.length >= accepted) allSeen();
+    say(`steady: all ${invitees.length} sent in ${((performance.now() - startedAt) / 1000).toFixed(1)} s, statuses ${JSON.stringify(statuses)}; waiting for their events`);
+    const timeout = new Promise((resolve) => setTimeout(resolve, sizes['drain-timeout'] * 1000).unref());
+    await Promise.race([seenAll, timeout]);
+  } finally {
+    clearInterval(progress);
+    socket.terminate();
+  }
+  say(`steady: ${eventLatenciesMs.length}/${accepted} meeting.created seen, p50 ${percentile(eventLatenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(eventLatenciesMs, 0.99).toFixed(0)} ms`);
+  return { eventLatenciesMs, ackLatenciesMs, accepted: accepted ?? 0, missing: (accepted ?? 0) - eventLatenciesMs.length };
+}
+
+/** Requests per second of the loop that got one of `statuses`. */
+function succeeded(result: LoopResult, statuses: number[]): number {
+  return statuses.reduce((sum, status) => sum + (result.statuses[status] ?? 0), 0) / result.seconds;
+}
+
+function report(what: string, result: LoopResult): void {
+  say(
+    `${what}: ${result.count} in ${result.seconds.toFixed(1)} s (${result.perSecond.toFixed(1)}/s), p50 ${percentile(result.latenciesMs, 0.5).toFixed(0)} ms, ` +
+      `p99 ${percentile(result.latenciesMs, 0.99).toFixed(0)} ms, statuses ${JSON.stringify(result.statuses)}`,
+  );
+}
+
+function met({ value, target }: Figure): boolean | undefined {
+  if (!target) return undefined;
+  return target.op === '>=' ? value >= target.value : value <= target.value;
+}
+
+function table(figures: Figure[]): string {
+  const rows = [
+    ['figure', 'value', 'target', 'met?'],
+    ...figures.map((f) => {
+      const digits = f.unit === '' && !Number.isInteger(f.value) ? 2 : f.unit === 'ms' || f.unit === 'MB' || f.unit === '' ? 0 : 1;
+      const isMet = met(f);
+      return [f.label, `${f.value.toFixed(digits)} ${f.unit}`.trim(), f.target ? `${f.target.op} ${f.target.value} ${f.unit}`.trim() : '', isMet === undefined ? '' : isMet ? 'yes' : 'NO'];
+    }),
+  ];
+  const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => row[column].length)));
+  const line = (row: string[]) => `| ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((width, column) => `${column === 0 ? '-' : '-'}${'-'.repeat(width)}${column === 0 ? '-' : ':'}`).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}

@@ -1,0 +1,120 @@
+/**
+ * The benchmark's own system: each part a separate node process (as `npm start` runs them) tied to the benchmark
+ * with the parent-death signal, on its own ports, database, task queue and file-backed Temporal state, so that
+ * nothing of a running `npm start` is touched and nothing outlives the benchmark.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { diesWithThisProcess } from '../temporal-dev-server';
+
+const ROOT = join(__dirname, '..', '..', '..');
+/** tsx's loader, for `node --import`: one node process per part, as start-system runs them. */
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+const KEPT_LINES = 50;
+
+export interface BenchmarkChild {
+  name: string;
+  pid: number;
+  /** Resolves with the first output line matching, rejects when the process exits first or after `timeoutMs`. */
+  waitForLine(pattern: RegExp, timeoutMs: number): Promise<void>;
+  /** The last lines it wrote, for an error message. */
+  lastLines(): string;
+  exited: Promise<number | null>;
+  /** Its exit code, null while it runs (or when a signal ended it). */
+  exitCode(): number | null;
+  /** SIGTERM to its process group, SIGKILL after 15 s; resolves once it has exited. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a TypeScript file of this project as one node process in its own process group (Ctrl-C reaches the benchmark
+ * only, which stops the children itself), with `nodeOptions` before the file (e.g. --cpu-prof).
+ */
+export function startNodeChild(name: string, file: string, options: { env: NodeJS.ProcessEnv; cwd: string; nodeOptions?: string[]; args?: string[] }): BenchmarkChild {
+  const tied = diesWithThisProcess(process.execPath, [...(options.nodeOptions ?? []), '--import', TSX_LOADER, join(ROOT, file), ...(options.args ?? [])]);
+  const child: ChildProcess = spawn(tied.command, tied.args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  const watchers = new Set<(line: string) => void>();
+  for (const stream of [child.stdout!, child.stderr!]) {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const parts = (partial + chunk).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) {
+        lines.push(line);
+        if (lines.length > KEPT_LINES) lines.shift();
+        for (const watcher of watchers) watcher(line);
+      }
+    });
+  }
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lastLines = () => lines.slice(-20).join('\n');
+  return {
+    name,
+    pid: child.pid!,
+    exited,
+    exitCode: () => child.exitCode ?? (child.signalCode ? 128 : null),
+    lastLines,
+    waitForLine(pattern, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`${name}: not ready within ${timeoutMs / 1000} s; last output:\n${lastLines()}`)), timeoutMs);
+        const watcher = (line: string) => pattern.test(line) && finish();
+        function finish(error?: Error) {
+          clearTimeout(timer);
+          watchers.delete(watcher);
+          if (error) reject(error);
+          else resolve();
+        }
+        watchers.add(watcher);
+        void exited.then((code) => watchers.has(watcher) && finish(new Error(`${name} exited (code ${code}) before it was ready; last output:\n${lastLines()}`)));
+      });
+    },
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const signalGroup = (signal: NodeJS.Signals) => {
+        try {
+          process.kill(-child.pid!, signal);
+        } catch {
+          // already gone
+        }
+      };
+      signalGroup('SIGTERM');
+      const timeout = setTimeout(() => signalGroup('SIGKILL'), 15_000);
+      await once(child, 'exit');
+      clearTimeout(timeout);
+    },
+  };
+}
+
+/** Resident set size of a process in MB, from /proc (Linux); NaN once it is gone. */
+export function rssMegabytes(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : Number.NaN;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Distinct free ports (a port just released may be handed out twice). */
+export async function freePorts(count: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < count) ports.add(await freePort());
+  return [...ports];
+}

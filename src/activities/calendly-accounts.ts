@@ -1,0 +1,46 @@
+/**
+ * The Calendly account an activity works for: the environment's (CALENDLY_API_TOKEN, single-account mode) or one
+ * OAuth connection's, with the client, the organization its bookings belong to, and where its subscription points.
+ */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { CalendlyApiClient } from '../calendly/api-client';
+import { ConnectionUnavailableError } from '../connections/connection-tokens';
+import type { ConnectionServices } from '../connections/services';
+import { findConnection } from '../database/connections';
+import type { SubscriptionTarget } from '../subscriptions/inspection';
+
+export interface CalendlyAccount {
+  calendly: CalendlyApiClient;
+  target: SubscriptionTarget;
+  /** set for a connection: the organization of ours its bookings belong to */
+  organization?: string;
+  connectionId?: string;
+}
+
+export interface CalendlyAccountsOptions {
+  /** the environment's account, when CALENDLY_API_TOKEN is set */
+  environment?: { calendly: CalendlyApiClient; target: SubscriptionTarget };
+  /** when OAuth is configured: the services, and where connections are stored */
+  connections?: { services: ConnectionServices; orm: MikroORM };
+}
+
+export class CalendlyAccounts {
+  constructor(private readonly options: CalendlyAccountsOptions) {}
+
+  async of(connectionId?: string | null): Promise<CalendlyAccount> {
+    if (!connectionId) {
+      if (!this.options.environment) throw new ConnectionUnavailableError('no CALENDLY_API_TOKEN is configured: this deployment serves OAuth connections only');
+      return this.options.environment;
+    }
+    if (!this.options.connections) throw new ConnectionUnavailableError(`connection ${connectionId}: OAuth is not configured (CALENDLY_CLIENT_ID)`);
+    const { services, orm } = this.options.connections;
+    const connection = await findConnection(orm.em.fork(), connectionId);
+    if (!connection) throw new ConnectionUnavailableError(`connection ${connectionId} does not exist`);
+    return {
+      calendly: services.tokens.clientFor(connectionId),
+      target: { callbackUrl: `${services.webhookUrl}/${connectionId}`, signingKey: services.box.open(connection.signingKey) },
+      organization: connection.organization,
+      connectionId,
+    };
+  }
+}

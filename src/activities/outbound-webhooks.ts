@@ -1,0 +1,79 @@
+/** Outbound event webhooks: POST one delivery (an outbox event to one endpoint), or record that it is dead. */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ApplicationFailure, log } from '@temporalio/activity';
+import type { Activities } from '../contract';
+import {
+  markOutboundDeliveryDead,
+  markOutboundDeliveryDelivered,
+  outboundDeliveryToSend,
+  recordOutboundAttempt,
+} from '../database/outbound-webhooks';
+import { outboundWebhookDeliveries } from './metrics';
+import { isPermanentRefusal, postSigned } from './signed-post';
+
+/** `Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint's secret>` */
+export const OUTBOUND_SIGNATURE_HEADER = 'webhook-signature';
+
+export function createOutboundWebhookActivities(orm: MikroORM): Pick<Activities, 'postOutboundDelivery' | 'markOutboundDeliveryDead'> {
+  return {
+    /**
+     * The event as the websocket sends it (`{id, type, occurredAt, organization, data}`), signed with the endpoint's
+     * secret, with the delivery's id as Idempotency-Key on every attempt and replay. Each attempt's answer is
+     * recorded on the delivery (status, or a reason without personal data).
+     */
+    async postOutboundDelivery(deliveryId: string): Promise<void> {
+      const em = orm.em.fork();
+      const delivery = await outboundDeliveryToSend(em, deliveryId);
+      if (!delivery) throw ApplicationFailure.nonRetryable('the delivery no longer exists (its outbox event expired)', 'OutboundDeliveryGone');
+      if (delivery.state === 'delivered') return;
+      if (delivery.state === 'dead') throw ApplicationFailure.nonRetryable('the delivery is dead; replay it to send it again', 'OutboundDeliveryDead');
+      const { organization } = delivery.event;
+      if (!delivery.endpointEnabled) {
+        if (await markOutboundDeliveryDead(em, deliveryId, 'endpoint removed')) outboundWebhookDeliveries.inc({ outcome: 'dead', organization });
+        throw ApplicationFailure.nonRetryable('the endpoint was removed', 'OutboundEndpointRemoved');
+      }
+
+      let response: Response;
+      try {
+        response = await postSigned({
+          url: delivery.url,
+          body: JSON.stringify(delivery.event),
+          secret: delivery.secret,
+          signatureHeader: OUTBOUND_SIGNATURE_HEADER,
+          idempotencyKey: deliveryId,
+        });
+      } catch (error) {
+        const reason = `unreachable: ${unreachableReason(error)}`;
+        await recordOutboundAttempt(em, deliveryId, { status: null, error: reason });
+        outboundWebhookDeliveries.inc({ outcome: 'failed_attempt', organization });
+        throw new Error(`outbound webhook ${reason}`);
+      }
+      await response.body?.cancel();
+      if (response.status >= 200 && response.status < 300) {
+        await recordOutboundAttempt(em, deliveryId, { status: response.status, error: null });
+        await markOutboundDeliveryDelivered(em, deliveryId);
+        outboundWebhookDeliveries.inc({ outcome: 'delivered', organization });
+        return;
+      }
+      const failure = `outbound webhook answered ${response.status}`;
+      await recordOutboundAttempt(em, deliveryId, { status: response.status, error: failure });
+      if (isPermanentRefusal(response.status)) {
+        log.warn('Outbound webhook refused the delivery for good', { deliveryId, organization, status: response.status });
+        throw ApplicationFailure.nonRetryable(failure, 'OutboundWebhookRejected');
+      }
+      outboundWebhookDeliveries.inc({ outcome: 'failed_attempt', organization });
+      throw new Error(failure);
+    },
+
+    async markOutboundDeliveryDead(deliveryId: string): Promise<void> {
+      const organization = await markOutboundDeliveryDead(orm.em.fork(), deliveryId);
+      if (organization) outboundWebhookDeliveries.inc({ outcome: 'dead', organization });
+    },
+  };
+}
+
+/** The network's error code (ECONNREFUSED, ENOTFOUND, …) or the timeout: never a URL or a body. */
+function unreachableReason(error: unknown): string {
+  const code = ((error as { cause?: { code?: unknown } }).cause?.code ?? (error as Error).name) as string;
+  return String(code);
+}

@@ -1,0 +1,202 @@
+/**
+ * The calendly_connections table: one Calendly account (organization, or user) connected to one organization of ours
+ * through OAuth. Tokens and the signing key are stored sealed (src/connections/secret-box.ts); this module never
+ * sees them in clear.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/** connected: working; needs_reauthorization: Calendly refused its token, a person must reconnect; disconnected: by a person */
+export type ConnectionStatus = 'connected' | 'needs_reauthorization' | 'disconnected';
+/** none: not created yet; active: Calendly delivers; upgrade_required: free plan (bookings come by polling); failed: see detail */
+export type WebhookState = 'none' | 'active' | 'upgrade_required' | 'failed' | 'deleted';
+export type SyncState = 'idle' | 'running' | 'failed';
+
+export interface Connection {
+  id: string;
+  organization: string;
+  status: ConnectionStatus;
+  statusReason: string | null;
+  statusChangedAt: Date;
+  calendlyOrganization: string | null;
+  calendlyUser: string | null;
+  scope: string | null;
+  /** sealed */
+  accessToken: string | null;
+  /** sealed */
+  refreshToken: string | null;
+  tokenExpiresAt: Date | null;
+  /** sealed */
+  signingKey: string;
+  webhookSubscriptionUri: string | null;
+  webhookState: WebhookState;
+  webhookDetail: string | null;
+  lastDeliveryAt: Date | null;
+  lastSyncedAt: Date | null;
+  syncState: SyncState;
+  syncProgress: Record<string, unknown> | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const COLUMNS = `id, organization, status, status_reason, status_changed_at, calendly_organization, calendly_user, scope,
+  access_token, refresh_token, token_expires_at, signing_key, webhook_subscription_uri, webhook_state, webhook_detail,
+  last_delivery_at, last_synced_at, sync_state, sync_progress, created_at, updated_at`;
+
+type Row = Record<string, unknown>;
+
+function connectionOf(row: Row): Connection {
+  const date = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
+  return {
+    id: row.id as string,
+    organization: row.organization as string,
+    status: row.status as ConnectionStatus,
+    statusReason: (row.status_reason as string | null) ?? null,
+    statusChangedAt: new Date(row.status_changed_at as string),
+    calendlyOrganization: (row.calendly_organization as string | null) ?? null,
+    calendlyUser: (row.calendly_user as string | null) ?? null,
+    scope: (row.scope as string | null) ?? null,
+    accessToken: (row.access_token as string | null) ?? null,
+    refreshToken: (row.refresh_token as string | null) ?? null,
+    tokenExpiresAt: date(row.token_expires_at),
+    signingKey: row.signing_key as string,
+    webhookSubscriptionUri: (row.webhook_subscription_uri as string | null) ?? null,
+    webhookState: row.webhook_state as WebhookState,
+    webhookDetail: (row.webhook_detail as string | null) ?? null,
+    lastDeliveryAt: date(row.last_delivery_at),
+    lastSyncedAt: date(row.last_synced_at),
+    syncState: row.sync_state as SyncState,
+    syncProgress: (row.sync_progress as Record<string, unknown> | null) ?? null,
+    createdAt: new Date(row.created_at as string),
+    updatedAt: new Date(row.updated_at as string),
+  };
+}
+
+export interface AuthorizedConnection {
+  organization: string;
+  calendlyOrganization: string;
+  calendlyUser: string;
+  scope: string | null;
+  accessToken: string;
+  refreshToken: string;
+  tokenExpiresAt: Date;
+  /** used only for a new connection: a reconnect keeps its signing key */
+  signingKey: string;
+}
+
+/** Thrown when the Calendly organization is already connected to another organization of ours. */
+export class CalendlyOrganizationTakenError extends Error {
+  override name = 'CalendlyOrganizationTakenError';
+}
+
+/** Connects (or reconnects) the organization: one row per organization, so a reconnect keeps its id and its data. */
+export async function saveAuthorizedConnection(em: EntityManager, connection: AuthorizedConnection): Promise<Connection> {
+  try {
+    const [row] = await em.execute<Row[]>(
+      `insert into calendly_connections (organization, status, calendly_organization, calendly_user, scope, access_token, refresh_token, token_expires_at, signing_key)
+       values (?, 'connected', ?, ?, ?, ?, ?, ?, ?)
+       on conflict (organization) do update set
+         status = 'connected', status_reason = null, status_changed_at = now(),
+         calendly_organization = excluded.calendly_organization, calendly_user = excluded.calendly_user, scope = excluded.scope,
+         access_token = excluded.access_token, refresh_token = excluded.refresh_token, token_expires_at = excluded.token_expires_at,
+         updated_at = now()
+       returning ${COLUMNS}`,
+      [
+        connection.organization,
+        connection.calendlyOrganization,
+        connection.calendlyUser,
+        connection.scope,
+        connection.accessToken,
+        connection.refreshToken,
+        connection.tokenExpiresAt,
+        connection.signingKey,
+      ],
+    );
+    return connectionOf(row);
+  } catch (error) {
+    if ((error as { constraint?: string }).constraint === 'calendly_connections_calendly_organization_unique') {
+      throw new CalendlyOrganizationTakenError('this Calendly organization is already connected to another organization');
+    }
+    throw error;
+  }
+}
+
+export async function findConnection(em: EntityManager, id: string): Promise<Connection | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await em.execute<Row[]>(`select ${COLUMNS} from calendly_connections where id = ?`, [id]);
+  return row && connectionOf(row);
+}
+
+export async function connectionOfOrganization(em: EntityManager, organization: string): Promise<Connection | undefined> {
+  const [row] = await em.execute<Row[]>(`select ${COLUMNS} from calendly_connections where organization = ?`, [organization]);
+  return row && connectionOf(row);
+}
+
+/** Connections in these states, oldest first. */
+export async function listConnections(em: EntityManager, statuses: ConnectionStatus[] = ['connected', 'needs_reauthorization', 'disconnected']): Promise<Connection[]> {
+  const rows = await em.execute<Row[]>(`select ${COLUMNS} from calendly_connections where status = any(?::text[]) order by created_at, id`, [statuses]);
+  return rows.map(connectionOf);
+}
+
+/** Call it inside a transaction: the row stays locked until it ends, so only one token refresh per connection runs. */
+export async function lockConnection(em: EntityManager, id: string): Promise<Connection | undefined> {
+  const [row] = await em.execute<Row[]>(`select ${COLUMNS} from calendly_connections where id = ? for update`, [id]);
+  return row && connectionOf(row);
+}
+
+export async function storeTokens(em: EntityManager, id: string, tokens: { accessToken: string; refreshToken: string; tokenExpiresAt: Date }): Promise<void> {
+  await em.execute(`update calendly_connections set access_token = ?, refresh_token = ?, token_expires_at = ?, updated_at = now() where id = ?`, [
+    tokens.accessToken,
+    tokens.refreshToken,
+    tokens.tokenExpiresAt,
+    id,
+  ]);
+}
+
+/**
+ * Changes the status, with its reason and time, unless it already has it. A connection marked disconnected by a
+ * person stays so: only a new authorization (saveAuthorizedConnection) connects it again.
+ * True when it changed.
+ */
+export async function markConnectionStatus(em: EntityManager, id: string, status: ConnectionStatus, reason: string | null): Promise<boolean> {
+  const rows = await em.execute<Row[]>(
+    `update calendly_connections set status = ?, status_reason = ?, status_changed_at = now(), updated_at = now()
+     where id = ? and status <> ? and (status <> 'disconnected' or ? = 'disconnected') returning id`,
+    [status, reason, id, status, status],
+  );
+  return rows.length > 0;
+}
+
+/** Drops the tokens of a disconnected connection: they were revoked at Calendly, and are of no use to anyone. */
+export async function forgetTokens(em: EntityManager, id: string): Promise<void> {
+  await em.execute(`update calendly_connections set access_token = null, refresh_token = null, token_expires_at = null, updated_at = now() where id = ?`, [id]);
+}
+
+export async function recordWebhookState(em: EntityManager, id: string, state: WebhookState, subscriptionUri: string | null, detail: string | null): Promise<void> {
+  await em.execute(
+    `update calendly_connections set webhook_state = ?, webhook_subscription_uri = ?, webhook_detail = ?, updated_at = now() where id = ?`,
+    [state, subscriptionUri, detail, id],
+  );
+}
+
+export async function recordDeliveryReceived(em: EntityManager, id: string, receivedAt: string): Promise<void> {
+  await em.execute(`update calendly_connections set last_delivery_at = greatest(last_delivery_at, ?::timestamptz) where id = ?`, [receivedAt, id]);
+}
+
+/** Progress of a sync as it goes; `finished` also moves last_synced_at to when the sync started. */
+export async function recordSyncProgress(
+  em: EntityManager,
+  id: string,
+  state: SyncState,
+  progress: Record<string, unknown>,
+  finished?: { startedAt: string },
+): Promise<void> {
+  await em.execute(
+    `update calendly_connections set sync_state = ?, sync_progress = ?::jsonb,
+       last_synced_at = coalesce(?::timestamptz, last_synced_at), updated_at = now() where id = ?`,
+    [state, JSON.stringify(progress), finished?.startedAt ?? null, id],
+  );
+}
+
+function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

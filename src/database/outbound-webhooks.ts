@@ -1,0 +1,257 @@
+/**
+ * Outbound event webhooks: the endpoints an organization subscribed to its outbox events (`outbound_endpoints`), and
+ * one delivery per endpoint and event (`outbound_deliveries`: pending, then delivered or dead). Deliveries are
+ * inserted by recordEvent in the transaction of the event itself, so no event is missed whatever restarts.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { QueryResult } from '@mikro-orm/core';
+import { EVENT_TYPES, type EventType } from './entities/outbox-event';
+
+/** What an endpoint may subscribe to: an event type, or every type of a kind (`meeting.*`). */
+export const OUTBOUND_EVENT_FILTERS = [...new Set(EVENT_TYPES.map((type) => `${type.split('.')[0]}.*`)), ...EVENT_TYPES] as const;
+
+export type OutboundDeliveryState = 'pending' | 'delivered' | 'dead';
+
+export interface OutboundEndpoint {
+  id: string;
+  organization: string;
+  url: string;
+  eventTypes: string[];
+  enabled: boolean;
+  createdAt: Date;
+  disabledAt: Date | null;
+}
+
+export interface OutboundDelivery {
+  id: string;
+  endpointId: string;
+  outboxEventId: string;
+  eventType: EventType;
+  organization: string;
+  state: OutboundDeliveryState;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  deadAt: Date | null;
+}
+
+/** A pending delivery with what it takes to send it: the endpoint and the event as the websocket sends it. */
+export interface OutboundDeliveryToSend {
+  id: string;
+  state: OutboundDeliveryState;
+  url: string;
+  secret: string;
+  endpointEnabled: boolean;
+  event: { id: string; type: EventType; occurredAt: string; organization: string; data: Record<string, unknown> };
+}
+
+interface EndpointRow {
+  id: string;
+  organization: string;
+  url: string;
+  event_types: string[];
+  enabled: boolean;
+  created_at: Date;
+  disabled_at: Date | null;
+}
+
+interface DeliveryRow {
+  id: string;
+  endpoint_id: string;
+  outbox_event_id: string;
+  event_type: EventType;
+  organization: string;
+  state: OutboundDeliveryState;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+  created_at: Date;
+  delivered_at: Date | null;
+  dead_at: Date | null;
+}
+
+const ENDPOINT_COLUMNS = 'id, organization, url, event_types, enabled, created_at, disabled_at';
+const DELIVERY_COLUMNS =
+  'id, endpoint_id, outbox_event_id, event_type, organization, state, attempts, last_status, last_error, created_at, delivered_at, dead_at';
+
+const toEndpoint = (row: EndpointRow): OutboundEndpoint => ({
+  id: row.id,
+  organization: row.organization,
+  url: row.url,
+  eventTypes: row.event_types,
+  enabled: row.enabled,
+  createdAt: new Date(row.created_at),
+  disabledAt: row.disabled_at && new Date(row.disabled_at),
+});
+
+const toDelivery = (row: DeliveryRow): OutboundDelivery => ({
+  id: row.id,
+  endpointId: row.endpoint_id,
+  outboxEventId: String(row.outbox_event_id),
+  eventType: row.event_type,
+  organization: row.organization,
+  state: row.state,
+  attempts: row.attempts,
+  lastStatus: row.last_status,
+  lastError: row.last_error,
+  createdAt: new Date(row.created_at),
+  deliveredAt: row.delivered_at && new Date(row.delivered_at),
+  deadAt: row.dead_at && new Date(row.dead_at),
+});
+
+/**
+ * One pending delivery per enabled endpoint of the event's organization subscribed to its type (exactly or by
+ * kind). Called by recordEvent inside the event's transaction; an event without an organization goes nowhere.
+ */
+export async function insertOutboundDeliveries(em: EntityManager, outboxEventId: string, type: EventType, organization: string | null): Promise<void> {
+  if (organization === null) return;
+  await em.execute(
+    `insert into outbound_deliveries (endpoint_id, outbox_event_id, event_type, organization)
+     select id, ?, ?, organization from outbound_endpoints
+     where enabled and organization = ? and (? = any(event_types) or ? = any(event_types))
+     on conflict (endpoint_id, outbox_event_id) do nothing`,
+    [outboxEventId, type, organization, type, `${type.split('.')[0]}.*`],
+    'run',
+  );
+}
+
+export async function createOutboundEndpoint(
+  em: EntityManager,
+  endpoint: { organization: string; url: string; secret: string; eventTypes: readonly string[] },
+): Promise<OutboundEndpoint> {
+  const [row] = await em.execute<EndpointRow[]>(
+    `insert into outbound_endpoints (organization, url, secret, event_types) values (?, ?, ?, ?::text[]) returning ${ENDPOINT_COLUMNS}`,
+    [endpoint.organization, endpoint.url, endpoint.secret, `{${endpoint.eventTypes.join(',')}}`],
+  );
+  return toEndpoint(row);
+}
+
+/** Enabled endpoints, newest first; of one organization when it is given. */
+export async function listOutboundEndpoints(em: EntityManager, organization?: string): Promise<OutboundEndpoint[]> {
+  const rows = await em.execute<EndpointRow[]>(
+    `select ${ENDPOINT_COLUMNS} from outbound_endpoints where enabled and (?::text is null or organization = ?) order by created_at desc, id`,
+    [organization ?? null, organization ?? null],
+  );
+  return rows.map(toEndpoint);
+}
+
+/**
+ * Disables an endpoint (its deliveries stay visible); false when there is no such enabled endpoint, or it belongs
+ * to another organization than the one given.
+ */
+export async function disableOutboundEndpoint(em: EntityManager, id: string, organization?: string): Promise<boolean> {
+  const result = await em.execute<QueryResult>(
+    `update outbound_endpoints set enabled = false, disabled_at = now() where id = ? and enabled and (?::text is null or organization = ?)`,
+    [id, organization ?? null, organization ?? null],
+    'run',
+  );
+  return result.affectedRows > 0;
+}
+
+/** Deliveries newest first, by state and organization when given. */
+export async function listOutboundDeliveries(
+  em: EntityManager,
+  filter: { state?: OutboundDeliveryState; organization?: string; limit: number; offset: number },
+): Promise<[OutboundDelivery[], number]> {
+  const where = `(?::text is null or state = ?) and (?::text is null or organization = ?)`;
+  const params = [filter.state ?? null, filter.state ?? null, filter.organization ?? null, filter.organization ?? null];
+  const rows = await em.execute<DeliveryRow[]>(
+    `select ${DELIVERY_COLUMNS} from outbound_deliveries where ${where} order by created_at desc, id limit ? offset ?`,
+    [...params, filter.limit, filter.offset],
+  );
+  const [{ total }] = await em.execute<{ total: string }[]>(`select count(*) as total from outbound_deliveries where ${where}`, params);
+  return [rows.map(toDelivery), Number(total)];
+}
+
+export async function findOutboundDelivery(em: EntityManager, id: string): Promise<OutboundDelivery | null> {
+  const [row] = await em.execute<DeliveryRow[]>(`select ${DELIVERY_COLUMNS} from outbound_deliveries where id = ?`, [id]);
+  return row ? toDelivery(row) : null;
+}
+
+export async function outboundDeliveryToSend(em: EntityManager, id: string): Promise<OutboundDeliveryToSend | null> {
+  const [row] = await em.execute<
+    { id: string; state: OutboundDeliveryState; url: string; secret: string; enabled: boolean; event_id: string; type: EventType; created_at: Date; organization: string; payload: Record<string, unknown> }[]
+  >(
+    `select d.id, d.state, p.url, p.secret, p.enabled, e.id as event_id, e.type, e.created_at, d.organization, e.payload
+     from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id join outbox_events e on e.id = d.outbox_event_id
+     where d.id = ?`,
+    [id],
+  );
+  if (!row) return null;
+  return {
+    id: row.id,
+    state: row.state,
+    url: row.url,
+    secret: row.secret,
+    endpointEnabled: row.enabled,
+    event: { id: String(row.event_id), type: row.type, occurredAt: new Date(row.created_at).toISOString(), organization: row.organization, data: row.payload },
+  };
+}
+
+/** One attempt's answer (an HTTP status) or failure (a short reason without personal data), counted. */
+export async function recordOutboundAttempt(em: EntityManager, id: string, outcome: { status: number | null; error: string | null }): Promise<void> {
+  await em.execute(
+    `update outbound_deliveries set attempts = attempts + 1, last_status = ?, last_error = ? where id = ? and state = 'pending'`,
+    [outcome.status, outcome.error, id],
+    'run',
+  );
+}
+
+export async function markOutboundDeliveryDelivered(em: EntityManager, id: string): Promise<void> {
+  await em.execute(`update outbound_deliveries set state = 'delivered', delivered_at = now() where id = ? and state = 'pending'`, [id], 'run');
+}
+
+/**
+ * The final failure; `reason` replaces the last error when given (e.g. the endpoint was removed). The delivery's
+ * organization when it was pending until now, else null.
+ */
+export async function markOutboundDeliveryDead(em: EntityManager, id: string, reason?: string): Promise<string | null> {
+  const [row] = await em.execute<{ organization: string }[]>(
+    `update outbound_deliveries set state = 'dead', dead_at = now(), last_error = coalesce(?, last_error) where id = ? and state = 'pending'
+     returning organization`,
+    [reason ?? null, id],
+  );
+  return row?.organization ?? null;
+}
+
+/** Pending deliveries no dispatcher has started a workflow for yet, oldest first. */
+export async function undispatchedOutboundDeliveries(em: EntityManager, limit: number): Promise<string[]> {
+  const rows = await em.execute<{ id: string }[]>(
+    `select id from outbound_deliveries where state = 'pending' and dispatched_at is null order by created_at, id limit ?`,
+    [limit],
+  );
+  return rows.map(({ id }) => id);
+}
+
+export async function markOutboundDeliveryDispatched(em: EntityManager, id: string): Promise<void> {
+  await em.execute(`update outbound_deliveries set dispatched_at = now() where id = ? and dispatched_at is null`, [id], 'run');
+}
+
+/**
+ * A dead delivery back to pending, its attempts from zero and not yet dispatched; of the given organization only, and
+ * only while its endpoint is enabled. What it was before, when that was not a replayable dead delivery: `missing`
+ * (none, or another organization's), `endpoint_disabled`, or its state.
+ */
+export async function reviveDeadOutboundDelivery(
+  em: EntityManager,
+  id: string,
+  organization?: string,
+): Promise<{ revived: true } | { revived: false; reason: 'missing' | 'endpoint_disabled' | 'pending' | 'delivered' }> {
+  const [row] = await em.execute<{ state: OutboundDeliveryState; enabled: boolean }[]>(
+    `select d.state, p.enabled from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id
+     where d.id = ? and (?::text is null or d.organization = ?)`,
+    [id, organization ?? null, organization ?? null],
+  );
+  if (!row) return { revived: false, reason: 'missing' };
+  if (!row.enabled) return { revived: false, reason: 'endpoint_disabled' };
+  if (row.state !== 'dead') return { revived: false, reason: row.state };
+  const result = await em.execute<QueryResult>(
+    `update outbound_deliveries set state = 'pending', attempts = 0, last_status = null, last_error = null, dead_at = null, dispatched_at = null
+     where id = ? and state = 'dead'`,
+    [id],
+    'run',
+  );
+  return result.affectedRows > 0 ? { revived: true } : { revived: false, reason: 'pending' };
+}

@@ -1,0 +1,380 @@
+/**
+ * Connecting an organization's own Calendly account (OAuth 2.1 with PKCE), for a settings page or the dashboard:
+ * behind the organization's API token, start connecting (the authorize URL), read the connection's status and
+ * disconnect it; without a token, the OAuth callback Calendly redirects the browser to, authenticated by its sealed
+ * `state`. A completed connect starts `setUpConnection` (subscription, schedules, first sync); a disconnect runs
+ * `disconnectConnection`. Without config.oauth every route answers 404 `oauth_not_configured`.
+ */
+import Router from '@koa/router';
+import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
+import type { Context, Middleware } from 'koa';
+import { z } from 'zod';
+import { requireApiToken, type ApiCaller } from '../auth/api-tokens';
+import type { Config } from '../config';
+import type { ConnectionServices } from '../connections/services';
+import { ConnectError } from '../connections/oauth-connect';
+import { CALENDLY_CONNECTION } from '../contract';
+import type { Connection } from '../database/connections';
+import { organizationUri } from '../outbound/endpoints';
+import { workflowListUrl } from '../temporal/web-ui-links';
+import { connectionWorkflowIds } from '../workflow-ids';
+import { sendTestDelivery } from '../deliveries/test-delivery';
+import { disconnectConnection, setUpConnection } from '../workflows';
+import { connectionAnswerSchema, connectionSchema, connectStartSchema, errorWith, testWebhookAnswerSchema } from './api-schemas';
+import type { ReceiverDependencies } from './dependencies';
+import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';
+import { requestLogger } from './request-context';
+
+export const CONNECTION_CALLBACK_PATH = '/api/connections/callback';
+/** Where a browser lands after connecting: the dashboard, told what happened. */
+const CONNECTED_REDIRECT = '/?connection=connected';
+/** Temporal must accept a start within this, as for a webhook delivery. */
+const START_TIMEOUT_MS = 5_000;
+/** How long POST /api/connection/disconnect waits for the teardown before answering 202 with the status so far. */
+const DISCONNECT_WAIT_MS = 30_000;
+const DISCONNECT_REASON = 'disconnected by the organization (POST /api/connection/disconnect)';
+
+const organizationQuery = z.object({ organization: organizationUri.optional() });
+const callbackQuery = z.object({
+  code: z.string().min(1).optional(),
+  state: z.string().min(1).optional(),
+  error: z.string().optional(),
+});
+/** OAuth error codes are a fixed vocabulary (RFC 6749 §4.1.2.1); anything else is not echoed back. */
+const OAUTH_ERROR_CODE = /^[a-z_]{1,64}$/;
+
+type Handler = (ctx: Context, services: ConnectionServices) => void | Promise<void>;
+
+export function connectionRoutes({ config, temporal, logger, apiTokens, connections }: ReceiverDependencies): Router {
+  const router = new Router();
+  const authenticated = requireApiToken(apiTokens);
+  const configured =
+    (handler: Handler): Middleware =>
+    async (ctx) => {
+      if (!connections) {
+        return answer(
+          ctx,
+          404,
+          'oauth_not_configured',
+          'OAuth connections are not configured here: set CALENDLY_CLIENT_ID, CALENDLY_CLIENT_SECRET, CALENDLY_OAUTH_REDIRECT_URI and CONNECTION_ENCRYPTION_KEY',
+        );
+      }
+      await handler(ctx, connections);
+    };
+  const taskQueue = config.temporal.taskQueue;
+
+  router.post(
+    '/api/connection/connect',
+    authenticated,
+    configured((ctx, { connect }) => {
+      const organization = organizationOf(ctx);
+      if (!organization) return;
+      const started = connect.start(organization);
+      requestLogger(ctx, logger).info({ organization }, 'Calendly connect started');
+      ctx.body = started satisfies z.output<typeof connectStartSchema>;
+    }),
+  );
+
+  router.get(
+    '/api/connection',
+    authenticated,
+    configured(async (ctx, services) => {
+      const organization = organizationOf(ctx);
+      if (!organization) return;
+      const connection = await services.connect.connectionOf(organization);
+      if (!connection) return notConnected(ctx);
+      ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
+    }),
+  );
+
+  router.post(
+    '/api/connection/disconnect',
+    authenticated,
+    configured(async (ctx, services) => {
+      const organization = organizationOf(ctx);
+      if (!organization) return;
+      const connection = await services.connect.connectionOf(organization);
+      if (!connection) return notConnected(ctx);
+      const log = requestLogger(ctx, logger).child({ connectionId: connection.id, organization });
+      if (connection.status !== 'disconnected') {
+        let handle;
+        try {
+          handle = await temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
+            temporal.workflow.start(disconnectConnection, {
+              workflowId: connectionWorkflowIds(connection.id).teardown,
+              taskQueue,
+              args: [{ connectionId: connection.id, reason: DISCONNECT_REASON }],
+              // A second click while one runs joins it; a later disconnect (after a reconnect) runs anew.
+              workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+              workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+              typedSearchAttributes: [{ key: CALENDLY_CONNECTION, value: connection.id }],
+            }),
+          );
+        } catch (error) {
+          log.error({ err: error }, 'Temporal did not accept the disconnect');
+          return answer(ctx, 503, 'temporal_unavailable', 'The disconnect could not be started now: try again in a moment');
+        }
+        const timeout = AbortSignal.timeout(DISCONNECT_WAIT_MS);
+        try {
+          await temporal.withAbortSignal(timeout, () => handle.result());
+          log.info('Calendly disconnected');
+        } catch (error) {
+          if (!timeout.aborted) {
+            log.error({ err: error }, 'Disconnecting failed');
+            return answer(ctx, 502, 'disconnect_failed', `Disconnecting failed: see workflow ${handle.workflowId} in the Temporal Web UI, then try again`);
+          }
+          // Still under way (e.g. Calendly is slow): the status says how far it got; GET /api/connection later.
+          ctx.status = 202;
+        }
+      }
+      const current = (await services.connect.connectionOf(organization)) ?? connection;
+      ctx.body = { connection: connectionView(current, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
+    }),
+  );
+
+  router.post(
+    '/api/connection/test-webhook',
+    authenticated,
+    configured(async (ctx, services) => {
+      const organization = organizationOf(ctx);
+      if (!organization) return;
+      const connection = await services.connect.connectionOf(organization);
+      if (!connection || connection.status === 'disconnected') return notConnected(ctx);
+      // Through API_URL, as Calendly would reach it: a wrong API_URL or proxy shows here, not at the first booking.
+      const result = await sendTestDelivery(`${services.webhookUrl}/${connection.id}`, services.box.open(connection.signingKey), connection.id);
+      requestLogger(ctx, logger).info({ connectionId: connection.id, organization, status: result.status }, 'Test webhook sent');
+      ctx.body = { received: result.status === 200, ...result } satisfies z.output<typeof testWebhookAnswerSchema>;
+    }),
+  );
+
+  router.get(
+    CONNECTION_CALLBACK_PATH,
+    configured(async (ctx, services) => {
+      const query = callbackQuery.safeParse(ctx.query);
+      const log = requestLogger(ctx, logger);
+      if (!query.success) return answer(ctx, 400, 'invalid_callback', 'code, state and error must each be given once');
+      const { code, state, error } = query.data;
+      if (error === 'access_denied') {
+        return answer(ctx, 403, 'access_denied', 'Access was declined in Calendly, so nothing was connected: start connecting again to retry');
+      }
+      if (error !== undefined) {
+        const named = OAUTH_ERROR_CODE.test(error) ? ` (${error})` : '';
+        return answer(ctx, 400, 'authorization_failed', `Calendly did not authorize the connection${named}: start connecting again`);
+      }
+      if (!code || !state) {
+        return answer(ctx, 400, 'invalid_callback', 'code and state are required: this URL is where Calendly sends the browser back after consent');
+      }
+
+      let connection: Connection;
+      try {
+        connection = await services.connect.complete(state, code);
+      } catch (failure) {
+        if (failure instanceof ConnectError) return answer(ctx, failure.status, failure.code, failure.message);
+        log.error({ err: failure }, 'Could not complete the Calendly connect');
+        return answer(ctx, 502, 'connect_failed', 'Calendly or the database did not answer while connecting: start connecting again');
+      }
+      const connectionId = connection.id;
+      try {
+        await temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
+          temporal.workflow.start(setUpConnection, {
+            workflowId: connectionWorkflowIds(connectionId).setUp,
+            taskQueue,
+            args: [{ connectionId, syncFrom: syncFromFor(connection, config) }],
+            // A reconnect replaces a set-up still running (with the tokens it had); a finished one may run again.
+            workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
+            workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+            typedSearchAttributes: [{ key: CALENDLY_CONNECTION, value: connectionId }],
+          }),
+        );
+      } catch (failure) {
+        log.error({ err: failure, connectionId }, 'Temporal did not accept the connection set-up');
+        return answer(ctx, 503, 'temporal_unavailable', 'Connected, but its set-up could not be started now: start connecting again in a moment');
+      }
+      log.info({ connectionId, organization: connection.organization }, 'Calendly connected');
+      if (ctx.accepts('html', 'json') === 'json') {
+        ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
+        return;
+      }
+      ctx.status = 303;
+      ctx.redirect(CONNECTED_REDIRECT);
+    }),
+  );
+  return router;
+}
+
+/**
+ * The first sync reaches back `syncLookBackDays`; a reconnect reaches back to its last complete sync if that is
+ * earlier, so that bookings made while the connection was broken are backfilled.
+ */
+function syncFromFor(connection: Connection, config: Config): string {
+  const lookBack = Date.now() - (config.oauth?.syncLookBackDays ?? 0) * 86_400_000;
+  const lastSynced = connection.lastSyncedAt?.getTime() ?? lookBack;
+  return new Date(Math.min(lookBack, lastSynced)).toISOString();
+}
+
+/** What the status shows: never a token or key, sealed or not. */
+function connectionView(connection: Connection, config: Config, { webhookUrl }: ConnectionServices): z.output<typeof connectionSchema> {
+  return {
+    id: connection.id,
+    organization: connection.organization,
+    status: connection.status,
+    statusReason: connection.statusReason,
+    statusChangedAt: connection.statusChangedAt,
+    calendlyOrganization: connection.calendlyOrganization,
+    calendlyUser: connection.calendlyUser,
+    webhook: {
+      state: connection.webhookState,
+      active: connection.webhookState === 'active',
+      subscriptionUri: connection.webhookSubscriptionUri,
+      detail: connection.webhookDetail,
+    },
+    lastDeliveryAt: connection.lastDeliveryAt,
+    lastSyncedAt: connection.lastSyncedAt,
+    sync: { state: connection.syncState, progress: connection.syncProgress },
+    callbackUrl: `${webhookUrl}/${connection.id}`,
+    workflowsUrl: workflowListUrl(config.temporal, `${CALENDLY_CONNECTION.name} = "${connection.id}"`),
+  };
+}
+
+/**
+ * The organization a request acts for: the token's own, or for a token bound to none the `?organization=` it must
+ * name. Undefined when it was refused (answered 400 or 403).
+ */
+function organizationOf(ctx: Context): string | undefined {
+  const token = (ctx.state as { apiToken?: ApiCaller }).apiToken;
+  const query = organizationQuery.safeParse({ organization: ctx.query.organization });
+  if (!query.success) return void answer(ctx, 400, 'invalid_query', query.error.issues.map((issue) => `organization: ${issue.message}`).join('; '));
+  const named = query.data.organization;
+  if (token?.organization) {
+    if (named && named !== token.organization) return void answer(ctx, 403, 'forbidden', 'This token is bound to another organization');
+    return token.organization;
+  }
+  if (!named) return void answer(ctx, 400, 'organization_required', 'This token is not bound to an organization: name one with ?organization=<organization URI>');
+  return named;
+}
+
+function notConnected(ctx: Context): void {
+  answer(ctx, 404, 'not_connected', 'This organization has no Calendly connection: POST /api/connection/connect to start one');
+}
+
+function answer(ctx: Context, status: number, code: string, error: string): void {
+  ctx.status = status;
+  ctx.body = { error, code };
+}
+
+const NOT_CONFIGURED_OR_CONNECTED = jsonAnswer(
+  '`oauth_not_configured`: this deployment has no OAuth app; `not_connected`: the organization has no connection.',
+  errorWith(['oauth_not_configured', 'not_connected']),
+);
+const ORGANIZATION_REFUSED = jsonAnswer(
+  '`organization_required`: a token bound to no organization must name one with `?organization=`; `invalid_query`: it is not an http(s) URI.',
+  errorWith(['organization_required', 'invalid_query']),
+);
+const OTHER_ORGANIZATION = jsonAnswer('The token is bound to another organization than `?organization=`.', errorWith(['forbidden']));
+const ORGANIZATION_PARAM = z.object({
+  organization: z.string().optional().meta({ description: 'The organization, for a token bound to none (required then).' }),
+});
+const CONNECTION_STATUS = jsonAnswer("The organization's connection.", connectionAnswerSchema);
+
+export const connectionPaths: ApiPaths = {
+  '/api/connection/connect': {
+    post: {
+      operationId: 'startCalendlyConnect',
+      tags: ['connections'],
+      summary: "Start connecting the organization's Calendly account (OAuth)",
+      description:
+        'Send the admin to `authorizeUrl`; Calendly brings the browser back to the callback, which connects the account ' +
+        '(or reconnects it, keeping its data) and starts its set-up: webhook subscription, schedules and a first sync.',
+      security: BEARER_TOKEN,
+      requestParams: { query: ORGANIZATION_PARAM },
+      responses: {
+        200: jsonAnswer('The consent URL, valid until `expiresAt`.', connectStartSchema),
+        400: ORGANIZATION_REFUSED,
+        401: UNAUTHORIZED,
+        403: OTHER_ORGANIZATION,
+        404: jsonAnswer('This deployment has no OAuth app.', errorWith(['oauth_not_configured'])),
+      },
+    },
+  },
+  '/api/connection': {
+    get: {
+      operationId: 'getCalendlyConnection',
+      tags: ['connections'],
+      summary: "The organization's Calendly connection: status, webhook, last delivery, sync progress",
+      security: BEARER_TOKEN,
+      requestParams: { query: ORGANIZATION_PARAM },
+      responses: { 200: CONNECTION_STATUS, 400: ORGANIZATION_REFUSED, 401: UNAUTHORIZED, 403: OTHER_ORGANIZATION, 404: NOT_CONFIGURED_OR_CONNECTED },
+    },
+  },
+  '/api/connection/disconnect': {
+    post: {
+      operationId: 'disconnectCalendly',
+      tags: ['connections'],
+      summary: "Disconnect the organization's Calendly account",
+      description:
+        "Deletes its webhook subscription, revokes its token and stops its schedules; its data stays, and a reconnect finds it. Waits up to " +
+        `${DISCONNECT_WAIT_MS / 1000} s for that, then answers the status. Disconnecting a disconnected connection changes nothing.`,
+      security: BEARER_TOKEN,
+      requestParams: { query: ORGANIZATION_PARAM },
+      responses: {
+        200: jsonAnswer('Disconnected: the status.', connectionAnswerSchema),
+        202: jsonAnswer('Still under way after the wait: the status so far; read it again later.', connectionAnswerSchema),
+        400: ORGANIZATION_REFUSED,
+        401: UNAUTHORIZED,
+        403: OTHER_ORGANIZATION,
+        404: NOT_CONFIGURED_OR_CONNECTED,
+        502: jsonAnswer('The teardown failed (its workflow says why): try again.', errorWith(['disconnect_failed'])),
+        503: jsonAnswer('Temporal did not accept the teardown in time: try again.', errorWith(['temporal_unavailable'])),
+      },
+    },
+  },
+  '/api/connection/test-webhook': {
+    post: {
+      operationId: 'sendCalendlyTestWebhook',
+      tags: ['connections'],
+      summary: "Send a signed test webhook to the connection's own webhook URL",
+      description:
+        "Signed with the connection's key and sent through API_URL, as Calendly would; the receiver logs it in the " +
+        'delivery log (outcome `test`) and starts nothing. Works for an organization without any booking.',
+      security: BEARER_TOKEN,
+      requestParams: { query: ORGANIZATION_PARAM },
+      responses: {
+        200: jsonAnswer('What the webhook URL answered (`received` when it logged the test).', testWebhookAnswerSchema),
+        400: ORGANIZATION_REFUSED,
+        401: UNAUTHORIZED,
+        403: OTHER_ORGANIZATION,
+        404: NOT_CONFIGURED_OR_CONNECTED,
+      },
+    },
+  },
+  [CONNECTION_CALLBACK_PATH]: {
+    get: {
+      operationId: 'completeCalendlyConnect',
+      tags: ['connections'],
+      summary: 'The OAuth redirect URI (CALENDLY_OAUTH_REDIRECT_URI): Calendly sends the browser here after consent',
+      description:
+        'No token: the sealed `state` names the organization that started connecting. A browser is sent on to ' +
+        `\`${CONNECTED_REDIRECT}\` (303); a client that accepts JSON gets the connection.`,
+      requestParams: {
+        query: z.object({
+          code: z.string().optional().meta({ description: "Calendly's authorization code." }),
+          state: z.string().optional().meta({ description: 'As issued with the authorize URL.' }),
+          error: z.string().optional().meta({ description: 'Set by Calendly instead of `code`: `access_denied` when the user declined.' }),
+        }),
+      },
+      responses: {
+        200: jsonAnswer('Connected (for `Accept: application/json`); its set-up runs in the background.', connectionAnswerSchema),
+        303: { description: `Connected: on to \`${CONNECTED_REDIRECT}\`.` },
+        400: jsonAnswer(
+          '`invalid_state`, `state_expired` (start again), `authorization_refused` (the code was refused), `authorization_failed` (Calendly answered an error), `invalid_callback` (no code or state).',
+          errorWith(['invalid_state', 'state_expired', 'authorization_refused', 'authorization_failed', 'invalid_callback']),
+        ),
+        403: jsonAnswer('The user declined access in Calendly.', errorWith(['access_denied'])),
+        404: jsonAnswer('This deployment has no OAuth app.', errorWith(['oauth_not_configured'])),
+        409: jsonAnswer('This Calendly organization is connected to another organization.', errorWith(['calendly_organization_taken'])),
+        502: jsonAnswer('Calendly or the database did not answer: start connecting again.', errorWith(['connect_failed'])),
+        503: jsonAnswer('Connected, but Temporal did not accept its set-up: start connecting again.', errorWith(['temporal_unavailable'])),
+      },
+    },
+  },
+};

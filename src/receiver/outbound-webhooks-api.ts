@@ -1,0 +1,281 @@
+/**
+ * Outbound event webhooks, behind the API token: an organization's endpoints (add, list, remove) and its
+ * deliveries (list, replay a dead one). A token bound to an organization sees and changes only that organization's;
+ * another organization's endpoint or delivery answers 404, as if it did not exist.
+ */
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import { z } from 'zod';
+import { requireApiToken, type ApiCaller } from '../auth/api-tokens';
+import {
+  disableOutboundEndpoint,
+  listOutboundDeliveries,
+  listOutboundEndpoints,
+  OUTBOUND_EVENT_FILTERS,
+  type OutboundDelivery,
+  type OutboundEndpoint,
+} from '../database/outbound-webhooks';
+import { EVENT_TYPES } from '../database/entities/outbox-event';
+import { replayOutboundDelivery } from '../outbound/dispatch';
+import { addOutboundEndpoint, newOutboundEndpoint, organizationUri } from '../outbound/endpoints';
+import { errorWith } from './api-schemas';
+import type { ReceiverDependencies } from './dependencies';
+import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';
+import { requestLogger } from './request-context';
+
+const MAX_BODY_BYTES = 16 * 1024;
+
+const organizationFilter = organizationUri
+  .optional()
+  .meta({ description: 'For a token bound to no organization: only this organization (required to add an endpoint).' });
+const organizationQuery = z.object({ organization: organizationFilter });
+const deliveryQuery = z.object({
+  state: z.enum(['pending', 'delivered', 'dead']).optional().meta({ description: 'Only deliveries in this state; `dead` lists the dead letters.' }),
+  organization: organizationFilter,
+  limit: z.coerce.number().int().min(1).max(100).default(50).meta({ description: 'Page size.' }),
+  offset: z.coerce.number().int().min(0).default(0).meta({ description: 'Rows to skip.' }),
+});
+const id = z.uuid();
+const idParam = z.object({ id });
+const timestamp = z.iso.datetime();
+
+const endpointSchema = z
+  .object({
+    id: z.uuid(),
+    organization: z.string(),
+    url: z.string(),
+    eventTypes: z.array(z.enum(OUTBOUND_EVENT_FILTERS)),
+    enabled: z.boolean(),
+    createdAt: timestamp,
+  })
+  .meta({ id: 'OutboundEndpoint', description: 'Where the events of an organization are POSTed, signed with its secret.' });
+const createdEndpointSchema = endpointSchema
+  .extend({ secret: z.string().meta({ description: 'The signing secret: shown only in this answer.' }) })
+  .meta({ id: 'CreatedOutboundEndpoint' });
+const deliverySchema = z
+  .object({
+    id: z.uuid().meta({ description: 'Also the `Idempotency-Key` the endpoint receives.' }),
+    endpointId: z.uuid(),
+    outboxEventId: z.string(),
+    eventType: z.enum(EVENT_TYPES),
+    organization: z.string(),
+    state: z.enum(['pending', 'delivered', 'dead']),
+    attempts: z.number().int().min(0),
+    lastStatus: z.number().int().nullable(),
+    lastError: z.string().nullable().meta({ description: 'e.g. `outbound webhook answered 500`, `unreachable: ECONNREFUSED`, `endpoint removed`.' }),
+    createdAt: timestamp,
+    deliveredAt: timestamp.nullable(),
+    deadAt: timestamp.nullable(),
+  })
+  .meta({ id: 'OutboundDelivery', description: 'One outbox event to one endpoint.' });
+const deliveryPageSchema = z
+  .object({ data: z.array(deliverySchema), pagination: z.object({ limit: z.number().int(), offset: z.number().int(), total: z.number().int() }) })
+  .meta({ id: 'OutboundDeliveryPage' });
+
+const endpointView = ({ id, organization, url, eventTypes, enabled, createdAt }: OutboundEndpoint): z.input<typeof endpointSchema> => ({
+  id,
+  organization,
+  url,
+  eventTypes,
+  enabled,
+  createdAt: createdAt.toISOString(),
+});
+
+const deliveryView = (row: OutboundDelivery): z.input<typeof deliverySchema> => ({
+  ...row,
+  createdAt: row.createdAt.toISOString(),
+  deliveredAt: row.deliveredAt?.toISOString() ?? null,
+  deadAt: row.deadAt?.toISOString() ?? null,
+});
+
+const TAG = ['outbound webhooks'];
+const INVALID_QUERY = jsonAnswer('A query parameter is invalid: `error` names it and says why.', errorWith(['invalid_query']));
+const FORBIDDEN = jsonAnswer('`?organization=` names another organization than the token is bound to.', errorWith(['forbidden', 'invalid_query']));
+
+export const outboundWebhookPaths: ApiPaths = {
+  '/api/outbound-endpoints': {
+    post: {
+      operationId: 'addOutboundEndpoint',
+      tags: TAG,
+      summary: 'Add an endpoint; its signing secret is in this answer only',
+      security: BEARER_TOKEN,
+      requestParams: { query: organizationQuery },
+      requestBody: { content: { 'application/json': { schema: newOutboundEndpoint } } },
+      responses: {
+        201: jsonAnswer('The endpoint, with its secret.', createdEndpointSchema),
+        400: jsonAnswer('Invalid body or query, or a token bound to no organization named none.', errorWith(['invalid_body', 'invalid_query', 'organization_required'])),
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
+        413: jsonAnswer('Body over 16 KiB.', errorWith(['payload_too_large'])),
+        415: jsonAnswer('Not a JSON body.', errorWith(['unsupported_media_type'])),
+      },
+    },
+    get: {
+      operationId: 'listOutboundEndpoints',
+      tags: TAG,
+      summary: 'The enabled endpoints, newest first (without their secrets)',
+      security: BEARER_TOKEN,
+      requestParams: { query: organizationQuery },
+      responses: {
+        200: jsonAnswer('The endpoints.', z.object({ data: z.array(endpointSchema) }).meta({ id: 'OutboundEndpointList' })),
+        400: INVALID_QUERY,
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
+      },
+    },
+  },
+  '/api/outbound-endpoints/{id}': {
+    delete: {
+      operationId: 'removeOutboundEndpoint',
+      tags: TAG,
+      summary: 'Remove an endpoint: it receives nothing more, its pending deliveries end dead',
+      security: BEARER_TOKEN,
+      requestParams: { path: idParam, query: organizationQuery },
+      responses: {
+        204: { description: 'Removed.' },
+        400: INVALID_QUERY,
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
+        404: jsonAnswer('No such endpoint for this token.', errorWith(['not_found'])),
+      },
+    },
+  },
+  '/api/outbound-deliveries': {
+    get: {
+      operationId: 'listOutboundDeliveries',
+      tags: TAG,
+      summary: 'Deliveries, newest first; `?state=dead` lists the dead letters',
+      security: BEARER_TOKEN,
+      requestParams: { query: deliveryQuery },
+      responses: { 200: jsonAnswer('A page of deliveries.', deliveryPageSchema), 400: INVALID_QUERY, 401: UNAUTHORIZED, 403: FORBIDDEN },
+    },
+  },
+  '/api/outbound-deliveries/{id}/replay': {
+    post: {
+      operationId: 'replayOutboundDelivery',
+      tags: TAG,
+      summary: 'Send a dead delivery again, from its first attempt, with the same Idempotency-Key',
+      security: BEARER_TOKEN,
+      requestParams: { path: idParam, query: organizationQuery },
+      responses: {
+        202: jsonAnswer(
+          'Pending again; its workflow is started.',
+          z.object({ replayed: z.literal(true), deliveryId: z.uuid(), workflowId: z.string() }).meta({ id: 'OutboundReplay' }),
+        ),
+        400: INVALID_QUERY,
+        401: UNAUTHORIZED,
+        403: FORBIDDEN,
+        404: jsonAnswer('No such delivery for this token.', errorWith(['not_found'])),
+        409: jsonAnswer('Not dead (`not_dead`), or its endpoint was removed (`endpoint_removed`).', errorWith(['not_dead', 'endpoint_removed'])),
+      },
+    },
+  },
+};
+
+export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens }: ReceiverDependencies): Router {
+  const router = new Router({ prefix: '/api' });
+  router.use(requireApiToken(apiTokens));
+  const dispatch = { temporal, taskQueue: config.temporal.taskQueue, retry: config.outboundWebhooks.retry };
+
+  router.post('/outbound-endpoints', async (ctx) => {
+    const scope = organizationScope(ctx);
+    if (!scope) return;
+    if (!scope.organization) {
+      return answer(ctx, 400, 'organization_required', 'This token is not bound to an organization: name the endpoint\'s one with ?organization=<organization URI>');
+    }
+    if (!ctx.is('application/json')) return answer(ctx, 415, 'unsupported_media_type', 'Send a JSON body (Content-Type: application/json)');
+    const body = await jsonBody(ctx);
+    if (body === undefined) return;
+    const input = newOutboundEndpoint.safeParse(body);
+    if (!input.success) return answer(ctx, 400, 'invalid_body', describe(input.error));
+    const endpoint = await addOutboundEndpoint(orm.em, scope.organization, input.data);
+    requestLogger(ctx, logger).info({ endpointId: endpoint.id, organization: endpoint.organization }, 'Outbound endpoint added');
+    ctx.status = 201;
+    ctx.body = { ...endpointView(endpoint), secret: endpoint.secret };
+  });
+
+  router.get('/outbound-endpoints', async (ctx) => {
+    const scope = organizationScope(ctx);
+    if (!scope) return;
+    ctx.body = { data: (await listOutboundEndpoints(orm.em, scope.organization)).map(endpointView) };
+  });
+
+  router.delete('/outbound-endpoints/:id', async (ctx) => {
+    const scope = organizationScope(ctx);
+    if (!scope) return;
+    const endpointId = ctx.params.id;
+    if (!id.safeParse(endpointId).success || !(await disableOutboundEndpoint(orm.em, endpointId, scope.organization))) {
+      return answer(ctx, 404, 'not_found', 'No such outbound endpoint');
+    }
+    requestLogger(ctx, logger).info({ endpointId, organization: scope.organization ?? null }, 'Outbound endpoint removed');
+    ctx.status = 204;
+  });
+
+  router.get('/outbound-deliveries', async (ctx) => {
+    const query = deliveryQuery.safeParse(ctx.query);
+    if (!query.success) return answer(ctx, 400, 'invalid_query', describe(query.error));
+    const scope = organizationScope(ctx);
+    if (!scope) return;
+    const [rows, total] = await listOutboundDeliveries(orm.em, { ...query.data, organization: scope.organization });
+    ctx.body = {
+      data: rows.map(deliveryView),
+      pagination: { limit: query.data.limit, offset: query.data.offset, total },
+    };
+  });
+
+  router.post('/outbound-deliveries/:id/replay', async (ctx) => {
+    const scope = organizationScope(ctx);
+    if (!scope) return;
+    const deliveryId = ctx.params.id;
+    if (!id.safeParse(deliveryId).success) return answer(ctx, 404, 'not_found', 'No such outbound delivery');
+    const log = requestLogger(ctx, logger);
+    const result = await replayOutboundDelivery(orm.em, dispatch, deliveryId, scope.organization, (error) =>
+      log.warn({ err: error, deliveryId }, 'Could not start the replayed delivery now; the worker dispatches it at its next sweep'),
+    );
+    if (!result.replayed) {
+      if (result.reason === 'missing') return answer(ctx, 404, 'not_found', 'No such outbound delivery');
+      if (result.reason === 'endpoint_disabled') return answer(ctx, 409, 'endpoint_removed', 'Its endpoint was removed: add the endpoint again');
+      return answer(ctx, 409, 'not_dead', `Only a dead delivery can be replayed; this one is ${result.reason}`);
+    }
+    log.info({ deliveryId, organization: scope.organization ?? null }, 'Outbound delivery replayed');
+    ctx.status = 202;
+    ctx.body = { replayed: true, deliveryId, workflowId: result.workflowId };
+  });
+
+  return router;
+}
+
+/**
+ * The organization the request acts for: the token's own, or for a token bound to none the `?organization=` it
+ * names (none: every organization). Undefined when it was refused (answered 400 or 403).
+ */
+function organizationScope(ctx: Context): { organization: string | undefined } | undefined {
+  const token = (ctx.state as { apiToken?: ApiCaller }).apiToken;
+  const query = organizationQuery.safeParse({ organization: ctx.query.organization });
+  if (!query.success) return void answer(ctx, 400, 'invalid_query', describe(query.error));
+  const named = query.data.organization;
+  if (token?.organization && named && named !== token.organization) {
+    return void answer(ctx, 403, 'forbidden', 'This token is bound to another organization');
+  }
+  return { organization: token?.organization ?? named };
+}
+
+/** The parsed JSON body, or undefined when it was refused (answered 400 or 413). */
+async function jsonBody(ctx: Context): Promise<unknown> {
+  try {
+    return JSON.parse(await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, length: ctx.request.length, encoding: 'utf8' })) as unknown;
+  } catch (error) {
+    if ((error as { type?: string }).type === 'entity.too.large') return void answer(ctx, 413, 'payload_too_large', `Body exceeds ${MAX_BODY_BYTES} bytes`);
+    return void answer(ctx, 400, 'invalid_body', 'The body is not valid JSON');
+  }
+}
+
+function answer(ctx: Context, status: number, code: string, error: string): void {
+  ctx.status = status;
+  ctx.body = { error, code };
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ');
+}

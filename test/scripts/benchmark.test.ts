@@ -1,0 +1,134 @@
+/**
+ * `npm run benchmark` (scripts/dev/benchmark.ts) as a user runs it: a real child process that starts its own
+ * system, with tiny sizes. It must print the table, write JSON in which every figure is a number, and leave no
+ * process and no database behind, also when interrupted. No timing is asserted: figures are the benchmark's output.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Client } from 'pg';
+import { diesWithThisProcess } from '../../scripts/dev/temporal-dev-server';
+import { isAlive } from '../support/process-group';
+import { TEST_POSTGRES_URL } from '../support/harness';
+
+const ROOT = join(__dirname, '..', '..');
+const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
+const TINY = ['--quick', '--requests', '10', '--burst', '5', '--loaded', '3', '--rate', '2', '--seconds', '2', '--backfill', '5', '--drain-timeout', '120'];
+
+interface Run {
+  child: ChildProcess;
+  output: () => string;
+  /** Every process seen below the benchmark while it ran (it starts Temporal, the worker, the receiver, …). */
+  seen: Set<number>;
+  exited: Promise<number | null>;
+}
+
+let dir: string;
+beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'benchmark-test-'))));
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function runBenchmark(args: string[]): Run {
+  const tied = diesWithThisProcess(process.execPath, ['--import', TSX_LOADER, join(ROOT, 'scripts', 'dev', 'benchmark.ts'), ...args]);
+  const child = spawn(tied.command, tied.args, { cwd: dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const seen = new Set<number>();
+  const watch = setInterval(() => descendantsOf(child.pid!).forEach((pid) => seen.add(pid)), 100);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code, signal) => {
+      clearInterval(watch);
+      resolve(code ?? (signal ? 128 : null));
+    }),
+  );
+  return { child, output: () => output, seen, exited };
+}
+
+/** Every process below `pid`, from /proc. */
+function descendantsOf(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      parents.set(ppid, [...(parents.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  const found: number[] = [];
+  const visit = (parent: number) => (parents.get(parent) ?? []).forEach((child) => (found.push(child), visit(child)));
+  visit(pid);
+  return found;
+}
+
+async function databaseExists(name: string): Promise<boolean> {
+  const client = new Client({ connectionString: `${TEST_POSTGRES_URL}/postgres` });
+  await client.connect();
+  try {
+    return (await client.query('select 1 from pg_database where datname = $1', [name])).rowCount === 1;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Its children are gone once it has exited: give the kernel a moment to reap them. */
+async function leftRunning(run: Run): Promise<number[]> {
+  const deadline = Date.now() + 10_000;
+  while ([...run.seen].some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  return [...run.seen].filter(isAlive);
+}
+
+const databaseOf = (output: string) => /Creating and migrating database (\S+)/.exec(output)?.[1];
+
+it('prints the table with every target, writes every figure as a number, and leaves nothing running', async () => {
+  const out = join(dir, 'figures.json');
+  const run = runBenchmark([...TINY, '--out', out]);
+  const code = await run.exited;
+  const output = run.output();
+  expect({ code, output }).toEqual({ code: 0, output: expect.stringContaining('| figure') });
+
+  const result = JSON.parse(readFileSync(out, 'utf8')) as { figures: Record<string, unknown>; targets: { key: string; met: unknown }[] };
+  const figures = Object.entries(result.figures);
+  expect(figures.map(([key]) => key)).toEqual(
+    expect.arrayContaining([
+      'startCeilingPerSecond',
+      'refusalRatio',
+      'acceptsIdleRatio',
+      'acceptsLoadedRatio',
+      'ackIdleP99Ms',
+      'burstBookingsPerSecond',
+      'steadyMeetingCreatedP99Ms',
+      'steadyAckP99Ms',
+      'receiverRssIdleMb',
+      'workerRssAfterBurstMb',
+      'backfillBookingsPerSecond',
+      'duplicateMeetings',
+    ]),
+  );
+  expect(figures.filter(([, value]) => typeof value !== 'number' || !Number.isFinite(value))).toEqual([]);
+  // Correctness does not depend on the machine's speed: every booking became one meeting, every event was seen.
+  expect({ duplicates: result.figures.duplicateMeetings, missing: result.figures.steadyMissingEvents }).toEqual({ duplicates: 0, missing: 0 });
+  expect(result.targets.filter(({ met }) => typeof met !== 'boolean')).toEqual([]);
+  expect(output.match(/\| +(yes|NO) \|$/gm)).toHaveLength(result.targets.length);
+
+  expect(run.seen.size).toBeGreaterThanOrEqual(4);
+  expect(await leftRunning(run)).toEqual([]);
+  expect(await databaseExists(databaseOf(output)!)).toBe(false);
+}, 600_000);
+
+it('stops everything it started when interrupted (Ctrl-C) while it measures, and exits 130', async () => {
+  const run = runBenchmark([...TINY, '--out', join(dir, 'figures.json')]);
+  const deadline = Date.now() + 300_000;
+  while (!run.output().includes('Raw start ceiling') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  expect(run.output()).toContain('Raw start ceiling');
+
+  process.kill(run.child.pid!, 'SIGINT');
+  expect(await run.exited).toBe(130);
+  expect(run.seen.size).toBeGreaterThanOrEqual(3);
+  expect(await leftRunning(run)).toEqual([]);
+  expect(await databaseExists(databaseOf(run.output())!)).toBe(false);
+}, 600_000);

@@ -1,0 +1,137 @@
+/**
+ * Outbound event webhooks end to end: endpoints added through the API, outbox events fanned out in their own
+ * transaction, the worker's dispatcher starting one `deliverOutboundEvent` per delivery, real HTTP endpoints.
+ * Retries are made fast through configuration (1 s doubling to 2 s), not by changing the production defaults.
+ */
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { OutboundDeliveryResult } from '../../src/contract';
+import { recordEvent } from '../../src/database/outbox';
+import { outboundDeliveryWorkflowId } from '../../src/workflow-ids';
+import { signedWith, startOutboundEndpoint, type OutboundEndpointServer } from '../support/outbound-endpoint';
+import { API_TOKEN, eventually, startTestSystem, type TestSystem } from '../support/system';
+
+let system: TestSystem;
+const endpoints: OutboundEndpointServer[] = [];
+beforeAll(async () => {
+  system = await startTestSystem({ env: { OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS: '1', OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: '2' } });
+  await system.subscribeReceiver();
+});
+afterAll(async () => {
+  await system.stop();
+  await Promise.all(endpoints.map((endpoint) => endpoint.close()));
+});
+
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${system.receiverUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: response.status === 204 ? null : await response.json() };
+}
+
+/** A local endpoint, subscribed through the API for the organization: the server and the secret shown once. */
+async function subscribe(organization: string, eventTypes: string[]) {
+  const server = await startOutboundEndpoint();
+  endpoints.push(server);
+  const created = await api('POST', `/api/outbound-endpoints?organization=${encodeURIComponent(organization)}`, { url: server.url, eventTypes });
+  expect(created).toMatchObject({ status: 201, body: { organization, url: server.url, eventTypes, enabled: true, secret: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+  return { server, id: created.body.id as string, secret: created.body.secret as string };
+}
+
+async function outboxEventsOf(organization: string, types: string[]): Promise<string[]> {
+  const rows = await system.orm.em.fork().execute<{ id: string }[]>(
+    'select id from outbox_events where organization = ? and type = any(?::text[]) order by id',
+    [organization, `{${types.join(',')}}`],
+  );
+  return rows.map(({ id }) => String(id));
+}
+
+const deliveriesOf = async (endpointId: string) =>
+  system.orm.em.fork().execute<{ id: string; state: string; attempts: number; last_status: number | null; last_error: string | null }[]>(
+    'select id, state, attempts, last_status, last_error from outbound_deliveries where endpoint_id = ? order by created_at',
+    [endpointId],
+  );
+
+function recordHistory(workflowId: string, file: string): Promise<void> | undefined {
+  if (!process.env.RECORD_HISTORY) return undefined;
+  return system.temporal.workflow
+    .getHandle(workflowId)
+    .fetchHistory()
+    .then((history) => writeFileSync(join(__dirname, 'histories', file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`));
+}
+
+it('delivers each subscribed event once, signed, with the same Idempotency-Key on every attempt, and nothing of another organization', async () => {
+  const organization = system.fake.organizationUri;
+  const ours = await subscribe(organization, ['meeting.*']);
+  const otherOrganization = `https://api.calendly.com/organizations/${randomUUID()}`;
+  const theirs = await subscribe(otherOrganization, ['lead.*', 'meeting.*', 'reminder.*']);
+  ours.server.answerNext(500, 500);
+
+  const { invitee } = await system.fake.bookMeeting({ email: `outbound-${Date.now()}@example.com`, startTime: '2033-01-01T10:00:00Z' });
+  const accepted = await eventually(() => Promise.resolve(ours.server.accepted().length ? ours.server.accepted() : undefined), 30_000, 'the endpoint accepted');
+
+  const meetingEvents = await outboxEventsOf(organization, ['meeting.created']);
+  expect(meetingEvents.length).toBe(1);
+  expect(accepted.map(({ body }) => body)).toEqual([
+    { id: meetingEvents[0], type: 'meeting.created', occurredAt: expect.any(String), organization, data: { meeting: expect.objectContaining({ inviteeUri: invitee.uri }) } },
+  ]);
+  // Two 500s, then the 204: one delivery, the same key each time, each signed with the endpoint's secret.
+  expect(ours.server.received.map(({ status }) => status)).toEqual([500, 500, 204]);
+  const [delivery] = await deliveriesOf(ours.id);
+  expect(ours.server.received.map(({ idempotencyKey }) => idempotencyKey)).toEqual([delivery.id, delivery.id, delivery.id]);
+  expect(ours.server.received.map((request) => signedWith(request, ours.secret))).toEqual([true, true, true]);
+  expect(ours.server.received.map((request) => signedWith(request, theirs.secret))).toEqual([false, false, false]);
+  expect(await deliveriesOf(ours.id)).toEqual([{ id: delivery.id, state: 'delivered', attempts: 3, last_status: 204, last_error: null }]);
+  const workflowId = outboundDeliveryWorkflowId(delivery.id);
+  await expect(system.temporal.workflow.getHandle(workflowId).result()).resolves.toEqual<OutboundDeliveryResult>({ deliveryId: delivery.id, state: 'delivered' });
+  await recordHistory(workflowId, 'outbound-delivery-retried.json');
+
+  // The other organization's endpoint got none of it, though it listens to every kind; its own event reaches it alone.
+  expect(theirs.server.received).toEqual([]);
+  const otherEvent = await system.orm.em
+    .fork()
+    .transactional((tx) => recordEvent(tx, { type: 'lead.created', organization: otherOrganization, payload: { lead: { id: randomUUID() } } }));
+  await eventually(() => Promise.resolve(theirs.server.accepted().length ? true : undefined), 30_000, 'the other endpoint accepted');
+  expect(theirs.server.received.map(({ body }) => [body.id, body.organization])).toEqual([[otherEvent, otherOrganization]]);
+  expect(ours.server.received).toHaveLength(3);
+});
+
+it('makes a delivery refused with 410 dead at once, shows it, and delivers it on replay once the endpoint recovers', async () => {
+  const organization = system.fake.organizationUri;
+  const crm = await subscribe(organization, ['lead.created']);
+  crm.server.status = 410;
+
+  const email = `gone-${Date.now()}@example.com`;
+  await system.fake.bookMeeting({ email, startTime: '2033-02-01T10:00:00Z' });
+  const [dead] = await eventually(async () => {
+    const rows = await deliveriesOf(crm.id);
+    return rows[0]?.state === 'dead' ? rows : undefined;
+  }, 30_000, 'the delivery is dead');
+  expect(dead).toMatchObject({ attempts: 1, last_status: 410, last_error: 'outbound webhook answered 410' });
+  expect(crm.server.received.map(({ status }) => status)).toEqual([410]);
+  const workflowId = outboundDeliveryWorkflowId(dead.id);
+  await expect(system.temporal.workflow.getHandle(workflowId).result()).resolves.toEqual({ deliveryId: dead.id, state: 'dead' });
+  await recordHistory(workflowId, 'outbound-delivery-dead.json');
+
+  const listed = await api('GET', `/api/outbound-deliveries?state=dead&organization=${encodeURIComponent(organization)}`);
+  expect(listed.status).toBe(200);
+  expect(listed.body.data).toEqual(
+    expect.arrayContaining([expect.objectContaining({ id: dead.id, endpointId: crm.id, eventType: 'lead.created', state: 'dead', attempts: 1, lastStatus: 410 })]),
+  );
+
+  crm.server.status = 204;
+  expect(await api('POST', `/api/outbound-deliveries/${dead.id}/replay`)).toEqual({ status: 202, body: { replayed: true, deliveryId: dead.id, workflowId } });
+  await eventually(async () => ((await deliveriesOf(crm.id))[0].state === 'delivered' ? true : undefined), 30_000, 'the replayed delivery is delivered');
+  expect(crm.server.received.map(({ status, idempotencyKey }) => [status, idempotencyKey])).toEqual([
+    [410, dead.id],
+    [204, dead.id],
+  ]);
+  expect(signedWith(crm.server.received[1], crm.secret)).toBe(true);
+  expect(crm.server.received[1].body).toMatchObject({ type: 'lead.created', organization, data: { lead: expect.objectContaining({ email }) } });
+  // Delivered now, it cannot be replayed again.
+  expect(await api('POST', `/api/outbound-deliveries/${dead.id}/replay`)).toMatchObject({ status: 409, body: { code: 'not_dead' } });
+});
