@@ -35,7 +35,7 @@ runCli('subscription:verify', USAGE, OPTIONS, async (values) => {
   const { calendly, target, close } = await scriptAccount(config, values.connection);
   const print = (line: string) => process.stdout.write(`${line}\n`);
   try {
-    const { inspection, findings, exitCode } = await verifySubscription(calendly, target.callbackUrl, { allowOthers: values['allow-others'] });
+    const { inspection, findings, exitCode } = await verifySubscription(calendly, target.callbackUrl, { allowOthers: values['allow-others'], connectionId: values.connection });
     print(`Organization: ${inspection.organization}`);
     print(`Webhook URL:  ${target.callbackUrl}`);
     if (inspection.ours) print(`Subscription: ${describeSubscription(inspection.ours)}`);

@@ -4,17 +4,17 @@
  */
 import { log } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { CalendlyApiError } from '../calendly/api-client';
 import type { Config } from '../config';
 import { ConnectionUnavailableError } from '../connections/connection-tokens';
 import type { OAuthConnect } from '../connections/oauth-connect';
-import { CALENDLY_CONNECTION, type Activities, type ConnectionTeardown } from '../contract';
+import type { Activities, ConnectionTeardown } from '../contract';
 import { findConnection, recordWebhookState } from '../database/connections';
 import { reconnectSubscription } from '../subscriptions/reconnect';
 import { createOrUpdateSchedule, deleteScheduleIfExists } from '../temporal/schedules';
 import { connectionScheduleIds } from '../workflow-ids';
-import { checkWebhookSubscription, reconcileBookings } from '../workflows';
+import { accountScheduleOptions } from './account-schedules';
 import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
 
@@ -53,7 +53,7 @@ export function createConnectionActivities(
     },
 
     async ensureConnectionSchedules(connectionId: string): Promise<void> {
-      for (const options of connectionScheduleOptions(taskQueue, connectionId, schedules)) {
+      for (const options of accountScheduleOptions(taskQueue, schedules, connectionScheduleIds(taskQueue, connectionId), connectionId)) {
         const outcome = await createOrUpdateSchedule(temporal, options);
         log.info(`Schedule ${outcome}`, { scheduleId: options.scheduleId, connectionId });
       }
@@ -77,41 +77,4 @@ export function createConnectionActivities(
       await connect.disconnect(connection, reason);
     },
   };
-}
-
-/** SKIP and one interval of catch-up, as the worker's own schedules (src/worker/schedules.ts). */
-function connectionScheduleOptions(taskQueue: string, connectionId: string, settings: Config['schedules']): ScheduleOptions[] {
-  const ids = connectionScheduleIds(taskQueue, connectionId);
-  const { reconcileEveryMinutes, reconcileLookBackHours, reconcileLookAheadDays, subscriptionCheckEveryMinutes } = settings;
-  const searchAttributes = [{ key: CALENDLY_CONNECTION, value: connectionId }];
-  return [
-    {
-      scheduleId: ids.reconcile,
-      spec: { intervals: [{ every: `${reconcileEveryMinutes} minutes` }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: reconcileBookings,
-        workflowId: ids.reconcile,
-        taskQueue,
-        args: [{ lookBackHours: reconcileLookBackHours, lookAheadDays: reconcileLookAheadDays, connectionId }],
-        typedSearchAttributes: searchAttributes,
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${reconcileEveryMinutes} minutes` },
-      state: { note: `Feeds connection ${connectionId}'s bookings that never arrived as webhooks from the Calendly API.` },
-    },
-    {
-      scheduleId: ids.subscriptionCheck,
-      spec: { intervals: [{ every: `${subscriptionCheckEveryMinutes} minutes` }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: checkWebhookSubscription,
-        workflowId: ids.subscriptionCheck,
-        taskQueue,
-        args: [{ connectionId }],
-        typedSearchAttributes: searchAttributes,
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${subscriptionCheckEveryMinutes} minutes` },
-      state: { note: `Re-creates connection ${connectionId}'s Calendly webhook subscription when it is missing, wrong, or disabled.` },
-    },
-  ];
 }

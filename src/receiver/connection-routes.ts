@@ -61,6 +61,16 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
       }
       await handler(ctx, connections);
     };
+  /** The organization's connection (the token's, or `?organization=`'s), or 404 `not_connected`. */
+  const ofConnection =
+    (handler: (ctx: Context, services: ConnectionServices, connection: Connection, organization: string) => void | Promise<void>): Handler =>
+    async (ctx, services) => {
+      const organization = organizationOf(ctx);
+      if (!organization) return;
+      const connection = await services.connect.connectionOf(organization);
+      if (!connection) return notConnected(ctx);
+      await handler(ctx, services, connection, organization);
+    };
   const taskQueue = config.temporal.taskQueue;
 
   router.post(
@@ -78,23 +88,17 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
   router.get(
     '/api/connection',
     authenticated,
-    configured(async (ctx, services) => {
-      const organization = organizationOf(ctx);
-      if (!organization) return;
-      const connection = await services.connect.connectionOf(organization);
-      if (!connection) return notConnected(ctx);
-      ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
-    }),
+    configured(
+      ofConnection((ctx, services, connection) => {
+        ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
+      }),
+    ),
   );
 
   router.post(
     '/api/connection/disconnect',
     authenticated,
-    configured(async (ctx, services) => {
-      const organization = organizationOf(ctx);
-      if (!organization) return;
-      const connection = await services.connect.connectionOf(organization);
-      if (!connection) return notConnected(ctx);
+    configured(ofConnection(async (ctx, services, connection, organization) => {
       const log = requestLogger(ctx, logger).child({ connectionId: connection.id, organization });
       if (connection.status !== 'disconnected') {
         let handle;
@@ -129,22 +133,19 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
       }
       const current = (await services.connect.connectionOf(organization)) ?? connection;
       ctx.body = { connection: connectionView(current, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
-    }),
+    })),
   );
 
   router.post(
     '/api/connection/test-webhook',
     authenticated,
-    configured(async (ctx, services) => {
-      const organization = organizationOf(ctx);
-      if (!organization) return;
-      const connection = await services.connect.connectionOf(organization);
-      if (!connection || connection.status === 'disconnected') return notConnected(ctx);
+    configured(ofConnection(async (ctx, services, connection, organization) => {
+      if (connection.status === 'disconnected') return notConnected(ctx);
       // Through API_URL, as Calendly would reach it: a wrong API_URL or proxy shows here, not at the first booking.
       const result = await sendTestDelivery(`${services.webhookUrl}/${connection.id}`, services.box.open(connection.signingKey), connection.id);
       requestLogger(ctx, logger).info({ connectionId: connection.id, organization, status: result.status }, 'Test webhook sent');
       ctx.body = { received: result.status === 200, ...result } satisfies z.output<typeof testWebhookAnswerSchema>;
-    }),
+    })),
   );
 
   router.get(

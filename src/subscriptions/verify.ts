@@ -28,39 +28,45 @@ export interface Verification {
   exitCode: number;
 }
 
-const RECONNECT = 'run npm run subscription:reconnect';
-
+/** `connectionId`: the fixes name it, as the commands they suggest need it too. */
 export async function verifySubscription(
   calendly: CalendlyApiClient,
   callbackUrl: string,
-  { allowOthers = false }: { allowOthers?: boolean } = {},
+  { allowOthers = false, connectionId }: { allowOthers?: boolean; connectionId?: string } = {},
 ): Promise<Verification> {
   const inspection = await inspectSubscriptions(calendly, callbackUrl);
+  const commands = connectionId
+    ? { reconnect: `run npm run subscription:reconnect -- --connection ${connectionId}`, sync: `npm run bookings:sync -- --connection ${connectionId}` }
+    : { reconnect: 'run npm run subscription:reconnect', sync: 'npm run bookings:sync --' };
   const findings = inspection.problems
     .filter((problem) => !(allowOthers && problem === 'other-subscriptions'))
-    .map((problem) => findingFor(problem, inspection));
+    .map((problem) => findingFor(problem, inspection, commands));
   return { inspection, findings, exitCode: findings.length ? VERIFY_EXIT_CODES[findings[0].problem] : VERIFY_EXIT_CODES.connected };
 }
 
-function findingFor(problem: SubscriptionProblem, { ours, others, callbackUrl }: SubscriptionInspection): Finding {
+function findingFor(
+  problem: SubscriptionProblem,
+  { ours, others, callbackUrl }: SubscriptionInspection,
+  { reconnect, sync }: { reconnect: string; sync: string },
+): Finding {
   const handled = HANDLED_EVENTS.join(', ');
   switch (problem) {
     case 'missing':
-      return { problem, message: `No subscription delivers to ${callbackUrl}: Calendly sends no bookings here.`, fix: RECONNECT };
+      return { problem, message: `No subscription delivers to ${callbackUrl}: Calendly sends no bookings here.`, fix: reconnect };
     case 'disabled': {
       // A booking made after deliveries started failing starts after that moment too: its start time is in the window.
       const since = ours?.retry_started_at ?? '<when deliveries stopped>';
       return {
         problem,
         message: `${ours?.uri} is disabled: Calendly gave up after 24 h of failed deliveries (failing since ${since}) and cannot re-enable it.`,
-        fix: `${RECONNECT} (re-creates it), then npm run bookings:sync -- --from ${since} to fetch the bookings made meanwhile`,
+        fix: `${reconnect} (re-creates it), then ${sync} --from ${since} to fetch the bookings made meanwhile`,
       };
     }
     case 'wrong-events':
       return {
         problem,
         message: `${ours?.uri} listens to ${ours?.events.join(', ')} instead of exactly ${handled}.`,
-        fix: `${RECONNECT} (replaces it)`,
+        fix: `${reconnect} (replaces it)`,
       };
     case 'failing':
       return {
@@ -72,7 +78,7 @@ function findingFor(problem: SubscriptionProblem, { ours, others, callbackUrl }:
       return {
         problem,
         message: `Other subscriptions receive invitee events too: ${others.map(describeSubscription).join('; ')}.`,
-        fix: `${RECONNECT} (deletes them; add --dry-run to see the plan first), or --allow-others if another integration owns them`,
+        fix: `${reconnect} (deletes them; add --dry-run to see the plan first), or --allow-others if another integration owns them`,
       };
   }
 }

@@ -5,7 +5,8 @@
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { createOrUpdateSchedule } from '../temporal/schedules';
 import type { Config } from '../config';
-import { checkWebhookSubscription, pruneExpiredRecords, reconcileBookings } from '../workflows';
+import { accountScheduleOptions } from '../activities/account-schedules';
+import { pruneExpiredRecords } from '../workflows';
 import { FAILED_DELIVERY_RETENTION_FACTOR } from '../workflows/retention';
 
 /** How often the retention schedule runs. */
@@ -26,36 +27,11 @@ export function scheduleOptionsFor(taskQueue: string, settings: Config['schedule
   return allScheduleOptions(taskQueue, settings, ids).filter((options) => environmentAccount || !forEnvironment.has(options.scheduleId));
 }
 
-/*
- * SKIP: a run still going when the next is due makes that one pointless. Catch-up covers one interval: after Temporal
- * was down, one late run is enough, as every run looks at the whole window (retention: at everything expired).
- */
+/** The environment account's two (src/activities/account-schedules.ts), and retention, with SKIP and one interval of catch-up too. */
 function allScheduleOptions(taskQueue: string, settings: Config['schedules'], ids: ReturnType<typeof scheduleIdsFor>): ScheduleOptions[] {
-  const { reconcileEveryMinutes, reconcileLookBackHours, reconcileLookAheadDays, subscriptionCheckEveryMinutes } = settings;
   const { deliveryLogRetentionDays, outboxRetentionDays } = settings;
   return [
-    {
-      scheduleId: ids.reconcile,
-      spec: { intervals: [{ every: `${reconcileEveryMinutes} minutes` }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: reconcileBookings,
-        workflowId: ids.reconcile,
-        taskQueue,
-        args: [{ lookBackHours: reconcileLookBackHours, lookAheadDays: reconcileLookAheadDays }],
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${reconcileEveryMinutes} minutes` },
-      state: {
-        note: `Feeds bookings that never arrived as webhooks from the Calendly API: events starting from ${reconcileLookBackHours} h ago to ${reconcileLookAheadDays} days ahead.`,
-      },
-    },
-    {
-      scheduleId: ids.subscriptionCheck,
-      spec: { intervals: [{ every: `${subscriptionCheckEveryMinutes} minutes` }] },
-      action: { type: 'startWorkflow', workflowType: checkWebhookSubscription, workflowId: ids.subscriptionCheck, taskQueue, args: [] },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${subscriptionCheckEveryMinutes} minutes` },
-      state: { note: 'Re-creates the Calendly webhook subscription when it is missing, wrong, or disabled by Calendly.' },
-    },
+    ...accountScheduleOptions(taskQueue, settings, ids),
     {
       scheduleId: ids.retention,
       // Hourly, so that each run deletes about an hour's worth of rows.
