@@ -27,7 +27,7 @@ import { startTemporalDevServer, type DevServer } from '../../scripts/dev/tempor
 import type { WebhookEventName } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
-import { freePort } from '../support/free-port';
+import { freePorts } from '../support/free-port';
 import { TEST_POSTGRES_URL } from '../support/harness';
 import { describeProcess, spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';
 import { API_TOKEN, CALENDLY_TOKEN, SIGNING_KEY } from '../support/system';
@@ -328,7 +328,7 @@ beforeAll(async () => {
   db = new Pool({ connectionString: databaseUrl, max: 4 });
   fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN, rateLimitPerMinute: 1_000_000 });
   proxy = await startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432));
-  [temporalPort, receiverPort] = [await freePort(), await freePort()];
+  [temporalPort, receiverPort] = await freePorts(2);
   await startTemporal();
   await Promise.all([startWorker(), startReceiver()]);
 });

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config';
 import { startMetricsServer, type MetricsServer } from '../../src/worker/metrics-server';
 import { scheduleIdsFor } from '../../src/worker/schedules';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
-import { freePort } from '../support/free-port';
+import { freePorts } from '../support/free-port';
 import { harness } from '../support/harness';
 import { spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';
 import { eventually } from '../support/system';
@@ -112,7 +112,7 @@ describe('the worker process', () => {
   });
 
   it('serves calendly_* and /health on WORKER_METRICS_PORT and temporal_* on TEMPORAL_METRICS_PORT', async () => {
-    const [workerPort, temporalPort] = [await freePort(), await freePort()];
+    const [workerPort, temporalPort] = await freePorts(2);
     worker = spawnGroup('worker', TSX, ['src/worker/main.ts'], {
       cwd: ROOT,
       env: {
