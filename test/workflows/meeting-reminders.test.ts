@@ -32,6 +32,8 @@ async function book(startTime: string, email = `reminded-${Date.now()}@example.c
   const { invitee, deliveries } = await system.fake.bookMeeting({ email, name: 'Reminded Lead', startTime });
   expect(deliveries.map((attempt) => attempt.status)).toEqual([202]);
   const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: invitee.uri }).then((row) => row ?? undefined));
+  // The meeting's workflow is started by the step after the save.
+  await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).describe(), 30_000, "the meeting's workflow");
   return { invitee, meeting };
 }
 
