@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CALENDLY_CONNECTION } from '../../src/contract';
 import { workflowListUrl } from '../../src/temporal/web-ui-links';
-import { connectionWorkflowIds } from '../../src/workflow-ids';
+import { connectionScheduleIds, connectionWorkflowIds } from '../../src/workflow-ids';
 import { API_TOKEN, OAUTH_APP, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 /** Other test files share the database: organizations unique to this run. */
@@ -97,8 +97,14 @@ it('connects through Calendly, shows the webhook, sends a test webhook into the 
   const workflowsUrl = workflowListUrl(system.config.temporal, `${CALENDLY_CONNECTION.name} = "${body.connection.id}"`);
   expect(await page.locator('#connection-workflows').getAttribute('href')).toBe(workflowsUrl);
 
-  // A sync's progress shows while it runs (the set-up's own sync is over: nothing else writes it meanwhile).
+  // A sync's progress shows while it runs. Nothing else may write it meanwhile: the set-up's own sync is over, and the
+  // connection's reconcile schedule (every 15 minutes on the clock) is paused, after any run of it in flight.
   await system.temporal.workflow.getHandle(connectionWorkflowIds(body.connection.id).setUp).result();
+  const reconcile = system.temporal.schedule.getHandle(connectionScheduleIds(system.config.temporal.taskQueue, body.connection.id).reconcile);
+  await reconcile.pause('dashboard test writes the sync state itself');
+  for (const { workflow } of (await reconcile.describe()).info.runningActions) {
+    await system.temporal.workflow.getHandle(workflow.workflowId, workflow.firstExecutionRunId).result();
+  }
   const setSync = (state: string, message: string) =>
     system.orm.em.fork().execute('update calendly_connections set sync_state = ?, sync_progress = ?::jsonb where id = ?', [
       state,
