@@ -165,6 +165,7 @@ const environmentSchema = z.object({
   DELIVERY_LOG_RETENTION_DAYS: wholeNumberOf('days', 30),
   OUTBOX_RETENTION_DAYS: wholeNumberOf('days', 7),
   WORKFLOW_BUNDLE_PATH: z.string().trim().min(1).optional(),
+  WORKER_MAX_CACHED_WORKFLOWS: wholeNumberOf('workflows', 500),
   WEBHOOK_REFUSALS_PER_MINUTE: z.coerce
     .number({ error: 'must be a whole number of refused requests per minute, e.g. 60' })
     .int({ error: 'must be a whole number of refused requests per minute, e.g. 60' })
@@ -264,6 +265,11 @@ export interface Config {
   logLevel: string;
   /** The worker's prebuilt workflow bundle; unset: the one `npm run build` put next to the compiled worker, if any. */
   workflowBundlePath?: string;
+  /**
+   * Workflows the worker keeps in memory between their tasks (its sticky cache). Each meeting waits for months:
+   * the SDK's default grows with the heap and the worker's memory with it; one evicted replays its short history.
+   */
+  maxCachedWorkflows: number;
   /** Set only where the bundled fake Calendly API should run beside the system (local trials). */
   fakeCalendlyPort?: number;
   /** The self-healing Temporal schedules (src/worker/schedules.ts). */
@@ -484,6 +490,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     logLevel: e.LOG_LEVEL,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,
+    maxCachedWorkflows: e.WORKER_MAX_CACHED_WORKFLOWS,
     fakeCalendlyPort: e.FAKE_CALENDLY_PORT,
     schedules: {
       reconcileEveryMinutes: e.RECONCILE_INTERVAL_MINUTES,

@@ -130,7 +130,7 @@ export interface MeetingRemindersInput {
   offsetsSeconds: number[];
   /** also POST each reminder to the configured reminder webhook */
   sendOutbound: boolean;
-  /** carried over by continue-as-new */
+  /** planned by whoever starts the workflow, or carried over by continue-as-new; unset: the workflow plans them */
   reminders?: PlannedReminder[];
   undeliveredOutbound?: string[];
   /** continue as new past this many history events (the server's own suggestion also counts) */

@@ -6,18 +6,18 @@
  * never in tests. Nothing it starts outlives it: children die with it (parent-death signal) and are stopped on
  * Ctrl-C, SIGTERM and errors.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import WebSocket from 'ws';
 import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
 import { SIGNATURE_HEADER } from '../../src/calendly/signature';
 import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
-import { createLogger } from '../../src/logger';
 import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
-import { bundleWorkflows } from '../../src/worker/workflow-bundle';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { runCli, UsageError } from '../lib/cli';
 import { summariseCpuProfile, type ProfileSummary } from './benchmark/cpu-profile';
@@ -147,9 +147,13 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   // The fake's rate limit would be what is measured otherwise (the worker reads the invitee and its event).
   const fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN, rateLimitPerMinute: 1_000_000_000 });
   cleanups.push({ what: 'the fake Calendly API', undo: () => fake.close() });
-  say('Bundling the workflows once (as `npm run build` does), so that the worker starts at once');
-  const bundlePath = join(dir, 'workflows.bundle.js');
-  writeFileSync(bundlePath, (await bundleWorkflows(createLogger('error', 'benchmark'))).code);
+  // What production runs: compiled JavaScript (no tsx loader, whose thread and compiler cost memory) and the
+  // workflow bundle built once, next to the compiled worker; inside the repository, where it finds node_modules.
+  const build = join(ROOT, '.tools', 'benchmark', `build-${id}`);
+  say(`Building the production build (npm run build) into ${build}`);
+  cleanups.push({ what: 'the build', undo: () => rmSync(build, { recursive: true, force: true }) });
+  await promisify(execFile)('bash', [join(ROOT, 'scripts', 'build.sh')], { env: { ...process.env, BUILD_OUT_DIR: build } });
+  const compiled = (file: string) => join(build, file.replace(/\.ts$/, '.js'));
 
   const receiverUrl = `http://127.0.0.1:${receiverPort}`;
   const env: NodeJS.ProcessEnv = {
@@ -165,7 +169,6 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
     TEMPORAL_TASK_QUEUE: `benchmark-${id}`,
     API_TOKENS: API_TOKEN,
     LOG_LEVEL: 'info',
-    WORKFLOW_BUNDLE_PATH: bundlePath,
     // The schedules must not feed or check anything while it measures.
     RECONCILE_INTERVAL_MINUTES: '1440',
     SUBSCRIPTION_CHECK_INTERVAL_MINUTES: '1440',
@@ -178,7 +181,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   };
 
   say('Starting the receiver and the bare Koa refusal baseline');
-  const receiver = startChild('receiver', 'src/receiver/main.ts', [], profiled('receiver'));
+  const receiver = startChild('receiver', compiled('src/receiver/main.ts'), [], profiled('receiver'));
   const bare = startChild('bare Koa app', 'scripts/dev/benchmark/bare-refusal-app.ts', [String(barePort), SIGNING_KEY]);
   await Promise.all([receiver.waitForLine(/Receiver listening/, 120_000), bare.waitForLine(/^listening$/, 120_000)]);
   const connection = await Connection.connect({ address: temporalServer.address });
@@ -235,7 +238,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   figure('ackIdleP99Ms', 'ack p99, worker idle', percentile(idleAccepts.latenciesMs, 0.99), 'ms');
 
   say('Starting the worker: it processes the burst');
-  const worker = startChild('worker', 'src/worker/main.ts', [], profiled('worker'));
+  const worker = startChild('worker', compiled('src/worker/main.ts'), [], profiled('worker'));
   await worker.waitForLine(/Worker running/, 180_000);
   const burstStartedAt = performance.now();
   say(`Accepts while the worker processes: ${sizes.loaded} more unique deliveries, ${sizes.concurrency} in flight`);
@@ -268,7 +271,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const to = new Date(Date.now() + (windows.backfill + 9) * DAY_MS).toISOString();
   say(`Running bookings:sync --from ${from} --to ${to}`);
   const backfillStartedAt = performance.now();
-  const sync = startChild('bookings:sync', 'scripts/bookings-sync.ts', ['--from', from, '--to', to]);
+  const sync = startChild('bookings:sync', compiled('scripts/bookings-sync.ts'), ['--from', from, '--to', to]);
   const backfillSeconds = await untilReadable('backfill', sizes.backfill, () => readable(windows.backfill), backfillStartedAt, sizes['drain-timeout'], worker);
   const syncExit = await sync.exited;
   if (syncExit !== 0) throw new Error(`bookings:sync exited with code ${syncExit}:\n${sync.lastLines()}`);
@@ -361,6 +364,7 @@ async function untilReadable(
 async function steadyRun(receiverUrl: string, sizes: Sizes, invitees: string[], send: (index: number) => Promise<{ status: number; ms: number }>) {
   const sentAt = new Map<string, number>();
   const eventLatenciesMs: number[] = [];
+  const seen = new Set<string>();
   let allSeen!: () => void;
   let accepted: number | undefined;
   const seenAll = new Promise<void>((resolve) => (allSeen = resolve));
@@ -371,8 +375,10 @@ async function steadyRun(receiverUrl: string, sizes: Sizes, invitees: string[], 
     socket.on('message', (data) => {
       const message = JSON.parse((data as Buffer).toString('utf8')) as { type: string; data?: { meeting?: { inviteeUri: string } } };
       if (message.type === 'welcome') resolve();
-      const sent = message.type === 'meeting.created' ? sentAt.get(message.data!.meeting!.inviteeUri) : undefined;
-      if (sent === undefined) return;
+      const inviteeUri = message.type === 'meeting.created' ? message.data!.meeting!.inviteeUri : undefined;
+      const sent = inviteeUri === undefined ? undefined : sentAt.get(inviteeUri);
+      if (inviteeUri === undefined || sent === undefined) return;
+      seen.add(inviteeUri);
       eventLatenciesMs.push(performance.now() - sent);
       if (accepted !== undefined && eventLatenciesMs.length >= accepted) allSeen();
     });
@@ -397,6 +403,8 @@ async function steadyRun(receiverUrl: string, sizes: Sizes, invitees: string[], 
     clearInterval(progress);
     socket.terminate();
   }
+  const unseen = [...sentAt.keys()].filter((inviteeUri) => !seen.has(inviteeUri));
+  if (unseen.length) say(`steady: no meeting.created for ${unseen.length} invitees, e.g. ${unseen.slice(0, 3).join(' ')}`);
   say(`steady: ${eventLatenciesMs.length}/${accepted} meeting.created seen, p50 ${percentile(eventLatenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(eventLatenciesMs, 0.99).toFixed(0)} ms`);
   return { eventLatenciesMs, ackLatenciesMs, accepted: accepted ?? 0, missing: (accepted ?? 0) - eventLatenciesMs.length };
 }

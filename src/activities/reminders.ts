@@ -45,16 +45,20 @@ export function createReminderActivities(
   return {
     /**
      * Starts the meeting's workflow, or tells the running one that the meeting changed. A finished workflow
-     * (all reminders done, or the meeting canceled) is left finished.
+     * (all reminders done, or the meeting canceled) is left finished. A new workflow starts with its reminders
+     * planned here (idempotent rows), so that its first task only sets its timer: no activity of its own.
      */
     async syncMeetingReminders(inviteeUri: string): Promise<void> {
-      const meeting = await meetingSnapshot(orm.em.fork(), inviteeUri);
+      const em = orm.em.fork();
+      const meeting = await meetingSnapshot(em, inviteeUri);
       if (!meeting) throw new Error(`no meeting for ${inviteeUri}`);
+      const { offsetsSeconds } = settings;
+      const reminders = meeting.status === 'active' ? await planReminders(em, meeting.meetingId, offsetsSeconds, new Date()) : undefined;
       try {
         await temporal.workflow.signalWithStart(keepMeetingReminders, {
           workflowId: meetingWorkflowId(inviteeUri),
           taskQueue,
-          args: [{ meeting, offsetsSeconds: settings.offsetsSeconds, sendOutbound: Boolean(settings.webhook) }],
+          args: [{ meeting, offsetsSeconds, reminders, sendOutbound: Boolean(settings.webhook) }],
           signal: meetingChanged,
           signalArgs: [meeting],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,

@@ -6,14 +6,17 @@ export interface BookingWorkerOptions extends ActivityDependencies {
   namespace: string;
   /** See bundleWorkflows(): built once ahead of the worker. */
   workflowBundle: WorkflowBundle;
+  /** its sticky cache: bounds the worker's memory (Config['maxCachedWorkflows']) */
+  maxCachedWorkflows: number;
 }
 
-export function createBookingWorker({ connection, namespace, workflowBundle, ...dependencies }: BookingWorkerOptions): Promise<Worker> {
+export function createBookingWorker({ connection, namespace, workflowBundle, maxCachedWorkflows, ...dependencies }: BookingWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue: dependencies.taskQueue,
     workflowBundle,
+    maxCachedWorkflows,
     activities: createActivities(dependencies),
     // Lets activities in flight finish (and be recorded) when the worker is stopped.
     shutdownGraceTime: '10 seconds',

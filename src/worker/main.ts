@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     reminders: config.reminders,
     schedules: config.schedules,
     workflowBundle: await loadWorkflowBundle(logger, config.workflowBundlePath),
+    maxCachedWorkflows: config.maxCachedWorkflows,
   });
   // The app's counters, the process's (CPU, memory, event loop lag) and the healthcheck, when WORKER_METRICS_PORT is
   // set: /health is 200 while the worker runs.

@@ -1,9 +1,16 @@
-import { ActivityFailure, ApplicationFailure, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities, DeliveryOutcomeSummary, InviteeDelivery, NoShowChange } from '../contract';
 import { RETRY_UNTIL_DONE } from './retry-policy';
 
-const { recordAcceptedDelivery, fetchBookings, saveBookings, syncMeetingReminders, recordDeliveryOutcome, cancelMeetingOfFailedDelivery } =
-  proxyActivities<Activities>(RETRY_UNTIL_DONE);
+/**
+ * The steps are short database and Calendly calls. As local activities they run in the worker within the workflow
+ * task: no activity task each, and one workflow task for the whole delivery instead of six, which was most of what
+ * the Temporal server spent on a booking. Retries are the same (in the worker, which keeps the task alive).
+ * Deliveries started before this change replay with the activities they recorded.
+ */
+const DELIVERY_STEPS_IN_WORKER = 'delivery-steps-as-local-activities';
+const localSteps = proxyLocalActivities<Activities>(RETRY_UNTIL_DONE);
+const recordedSteps = proxyActivities<Activities>(RETRY_UNTIL_DONE);
 
 /**
  * One Calendly delivery about one invitee: read the invitee (and the other side of a reschedule) from Calendly,
@@ -16,6 +23,8 @@ const { recordAcceptedDelivery, fetchBookings, saveBookings, syncMeetingReminder
  */
 export async function processInviteeDelivery(delivery: InviteeDelivery): Promise<DeliveryOutcomeSummary> {
   const { workflowId } = workflowInfo();
+  const { recordAcceptedDelivery, fetchBookings, saveBookings, syncMeetingReminders, recordDeliveryOutcome, cancelMeetingOfFailedDelivery } =
+    patched(DELIVERY_STEPS_IN_WORKER) ? localSteps : recordedSteps;
   await recordAcceptedDelivery(delivery, workflowId);
   try {
     const fetched = await fetchBookings(delivery);
@@ -25,9 +34,11 @@ export async function processInviteeDelivery(delivery: InviteeDelivery): Promise
     log.info('Booking saved', { leadId: saved[0].leadId, meetingId: saved[0].meetingId });
     return { outcome: 'processed', leadId: saved[0].leadId, meetingId: saved[0].meetingId };
   } catch (error) {
-    if (!(error instanceof ActivityFailure)) throw error;
-    // Only permanent failures get here: transient ones are retried until they pass.
-    const reason = error.cause?.message ?? error.message;
+    // Only permanent failures of a step get here (transient ones are retried until they pass): an activity's wrapped
+    // in an ActivityFailure, a local activity's as the ApplicationFailure it threw.
+    if (!(error instanceof ActivityFailure || error instanceof ApplicationFailure)) throw error;
+    const cause = error instanceof ActivityFailure ? error.cause : error;
+    const reason = cause?.message ?? error.message;
     log.warn('Delivery could not be processed', { reason });
     await recordDeliveryOutcome(delivery.dedupKey, 'failed', reason);
     // A signed cancel is a cancel even when Calendly cannot show it any more: its reminders must not fire.
@@ -36,7 +47,7 @@ export async function processInviteeDelivery(delivery: InviteeDelivery): Promise
       const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, canceledAt, `canceled in Calendly; the cancel could not be read: ${reason}`);
       if (known) await syncMeetingReminders(delivery.inviteeUri);
     }
-    const type = error.cause instanceof ApplicationFailure && error.cause.type ? error.cause.type : 'DeliveryFailed';
+    const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'DeliveryFailed';
     throw ApplicationFailure.create({ message: `delivery failed: ${reason}`, type, nonRetryable: true, cause: error });
   }
 }

@@ -160,6 +160,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       reminders: config.reminders,
       schedules: config.schedules,
       workflowBundle: workflowBundle(),
+      maxCachedWorkflows: config.maxCachedWorkflows,
     });
     workerRun = worker.run();
     // As in the worker process (src/worker/main.ts): it starts the outbound webhook deliveries' workflows.

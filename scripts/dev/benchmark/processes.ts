@@ -31,11 +31,13 @@ export interface BenchmarkChild {
 }
 
 /**
- * Runs a TypeScript file of this project as one node process in its own process group (Ctrl-C reaches the benchmark
- * only, which stops the children itself), with `nodeOptions` before the file (e.g. --cpu-prof).
+ * Runs a file as one node process in its own process group (Ctrl-C reaches the benchmark only, which stops the
+ * children itself), with `nodeOptions` before the file (e.g. --cpu-prof): compiled JavaScript (an absolute path, as
+ * production runs it) directly, a TypeScript file of this project through tsx.
  */
 export function startNodeChild(name: string, file: string, options: { env: NodeJS.ProcessEnv; cwd: string; nodeOptions?: string[]; args?: string[] }): BenchmarkChild {
-  const tied = diesWithThisProcess(process.execPath, [...(options.nodeOptions ?? []), '--import', TSX_LOADER, join(ROOT, file), ...(options.args ?? [])]);
+  const entry = file.endsWith('.js') ? [file] : ['--import', TSX_LOADER, join(ROOT, file)];
+  const tied = diesWithThisProcess(process.execPath, [...(options.nodeOptions ?? []), ...entry, ...(options.args ?? [])]);
   const child: ChildProcess = spawn(tied.command, tied.args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const watchers = new Set<(line: string) => void>();
