@@ -35,7 +35,9 @@ export async function saveBookings(
  */
 async function lockBookings(em: EntityManager, bookings: Booking[], organization: string | null): Promise<void> {
   const keys = new Set(bookings.flatMap(({ invitee }) => [`meeting:${invitee.uri}`, `lead:${organization}:${emailKeyOf(invitee.email)}`]));
-  for (const key of [...keys].sort()) await em.execute('select pg_advisory_xact_lock(hashtext(?))', [key]);
+  await em.execute('select pg_advisory_xact_lock(hashtext(key)) from jsonb_array_elements_text(?::jsonb) with ordinality as locks(key, position) order by position', [
+    JSON.stringify([...keys].sort()),
+  ]);
 }
 
 async function saveBooking(em: EntityManager, { event, invitee }: Booking, organization: string | null): Promise<SavedBooking> {
@@ -62,9 +64,9 @@ async function applyNoShowChange(em: EntityManager, change: NoShowChange): Promi
 async function announce(em: EntityManager, inviteeUri: string, leadId: string, organization: string | null, types: NewEvent['type'][]): Promise<void> {
   const meeting = await em.findOneOrFail(MeetingSchema, { inviteeUri }, { populate: ['lead'], refresh: true });
   for (const type of types) {
-    const payload = type.startsWith('lead.')
-      ? { lead: leadView(await em.findOneOrFail(LeadSchema, { id: leadId }, { refresh: true })) }
-      : { meeting: meetingView(meeting) };
+    // The meeting's lead is the invitee's: read with it rather than again.
+    const lead = () => (meeting.lead.id === leadId ? meeting.lead : em.findOneOrFail(LeadSchema, { id: leadId }, { refresh: true }));
+    const payload = type.startsWith('lead.') ? { lead: leadView(await lead()) } : { meeting: meetingView(meeting) };
     await recordEvent(em, { type, organization, payload });
   }
 }

@@ -102,20 +102,14 @@ const toDelivery = (row: DeliveryRow): OutboundDelivery => ({
 });
 
 /**
- * One pending delivery per enabled endpoint of the event's organization subscribed to its type (exactly or by
- * kind). Called by recordEvent inside the event's transaction; an event without an organization goes nowhere.
+ * The outbound deliveries of a new outbox event, for recordEvent's statement: one per enabled endpoint of the event's
+ * organization subscribed to its type or its family (`meeting.*`). Reads the CTE `event` (id, type, organization);
+ * its one parameter is the family. An event without an organization goes nowhere.
  */
-export async function insertOutboundDeliveries(em: EntityManager, outboxEventId: string, type: EventType, organization: string | null): Promise<void> {
-  if (organization === null) return;
-  await em.execute(
-    `insert into outbound_deliveries (endpoint_id, outbox_event_id, event_type, organization)
-     select id, ?, ?, organization from outbound_endpoints
-     where enabled and organization = ? and (? = any(event_types) or ? = any(event_types))
-     on conflict (endpoint_id, outbox_event_id) do nothing`,
-    [outboxEventId, type, organization, type, `${type.split('.')[0]}.*`],
-    'run',
-  );
-}
+export const OUTBOUND_DELIVERIES_OF_EVENT = `insert into outbound_deliveries (endpoint_id, outbox_event_id, event_type, organization)
+       select endpoint.id, event.id, event.type, endpoint.organization from outbound_endpoints endpoint join event on endpoint.organization = event.organization
+       where endpoint.enabled and (event.type = any(endpoint.event_types) or ? = any(endpoint.event_types))
+       on conflict (endpoint_id, outbox_event_id) do nothing`;
 
 export async function createOutboundEndpoint(
   em: EntityManager,

@@ -2,7 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResult } from '@mikro-orm/core';
 import type { EventType } from './entities/outbox-event';
-import { insertOutboundDeliveries } from './outbound-webhooks';
+import { OUTBOUND_DELIVERIES_OF_EVENT } from './outbound-webhooks';
 
 export const OUTBOX_CHANNEL = 'outbox_events';
 
@@ -13,14 +13,19 @@ export interface NewEvent {
 }
 
 export async function recordEvent(em: EntityManager, event: NewEvent): Promise<string> {
+  // One statement, as it runs for every change: the event, its outbound webhook deliveries in the same transaction
+  // (a committed event always has them), and the NOTIFY (delivered on commit only, and not at all on rollback).
   const [row] = await em.execute<{ id: string }[]>(
-    `insert into outbox_events (type, organization, payload) values (?, ?, ?::jsonb) returning id`,
-    [event.type, event.organization, JSON.stringify(event.payload)],
+    `with event as (
+       insert into outbox_events (type, organization, payload) values (?, ?, ?::jsonb) returning id, type, organization
+     ), deliveries as (
+       ${OUTBOUND_DELIVERIES_OF_EVENT}
+     ), notified as (
+       select pg_notify(?, event.id::text) from event
+     )
+     select event.id from event, notified`,
+    [event.type, event.organization, JSON.stringify(event.payload), `${event.type.split('.')[0]}.*`, OUTBOX_CHANNEL],
   );
-  // In the same transaction: a committed event always has its outbound webhook deliveries.
-  await insertOutboundDeliveries(em, row.id, event.type, event.organization);
-  // NOTIFY inside a transaction is delivered on commit only, and not at all on rollback.
-  await em.execute(`select pg_notify(?, ?)`, [OUTBOX_CHANNEL, row.id]);
   return row.id;
 }
 

@@ -27,22 +27,28 @@ const planned = (row: ReminderRow): PlannedReminder => ({
 
 /** Times are UTC instants (start minus offset), so a daylight-saving change in the invitee's zone cannot shift them. */
 export async function planReminders(em: EntityManager, meetingId: string, offsetsSeconds: number[], now: Date): Promise<PlannedReminder[]> {
-  return em.transactional(async (tx) => {
-    for (const offsetSeconds of offsetsSeconds) {
-      await tx.execute(
-        `insert into reminders (meeting_id, offset_seconds, fire_at, state, skipped_at)
-         select id, ?, fire_at, case when fire_at > ? then 'scheduled' else 'skipped' end, case when fire_at > ? then null else ?::timestamptz end
-         from (select id, start_time - make_interval(secs => ?) as fire_at from meetings where id = ?) planned
-         on conflict (meeting_id, offset_seconds) do nothing`,
-        [offsetSeconds, now, now, now, offsetSeconds, meetingId],
-      );
-    }
-    const rows = await tx.execute<ReminderRow[]>(
-      `select id, offset_seconds, fire_at, state from reminders where meeting_id = ? and offset_seconds in (${offsetsSeconds.map(() => '?').join(', ')}) order by fire_at`,
-      [meetingId, ...offsetsSeconds],
+  // One statement, as it runs for every booking: the new rows (returned by the insert) and those planned before
+  // (seen by the select, which cannot see the new ones).
+  const plan = () =>
+    em.execute<ReminderRow[]>(
+      `with added as (
+         insert into reminders (meeting_id, offset_seconds, fire_at, state, skipped_at)
+         select id, offset_seconds, fire_at, case when fire_at > ? then 'scheduled' else 'skipped' end, case when fire_at > ? then null else ?::timestamptz end
+         from (select m.id, o.value::int as offset_seconds, m.start_time - make_interval(secs => o.value::int) as fire_at
+               from meetings m, jsonb_array_elements_text(?::jsonb) o where m.id = ?) planned
+         on conflict (meeting_id, offset_seconds) do nothing
+         returning id, offset_seconds, fire_at, state
+       )
+       select * from added
+       union all
+       select id, offset_seconds, fire_at, state from reminders where meeting_id = ? and offset_seconds in (select value::int from jsonb_array_elements_text(?::jsonb))
+       order by fire_at`,
+      [now, now, now, JSON.stringify(offsetsSeconds), meetingId, meetingId, JSON.stringify(offsetsSeconds)],
     );
-    return rows.map(planned);
-  });
+  let rows = await plan();
+  // A plan of the same meeting committing meanwhile made ours skip rows it had not committed when ours started.
+  if (rows.length < offsetsSeconds.length) rows = await plan();
+  return rows.map(planned);
 }
 
 /**
