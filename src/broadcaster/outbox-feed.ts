@@ -135,9 +135,14 @@ export class OutboxFeed {
     return true;
   }
 
-  /** Taken after the rows were read, so that it covers every transaction that was running while they were. */
+  /**
+   * Taken after the rows were read, so that it covers every transaction that was running while they were: a
+   * transaction id of its own, assigned after all of theirs. Not a snapshot's xmax: that is one past the newest
+   * *completed* transaction, so a transaction that started later and still runs is above it, and the hole would be
+   * taken as final while that transaction can still commit an id in it (its event was then never sent).
+   */
   private async runningTransactionsBound(): Promise<string> {
-    const [row] = await this.query<{ xmax: string }>('select pg_snapshot_xmax(pg_current_snapshot())::text as xmax');
+    const [row] = await this.query<{ xmax: string }>('select pg_current_xact_id()::text as xmax');
     return row.xmax;
   }
 
