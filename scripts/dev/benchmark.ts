@@ -28,8 +28,9 @@ import { startTemporalDevServer } from './temporal-dev-server';
 const USAGE = `Usage: npm run benchmark -- [--quick] [options]
 
 Starts its own system headless (Temporal dev server with file-backed state, a fresh PostgreSQL database, the worker
-and the receiver from the production build, a bare Koa refusal baseline and the fake Calendly API), measures it, prints a table with each target
-of the throughput issue and whether it is met, writes the figures as JSON, and stops everything it started.
+and the receiver from the production build, a bare Koa refusal baseline and the fake Calendly API), measures it,
+prints a table with each target of the throughput issue and whether it is met, writes the figures as JSON, and
+stops everything it started.
 
   --quick              a run of about 3 minutes: --requests 300 --burst 150 --loaded 75 --rate 10 --seconds 15
                        --backfill 300 (options given as well override these)

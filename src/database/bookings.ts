@@ -63,10 +63,10 @@ async function applyNoShowChange(em: EntityManager, change: NoShowChange): Promi
 
 async function announce(em: EntityManager, inviteeUri: string, leadId: string, organization: string | null, types: NewEvent['type'][]): Promise<void> {
   const meeting = await em.findOneOrFail(MeetingSchema, { inviteeUri }, { populate: ['lead'], refresh: true });
+  // The meeting's lead is the invitee's, read with the meeting rather than again.
+  const lead = meeting.lead.id === leadId ? meeting.lead : await em.findOneOrFail(LeadSchema, { id: leadId }, { refresh: true });
   for (const type of types) {
-    // The meeting's lead is the invitee's: read with it rather than again.
-    const lead = () => (meeting.lead.id === leadId ? meeting.lead : em.findOneOrFail(LeadSchema, { id: leadId }, { refresh: true }));
-    const payload = type.startsWith('lead.') ? { lead: leadView(await lead()) } : { meeting: meetingView(meeting) };
+    const payload = type.startsWith('lead.') ? { lead: leadView(lead) } : { meeting: meetingView(meeting) };
     await recordEvent(em, { type, organization, payload });
   }
 }
