@@ -27,4 +27,5 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 USER node
 EXPOSE 3000
-CMD ["node", "dist/src/receiver/main.js"]
+# The receiver, with the young generation of docker-compose.yml (see there).
+CMD ["node", "--max-semi-space-size=4", "dist/src/receiver/main.js"]

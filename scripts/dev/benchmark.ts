@@ -22,7 +22,7 @@ import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { runCli, UsageError } from '../lib/cli';
 import { summariseCpuProfile, type ProfileSummary } from './benchmark/cpu-profile';
 import { closeAgent, closedLoop, openLoop, percentile, post, type LoopResult } from './benchmark/load';
-import { freePorts, rssMegabytes, startNodeChild, type BenchmarkChild } from './benchmark/processes';
+import { cpuSeconds, cpuSecondsOfCommand, freePorts, machineBusySeconds, rssMegabytes, startNodeChild, type BenchmarkChild } from './benchmark/processes';
 import { startTemporalDevServer } from './temporal-dev-server';
 
 const USAGE = `Usage: npm run benchmark -- [--quick] [options]
@@ -37,7 +37,8 @@ stops everything it started.
   --requests <n>       starts for the raw start ceiling, and forged deliveries for each refusal figure (1000)
   --concurrency <n>    requests in flight for the ceiling, refusals and accepts (20)
   --burst <n>          unique deliveries accepted while the worker is stopped (accepts/s with the worker idle),
-                       then processed when it starts (1000)
+                       then processed when it starts (1000); CPU per booking of each process is measured from the
+                       worker's start until the burst is readable
   --loaded <n>         unique deliveries sent while the worker processes the burst (accepts/s while it works) (500)
   --rate <n>           deliveries per second of the steady phase (20)
   --seconds <n>        length of the steady phase (60)
@@ -182,7 +183,8 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   };
 
   say('Starting the receiver and the bare Koa refusal baseline');
-  const receiver = startChild('receiver', compiled('src/receiver/main.ts'), [], profiled('receiver'));
+  // Run as docker-compose.yml runs it, with its smaller young generation.
+  const receiver = startChild('receiver', compiled('src/receiver/main.ts'), [], ['--max-semi-space-size=4', ...profiled('receiver')]);
   const bare = startChild('bare Koa app', 'scripts/dev/benchmark/bare-refusal-app.ts', [String(barePort), SIGNING_KEY]);
   await Promise.all([receiver.waitForLine(/Receiver listening/, 120_000), bare.waitForLine(/^listening$/, 120_000)]);
   const connection = await Connection.connect({ address: temporalServer.address });
@@ -242,6 +244,16 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const worker = startChild('worker', compiled('src/worker/main.ts'), [], profiled('worker'));
   await worker.waitForLine(/Worker running/, 180_000);
   const burstStartedAt = performance.now();
+  // Where the burst's CPU goes, per booking: what to make cheaper next.
+  const cpuUsers = [
+    { key: 'Worker', label: 'worker', used: () => cpuSeconds(worker.pid) },
+    { key: 'Receiver', label: 'receiver', used: () => cpuSeconds(receiver.pid) },
+    { key: 'Temporal', label: 'Temporal dev server', used: () => cpuSeconds(temporalServer.process.pid!) },
+    { key: 'Postgres', label: 'PostgreSQL (all its processes)', used: () => cpuSecondsOfCommand('postgres') },
+    { key: 'Benchmark', label: 'this process (load, fake Calendly API)', used: () => (process.cpuUsage().user + process.cpuUsage().system) / 1e6 },
+    { key: 'Machine', label: 'whole machine', used: machineBusySeconds },
+  ];
+  const cpuAtBurstStart = cpuUsers.map(({ used }) => used());
   say(`Accepts while the worker processes: ${sizes.loaded} more unique deliveries, ${sizes.concurrency} in flight`);
   const loadedAccepts = await closedLoop(sizes.loaded, sizes.concurrency, (index) => deliver(sign(burstInvitees[sizes.burst + index])));
   report('accepts, worker busy', loadedAccepts);
@@ -251,6 +263,9 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const burstTotal = (idleAccepts.statuses[202] ?? 0) + (loadedAccepts.statuses[202] ?? 0);
   const burstSeconds = await untilReadable('burst', burstTotal, () => readable(windows.burst), burstStartedAt, sizes['drain-timeout'], worker);
   figure('burstBookingsPerSecond', `burst: ${burstTotal} bookings readable`, burstTotal / burstSeconds, '/s', { op: '>=', value: 50 });
+  cpuUsers.forEach(({ key, label, used }, index) =>
+    figure(`burstCpuMsPerBooking${key}`, `burst: CPU per booking, ${label}`, ((used() - cpuAtBurstStart[index]) * 1000) / burstTotal, 'ms'),
+  );
   const workerRssAfterBurst = rssMegabytes(worker.pid);
 
   const steadyTotal = sizes.rate * sizes.seconds;

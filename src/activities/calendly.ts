@@ -33,8 +33,16 @@ export function createCalendlyActivities(accounts: CalendlyAccounts): Pick<Activ
 }
 
 async function fetchBooking(calendly: CalendlyApiClient, inviteeUri: string, eventUri?: string): Promise<Booking> {
+  if (eventUri) {
+    // Both at once (one round trip to Calendly instead of two); both are waited for, so none is left running when
+    // this fails, and the invitee's failure is the one reported when both fail.
+    const [invitee, event] = await Promise.allSettled([calendly.getInvitee(inviteeUri), calendly.getScheduledEvent(eventUri)]);
+    if (invitee.status === 'rejected') throw invitee.reason;
+    if (event.status === 'rejected') throw event.reason;
+    return { invitee: invitee.value, event: event.value };
+  }
   const invitee = await calendly.getInvitee(inviteeUri);
-  return { invitee, event: await calendly.getScheduledEvent(eventUri ?? invitee.event) };
+  return { invitee, event: await calendly.getScheduledEvent(invitee.event) };
 }
 
 /** The other side of a reschedule may be gone (deleted event): the delivery's own invitee still counts. */

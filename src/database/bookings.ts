@@ -6,11 +6,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Booking, NoShowChange, SavedBooking } from '../contract';
 import { emailKeyOf } from '../emails';
-import { LeadSchema } from './entities/lead';
 import { MeetingSchema } from './entities/meeting';
 import { upsertLead } from './leads';
 import { lockMeetingState, recordNoShowChange, upsertMeeting } from './meetings';
-import { recordEvent, type NewEvent } from './outbox';
+import { recordEvents, type NewEvent } from './outbox';
 import { leadView, meetingView } from './views';
 
 export async function saveBookings(
@@ -42,31 +41,28 @@ async function lockBookings(em: EntityManager, bookings: Booking[], organization
 
 async function saveBooking(em: EntityManager, { event, invitee }: Booking, organization: string | null): Promise<SavedBooking> {
   const before = await lockMeetingState(em, invitee.uri);
-  const { leadId, change } = await upsertLead(em, invitee, organization);
-  await upsertMeeting(em, event, invitee, leadId, organization);
-  const after = await lockMeetingState(em, invitee.uri);
+  const { lead, change } = await upsertLead(em, invitee, organization);
+  // Left as it was (the row holds a newer read), the meeting is as locked above: nothing to announce about it.
+  const meeting = await upsertMeeting(em, event, invitee, lead.id, organization);
+  const after = meeting ?? before!;
 
-  const events: NewEvent['type'][] = [];
-  if (change) events.push(change === 'created' ? 'lead.created' : 'lead.updated');
-  if (!before) events.push('meeting.created');
-  if (after!.status !== 'active' && after!.status !== before?.status) events.push(`meeting.${after!.status}`);
-  if (events.length) await announce(em, invitee.uri, leadId, organization, events);
-  return { leadId, meetingId: after!.id, inviteeUri: invitee.uri };
+  const events: NewEvent[] = [];
+  if (change) events.push({ type: change === 'created' ? 'lead.created' : 'lead.updated', organization, payload: { lead: leadView(lead) } });
+  if (meeting) {
+    // Its lead is the one just stored (the same entity in this entity manager), so nothing is read again.
+    const payload = { meeting: meetingView(meeting) };
+    if (!before) events.push({ type: 'meeting.created', organization, payload });
+    if (meeting.status !== 'active' && meeting.status !== before?.status) events.push({ type: `meeting.${meeting.status}`, organization, payload });
+  }
+  if (events.length) await recordEvents(em, events);
+  return { leadId: lead.id, meetingId: after.id, inviteeUri: invitee.uri };
 }
 
 async function applyNoShowChange(em: EntityManager, change: NoShowChange): Promise<void> {
   const applied = await recordNoShowChange(em, change);
   if (applied && applied.wasNoShow !== (change.noShowAt !== null)) {
-    await announce(em, change.inviteeUri, applied.leadId, applied.organization, [change.noShowAt ? 'meeting.no_show' : 'meeting.no_show_removed']);
-  }
-}
-
-async function announce(em: EntityManager, inviteeUri: string, leadId: string, organization: string | null, types: NewEvent['type'][]): Promise<void> {
-  const meeting = await em.findOneOrFail(MeetingSchema, { inviteeUri }, { populate: ['lead'], refresh: true });
-  // The meeting's lead is the invitee's, read with the meeting rather than again.
-  const lead = meeting.lead.id === leadId ? meeting.lead : await em.findOneOrFail(LeadSchema, { id: leadId }, { refresh: true });
-  for (const type of types) {
-    const payload = type.startsWith('lead.') ? { lead: leadView(lead) } : { meeting: meetingView(meeting) };
-    await recordEvent(em, { type, organization, payload });
+    const meeting = await em.findOneOrFail(MeetingSchema, { inviteeUri: change.inviteeUri }, { populate: ['lead'], refresh: true });
+    const type = change.noShowAt ? 'meeting.no_show' : 'meeting.no_show_removed';
+    await recordEvents(em, [{ type, organization: applied.organization, payload: { meeting: meetingView(meeting) } }]);
   }
 }

@@ -6,40 +6,62 @@ import { LeadSchema, type Lead } from './entities/lead';
 
 export interface LeadChange {
   leadId: string;
+  /** the lead as stored now */
+  lead: Lead;
   /** undefined: the booking said nothing new about the lead */
   change?: 'created' | 'updated';
 }
 
 const LEAD_DETAILS = ['email', 'name', 'first_name', 'last_name', 'timezone', 'phone', 'first_seen_at', 'last_seen_at'] as const;
 
-/** Call it inside a transaction: the lead's row stays locked until it ends. */
+/**
+ * Call it inside a transaction that holds the lead's advisory lock (see saveBookings): leads are written only under
+ * it, so the details read before the upsert, in the same statement, are the ones it replaces.
+ */
 export async function upsertLead(em: EntityManager, invitee: Invitee, organization: string | null): Promise<LeadChange> {
   const key = emailKeyOf(invitee.email);
-  const [before] = await em.execute<Record<string, unknown>[]>(
-    `select ${LEAD_DETAILS.join(', ')} from leads where organization is not distinct from ? and email_key = ? for update`,
-    [organization, key],
-  );
+  const details = (table: string) => `(${LEAD_DETAILS.map((column) => `${table}.${column}`).join(', ')})`;
   // Details come from the most recent booking; first/last seen widen with every booking, in any order.
-  const [row] = await em.execute<({ id: string; inserted: boolean } & Record<string, unknown>)[]>(
-    `insert into leads (organization, email_key, email, name, first_name, last_name, timezone, phone, first_seen_at, last_seen_at)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     on conflict (organization, email_key) do update set
-       email = case when excluded.last_seen_at >= leads.last_seen_at then excluded.email else leads.email end,
-       name = case when excluded.last_seen_at >= leads.last_seen_at then excluded.name else leads.name end,
-       first_name = case when excluded.last_seen_at >= leads.last_seen_at then excluded.first_name else leads.first_name end,
-       last_name = case when excluded.last_seen_at >= leads.last_seen_at then excluded.last_name else leads.last_name end,
-       timezone = case when excluded.last_seen_at >= leads.last_seen_at then coalesce(excluded.timezone, leads.timezone)
-                       else coalesce(leads.timezone, excluded.timezone) end,
-       phone = case when excluded.last_seen_at >= leads.last_seen_at then coalesce(excluded.phone, leads.phone)
-                    else coalesce(leads.phone, excluded.phone) end,
-       first_seen_at = least(leads.first_seen_at, excluded.first_seen_at),
-       last_seen_at = greatest(leads.last_seen_at, excluded.last_seen_at),
-       updated_at = now()
-     returning id, (xmax = 0) as inserted, ${LEAD_DETAILS.join(', ')}`,
-    [organization, key, invitee.email.trim(), invitee.name, invitee.first_name, invitee.last_name, invitee.timezone, invitee.text_reminder_number, invitee.created_at, invitee.created_at],
+  const [row] = await em.execute<({ inserted: boolean; changed: boolean } & Record<string, unknown>)[]>(
+    `with before as (
+       select ${LEAD_DETAILS.join(', ')} from leads where organization is not distinct from ? and email_key = ?
+     ), upserted as (
+       insert into leads (organization, email_key, email, name, first_name, last_name, timezone, phone, first_seen_at, last_seen_at)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       on conflict (organization, email_key) do update set
+         email = case when excluded.last_seen_at >= leads.last_seen_at then excluded.email else leads.email end,
+         name = case when excluded.last_seen_at >= leads.last_seen_at then excluded.name else leads.name end,
+         first_name = case when excluded.last_seen_at >= leads.last_seen_at then excluded.first_name else leads.first_name end,
+         last_name = case when excluded.last_seen_at >= leads.last_seen_at then excluded.last_name else leads.last_name end,
+         timezone = case when excluded.last_seen_at >= leads.last_seen_at then coalesce(excluded.timezone, leads.timezone)
+                         else coalesce(leads.timezone, excluded.timezone) end,
+         phone = case when excluded.last_seen_at >= leads.last_seen_at then coalesce(excluded.phone, leads.phone)
+                      else coalesce(leads.phone, excluded.phone) end,
+         first_seen_at = least(leads.first_seen_at, excluded.first_seen_at),
+         last_seen_at = greatest(leads.last_seen_at, excluded.last_seen_at),
+         updated_at = now()
+       returning *, (xmax = 0) as inserted
+     )
+     select upserted.*, not exists (select from before where ${details('before')} is not distinct from ${details('upserted')}) as changed
+     from upserted`,
+    [
+      organization,
+      key,
+      organization,
+      key,
+      invitee.email.trim(),
+      invitee.name,
+      invitee.first_name,
+      invitee.last_name,
+      invitee.timezone,
+      invitee.text_reminder_number,
+      invitee.created_at,
+      invitee.created_at,
+    ],
   );
-  const changed = !before || LEAD_DETAILS.some((column) => String(before[column]) !== String(row[column]));
-  return { leadId: row.id, change: row.inserted ? 'created' : changed ? 'updated' : undefined };
+  const { inserted, changed, ...stored } = row;
+  const lead = em.map(LeadSchema, stored);
+  return { leadId: lead.id, lead, change: inserted ? 'created' : changed ? 'updated' : undefined };
 }
 
 export interface LeadFilter {

@@ -29,14 +29,17 @@ export async function lockMeetingState(em: EntityManager, inviteeUri: string): P
 type NotFromBooking = 'id' | 'noShowAt' | 'noShowChangedAt' | 'createdAt' | 'updatedAt';
 type BookedMeeting = Record<Exclude<keyof Meeting, NotFromBooking>, unknown>;
 
-/** Inserts the meeting, or updates it unless the row already holds a newer read of Calendly. */
+/**
+ * Inserts the meeting, or updates it unless the row already holds a newer read of Calendly. Returns the meeting as
+ * stored now, or undefined when it was left as it was.
+ */
 export async function upsertMeeting(
   em: EntityManager,
   event: ScheduledEvent,
   invitee: Invitee,
   leadId: string,
   organization: string | null,
-): Promise<void> {
+): Promise<Meeting | undefined> {
   const host = event.event_memberships[0];
   const cancellation = invitee.cancellation ?? null;
   const values: BookedMeeting = {
@@ -74,17 +77,19 @@ export async function upsertMeeting(
   const placeholders = properties.map((property) => (property.columnTypes[0] === 'jsonb' ? '?::jsonb' : '?'));
   const updates = columns.filter((column) => column !== 'invitee_uri').map((column) => `${column} = excluded.${column}`);
   // No-show columns are set here only for a new row; later changes go through recordNoShowChange, in Calendly's order.
-  await em.execute(
+  const [row] = await em.execute<Record<string, unknown>[]>(
     `insert into meetings (${columns.join(', ')}, no_show_at, no_show_changed_at)
      values (${placeholders.join(', ')}, ?, ?)
      on conflict (invitee_uri) do update set ${updates.join(', ')}, updated_at = now()
-     where meetings.calendly_updated_at <= excluded.calendly_updated_at`,
+     where meetings.calendly_updated_at <= excluded.calendly_updated_at
+     returning *`,
     [
       ...properties.map((property) => values[property.name as keyof BookedMeeting]),
       invitee.no_show?.created_at ?? null,
       invitee.no_show?.created_at ?? null,
     ],
   );
+  return row && em.map(MeetingSchema, row);
 }
 
 /** The meeting a no-show change applied to; undefined when there is no such meeting or a newer change came first. */

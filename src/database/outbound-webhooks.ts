@@ -103,12 +103,12 @@ const toDelivery = (row: DeliveryRow): OutboundDelivery => ({
 
 /**
  * The outbound deliveries of a new outbox event, for recordEvent's statement: one per enabled endpoint of the event's
- * organization subscribed to its type or its family (`meeting.*`). Reads the CTE `event` (id, type, organization);
- * its one parameter is the family. An event without an organization goes nowhere.
+ * organization subscribed to its type or its family (`meeting.*`). Reads the CTE `event` (id, type, organization).
+ * An event without an organization goes nowhere.
  */
 export const OUTBOUND_DELIVERIES_OF_EVENT = `insert into outbound_deliveries (endpoint_id, outbox_event_id, event_type, organization)
        select endpoint.id, event.id, event.type, endpoint.organization from outbound_endpoints endpoint join event on endpoint.organization = event.organization
-       where endpoint.enabled and (event.type = any(endpoint.event_types) or ? = any(endpoint.event_types))
+       where endpoint.enabled and (event.type = any(endpoint.event_types) or split_part(event.type, '.', 1) || '.*' = any(endpoint.event_types))
        on conflict (endpoint_id, outbox_event_id) do nothing`;
 
 export async function createOutboundEndpoint(

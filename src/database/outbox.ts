@@ -13,20 +13,30 @@ export interface NewEvent {
 }
 
 export async function recordEvent(em: EntityManager, event: NewEvent): Promise<string> {
-  // One statement, as it runs for every change: the event, its outbound webhook deliveries in the same transaction
+  const [id] = await recordEvents(em, [event]);
+  return id;
+}
+
+/** Appends the events in their order (ids increase along the array); returns their ids. */
+export async function recordEvents(em: EntityManager, events: NewEvent[]): Promise<string[]> {
+  // One statement, as it runs for every change: the events, their outbound webhook deliveries in the same transaction
   // (a committed event always has them), and the NOTIFY (delivered on commit only, and not at all on rollback).
-  const [row] = await em.execute<{ id: string }[]>(
-    `with event as (
-       insert into outbox_events (type, organization, payload) values (?, ?, ?::jsonb) returning id, type, organization
+  const rows = await em.execute<{ id: string }[]>(
+    `with given as (
+       select item->>'type' as type, item->>'organization' as organization, item->'payload' as payload, position
+       from jsonb_array_elements(?::jsonb) with ordinality as given(item, position)
+     ), event as (
+       insert into outbox_events (type, organization, payload) select type, organization, payload from given order by position
+       returning id, type, organization
      ), deliveries as (
        ${OUTBOUND_DELIVERIES_OF_EVENT}
      ), notified as (
-       select pg_notify(?, event.id::text) from event
+       select event.id, pg_notify(?, event.id::text) from event
      )
-     select event.id from event, notified`,
-    [event.type, event.organization, JSON.stringify(event.payload), `${event.type.split('.')[0]}.*`, OUTBOX_CHANNEL],
+     select id from notified order by id`,
+    [JSON.stringify(events), OUTBOX_CHANNEL],
   );
-  return row.id;
+  return rows.map((row) => row.id);
 }
 
 /**

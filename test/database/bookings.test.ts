@@ -7,6 +7,7 @@ import { saveBookings } from '../../src/database/bookings';
 import { LeadSchema } from '../../src/database/entities/lead';
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
+import { leadView, meetingView } from '../../src/database/views';
 import { booking, newEmail, newOrganization, openOrm } from './database';
 
 let orm: MikroORM;
@@ -32,6 +33,22 @@ it('saves a new booking with lead.created and meeting.created, and a retry annou
   expect(meeting.payload).toMatchObject({ meeting: { id: saved.meetingId, inviteeUri: first.invitee.uri, status: 'active', organization, lead: { email } } });
   // Another organization hears nothing of it.
   expect(await announced(newOrganization())).toEqual([]);
+});
+
+it('announces each change with the lead and the meeting exactly as they are stored', async () => {
+  const organization = newOrganization();
+  const email = newEmail('stored');
+  const first = booking({ email, at: '2030-01-01T10:00:00.000Z' });
+  const [saved] = await saveBookings(orm.em.fork(), [first], organization);
+  await saveBookings(orm.em.fork(), [booking({ email, inviteeUri: first.invitee.uri, status: 'canceled', bookedAt: '2030-01-01T10:00:00.000Z', at: '2030-01-02T10:00:00.000Z' })], organization);
+
+  const events = await orm.em.fork().find(OutboxEventSchema, { organization }, { orderBy: { id: 'asc' } });
+  const stored = await orm.em.fork().findOneOrFail(MeetingSchema, { id: saved.meetingId }, { populate: ['lead'] });
+  const asSent = (view: object) => JSON.parse(JSON.stringify(view)) as unknown;
+  expect(events.map((event) => event.type)).toEqual(['lead.created', 'meeting.created', 'meeting.canceled']);
+  expect(events[0].payload).toEqual(asSent({ lead: leadView(stored.lead) }));
+  expect(events[1].payload).toEqual(asSent({ meeting: { ...meetingView(stored), status: 'active', cancellation: null } }));
+  expect(events[2].payload).toEqual(asSent({ meeting: meetingView(stored) }));
 });
 
 it('announces a cancel once, and a second booking of the same person as a new meeting of the same lead', async () => {

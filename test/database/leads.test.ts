@@ -21,10 +21,10 @@ describe('upsertLead', () => {
     expect(created.change).toBe('created');
 
     const same = await upsertLead(em, booking({ email: ` ${email.toUpperCase()} `, at: '2030-01-01T10:00:00.000Z' }).invitee, ORGANIZATION);
-    expect(same).toEqual({ leadId: created.leadId, change: undefined });
+    expect(same).toMatchObject({ leadId: created.leadId, change: undefined });
 
     const renamed = await upsertLead(em, booking({ email, name: 'Ann Lee-Park', at: '2030-02-01T10:00:00.000Z' }).invitee, ORGANIZATION);
-    expect(renamed).toEqual({ leadId: created.leadId, change: 'updated' });
+    expect(renamed).toMatchObject({ leadId: created.leadId, change: 'updated' });
     expect(await em.count(LeadSchema, { emailKey: email.toLowerCase() })).toBe(1);
     const lead = await em.findOneOrFail(LeadSchema, { id: created.leadId }, { refresh: true });
     expect(lead).toMatchObject({ email, name: 'Ann Lee-Park' });
@@ -51,7 +51,7 @@ describe('upsertLead', () => {
     const { leadId } = await upsertLead(em, booking({ email, name: 'Newer Name', timezone: null, at: '2030-03-01T10:00:00.000Z' }).invitee, ORGANIZATION);
     const older = await upsertLead(em, booking({ email, name: 'Older Name', timezone: 'Asia/Tokyo', at: '2030-01-01T10:00:00.000Z' }).invitee, ORGANIZATION);
     // The older booking only fills what the newer one left empty, and moves first seen back.
-    expect(older).toEqual({ leadId, change: 'updated' });
+    expect(older).toMatchObject({ leadId, change: 'updated' });
     const lead = await em.findOneOrFail(LeadSchema, { id: leadId }, { refresh: true });
     expect(lead).toMatchObject({
       name: 'Newer Name',

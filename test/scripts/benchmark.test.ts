@@ -101,6 +101,9 @@ it('prints the table with every target, writes every figure as a number, and lea
       'acceptsLoadedRatio',
       'ackIdleP99Ms',
       'burstBookingsPerSecond',
+      'burstCpuMsPerBookingWorker',
+      'burstCpuMsPerBookingTemporal',
+      'burstCpuMsPerBookingPostgres',
       'steadyMeetingCreatedP99Ms',
       'steadyAckP99Ms',
       'receiverRssIdleMb',
@@ -110,6 +113,8 @@ it('prints the table with every target, writes every figure as a number, and lea
     ]),
   );
   expect(figures.filter(([, value]) => typeof value !== 'number' || !Number.isFinite(value))).toEqual([]);
+  // The worker did all of the burst's processing: it cannot have used no CPU for it.
+  expect(result.figures.burstCpuMsPerBookingWorker).toBeGreaterThan(0);
   // Correctness does not depend on the machine's speed: every booking became one meeting, every event was seen.
   expect({ duplicates: result.figures.duplicateMeetings, missing: result.figures.steadyMissingEvents }).toEqual({ duplicates: 0, missing: 0 });
   expect(result.targets.filter(({ met }) => typeof met !== 'boolean')).toEqual([]);
