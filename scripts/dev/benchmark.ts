@@ -241,7 +241,8 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   figure('ackIdleP99Ms', 'ack p99, worker idle', percentile(idleAccepts.latenciesMs, 0.99), 'ms');
 
   say('Starting the worker: it processes the burst');
-  const worker = startChild('worker', compiled('src/worker/main.ts'), [], profiled('worker'));
+  // Run as docker-compose.yml runs it, with its heap capped.
+  const worker = startChild('worker', compiled('src/worker/main.ts'), [], ['--max-old-space-size=384', ...profiled('worker')]);
   await worker.waitForLine(/Worker running/, 180_000);
   const burstStartedAt = performance.now();
   // Where the burst's CPU goes, per booking: what to make cheaper next.
