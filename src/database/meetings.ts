@@ -94,7 +94,6 @@ export async function upsertMeeting(
 
 /** The meeting a no-show change applied to; undefined when there is no such meeting or a newer change came first. */
 export interface AppliedNoShowChange {
-  leadId: string;
   organization: string | null;
   wasNoShow: boolean;
 }
@@ -102,15 +101,15 @@ export interface AppliedNoShowChange {
 export async function recordNoShowChange(em: EntityManager, { inviteeUri, noShowAt, occurredAt }: NoShowChange): Promise<AppliedNoShowChange | undefined> {
   // Every newer change is recorded, even one that does not flip the state, so that an older one arriving later
   // cannot undo it.
-  const [row] = await em.execute<{ lead_id: string; organization: string | null; was_no_show: boolean }[]>(
+  const [row] = await em.execute<{ organization: string | null; was_no_show: boolean }[]>(
     `with previous as (select id, no_show_at from meetings where invitee_uri = ? for update)
      update meetings set no_show_at = ?, no_show_changed_at = ?, updated_at = now()
      from previous
      where meetings.id = previous.id and (meetings.no_show_changed_at is null or meetings.no_show_changed_at <= ?)
-     returning meetings.lead_id, meetings.organization, previous.no_show_at is not null as was_no_show`,
+     returning meetings.organization, previous.no_show_at is not null as was_no_show`,
     [inviteeUri, noShowAt, occurredAt, occurredAt],
   );
-  return row && { leadId: row.lead_id, organization: row.organization, wasNoShow: row.was_no_show };
+  return row && { organization: row.organization, wasNoShow: row.was_no_show };
 }
 
 /**

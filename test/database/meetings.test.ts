@@ -72,12 +72,12 @@ describe('upsertMeeting (through saveBookings)', () => {
 describe('recordNoShowChange', () => {
   it('applies no-show marks in the order they happened in Calendly', async () => {
     const organization = newOrganization();
-    const { invitee, leadId } = await save(organization, { email: newEmail('no-show') });
+    const { invitee } = await save(organization, { email: newEmail('no-show') });
     const em = orm.em.fork();
     const mark = { inviteeUri: invitee.uri, noShowAt: '2031-06-01T09:10:00.000Z', occurredAt: '2031-06-01T09:10:00.000Z' };
-    expect(await recordNoShowChange(em, mark)).toEqual({ leadId, organization, wasNoShow: false });
+    expect(await recordNoShowChange(em, mark)).toEqual({ organization, wasNoShow: false });
     const unmark = { inviteeUri: invitee.uri, noShowAt: null, occurredAt: '2031-06-01T09:20:00.000Z' };
-    expect(await recordNoShowChange(em, unmark)).toEqual({ leadId, organization, wasNoShow: true });
+    expect(await recordNoShowChange(em, unmark)).toEqual({ organization, wasNoShow: true });
     // The mark again, delivered late: the unmark happened after it and stays.
     expect(await recordNoShowChange(em, mark)).toBeUndefined();
     expect((await meeting(invitee.uri)).noShowAt).toBeNull();
