@@ -40,7 +40,11 @@ const optionalPort = z.coerce
   .optional();
 
 const wholeNumberOf = (unit: string, fallback: number) =>
-  z.coerce.number({ error: `must be a whole number of ${unit}` }).int({ error: `must be a whole number of ${unit}` }).positive().default(fallback);
+  z.coerce
+    .number({ error: `must be a whole number of ${unit}` })
+    .int({ error: `must be a whole number of ${unit}` })
+    .positive({ error: `must be a whole number of ${unit}, at least 1` })
+    .default(fallback);
 
 const durationSeconds = (fallback: number) => wholeNumberOf('seconds', fallback);
 

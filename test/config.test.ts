@@ -92,6 +92,8 @@ describe('configuration', () => {
     [{ WEBSOCKET_PING_INTERVAL_SECONDS: 'often' }, /WEBSOCKET_PING_INTERVAL_SECONDS must be a whole number of seconds/],
     [{ WEBSOCKET_MAX_BUFFERED_BYTES: '1.5MB' }, /WEBSOCKET_MAX_BUFFERED_BYTES must be a whole number of bytes/],
     [{ WEBSOCKET_MAX_BUFFERED_BYTES: '0.5' }, /WEBSOCKET_MAX_BUFFERED_BYTES must be a whole number of bytes/],
+    [{ WORKER_MAX_CACHED_WORKFLOWS: 'lots' }, /WORKER_MAX_CACHED_WORKFLOWS must be a whole number of workflows/],
+    [{ WORKER_MAX_CACHED_WORKFLOWS: '0' }, /WORKER_MAX_CACHED_WORKFLOWS must be a whole number of workflows, at least 1/],
   ])('stops with a message that says how to fix %o', (override, message) => {
     const attempt = () => loadConfig({ ...valid, ...override });
     expect(attempt).toThrow(ConfigError);
