@@ -27,7 +27,7 @@ interface Hole {
   /** the newest id seen beyond the hole */
   through: bigint;
   /** every transaction that could still commit an id up to `through` has a transaction id below this */
-  xmax: string;
+  bound: string;
   seenAt: number;
 }
 
@@ -100,7 +100,7 @@ export class OutboxFeed {
     if (this.horizon === undefined) {
       // A new broadcaster starts at the newest event: older ones reach clients only when they resume from an id.
       const newest = await newestEventId(this.query);
-      this.hole = { through: newest, xmax: await this.runningTransactionsBound(), seenAt: Date.now() };
+      this.hole = { through: newest, bound: await this.runningTransactionsBound(), seenAt: Date.now() };
       this.horizon = newest;
     }
     if (this.hole && !(await this.closeHole(this.hole))) return;
@@ -109,7 +109,7 @@ export class OutboxFeed {
       const continuing = events.findIndex((event, index) => event.id !== this.horizon! + BigInt(index) + 1n);
       this.publish(continuing < 0 ? events : events.slice(0, continuing));
       if (continuing >= 0) {
-        this.hole = { through: events.at(-1)!.id, xmax: await this.runningTransactionsBound(), seenAt: Date.now() };
+        this.hole = { through: events.at(-1)!.id, bound: await this.runningTransactionsBound(), seenAt: Date.now() };
         return;
       }
       if (events.length < PAGE_SIZE) return;
@@ -118,7 +118,7 @@ export class OutboxFeed {
 
   /** Delivers everything up to the hole's end once no transaction that could fill it is running. */
   private async closeHole(hole: Hole): Promise<boolean> {
-    const [row] = await this.query<{ ended: boolean }>('select pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 as ended', [hole.xmax]);
+    const [row] = await this.query<{ ended: boolean }>('select pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 as ended', [hole.bound]);
     if (!row.ended) {
       if (Date.now() - hole.seenAt < HOLE_MAX_WAIT_MS) return false;
       this.logger.warn({ after: this.horizon!.toString(), through: hole.through.toString() }, 'Gave up waiting for outbox ids held by a long transaction');
@@ -142,8 +142,8 @@ export class OutboxFeed {
    * taken as final while that transaction can still commit an id in it (its event was then never sent).
    */
   private async runningTransactionsBound(): Promise<string> {
-    const [row] = await this.query<{ xmax: string }>('select pg_current_xact_id()::text as xmax');
-    return row.xmax;
+    const [row] = await this.query<{ bound: string }>('select pg_current_xact_id()::text as bound');
+    return row.bound;
   }
 
   private publish(events: BroadcastEvent[]): void {

@@ -9,7 +9,7 @@ import { emailKeyOf } from '../emails';
 import { MeetingSchema } from './entities/meeting';
 import { upsertLead } from './leads';
 import { lockMeetingState, recordNoShowChange, upsertMeeting } from './meetings';
-import { recordEvents, type NewEvent } from './outbox';
+import { recordEvent, recordEvents, type NewEvent } from './outbox';
 import { leadView, meetingView } from './views';
 
 export async function saveBookings(
@@ -63,6 +63,6 @@ async function applyNoShowChange(em: EntityManager, change: NoShowChange): Promi
   if (applied && applied.wasNoShow !== (change.noShowAt !== null)) {
     const meeting = await em.findOneOrFail(MeetingSchema, { inviteeUri: change.inviteeUri }, { populate: ['lead'], refresh: true });
     const type = change.noShowAt ? 'meeting.no_show' : 'meeting.no_show_removed';
-    await recordEvents(em, [{ type, organization: applied.organization, payload: { meeting: meetingView(meeting) } }]);
+    await recordEvent(em, { type, organization: applied.organization, payload: { meeting: meetingView(meeting) } });
   }
 }

@@ -5,7 +5,6 @@ import { emailKeyOf } from '../emails';
 import { LeadSchema, type Lead } from './entities/lead';
 
 export interface LeadChange {
-  leadId: string;
   /** the lead as stored now */
   lead: Lead;
   /** undefined: the booking said nothing new about the lead */
@@ -61,7 +60,7 @@ export async function upsertLead(em: EntityManager, invitee: Invitee, organizati
   );
   const { inserted, changed, ...stored } = row;
   const lead = em.map(LeadSchema, stored);
-  return { leadId: lead.id, lead, change: inserted ? 'created' : changed ? 'updated' : undefined };
+  return { lead, change: inserted ? 'created' : changed ? 'updated' : undefined };
 }
 
 export interface LeadFilter {

@@ -21,12 +21,12 @@ describe('upsertLead', () => {
     expect(created.change).toBe('created');
 
     const same = await upsertLead(em, booking({ email: ` ${email.toUpperCase()} `, at: '2030-01-01T10:00:00.000Z' }).invitee, ORGANIZATION);
-    expect(same).toMatchObject({ leadId: created.leadId, change: undefined });
+    expect(same).toMatchObject({ lead: { id: created.lead.id }, change: undefined });
 
     const renamed = await upsertLead(em, booking({ email, name: 'Ann Lee-Park', at: '2030-02-01T10:00:00.000Z' }).invitee, ORGANIZATION);
-    expect(renamed).toMatchObject({ leadId: created.leadId, change: 'updated' });
+    expect(renamed).toMatchObject({ lead: { id: created.lead.id }, change: 'updated' });
     expect(await em.count(LeadSchema, { emailKey: email.toLowerCase() })).toBe(1);
-    const lead = await em.findOneOrFail(LeadSchema, { id: created.leadId }, { refresh: true });
+    const lead = await em.findOneOrFail(LeadSchema, { id: created.lead.id }, { refresh: true });
     expect(lead).toMatchObject({ email, name: 'Ann Lee-Park' });
   });
 
@@ -37,7 +37,7 @@ describe('upsertLead', () => {
     const inFirst = await upsertLead(em, booking({ email, name: 'Ann First', at: '2030-01-01T10:00:00.000Z' }).invitee, first);
     const inSecond = await upsertLead(em, booking({ email, name: 'Ann Second', at: '2030-02-01T10:00:00.000Z' }).invitee, second);
     expect(inSecond.change).toBe('created');
-    expect(inSecond.leadId).not.toBe(inFirst.leadId);
+    expect(inSecond.lead.id).not.toBe(inFirst.lead.id);
     const leads = await em.find(LeadSchema, { emailKey: email.toLowerCase() }, { orderBy: { name: 'asc' }, refresh: true });
     expect(leads.map(({ organization, name }) => ({ organization, name }))).toEqual([
       { organization: first, name: 'Ann First' },
@@ -48,10 +48,10 @@ describe('upsertLead', () => {
   it('takes details from the most recent booking and widens first and last seen, in any order of arrival', async () => {
     const email = newEmail('order');
     const em = orm.em.fork();
-    const { leadId } = await upsertLead(em, booking({ email, name: 'Newer Name', timezone: null, at: '2030-03-01T10:00:00.000Z' }).invitee, ORGANIZATION);
+    const { lead: { id: leadId } } = await upsertLead(em, booking({ email, name: 'Newer Name', timezone: null, at: '2030-03-01T10:00:00.000Z' }).invitee, ORGANIZATION);
     const older = await upsertLead(em, booking({ email, name: 'Older Name', timezone: 'Asia/Tokyo', at: '2030-01-01T10:00:00.000Z' }).invitee, ORGANIZATION);
     // The older booking only fills what the newer one left empty, and moves first seen back.
-    expect(older).toMatchObject({ leadId, change: 'updated' });
+    expect(older).toMatchObject({ lead: { id: leadId }, change: 'updated' });
     const lead = await em.findOneOrFail(LeadSchema, { id: leadId }, { refresh: true });
     expect(lead).toMatchObject({
       name: 'Newer Name',
