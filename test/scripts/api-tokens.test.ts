@@ -1,11 +1,10 @@
 /** `npm run api-tokens` as an operator runs it, as a child process: issue, list and revoke against a running receiver. */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { saveBookings } from '../../src/database/bookings';
 import { booking, newEmail, newOrganization } from '../database/database';
 import { openEventStream } from '../support/event-stream';
 import { startTestSystem, type TestSystem } from '../support/system';
+import { runScript, type ScriptRun } from '../support/scripts';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -13,17 +12,12 @@ beforeAll(async () => {
 });
 afterAll(() => system.stop());
 
-const ROOT = join(__dirname, '..', '..');
 /** Each test runs the command several times, each a new Node process with its TypeScript compiled on the fly. */
 const COMMANDS_TIMEOUT_MS = 240_000;
 
-function apiTokens(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const env = { PATH: process.env.PATH, DATABASE_URL: system.config.databaseUrl };
-  return new Promise((resolve) => {
-    execFile(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'scripts', 'api-tokens.ts'), ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
+function apiTokens(...args: string[]): Promise<ScriptRun> {
+  const env = { DATABASE_URL: system.config.databaseUrl };
+  return runScript('api-tokens.ts', args, env);
 }
 
 async function book(organization: string) {

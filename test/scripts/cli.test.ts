@@ -3,12 +3,8 @@
  * configuration error 78. Run from an empty directory with a bare environment, so no .env is read and no
  * configured database is touched.
  */
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { runScript, type ScriptRun } from '../support/scripts';
 
-const ROOT = join(__dirname, '..', '..');
 const SCRIPTS = [
   'migrate',
   'replay-deliveries',
@@ -30,19 +26,8 @@ const UNREACHABLE = {
   TEMPORAL_ADDRESS: '127.0.0.1:1',
 };
 
-let cwd: string;
-beforeAll(() => (cwd = mkdtempSync(join(tmpdir(), 'cli-test-'))));
-afterAll(() => rmSync(cwd, { recursive: true, force: true }));
-
-function run(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      join(ROOT, 'node_modules', '.bin', 'tsx'),
-      [join(ROOT, 'scripts', `${script}.ts`), ...args],
-      { cwd, env: { PATH: process.env.PATH, ...env } },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-  });
+function run(script: string, args: string[], env: Record<string, string> = {}): Promise<ScriptRun> {
+  return runScript(`${script}.ts`, args, env);
 }
 
 it('each script shows its usage for --help (0) and for an unknown option (2)', async () => {

@@ -3,10 +3,9 @@
  * its own webhook URL and signing key, and its organization's data, as an operator runs them.
  */
 import { randomUUID } from 'node:crypto';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { connectThroughCalendly } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
+import { runScript, type ScriptRun } from '../support/scripts';
 
 /** Other test files share the database: organizations unique to this run. */
 const RUN = randomUUID();
@@ -14,7 +13,6 @@ const RUN = randomUUID();
 const ACME = `https://app.example.com/organizations/acme-${RUN}`;
 const ACME_TOKEN = 'acme-token-0123456789abcdef';
 const OTHER_TOKEN = 'other-token-0123456789abcdef';
-const ROOT = join(__dirname, '..', '..');
 
 let system: TestSystem;
 let connectionId: string;
@@ -43,9 +41,8 @@ beforeAll(async () => {
 });
 afterAll(() => system.stop());
 
-function run(script: string, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(script: string, args: string[] = []): Promise<ScriptRun> {
   const env = {
-    PATH: process.env.PATH,
     API_URL: system.receiverUrl,
     CALENDLY_API_BASE_URL: system.fake.url,
     ...oauthEnvironment(system.fake),
@@ -55,11 +52,7 @@ function run(script: string, args: string[] = []): Promise<{ code: number; stdou
     TEMPORAL_NAMESPACE: system.config.temporal.namespace,
     TEMPORAL_TASK_QUEUE: system.config.temporal.taskQueue,
   };
-  return new Promise((resolve) => {
-    execFile(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'scripts', script), ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
+  return runScript(script, args, env);
 }
 
 it("verifies the connection's own subscription, and its self-test is accepted with its own signing key", async () => {

@@ -3,13 +3,12 @@
  * that then receives the organization's events, list it, see a refused delivery as dead, replay it once the endpoint
  * recovers, and remove the endpoint.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { saveBookings } from '../../src/database/bookings';
 import { booking, newEmail } from '../database/database';
 import { signedWith, startOutboundEndpoint, type OutboundEndpointServer } from '../support/outbound-endpoint';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { runScript, type ScriptRun } from '../support/scripts';
 
 let system: TestSystem;
 let endpoint: OutboundEndpointServer;
@@ -22,15 +21,13 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const ROOT = join(__dirname, '..', '..');
 /** Several runs of the command, each a new Node process with its TypeScript compiled on the fly. */
 const COMMANDS_TIMEOUT_MS = 240_000;
 
-function outboundWebhooks(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function outboundWebhooks(...args: string[]): Promise<ScriptRun> {
   const { config } = system;
   // The receiver's and worker's own settings: the command reads the same configuration.
   const env = {
-    PATH: process.env.PATH,
     API_URL: config.apiUrl,
     API_TOKENS: config.apiTokens.map(({ token }) => token).join(','),
     CALENDLY_API_TOKEN: 'unused-by-this-command',
@@ -40,11 +37,7 @@ function outboundWebhooks(...args: string[]): Promise<{ code: number; stdout: st
     TEMPORAL_NAMESPACE: config.temporal.namespace,
     TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
   };
-  return new Promise((resolve) => {
-    execFile(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'scripts', 'outbound-webhooks.ts'), ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
+  return runScript('outbound-webhooks.ts', args, env);
 }
 
 it('adds an endpoint that receives the events, shows a refused one as dead, replays it, and removes the endpoint', async () => {

@@ -1,9 +1,8 @@
 /** The command-line scripts as an operator runs them: output and exit codes, against the fake Calendly API. */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { subscriptionKit, type SubscriptionKit } from '../support/subscriptions';
 import { API_TOKEN, CALENDLY_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { runScript, type ScriptRun } from '../support/scripts';
 
 let system: TestSystem;
 let kit: SubscriptionKit;
@@ -13,11 +12,9 @@ beforeAll(async () => {
 });
 afterAll(() => system.stop());
 
-const ROOT = join(__dirname, '..', '..');
 
-function run(script: string, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(script: string, args: string[] = []): Promise<ScriptRun> {
   const env = {
-    PATH: process.env.PATH,
     API_URL: system.receiverUrl,
     CALENDLY_WEBHOOK_SIGNING_KEY: SIGNING_KEY,
     CALENDLY_API_TOKEN: CALENDLY_TOKEN,
@@ -27,11 +24,7 @@ function run(script: string, args: string[] = []): Promise<{ code: number; stdou
     TEMPORAL_NAMESPACE: system.config.temporal.namespace,
     TEMPORAL_TASK_QUEUE: system.config.temporal.taskQueue,
   };
-  return new Promise((resolve) => {
-    execFile(join(ROOT, 'node_modules', '.bin', 'tsx'), [join(ROOT, 'scripts', script), ...args], { cwd: ROOT, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
-  });
+  return runScript(script, args, env);
 }
 
 it('verify fails with 3, reconnect --dry-run changes nothing, reconnect connects, then verify --self-test passes', async () => {
