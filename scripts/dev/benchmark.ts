@@ -22,7 +22,8 @@ import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { runCli, UsageError } from '../lib/cli';
 import { summariseCpuProfile, type ProfileSummary } from './benchmark/cpu-profile';
 import { closeAgent, closedLoop, openLoop, percentile, post, type LoopResult } from './benchmark/load';
-import { cpuSeconds, cpuSecondsOfCommand, freePorts, machineBusySeconds, rssMegabytes, startNodeChild, type BenchmarkChild } from './benchmark/processes';
+import { cpuSeconds, cpuSecondsOfCommand, machineBusySeconds, rssMegabytes, startNodeChild, type BenchmarkChild } from './benchmark/processes';
+import { freePorts } from '../lib/free-ports';
 import { startTemporalDevServer } from './temporal-dev-server';
 
 const USAGE = `Usage: npm run benchmark -- [--quick] [options]

@@ -16,7 +16,7 @@ import { loadConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { scheduleIdsFor } from '../../src/worker/schedules';
 import { loadWorkflowBundle } from '../../src/worker/workflow-bundle';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/lib/free-ports';
 import { harness } from '../support/harness';
 import { spawnGroup, type GroupProcess } from '../support/process-group';
 

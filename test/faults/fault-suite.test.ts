@@ -27,7 +27,7 @@ import { startTemporalDevServer, type DevServer } from '../../scripts/dev/tempor
 import type { WebhookEventName } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
-import { freePorts } from '../support/free-port';
+import { freePorts } from '../../scripts/lib/free-ports';
 import { TEST_POSTGRES_URL } from '../support/harness';
 import { describeProcess, spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';
 import { API_TOKEN, CALENDLY_TOKEN, SIGNING_KEY } from '../support/system';

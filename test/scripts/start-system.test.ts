@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'dotenv';
 import { dropDatabase } from '../../src/database/migrate';
 import { diesWithThisProcess } from '../../scripts/dev/temporal-dev-server';
-import { freePort } from '../support/free-port';
+import { freePorts } from '../../scripts/lib/free-ports';
 import { isAlive } from '../support/process-group';
 import { TEST_POSTGRES_URL } from '../support/harness';
 
@@ -30,7 +30,7 @@ interface Supervisor {
 const started: { supervisor: Supervisor; databaseUrl: string; dir: string; pids: number[] }[] = [];
 
 async function startSupervisor(): Promise<Supervisor> {
-  const [port, temporalPort, uiPort, fakePort] = await distinctFreePorts(4);
+  const [port, temporalPort, uiPort, fakePort] = await freePorts(4);
   const dir = mkdtempSync(join(tmpdir(), 'start-system-test-'));
   const databaseUrl = `${TEST_POSTGRES_URL}/calendly_bookings_start_${randomBytes(4).toString('hex')}`;
   const env = {
@@ -56,12 +56,6 @@ async function startSupervisor(): Promise<Supervisor> {
   const supervisor = { process: child, pid: child.pid!, output: () => output, receiverUrl: `http://127.0.0.1:${port}` };
   started.push({ supervisor, databaseUrl, dir, pids: [child.pid!] });
   return supervisor;
-}
-
-async function distinctFreePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < count) ports.add(await freePort());
-  return [...ports];
 }
 
 /** Every process below `pid`, from /proc: the dev server, the worker and the receiver (each one node process). */

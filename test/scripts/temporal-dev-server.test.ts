@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/lib/free-ports';
 import { isAlive } from '../support/process-group';
 
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;

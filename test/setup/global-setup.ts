@@ -11,7 +11,7 @@ import { createLogger } from '../../src/logger';
 import { bundleWorkflows } from '../../src/worker/workflow-bundle';
 import { bundleDashboard } from '../../scripts/dev/dashboard-bundle';
 import { startTemporalDevServer } from '../../scripts/dev/temporal-dev-server';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/lib/free-ports';
 import { runFiles, TEST_DIR, TEST_POSTGRES_URL, type Harness } from '../support/harness';
 
 export default async function globalSetup(): Promise<void> {

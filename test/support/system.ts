@@ -23,7 +23,7 @@ import { createBookingWorker } from '../../src/worker/create-worker';
 import { startOutboundDispatcher, type OutboundDispatcher } from '../../src/outbound/dispatcher';
 import { connectionServicesFrom } from '../../src/connections/services';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
-import { freePort } from './free-port';
+import { freePort } from '../../scripts/lib/free-ports';
 import { harness, workflowBundle } from './harness';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy';
 

@@ -11,7 +11,7 @@ import { loadConfig } from '../../src/config';
 import { startMetricsServer, type MetricsServer } from '../../src/worker/metrics-server';
 import { scheduleIdsFor } from '../../src/worker/schedules';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
-import { freePorts } from '../support/free-port';
+import { freePorts } from '../../scripts/lib/free-ports';
 import { harness } from '../support/harness';
 import { spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';
 import { eventually } from '../support/system';

@@ -12,7 +12,7 @@ import { meetingChanged, plan as planQuery, type MeetingRemindersInput } from '.
 import { keepMeetingReminders } from '../../src/workflows';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { startTemporalDevServer, type DevServer } from '../../scripts/dev/temporal-dev-server';
-import { freePort } from '../support/free-port';
+import { freePort } from '../../scripts/lib/free-ports';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
