@@ -12,7 +12,10 @@ export function histogram<T extends string = never>(name: string, help: string, 
   return (register.getSingleMetric(name) as Histogram<T> | undefined) ?? new Histogram({ name, help, buckets, labelNames });
 }
 
-/** The `organization` label: a Calendly organization URI (never personal data), `none` for what has none. */
+/**
+ * The `organization` label: a Calendly organization URI (never personal data); `none` for what has none, and for
+ * what the environment's account (CALENDLY_API_TOKEN) does before its organization is known.
+ */
 export function organizationLabel(organization: string | null | undefined): string {
   return organization ?? 'none';
 }

@@ -37,7 +37,7 @@ export class CalendlyAccounts {
     const connection = await findConnection(orm.em.fork(), connectionId);
     if (!connection) throw new ConnectionUnavailableError(`connection ${connectionId} does not exist`);
     return {
-      calendly: services.tokens.clientFor(connectionId),
+      calendly: services.tokens.clientFor(connectionId, connection.organization),
       target: { callbackUrl: `${services.webhookUrl}/${connectionId}`, signingKey: services.box.open(connection.signingKey) },
       organization: connection.organization,
       connectionId,

@@ -4,7 +4,6 @@ import { CalendlyApiError, CalendlyResponseError, type CalendlyApiClient } from 
 import { ConnectionUnavailableError } from '../connections/connection-tokens';
 import type { Activities, Booking, FetchedBookings, InviteeDelivery } from '../contract';
 import type { CalendlyAccounts } from './calendly-accounts';
-import { calendlyAuthFailures } from './metrics';
 
 export function createCalendlyActivities(accounts: CalendlyAccounts): Pick<Activities, 'fetchBookings'> {
   // The environment's token belongs to one Calendly organization: asked once. A connection's is on its row.
@@ -86,7 +85,6 @@ function asActivityFailure(error: unknown): unknown {
   if (error.status === 401 || error.status === 403) {
     // Retrying cannot fix a revoked token: the delivery ends failed, and the next backfill or replay-deliveries
     // feeds it again once the token is fixed.
-    calendlyAuthFailures.inc({ status: String(error.status) });
     return ApplicationFailure.nonRetryable(
       `Calendly rejected the API token (${error.status}): reconnect (an OAuth connection: POST /api/connection/connect; ` +
         `the environment's account: a valid CALENDLY_API_TOKEN with users:read, scheduled_events:read, webhooks:read, ` +

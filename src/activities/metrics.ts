@@ -4,18 +4,11 @@
  */
 import { counter, histogram } from '../metrics';
 
-/** Reminders the reminder webhook refused for good (a 4xx other than 408/429), by status. */
+/** Reminders the reminder webhook refused for good (a 4xx other than 408/429), by status and organization. */
 export const reminderWebhookFailures = counter(
   'calendly_reminder_webhook_failures_total',
-  'Reminders the reminder webhook refused for good (4xx other than 408/429); they are not sent again',
-  ['status'],
-);
-
-/** Calendly API calls refused because of the API token (401/403), by status. */
-export const calendlyAuthFailures = counter(
-  'calendly_api_auth_failures_total',
-  'Calendly API calls that answered 401 or 403: the API token was revoked or lacks a scope',
-  ['status'],
+  'Reminders the reminder webhook refused for good (4xx other than 408/429; they are not sent again), by status and organization',
+  ['status', 'organization'],
 );
 
 /** Bookings (lead and meeting) stored by saveBookings, new or updated. */
@@ -35,8 +28,8 @@ export const reminderLateness = histogram(
 /** What each subscription check found wrong: `failing` (deliveries failing, Calendly retrying), `disabled`, `missing`, `wrong-events`. */
 export const subscriptionProblems = counter(
   'calendly_webhook_subscription_problems_total',
-  'Webhook subscription checks that found a problem, by problem (failing, disabled, missing, wrong-events)',
-  ['problem'],
+  'Webhook subscription checks that found a problem, by problem (failing, disabled, missing, wrong-events) and organization',
+  ['problem', 'organization'],
 );
 
 /** Outbound event webhook attempts and ends, per organization: `delivered`, `failed_attempt` (retried), `dead`. */

@@ -115,13 +115,15 @@ export function createReminderActivities(
       const { webhook } = settings;
       const em = orm.em.fork();
       if (!webhook || (await outboundDelivered(em, reminderId))) return;
-      const body = JSON.stringify({ type: 'reminder.sent', ...(await reminderNotice(em, reminderId)) });
+      const notice = await reminderNotice(em, reminderId);
+      const body = JSON.stringify({ type: 'reminder.sent', ...notice });
       const response = await postSigned({ url: webhook.url, body, secret: webhook.secret, signatureHeader: REMINDER_SIGNATURE_HEADER, idempotencyKey: reminderId });
       if (isPermanentRefusal(response.status)) {
         const failure = `reminder webhook answered ${response.status}`;
         await markOutboundFailed(em, reminderId, failure);
-        reminderWebhookFailures.inc({ status: String(response.status) });
-        log.warn('Reminder webhook refused the reminder; it is not sent again', { reminderId, status: response.status });
+        const { organization } = notice.meeting;
+        reminderWebhookFailures.inc({ status: String(response.status), organization: organizationLabel(organization) });
+        log.warn('Reminder webhook refused the reminder; it is not sent again', { reminderId, organization, status: response.status });
         throw ApplicationFailure.nonRetryable(failure, 'ReminderWebhookRejected');
       }
       if (response.status < 200 || response.status >= 300) throw new Error(`reminder webhook answered ${response.status}`);

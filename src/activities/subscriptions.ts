@@ -8,6 +8,7 @@ import type { Client } from '@temporalio/client';
 import type { Activities, BackfillWindow, ConnectionRef, ReconnectResult, SubscriptionInspection, SyncSummary } from '../contract';
 import { recordSyncProgress } from '../database/connections';
 import { syncBookings } from '../deliveries/backfill';
+import { organizationLabel } from '../metrics';
 import { inspectSubscriptions } from '../subscriptions/inspection';
 import { reconnectSubscription } from '../subscriptions/reconnect';
 import type { CalendlyAccounts } from './calendly-accounts';
@@ -29,11 +30,13 @@ export function createSubscriptionActivities({
 }: SubscriptionActivityDependencies): Pick<Activities, 'inspectWebhookSubscription' | 'repairWebhookSubscription' | 'backfillBookings'> {
   return {
     async inspectWebhookSubscription(connection?: ConnectionRef): Promise<SubscriptionInspection> {
-      const inspection = await withActivityFailures(async () => {
-        const { calendly, target } = await accounts.of(connection?.connectionId);
-        return inspectSubscriptions(calendly, target.callbackUrl);
+      const { inspection, organization } = await withActivityFailures(async () => {
+        const { calendly, target, organization } = await accounts.of(connection?.connectionId);
+        return { inspection: await inspectSubscriptions(calendly, target.callbackUrl), organization };
       });
-      for (const problem of inspection.problems) subscriptionProblems.inc({ problem });
+      // A connection's bookings are its organization's; the environment's are its Calendly organization's.
+      const labels = { organization: organizationLabel(organization ?? inspection.organization) };
+      for (const problem of inspection.problems) subscriptionProblems.inc({ problem, ...labels });
       return inspection;
     },
 

@@ -4,6 +4,7 @@
  * in between and nothing comes twice.
  */
 import WebSocket from 'ws';
+import { organizationLabel } from '../metrics';
 import { websocketMessages } from './metrics';
 import type { EventRange } from './outbox-rows';
 import { CLOSE_TRY_AGAIN_LATER, type BroadcastEvent, type WelcomeMessage } from './protocol';
@@ -49,7 +50,7 @@ export class ClientSession {
       organization: this.options.organization ?? null,
     };
     this.options.socket.send(JSON.stringify(welcome));
-    websocketMessages.inc({ kind: 'welcome' });
+    websocketMessages.inc({ kind: 'welcome', organization: organizationLabel(this.options.organization) });
     if (resumeAfter !== undefined && resumeAfter < horizon) await this.sendBacklog(horizon);
     const held = this.held ?? [];
     this.held = undefined;
@@ -63,7 +64,7 @@ export class ClientSession {
       for (const event of events) {
         if (socket.readyState !== WebSocket.OPEN) return;
         const written = new Promise((resolve) => socket.send(event.message, resolve));
-        websocketMessages.inc({ kind: 'backlog' });
+        websocketMessages.inc({ kind: 'backlog', organization: organizationLabel(event.organization) });
         this.lastSentId = event.id;
         // The backlog is paced by the client instead of piling up in memory.
         if (socket.bufferedAmount > maxBufferedBytes / 2) await written;
@@ -76,7 +77,7 @@ export class ClientSession {
     const { socket } = this.options;
     if (event.id <= this.lastSentId || socket.readyState !== WebSocket.OPEN) return;
     socket.send(event.message);
-    websocketMessages.inc({ kind: 'live' });
+    websocketMessages.inc({ kind: 'live', organization: organizationLabel(event.organization) });
     this.lastSentId = event.id;
     if (socket.bufferedAmount > this.options.maxBufferedBytes) this.closeTooSlow();
   }

@@ -5,9 +5,11 @@
 import { Counter, Gauge } from 'prom-client';
 import { histogram } from '../metrics';
 
+/** `organization`: the one the client's API token belongs to; `none` for a token of every organization. */
 export const websocketClients = new Gauge({
   name: 'calendly_websocket_clients',
-  help: 'Websocket clients connected to this receiver',
+  help: 'Websocket clients connected to this receiver, by organization ("none": an API token of every organization)',
+  labelNames: ['organization'] as const,
 });
 
 /**
@@ -21,9 +23,9 @@ export const outboxLagSeconds = histogram(
   ['organization'],
 );
 
-/** `kind`: welcome, backlog (missed events sent on resume) or live. */
+/** `kind`: welcome, backlog (missed events sent on resume) or live; `organization`: the event's (a welcome: the client's). */
 export const websocketMessages = new Counter({
   name: 'calendly_websocket_messages_total',
-  help: 'Messages sent to websocket clients, by kind (welcome, backlog, live)',
-  labelNames: ['kind'] as const,
+  help: 'Messages sent to websocket clients, by kind (welcome, backlog, live) and organization',
+  labelNames: ['kind', 'organization'] as const,
 });

@@ -8,6 +8,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 import type { Logger } from '../logger';
 import type { ApiCaller, ApiTokens } from '../auth/api-tokens';
 import { ClientSession } from './client-session';
+import { organizationLabel } from '../metrics';
 import { websocketClients } from './metrics';
 import type { OutboxFeed } from './outbox-feed';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, WEBSOCKET_PATH } from './protocol';
@@ -64,8 +65,9 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
 
   const serve = async (ws: WebSocket, caller: ApiCaller, resumeAfter: bigint | undefined, checkpoint: number) => {
     answeredPing.set(ws, true);
-    websocketClients.inc();
-    ws.once('close', () => websocketClients.dec());
+    const clients = { organization: organizationLabel(caller.organization) };
+    websocketClients.inc(clients);
+    ws.once('close', () => websocketClients.dec(clients));
     ws.on('pong', () => answeredPing.set(ws, true));
     ws.on('error', (error) => logger.debug({ err: error }, 'Websocket client error'));
     if (caller.issuedTokenId && caller.organization) {

@@ -20,7 +20,8 @@ import {
   type User,
   type WebhookSubscription,
 } from './schemas';
-import { calendlyApiRequests, calendlyRateLimitWaits, endpointOf } from './metrics';
+import { organizationLabel } from '../metrics';
+import { calendlyApiRequests, calendlyAuthFailures, calendlyRateLimitWaits, endpointOf } from './metrics';
 
 export class CalendlyApiError extends Error {
   override name = 'CalendlyApiError';
@@ -90,6 +91,8 @@ export interface CalendlyApiClientOptions {
   /** told of a 401 before it is thrown: an OAuth connection is then marked as needing reauthorization */
   onUnauthorized?: (error: CalendlyApiError) => Promise<void>;
   timeoutMs?: number;
+  /** whose token this is, for the metrics: a connection's organization; the environment's learns its own from GET /users/me */
+  organization?: string;
 }
 
 /** The client for the environment's Calendly account (single-account mode), as the worker and the admin scripts use it. */
@@ -104,12 +107,14 @@ export class CalendlyApiClient {
   private readonly token: () => Promise<string>;
   private readonly onUnauthorized?: (error: CalendlyApiError) => Promise<void>;
   private readonly timeoutMs: number;
+  private organization: string | undefined;
 
-  constructor({ baseUrl, token, onUnauthorized, timeoutMs = 15_000 }: CalendlyApiClientOptions) {
+  constructor({ baseUrl, token, onUnauthorized, timeoutMs = 15_000, organization }: CalendlyApiClientOptions) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.token = typeof token === 'string' ? () => Promise.resolve(token) : token;
     this.onUnauthorized = onUnauthorized;
     this.timeoutMs = timeoutMs;
+    this.organization = organization;
   }
 
   async getScheduledEvent(eventUri: string): Promise<ScheduledEvent> {
@@ -126,7 +131,9 @@ export class CalendlyApiClient {
   }
 
   async getCurrentUser(): Promise<User> {
-    return (await this.request('GET', '/users/me', resourceOf(userSchema))).resource;
+    const user = (await this.request('GET', '/users/me', resourceOf(userSchema))).resource;
+    this.organization ??= user.current_organization;
+    return user;
   }
 
   /** Yields one page at a time. */
@@ -184,7 +191,7 @@ export class CalendlyApiClient {
       } catch (error) {
         if (!whenRateLimited || !(error instanceof CalendlyApiError) || error.status !== 429) throw error;
         // Calendly documents X-RateLimit-Reset on every 429; 60 s is its usual window should it be missing.
-        calendlyRateLimitWaits.inc();
+        calendlyRateLimitWaits.inc({ organization: organizationLabel(this.organization) });
         await whenRateLimited(error.retryAfterSeconds ?? 60, path);
       }
     }
@@ -200,6 +207,7 @@ export class CalendlyApiClient {
 
   private async request<T extends z.ZodType>(method: string, path: string, schema: T, body?: unknown): Promise<z.infer<T>> {
     const endpoint = endpointOf(path);
+    const organization = organizationLabel(this.organization);
     const token = await this.token();
     let response: Response;
     try {
@@ -214,10 +222,11 @@ export class CalendlyApiClient {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (error) {
-      calendlyApiRequests.inc({ endpoint, status: 'error' });
+      calendlyApiRequests.inc({ endpoint, status: 'error', organization });
       throw error;
     }
-    calendlyApiRequests.inc({ endpoint, status: String(response.status) });
+    calendlyApiRequests.inc({ endpoint, status: String(response.status), organization });
+    if (response.status === 401 || response.status === 403) calendlyAuthFailures.inc({ status: String(response.status), organization });
     const text = await response.text();
     if (!response.ok) {
       const error = errorFrom(response, text);

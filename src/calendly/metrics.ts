@@ -7,15 +7,22 @@ import { counter } from '../metrics';
 /** Calendly API calls by route template and HTTP status (`error` when no answer came: timeout, network). */
 export const calendlyApiRequests = counter(
   'calendly_api_requests_total',
-  'Calendly API calls, by route template (e.g. /scheduled_events/{uuid}) and HTTP status, or "error" when none came back',
-  ['endpoint', 'status'],
+  'Calendly API calls, by route template (e.g. /scheduled_events/{uuid}), HTTP status ("error" when none came back) and organization',
+  ['endpoint', 'status', 'organization'],
+);
+
+/** Calls refused because of the token (401/403): revoked, or lacking a scope. */
+export const calendlyAuthFailures = counter(
+  'calendly_api_auth_failures_total',
+  'Calendly API calls that answered 401 or 403 (the API token was revoked or lacks a scope), by status and organization',
+  ['status', 'organization'],
 );
 
 /** Pages asked for again after a 429: each is a wait of X-RateLimit-Reset seconds. */
 export const calendlyRateLimitWaits = counter(
   'calendly_api_rate_limit_waits_total',
-  'Times a Calendly API page answered 429 and the caller waited for the rate limit to reset before asking again',
-  [],
+  'Times a Calendly API page answered 429 and the caller waited for the rate limit to reset before asking again, by organization',
+  ['organization'],
 );
 
 /** The routes the client calls; anything else (an unexpected next_page path) is counted as `other`. */

@@ -31,10 +31,11 @@ export const REAUTHORIZE_HINT = 'reconnect it: POST /api/connection/connect, the
 export class ConnectionTokens {
   constructor(private readonly options: ConnectionTokensOptions) {}
 
-  /** A client whose every request carries a fresh access token of this connection. */
-  clientFor(connectionId: string): CalendlyApiClient {
+  /** A client whose every request carries a fresh access token of this connection (of `organization`). */
+  clientFor(connectionId: string, organization: string): CalendlyApiClient {
     return new CalendlyApiClient({
       baseUrl: this.options.apiBaseUrl,
+      organization,
       token: () => this.accessToken(connectionId),
       onUnauthorized: () => this.needsReauthorization(connectionId, 'Calendly refused the access token (401)'),
     });

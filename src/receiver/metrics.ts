@@ -20,15 +20,16 @@ export type DeliveryOutcome = 'accepted' | 'duplicate' | 'unprocessed' | 'tempor
  */
 export const webhookDeliveries = new Counter({
   name: 'calendly_webhook_deliveries_total',
-  help: 'Validly signed webhook deliveries, by event type (a handled one or "other") and outcome',
-  labelNames: ['event_type', 'outcome'] as const,
+  help: 'Validly signed webhook deliveries, by event type (a handled one or "other"), outcome and organization',
+  labelNames: ['event_type', 'outcome', 'organization'] as const,
 });
 
 /** From the signature check to Temporal's answer (the body already read): what the webhook's 2xx waits for. */
 export const webhookAckSeconds = new Histogram({
   name: 'calendly_webhook_ack_seconds',
-  help: 'Seconds from the signature check of a delivery to its durable start in Temporal (or its failure)',
+  help: 'Seconds from the signature check of a delivery to its durable start in Temporal (or its failure), by organization',
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+  labelNames: ['organization'] as const,
 });
 
 /** A label value that carries nothing a sender chose freely: a handled event type, or `other`. */

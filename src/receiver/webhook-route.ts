@@ -23,6 +23,7 @@ import { webhookAcknowledgementSchema, webhookErrorWith } from './api-schemas';
 import { ConnectionSigningKeys } from './connection-signing-keys';
 import type { ReceiverDependencies } from './dependencies';
 import { jsonAnswer, type ApiOperation, type ApiPaths } from './openapi';
+import { organizationLabel } from '../metrics';
 import { eventTypeLabel, webhookAckSeconds, webhookDeliveries, type DeliveryOutcome } from './metrics';
 import { requestLogger, setTrackingId } from './request-context';
 
@@ -37,7 +38,7 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
   router.post(`${WEBHOOK_PATH}/:connectionId`, (ctx) =>
     receiveDelivery(ctx, deps, async () => {
       const key = await keys?.keyOf(ctx.params.connectionId);
-      return key && { connectionId: key.connectionId, signingKeys: [key.signingKey] };
+      return key && { connectionId: key.connectionId, organization: key.organization, signingKeys: [key.signingKey] };
     }),
   );
   return router;
@@ -46,10 +47,12 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
 /** Whose subscription a delivery was sent to, and the keys it may be signed with. */
 interface DeliveryTarget {
   connectionId: string | null;
+  /** the connection's Calendly organization; null for the environment's subscription, whose organization the receiver does not ask for */
+  organization: string | null;
   signingKeys: readonly string[];
 }
 
-const ENVIRONMENT: DeliveryTarget = { connectionId: null, signingKeys: [] };
+const ENVIRONMENT: DeliveryTarget = { connectionId: null, organization: null, signingKeys: [] };
 
 /** `target` resolves to undefined when nothing may deliver to this URL (an unknown or disconnected connection). */
 async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target: () => Promise<DeliveryTarget | undefined>): Promise<void> {
@@ -116,11 +119,13 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
     return reject(401, `signature_${signature}`, SIGNATURE_ERRORS[signature], signature);
   }
 
-  const log = requestLogger(ctx, logger).child({ trackingId, ...(delivery.connectionId ? { connectionId: delivery.connectionId } : {}) });
-  if (delivery.connectionId && isTestDelivery(rawBody)) {
-    stopAckTimer();
+  const { connectionId, organization } = delivery;
+  const log = requestLogger(ctx, logger).child({ trackingId, ...(connectionId ? { connectionId, organization } : {}) });
+  const labels = { organization: organizationLabel(organization) };
+  if (connectionId && isTestDelivery(rawBody)) {
+    stopAckTimer(labels);
     try {
-      await recordTestDelivery(deps.orm.em, { id: trackingId, receivedAt, eventType: TEST_EVENT, connectionId: delivery.connectionId });
+      await recordTestDelivery(deps.orm.em, { id: trackingId, receivedAt, eventType: TEST_EVENT, connectionId });
     } catch (error) {
       log.error({ err: error }, 'The test webhook could not be logged');
       ctx.status = 503;
@@ -131,10 +136,10 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
     ctx.body = { accepted: true, test: true, trackingId };
     return;
   }
-  const parsed = parseDelivery(rawBody, config.calendly.apiBaseUrl, delivery.connectionId);
+  const parsed = parseDelivery(rawBody, config.calendly.apiBaseUrl, connectionId);
   const counted = (outcome: DeliveryOutcome) => {
-    stopAckTimer();
-    webhookDeliveries.inc({ event_type: eventTypeLabel(parsed.delivery.eventName), outcome });
+    stopAckTimer(labels);
+    webhookDeliveries.inc({ event_type: eventTypeLabel(parsed.delivery.eventName), outcome, ...labels });
   };
   try {
     const result = await startDeliveryWorkflow(parsed, {

@@ -4,9 +4,9 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { register } from 'prom-client';
 import { createCalendlyActivities } from '../../src/activities/calendly';
 import { CalendlyAccounts } from '../../src/activities/calendly-accounts';
-import { calendlyAuthFailures } from '../../src/activities/metrics';
 import type { FetchedBookings } from '../../src/contract';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
+import { calendlyAuthFailures } from '../../src/calendly/metrics';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 
 let fake: FakeCalendly;
@@ -78,16 +78,18 @@ it('gives up on a deleted event (404) without retrying', async () => {
   expect(failure).toMatchObject({ type: 'CalendlyResourceNotFound', nonRetryable: true });
 });
 
-it.each([401, 403] as const)('gives up at once on a rejected API token (%i), saying how to fix it, and counts it', async (status) => {
+it.each([401, 403] as const)('gives up at once on a rejected API token (%i), saying how to fix it, and counts it under its organization', async (status) => {
   const delivery = await booking();
-  const before = (await calendlyAuthFailures.get()).values.find((value) => value.labels.status === String(status))?.value ?? 0;
+  // The environment's token learnt its organization from GET /users/me (the first test asked for it).
+  const failures = async () =>
+    (await calendlyAuthFailures.get()).values.find(({ labels }) => labels.status === String(status) && labels.organization === fake.organizationUri)?.value ?? 0;
+  const before = await failures();
   fake.failNext('/scheduled_events', { status, count: 1 });
   const failure = await failureOf(delivery);
   expect(failure).toMatchObject({ type: 'CalendlyUnauthorized', nonRetryable: true });
   expect(failure.message).toContain(`Calendly rejected the API token (${status}): reconnect`);
-  const after = (await calendlyAuthFailures.get()).values.find((value) => value.labels.status === String(status))?.value;
-  expect(after).toBe(before + 1);
-  expect(await register.getSingleMetricAsString('calendly_api_auth_failures_total')).toContain(`status="${status}"`);
+  expect(await failures()).toBe(before + 1);
+  expect(await register.getSingleMetricAsString('calendly_api_auth_failures_total')).toContain(`status="${status}",organization="${fake.organizationUri}"`);
 });
 
 it('lets server errors be retried', async () => {

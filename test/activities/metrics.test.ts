@@ -69,21 +69,21 @@ it('counts a saved booking, its Calendly API calls and its reminder, sent with i
   for (const endpoint of endpoints) expect(endpoint).toMatch(/^(\/[a-z_]+|\/\{uuid\}|\/me)+$|^other$/);
 });
 
-it('counts a rate-limit wait and the 429 that caused it', async () => {
+it('counts a rate-limit wait and the 429 that caused it, under the organization the client learnt from /users/me', async () => {
   const client = new CalendlyApiClient({ baseUrl: system.fake.url, token: CALENDLY_TOKEN });
   const organization = (await client.getCurrentUser()).current_organization;
-  const waits = await valueOf('calendly_api_rate_limit_waits_total');
-  const refused = await valueOf('calendly_api_requests_total', { endpoint: '/scheduled_events', status: '429' });
+  const waits = await valueOf('calendly_api_rate_limit_waits_total', { organization });
+  const refused = await valueOf('calendly_api_requests_total', { endpoint: '/scheduled_events', status: '429', organization });
   system.fake.failNext('/scheduled_events', { status: 429, count: 1 });
   const waited: number[] = [];
   const pages = client.listScheduledEvents({ organization }, { whenRateLimited: (seconds) => Promise.resolve(void waited.push(seconds)) });
   for await (const page of pages) expect(Array.isArray(page)).toBe(true);
   expect(waited).toHaveLength(1);
-  expect(await valueOf('calendly_api_rate_limit_waits_total')).toBe(waits + 1);
-  expect(await valueOf('calendly_api_requests_total', { endpoint: '/scheduled_events', status: '429' })).toBe(refused + 1);
+  expect(await valueOf('calendly_api_rate_limit_waits_total', { organization })).toBe(waits + 1);
+  expect(await valueOf('calendly_api_requests_total', { endpoint: '/scheduled_events', status: '429', organization })).toBe(refused + 1);
 });
 
-it('counts what the subscription check finds wrong, by problem', async () => {
+it('counts what the subscription check finds wrong, by problem and organization', async () => {
   const calendly = new CalendlyApiClient({ baseUrl: system.fake.url, token: CALENDLY_TOKEN });
   const target = { callbackUrl: 'https://nobody.example.com/calendly/webhook', signingKey: 'unused-signing-key-0123456789' };
   const { inspectWebhookSubscription } = createSubscriptionActivities({
@@ -92,9 +92,10 @@ it('counts what the subscription check finds wrong, by problem', async () => {
     temporal: system.temporal,
     taskQueue: system.config.temporal.taskQueue,
   });
-  const missing = await valueOf('calendly_webhook_subscription_problems_total', { problem: 'missing' });
+  const labels = { problem: 'missing', organization: system.fake.organizationUri };
+  const missing = await valueOf('calendly_webhook_subscription_problems_total', labels);
   expect((await inspectWebhookSubscription()).problems).toContain('missing');
-  expect(await valueOf('calendly_webhook_subscription_problems_total', { problem: 'missing' })).toBe(missing + 1);
+  expect(await valueOf('calendly_webhook_subscription_problems_total', labels)).toBe(missing + 1);
 });
 
 it('names each call by its route template', () => {

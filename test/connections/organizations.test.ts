@@ -124,6 +124,15 @@ it('stores each booking in the organization whose Calendly it was made in, and s
   }
   expect(workflows.length).toBeGreaterThan(0);
   expect(workflows.every((id) => id.includes(acme.id))).toBe(true);
+
+  // Metrics know the organization too: each one's deliveries, Calendly calls and bookings are counted under it.
+  const samples = (await (await fetch(`${system.receiverUrl}/metrics`)).text()).split('\n');
+  const counted = (metric: string, labels: string) => samples.some((line) => line.startsWith(`${metric}{`) && line.includes(`${labels}} `) && Number(line.split(' ').at(-1)) > 0);
+  for (const { organization } of [ACME, GLOBEX]) {
+    expect(counted('calendly_webhook_deliveries_total', `event_type="invitee.created",outcome="accepted",organization="${organization}"`)).toBe(true);
+    expect(counted('calendly_api_requests_total', `status="200",organization="${organization}"`)).toBe(true);
+    expect(counted('calendly_bookings_saved_total', `organization="${organization}"`)).toBe(true);
+  }
 });
 
 it('sends a test webhook through API_URL for an organization without bookings, logged for that organization only', async () => {

@@ -70,10 +70,10 @@ const logLine = (match: (line: Record<string, any>) => boolean, what: string) =>
 const sample = (samples: Map<string, number>, key: string) => samples.get(key) ?? 0;
 
 describe('metrics', () => {
+  // The environment's subscription and an API token of every organization: their organization label is `none`
+  // (organizations.test checks a connection's).
   it('counts deliveries by event type and outcome, times their acknowledgement, and counts websocket clients and messages', async () => {
     const before = await scrape();
-    expect(before.has('calendly_webhook_ack_seconds_count')).toBe(true);
-    expect(before.has('calendly_websocket_clients')).toBe(true);
 
     const body = await bookedInviteeDelivery();
     expect((await post(body)).status).toBe(202);
@@ -89,26 +89,31 @@ describe('metrics', () => {
     await stream.waitForEvent(eventId);
     const afterEvent = await scrape();
     await stream.close();
-    await eventually(async () => (sample(await scrape(), 'calendly_websocket_clients') === sample(before, 'calendly_websocket_clients') ? true : undefined), 10_000, 'the client gauge to go down');
+    const clientsGauge = 'calendly_websocket_clients{organization="none"}';
+    await eventually(async () => (sample(await scrape(), clientsGauge) === sample(before, clientsGauge) ? true : undefined), 10_000, 'the client gauge to go down');
 
     const after = await scrape();
     const delta = (key: string) => sample(after, key) - sample(before, key);
-    expect(delta('calendly_webhook_deliveries_total{event_type="invitee.created",outcome="accepted"}')).toBe(1);
-    expect(delta('calendly_webhook_deliveries_total{event_type="invitee.created",outcome="duplicate"}')).toBe(1);
-    expect(delta('calendly_webhook_deliveries_total{event_type="other",outcome="unprocessed"}')).toBe(1);
-    expect(delta('calendly_webhook_deliveries_total{event_type="other",outcome="temporal_unavailable"}')).toBe(0);
-    expect(delta('calendly_webhook_ack_seconds_count')).toBe(3);
-    expect(delta('calendly_webhook_ack_seconds_bucket{le="5"}')).toBe(3);
+    expect(delta('calendly_webhook_deliveries_total{event_type="invitee.created",outcome="accepted",organization="none"}')).toBe(1);
+    expect(delta('calendly_webhook_deliveries_total{event_type="invitee.created",outcome="duplicate",organization="none"}')).toBe(1);
+    expect(delta('calendly_webhook_deliveries_total{event_type="other",outcome="unprocessed",organization="none"}')).toBe(1);
+    expect(delta('calendly_webhook_deliveries_total{event_type="other",outcome="temporal_unavailable",organization="none"}')).toBe(0);
+    expect(delta('calendly_webhook_ack_seconds_count{organization="none"}')).toBe(3);
+    expect(delta('calendly_webhook_ack_seconds_bucket{le="5",organization="none"}')).toBe(3);
     expect(delta('calendly_webhook_refusals_total{reason="signature_missing"}')).toBe(1);
     // No label value carries what a sender chose: only handled event types or "other", known outcomes.
     for (const key of after.keys()) {
       if (!key.startsWith('calendly_webhook_deliveries_total')) continue;
-      expect(key).toMatch(/^calendly_webhook_deliveries_total\{event_type="(invitee\.created|invitee\.canceled|invitee_no_show\.created|invitee_no_show\.deleted|other)",outcome="(accepted|duplicate|unprocessed|temporal_unavailable)"\}$/);
+      expect(key).toMatch(
+        /^calendly_webhook_deliveries_total\{event_type="(invitee\.created|invitee\.canceled|invitee_no_show\.created|invitee_no_show\.deleted|other)",outcome="(accepted|duplicate|unprocessed|temporal_unavailable)",organization="[^"]+"\}$/,
+      );
     }
 
-    expect(sample(during, 'calendly_websocket_clients') - sample(before, 'calendly_websocket_clients')).toBe(1);
-    expect(sample(during, 'calendly_websocket_messages_total{kind="welcome"}') - sample(before, 'calendly_websocket_messages_total{kind="welcome"}')).toBe(1);
-    expect(sample(afterEvent, 'calendly_websocket_messages_total{kind="live"}') - sample(during, 'calendly_websocket_messages_total{kind="live"}')).toBeGreaterThanOrEqual(1);
+    const clients = 'calendly_websocket_clients{organization="none"}';
+    const messages = (kind: string) => `calendly_websocket_messages_total{kind="${kind}",organization="none"}`;
+    expect(sample(during, clients) - sample(before, clients)).toBe(1);
+    expect(sample(during, messages('welcome')) - sample(before, messages('welcome'))).toBe(1);
+    expect(sample(afterEvent, messages('live')) - sample(during, messages('live'))).toBeGreaterThanOrEqual(1);
   });
 });
 
@@ -229,8 +234,9 @@ describe('metrics while Temporal is unreachable', () => {
     system.temporalProxy!.cut();
     expect((await post(body)).body).toMatchObject({ code: 'temporal_unavailable' });
     const after = await scrape();
-    const key = 'calendly_webhook_deliveries_total{event_type="invitee.created",outcome="temporal_unavailable"}';
+    const key = 'calendly_webhook_deliveries_total{event_type="invitee.created",outcome="temporal_unavailable",organization="none"}';
     expect(sample(after, key) - sample(before, key)).toBe(1);
-    expect(sample(after, 'calendly_webhook_ack_seconds_count') - sample(before, 'calendly_webhook_ack_seconds_count')).toBe(1);
+    const acks = 'calendly_webhook_ack_seconds_count{organization="none"}';
+    expect(sample(after, acks) - sample(before, acks)).toBe(1);
   });
 });
