@@ -318,8 +318,8 @@ export interface Activities {
    * False when no meeting is stored for the invitee.
    */
   cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string): Promise<boolean>;
-  /** Starts the meeting's workflow, or tells the running one that the meeting changed. */
-  syncMeetingReminders(inviteeUri: string): Promise<void>;
+  /** Starts the meeting's workflow (searchable by the delivery's connection), or tells the running one that the meeting changed. */
+  syncMeetingReminders(inviteeUri: string, connectionId?: string | null): Promise<void>;
   planReminders(meetingId: string, offsetsSeconds: number[]): Promise<PlannedReminder[]>;
   sendReminder(reminderId: string): Promise<ReminderState>;
   cancelReminders(meetingId: string): Promise<number>;

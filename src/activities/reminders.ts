@@ -13,6 +13,7 @@ import {
   reminderNotice,
 } from '../database/reminders';
 import {
+  CALENDLY_CONNECTION,
   EVENT_UUID,
   INVITEE_EMAIL,
   meetingChanged,
@@ -46,9 +47,10 @@ export function createReminderActivities(
     /**
      * Starts the meeting's workflow, or tells the running one that the meeting changed. A finished workflow
      * (all reminders done, or the meeting canceled) is left finished. A new workflow starts with its reminders
-     * planned here (idempotent rows), so that its first task only sets its timer: no activity of its own.
+     * planned here (idempotent rows), so that its first task only sets its timer: no activity of its own. It is
+     * found in the Web UI by its connection too (`CalendlyConnection`), as the connection's deliveries are.
      */
-    async syncMeetingReminders(inviteeUri: string): Promise<void> {
+    async syncMeetingReminders(inviteeUri: string, connectionId?: string | null): Promise<void> {
       const em = orm.em.fork();
       const meeting = await meetingSnapshot(em, inviteeUri);
       if (!meeting) throw new Error(`no meeting for ${inviteeUri}`);
@@ -67,6 +69,7 @@ export function createReminderActivities(
             { key: EVENT_UUID, value: meeting.eventUuid },
             { key: MEETING_START, value: new Date(meeting.startTime) },
             { key: MEETING_STATUS, value: meeting.status },
+            ...(connectionId ? [{ key: CALENDLY_CONNECTION, value: connectionId }] : []),
           ],
         });
       } catch (error) {

@@ -29,7 +29,7 @@ export async function processInviteeDelivery(delivery: InviteeDelivery): Promise
   try {
     const fetched = await fetchBookings(delivery);
     const saved = await saveBookings(fetched, noShowChangeOf(delivery, fetched.bookings[0].invitee.no_show?.created_at));
-    for (const { inviteeUri } of saved) await syncMeetingReminders(inviteeUri);
+    for (const { inviteeUri } of saved) await syncMeetingReminders(inviteeUri, delivery.connectionId);
     await recordDeliveryOutcome(delivery.dedupKey, 'processed', null);
     log.info('Booking saved', { leadId: saved[0].leadId, meetingId: saved[0].meetingId });
     return { outcome: 'processed', leadId: saved[0].leadId, meetingId: saved[0].meetingId };
@@ -45,7 +45,7 @@ export async function processInviteeDelivery(delivery: InviteeDelivery): Promise
     if (delivery.eventName === 'invitee.canceled') {
       const canceledAt = delivery.occurredAt ?? delivery.receivedAt;
       const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, canceledAt, `canceled in Calendly; the cancel could not be read: ${reason}`);
-      if (known) await syncMeetingReminders(delivery.inviteeUri);
+      if (known) await syncMeetingReminders(delivery.inviteeUri, delivery.connectionId);
     }
     const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'DeliveryFailed';
     throw ApplicationFailure.create({ message: `delivery failed: ${reason}`, type, nonRetryable: true, cause: error });

@@ -9,7 +9,7 @@ import { ScheduleNotFoundError } from '@temporalio/client';
 import { signatureFor } from '../../src/calendly/signature';
 import { SecretBox } from '../../src/connections/secret-box';
 import { findConnection } from '../../src/database/connections';
-import { connectionScheduleIds, connectionWorkflowIds } from '../../src/workflow-ids';
+import { connectionScheduleIds, connectionWorkflowIds, meetingWorkflowId } from '../../src/workflow-ids';
 import { openEventStream } from '../support/event-stream';
 import { API_TOKEN, eventually, OAUTH_APP, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
@@ -124,6 +124,13 @@ it('stores each booking in the organization whose Calendly it was made in, and s
   }
   expect(workflows.length).toBeGreaterThan(0);
   expect(workflows.every((id) => id.includes(acme.id))).toBe(true);
+  // Its meetings' reminder workflows too, and no other organization's.
+  const meetingWorkflows = [];
+  for await (const workflow of system.temporal.workflow.list({ query: `CalendlyConnection = "${acme.id}" AND WorkflowType = "keepMeetingReminders"` })) {
+    meetingWorkflows.push(workflow.workflowId);
+  }
+  expect(meetingWorkflows).toContain(meetingWorkflowId(atAcme.invitee.uri));
+  expect(meetingWorkflows).not.toContain(meetingWorkflowId(atGlobex.invitee.uri));
 
   // Metrics know the organization too: each one's deliveries, Calendly calls and bookings are counted under it.
   const samples = (await (await fetch(`${system.receiverUrl}/metrics`)).text()).split('\n');
