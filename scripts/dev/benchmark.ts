@@ -33,8 +33,8 @@ and the receiver from the production build, a bare Koa refusal baseline and the 
 prints a table with each target of the throughput issue and whether it is met, writes the figures as JSON, and
 stops everything it started.
 
-  --quick              a run of about 3 minutes: --requests 300 --burst 150 --loaded 75 --rate 10 --seconds 15
-                       --backfill 300 (options given as well override these)
+  --quick              a run of about 4 minutes: --requests 300 --burst 150 --loaded 75 --rate 10 --seconds 15
+                       --backfill 300 --meetings 600 --probes 10 (options given as well override these)
   --requests <n>       starts for the raw start ceiling, and forged deliveries for each refusal figure (1000)
   --concurrency <n>    requests in flight for the ceiling, refusals and accepts (20)
   --burst <n>          unique deliveries accepted while the worker is stopped (accepts/s with the worker idle),
@@ -44,6 +44,11 @@ stops everything it started.
   --rate <n>           deliveries per second of the steady phase (20)
   --seconds <n>        length of the steady phase (60)
   --backfill <n>       invitees created in the fake Calendly API and fed by \`bookings:sync\` (10000)
+  --meetings <n>       meeting workflows holding reminder timers while the probe reminders fire; the phases before
+                       leave about burst + loaded + rate × seconds + backfill, and \`bookings:sync\` tops them up
+                       to this (20000)
+  --probes <n>         meetings booked so that their first reminder fires about 40 s later, half a second apart;
+                       each reminder's lateness is its sent time minus its fire time (20)
   --drain-timeout <s>  how long to wait for bookings to become readable after each phase (900)
   --postgres <url>     PostgreSQL server to create the benchmark's database in (postgres://postgres@127.0.0.1:5432)
   --out <file>         where to write the JSON (.tools/benchmark/latest.json)
@@ -60,8 +65,22 @@ const CALENDLY_TOKEN = 'benchmark-calendly-token-0123456789';
 const API_TOKEN = 'benchmark-api-token-0123456789abcdef';
 const DAY_MS = 86_400_000;
 
-const QUICK = { requests: '300', burst: '150', loaded: '75', rate: '10', seconds: '15', backfill: '300' };
-const DEFAULTS = { requests: '1000', concurrency: '20', burst: '1000', loaded: '500', rate: '20', seconds: '60', backfill: '10000', 'drain-timeout': '900' };
+const QUICK = { requests: '300', burst: '150', loaded: '75', rate: '10', seconds: '15', backfill: '300', meetings: '600', probes: '10' };
+const DEFAULTS = {
+  requests: '1000',
+  concurrency: '20',
+  burst: '1000',
+  loaded: '500',
+  rate: '20',
+  seconds: '60',
+  backfill: '10000',
+  meetings: '20000',
+  probes: '20',
+  'drain-timeout': '900',
+};
+/** What the worker runs with (the default): a probe meeting starts just over the first of them from now. */
+const REMINDER_OFFSETS = '24h,1h,15m';
+const FIRST_OFFSET_MS = DAY_MS;
 const SIZE_OPTIONS = Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[];
 
 type Sizes = Record<keyof typeof DEFAULTS, number>;
@@ -77,6 +96,8 @@ interface Figure {
 
 const say = (message: string) => process.stdout.write(`==> ${message}\n`);
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+/** NaN for none, so that a target is not met by nothing measured. */
+const maximum = (values: number[]) => (values.length ? Math.max(...values) : Number.NaN);
 
 /** What to undo, in start order; undone in reverse, once, by a normal end, an error or a signal. */
 const cleanups: { what: string; undo: () => unknown }[] = [];
@@ -175,6 +196,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
     // The schedules must not feed or check anything while it measures.
     RECONCILE_INTERVAL_MINUTES: '1440',
     SUBSCRIPTION_CHECK_INTERVAL_MINUTES: '1440',
+    REMINDER_OFFSETS,
   };
   const profiled = (name: string) => (cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
   const startChild = (name: string, file: string, args: string[] = [], nodeOptions: string[] = []) => {
@@ -195,7 +217,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const figures: Figure[] = [];
   const figure = (key: string, label: string, value: number, unit: string, target?: Figure['target']) => figures.push({ key, label, value, unit, target });
   const webhookUrl = `${receiverUrl}${WEBHOOK_PATH}`;
-  const windows = { burst: 10, steady: 20, backfill: 30 };
+  const windows = { burst: 10, steady: 20, backfill: 30, topUp: 40 };
   const sign = (inviteeUri: string, key = SIGNING_KEY) => fake.webhookDelivery('invitee.created', inviteeUri, key);
   const deliver = ({ body, signature }: { body: string; signature: string }, url = webhookUrl) =>
     post(url, body, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature }).catch(() => ({ status: 0, ms: Number.NaN, body: '' }));
@@ -263,7 +285,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   figure('acceptsLoadedPerSecond', 'receiver accepts/s, worker processing', acceptsLoaded, '/s');
   figure('acceptsLoadedRatio', '  ratio to the start ceiling', acceptsLoaded / ceiling.perSecond, '', { op: '>=', value: 0.8 });
   const burstTotal = (idleAccepts.statuses[202] ?? 0) + (loadedAccepts.statuses[202] ?? 0);
-  const burstSeconds = await untilReadable('burst', burstTotal, () => readable(windows.burst), burstStartedAt, sizes['drain-timeout'], worker);
+  const burstSeconds = await untilReadable('burst', burstTotal, () => readable(windows.burst), burstStartedAt, sizes['drain-timeout'], [worker, receiver]);
   figure('burstBookingsPerSecond', `burst: ${burstTotal} bookings readable`, burstTotal / burstSeconds, '/s', { op: '>=', value: 50 });
   cpuUsers.forEach(({ key, label, used }, index) =>
     figure(`burstCpuMsPerBooking${key}`, `burst: CPU per booking, ${label}`, ((used() - cpuAtBurstStart[index]) * 1000) / burstTotal, 'ms'),
@@ -283,24 +305,41 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   figure('deliveriesNotAccepted', `unique deliveries not answered 202 (of ${sent})`, sent - burstTotal - steadyAccepted, '', { op: '<=', value: 0 });
   clearInterval(sampler);
 
-  say(`Backfill: booking ${sizes.backfill} invitees in the fake Calendly API (not delivered)`);
-  await book(fake, sizes.backfill, windows.backfill);
-  const from = new Date(Date.now() + windows.backfill * DAY_MS - 3_600_000).toISOString();
-  const to = new Date(Date.now() + (windows.backfill + 9) * DAY_MS).toISOString();
-  say(`Running bookings:sync --from ${from} --to ${to}`);
-  const backfillStartedAt = performance.now();
-  const sync = startChild('bookings:sync', compiled('scripts/bookings-sync.ts'), ['--from', from, '--to', to]);
-  const backfillSeconds = await untilReadable('backfill', sizes.backfill, () => readable(windows.backfill), backfillStartedAt, sizes['drain-timeout'], worker);
-  const syncExit = await sync.exited;
-  if (syncExit !== 0) throw new Error(`bookings:sync exited with code ${syncExit}:\n${sync.lastLines()}`);
+  /** Books `count` invitees starting `window` days ahead and feeds them by bookings:sync: seconds until all are readable. */
+  const backfill = async (phase: string, count: number, window: number) => {
+    say(`${phase}: booking ${count} invitees in the fake Calendly API (not delivered)`);
+    await book(fake, count, window);
+    const from = new Date(Date.now() + window * DAY_MS - 3_600_000).toISOString();
+    const to = new Date(Date.now() + (window + 9) * DAY_MS).toISOString();
+    say(`${phase}: running bookings:sync --from ${from} --to ${to}`);
+    const startedAt = performance.now();
+    const sync = startChild('bookings:sync', compiled('scripts/bookings-sync.ts'), ['--from', from, '--to', to]);
+    const seconds = await untilReadable(phase, count, () => readable(window), startedAt, sizes['drain-timeout'], [worker, receiver]);
+    const exit = await sync.exited;
+    if (exit !== 0) throw new Error(`bookings:sync exited with code ${exit}:\n${sync.lastLines()}`);
+    return seconds;
+  };
+  const backfillSeconds = await backfill('backfill', sizes.backfill, windows.backfill);
   figure('backfillBookingsPerSecond', `backfill: bookings:sync of ${sizes.backfill} invitees`, sizes.backfill / backfillSeconds, '/s', { op: '>=', value: 50 });
-  const expected = burstTotal + steadyAccepted + sizes.backfill;
+  const waiting = () => settledWorkflowCount(temporal, `WorkflowType = "keepMeetingReminders" AND ExecutionStatus = "Running"`);
+  const topUp = Math.max(0, sizes.meetings - (await waiting()));
+  if (topUp > 0) await backfill('top-up', topUp, windows.topUp);
+  const expected = burstTotal + steadyAccepted + sizes.backfill + topUp;
   figure('duplicateMeetings', `meetings beyond the ${expected} booked`, (await readable()) - expected, '', { op: '<=', value: 0 });
+
+  const holdingTimers = await waiting();
+  say(`Reminders: ${holdingTimers} meeting workflows hold their timers; ${sizes.probes} probe meetings whose first reminder fires in about 40 s`);
+  const probe = await reminderProbe(receiverUrl, sizes.probes, (startTime) => fake.bookMeeting({ email: `probe-${Date.parse(startTime)}@example.com`, startTime }, { deliver: false }).then(({ invitee }) => invitee.uri), (inviteeUri) => deliver(sign(inviteeUri)));
+  figure('meetingsHoldingTimers', 'meeting workflows holding reminder timers', holdingTimers, '', { op: '>=', value: 20_000 });
+  figure('reminderLatenessP50Ms', `reminders: sent after their time, p50 of ${sizes.probes}`, percentile(probe.latenessMs, 0.5), 'ms');
+  figure('reminderLatenessMaxMs', `reminders: sent after their time, max of ${sizes.probes}`, maximum(probe.latenessMs), 'ms', { op: '<=', value: 1000 });
+  figure('reminderOnWebsocketMaxMs', 'reminders: fire time -> reminder.sent on the websocket, max', maximum(probe.seenAfterMs), 'ms');
+  figure('reminderProbesMissing', 'reminders: probe reminders never seen sent', sizes.probes - probe.latenessMs.length, '', { op: '<=', value: 0 });
 
   figure('receiverRssIdleMb', 'receiver RSS idle', receiverIdleRss, 'MB', { op: '<=', value: 120 });
   figure('receiverRssLoadedMb', 'receiver RSS loaded (max)', receiverLoadedRss, 'MB');
   figure('workerRssAfterBurstMb', `worker RSS after the burst (${burstTotal})`, workerRssAfterBurst, 'MB');
-  figure('workerRssAfterAllMb', `worker RSS after all ${expected} bookings`, rssMegabytes(worker.pid), 'MB');
+  figure('workerRssAfterAllMb', `worker RSS after all ${expected} bookings and the probes`, rssMegabytes(worker.pid), 'MB');
 
   let profiles: Record<string, ProfileSummary> | undefined;
   if (cpuProfDir) {
@@ -337,6 +376,18 @@ async function book(fake: FakeCalendly, count: number, startInDays: number): Pro
   return uris;
 }
 
+/** Visibility lags the starts a little: counted until two counts a second apart agree (at most 30 s). */
+async function settledWorkflowCount(temporal: Client, query: string): Promise<number> {
+  let last = -1;
+  for (let attempt = 0; attempt < 30; attempt++) {
+    const { count } = await temporal.workflow.count(query);
+    if (count === last) return count;
+    last = count;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  return last;
+}
+
 /** Meetings the read API shows: all, or those starting in the day window of a phase. */
 async function meetingCount(receiverUrl: string, startInDays?: number): Promise<number> {
   const query = new URLSearchParams({ limit: '1' });
@@ -349,26 +400,34 @@ async function meetingCount(receiverUrl: string, startInDays?: number): Promise<
   return ((await response.json()) as { pagination: { total: number } }).pagination.total;
 }
 
-/** Seconds from `startedAt` until `count` are readable; progress every 5 s; fails after the drain timeout. */
+/** Seconds from `startedAt` until `count` are readable; progress every 5 s; fails after the drain timeout or when a part exits. */
 async function untilReadable(
   phase: string,
   count: number,
   probe: () => Promise<number>,
   startedAt: number,
   timeoutSeconds: number,
-  worker: BenchmarkChild,
+  parts: BenchmarkChild[],
 ): Promise<number> {
   let lastReport = performance.now();
+  let failedProbes = 0;
   for (;;) {
-    const seen = await probe();
+    // A probe that fails once (a connection reset under load) is asked again; the receiver's exit is caught below.
+    const seen = await probe().catch((error: Error) => {
+      failedProbes += 1;
+      if (failedProbes === 1 || failedProbes % 20 === 0) say(`${phase}: GET /api/meetings failed (${failedProbes} so far): ${error.message} ${String((error.cause as Error | undefined)?.message ?? '')}`);
+      return 0;
+    });
     const seconds = (performance.now() - startedAt) / 1000;
     if (seen >= count) {
       say(`${phase}: all ${count} readable after ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)}/s)`);
       return seconds;
     }
-    if (seconds > timeoutSeconds || worker.exitCode() !== null) {
-      const why = worker.exitCode() === null ? `after ${timeoutSeconds} s (--drain-timeout)` : `when the worker exited (code ${worker.exitCode()})`;
-      throw new Error(`${phase}: only ${seen} of ${count} bookings readable ${why}; the worker's last lines:\n${worker.lastLines()}`);
+    const exited = parts.find((part) => part.exitCode() !== null);
+    if (seconds > timeoutSeconds || exited) {
+      const why = exited ? `when the ${exited.name} exited (code ${exited.exitCode()})` : `after ${timeoutSeconds} s (--drain-timeout)`;
+      const lines = parts.map((part) => `the ${part.name}'s last lines:\n${part.lastLines()}`).join('\n');
+      throw new Error(`${phase}: only ${seen} of ${count} bookings readable ${why}; ${lines}`);
     }
     if (performance.now() - lastReport > 5_000) {
       lastReport = performance.now();
@@ -425,6 +484,53 @@ async function steadyRun(receiverUrl: string, sizes: Sizes, invitees: string[], 
   if (unseen.length) say(`steady: no meeting.created for ${unseen.length} invitees, e.g. ${unseen.slice(0, 3).join(' ')}`);
   say(`steady: ${eventLatenciesMs.length}/${accepted} meeting.created seen, p50 ${percentile(eventLatenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(eventLatenciesMs, 0.99).toFixed(0)} ms`);
   return { eventLatenciesMs, ackLatenciesMs, accepted: accepted ?? 0, missing: (accepted ?? 0) - eventLatenciesMs.length };
+}
+
+/**
+ * Books meetings whose first reminder fires about 40 s from now, half a second apart, delivers them, and watches a
+ * real websocket client for their `reminder.sent`: lateness is the reminder's sent time minus its fire time (both
+ * from its row), `seenAfterMs` how long after its fire time the client was told.
+ */
+async function reminderProbe(
+  receiverUrl: string,
+  count: number,
+  bookAt: (startTime: string) => Promise<string>,
+  deliver: (inviteeUri: string) => Promise<{ status: number }>,
+) {
+  const probes = new Set<string>();
+  const latenessMs: number[] = [];
+  const seenAfterMs: number[] = [];
+  const socket = new WebSocket(`${receiverUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+  cleanups.push({ what: 'the reminder websocket client', undo: () => socket.terminate() });
+  let allSeen!: () => void;
+  const seenAll = new Promise<void>((resolve) => (allSeen = resolve));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.on('message', (data) => {
+      const message = JSON.parse((data as Buffer).toString('utf8')) as { type: string; data?: { meeting?: { inviteeUri: string }; reminder?: { fireAt: string; sentAt: string } } };
+      if (message.type === 'welcome') resolve();
+      if (message.type !== 'reminder.sent' || !probes.has(message.data!.meeting!.inviteeUri)) return;
+      const { fireAt, sentAt } = message.data!.reminder!;
+      latenessMs.push(Date.parse(sentAt) - Date.parse(fireAt));
+      seenAfterMs.push(Date.now() - Date.parse(fireAt));
+      if (latenessMs.length === count) allSeen();
+    });
+  });
+  try {
+    const firstFiresAt = Date.now() + 40_000;
+    for (let index = 0; index < count; index++) {
+      const inviteeUri = await bookAt(new Date(firstFiresAt + FIRST_OFFSET_MS + index * 500).toISOString());
+      probes.add(inviteeUri);
+      const { status } = await deliver(inviteeUri);
+      if (status !== 202) throw new Error(`a probe delivery was answered ${status}`);
+    }
+    const timeout = new Promise((resolve) => setTimeout(resolve, 40_000 + count * 500 + 60_000).unref());
+    await Promise.race([seenAll, timeout]);
+  } finally {
+    socket.terminate();
+  }
+  say(`reminders: ${latenessMs.length}/${count} probe reminders sent, lateness p50 ${percentile(latenessMs, 0.5).toFixed(0)} ms, max ${maximum(latenessMs).toFixed(0)} ms`);
+  return { latenessMs, seenAfterMs };
 }
 
 /** Requests per second of the loop that got one of `statuses`. */
