@@ -437,6 +437,26 @@ async function untilReadable(
   }
 }
 
+interface ReceivedEvent {
+  type: string;
+  data?: { meeting?: { inviteeUri: string }; reminder?: { fireAt: string; sentAt: string } };
+}
+
+/** A real websocket client of the receiver, with the benchmark's API token: open once its welcome has arrived. */
+async function eventClient(receiverUrl: string, onEvent: (message: ReceivedEvent) => void): Promise<WebSocket> {
+  const socket = new WebSocket(`${receiverUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+  cleanups.push({ what: 'a websocket client', undo: () => socket.terminate() });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.on('message', (data) => {
+      const message = JSON.parse((data as Buffer).toString('utf8')) as ReceivedEvent;
+      if (message.type === 'welcome') resolve();
+      else onEvent(message);
+    });
+  });
+  return socket;
+}
+
 /** Sends at a fixed rate and times each delivery to its `meeting.created` on a real websocket client. */
 async function steadyRun(receiverUrl: string, sizes: Sizes, invitees: string[], send: (index: number) => Promise<{ status: number; ms: number }>) {
   const sentAt = new Map<string, number>();
@@ -445,20 +465,13 @@ async function steadyRun(receiverUrl: string, sizes: Sizes, invitees: string[], 
   let allSeen!: () => void;
   let accepted: number | undefined;
   const seenAll = new Promise<void>((resolve) => (allSeen = resolve));
-  const socket = new WebSocket(`${receiverUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
-  cleanups.push({ what: 'the websocket client', undo: () => socket.terminate() });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.on('message', (data) => {
-      const message = JSON.parse((data as Buffer).toString('utf8')) as { type: string; data?: { meeting?: { inviteeUri: string } } };
-      if (message.type === 'welcome') resolve();
-      const inviteeUri = message.type === 'meeting.created' ? message.data!.meeting!.inviteeUri : undefined;
-      const sent = inviteeUri === undefined ? undefined : sentAt.get(inviteeUri);
-      if (inviteeUri === undefined || sent === undefined) return;
-      seen.add(inviteeUri);
-      eventLatenciesMs.push(performance.now() - sent);
-      if (accepted !== undefined && eventLatenciesMs.length >= accepted) allSeen();
-    });
+  const socket = await eventClient(receiverUrl, (message) => {
+    const inviteeUri = message.type === 'meeting.created' ? message.data!.meeting!.inviteeUri : undefined;
+    const sent = inviteeUri === undefined ? undefined : sentAt.get(inviteeUri);
+    if (inviteeUri === undefined || sent === undefined) return;
+    seen.add(inviteeUri);
+    eventLatenciesMs.push(performance.now() - sent);
+    if (accepted !== undefined && eventLatenciesMs.length >= accepted) allSeen();
   });
   const ackLatenciesMs: number[] = [];
   const statuses: Record<string, number> = {};
@@ -500,21 +513,14 @@ async function reminderProbe(
   const probes = new Set<string>();
   const latenessMs: number[] = [];
   const seenAfterMs: number[] = [];
-  const socket = new WebSocket(`${receiverUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
-  cleanups.push({ what: 'the reminder websocket client', undo: () => socket.terminate() });
   let allSeen!: () => void;
   const seenAll = new Promise<void>((resolve) => (allSeen = resolve));
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.on('message', (data) => {
-      const message = JSON.parse((data as Buffer).toString('utf8')) as { type: string; data?: { meeting?: { inviteeUri: string }; reminder?: { fireAt: string; sentAt: string } } };
-      if (message.type === 'welcome') resolve();
-      if (message.type !== 'reminder.sent' || !probes.has(message.data!.meeting!.inviteeUri)) return;
-      const { fireAt, sentAt } = message.data!.reminder!;
-      latenessMs.push(Date.parse(sentAt) - Date.parse(fireAt));
-      seenAfterMs.push(Date.now() - Date.parse(fireAt));
-      if (latenessMs.length === count) allSeen();
-    });
+  const socket = await eventClient(receiverUrl, (message) => {
+    if (message.type !== 'reminder.sent' || !probes.has(message.data!.meeting!.inviteeUri)) return;
+    const { fireAt, sentAt } = message.data!.reminder!;
+    latenessMs.push(Date.parse(sentAt) - Date.parse(fireAt));
+    seenAfterMs.push(Date.now() - Date.parse(fireAt));
+    if (latenessMs.length === count) allSeen();
   });
   try {
     const firstFiresAt = Date.now() + 40_000;

@@ -47,7 +47,7 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
 /** Whose subscription a delivery was sent to, and the keys it may be signed with. */
 interface DeliveryTarget {
   connectionId: string | null;
-  /** the connection's Calendly organization; null for the environment's subscription, whose organization the receiver does not ask for */
+  /** the connection's organization; null for the environment's subscription, whose organization the receiver does not ask for */
   organization: string | null;
   signingKeys: readonly string[];
 }

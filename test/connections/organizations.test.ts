@@ -11,6 +11,7 @@ import { SecretBox } from '../../src/connections/secret-box';
 import { findConnection } from '../../src/database/connections';
 import { connectionScheduleIds, connectionWorkflowIds, meetingWorkflowId } from '../../src/workflow-ids';
 import { openEventStream } from '../support/event-stream';
+import { scrapeMetrics } from '../support/metrics';
 import { API_TOKEN, eventually, OAUTH_APP, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 /** Unique per run: other test files share the database, and may name their organizations alike. */
@@ -133,8 +134,8 @@ it('stores each booking in the organization whose Calendly it was made in, and s
   expect(meetingWorkflows).not.toContain(meetingWorkflowId(atGlobex.invitee.uri));
 
   // Metrics know the organization too: each one's deliveries, Calendly calls and bookings are counted under it.
-  const samples = (await (await fetch(`${system.receiverUrl}/metrics`)).text()).split('\n');
-  const counted = (metric: string, labels: string) => samples.some((line) => line.startsWith(`${metric}{`) && line.includes(`${labels}} `) && Number(line.split(' ').at(-1)) > 0);
+  const samples = [...(await scrapeMetrics(system.receiverUrl))];
+  const counted = (metric: string, labels: string) => samples.some(([key, value]) => key.startsWith(`${metric}{`) && key.endsWith(`${labels}}`) && value > 0);
   for (const { organization } of [ACME, GLOBEX]) {
     expect(counted('calendly_webhook_deliveries_total', `event_type="invitee.created",outcome="accepted",organization="${organization}"`)).toBe(true);
     expect(counted('calendly_api_requests_total', `status="200",organization="${organization}"`)).toBe(true);

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { signatureFor } from '../../src/calendly/signature';
 import { createLogger } from '../../src/logger';
 import { commitEvent, openEventStream } from '../support/event-stream';
+import { scrapeMetrics } from '../support/metrics';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 const ALLOWED_ORIGIN = 'https://app.example.com';
@@ -50,18 +51,7 @@ async function bookedInviteeDelivery(): Promise<string> {
   return system.fake.webhookDelivery('invitee.created', invitee.uri, SIGNING_KEY).body;
 }
 
-/** Scrapes GET /metrics: `name{labels}` (labels as printed) to value. */
-async function scrape(): Promise<Map<string, number>> {
-  const response = await fetch(`${system.receiverUrl}/metrics`);
-  expect(response.status).toBe(200);
-  const samples = new Map<string, number>();
-  for (const line of (await response.text()).split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const split = line.lastIndexOf(' ');
-    samples.set(line.slice(0, split), Number(line.slice(split + 1)));
-  }
-  return samples;
-}
+const scrape = () => scrapeMetrics(system.receiverUrl);
 
 /** Waits for the first log line that matches. */
 const logLine = (match: (line: Record<string, any>) => boolean, what: string) =>
