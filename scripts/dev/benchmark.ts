@@ -7,7 +7,7 @@
  * Ctrl-C, SIGTERM and errors.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
@@ -18,6 +18,8 @@ import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
 import { SIGNATURE_HEADER } from '../../src/calendly/signature';
 import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
 import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
+import { startDeliveryWorkflow } from '../../src/deliveries/intake';
+import { inviteeDelivery } from '../../src/deliveries/parse';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { runCli, UsageError } from '../lib/cli';
 import { summariseCpuProfile, type ProfileSummary } from './benchmark/cpu-profile';
@@ -39,7 +41,8 @@ stops everything it started.
   --concurrency <n>    requests in flight for the ceiling, refusals and accepts (20)
   --burst <n>          unique deliveries accepted while the worker is stopped (accepts/s with the worker idle),
                        then processed when it starts (1000); CPU per booking of each process is measured from the
-                       worker's start until the burst is readable
+                       worker's start until the burst is readable. As many again then go through the same workflows
+                       on a queue of their own whose activities make only their Temporal calls (Temporal only)
   --loaded <n>         unique deliveries sent while the worker processes the burst (accepts/s while it works) (500)
   --rate <n>           deliveries per second of the steady phase (20)
   --seconds <n>        length of the steady phase (60)
@@ -292,6 +295,50 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   );
   const workerRssAfterBurst = rssMegabytes(worker.pid);
 
+  // The same workflows with nothing but their Temporal calls, right after the burst on the same machine: how fast
+  // Temporal alone goes here, and how much of the two cores it takes, next to what the burst reached.
+  const onlyQueue = `benchmark-temporal-only-${id}`;
+  const template = await fake.bookMeeting({ email: 'template@example.com', startTime: new Date(Date.now() + 60 * DAY_MS).toISOString() }, { deliver: false });
+  const templateFile = join(dir, 'booking-template.json');
+  writeFileSync(templateFile, JSON.stringify({ invitee: template.invitee, event: template.event }));
+  say(`Temporal only: ${sizes.burst} deliveries started on a task queue of their own, its worker idle, ${sizes.concurrency} in flight`);
+  const onlyStarts = await closedLoop(sizes.burst, sizes.concurrency, async (index) => {
+    const eventUri = `${fake.url}/scheduled_events/temporal-only-${id}-${index}`;
+    const parsed = inviteeDelivery('invitee.created', 'current', eventUri, `${eventUri}/invitees/temporal-only-${id}-${index}`, template.invitee.email);
+    const startedAt = performance.now();
+    const intake = { client: temporal, taskQueue: onlyQueue, deliveryId: randomUUID(), receivedAt: new Date(), source: 'webhook' as const };
+    const status = await startDeliveryWorkflow(parsed, intake).then(() => 201, () => 0);
+    return { status, ms: performance.now() - startedAt };
+  });
+  report('Temporal-only starts', onlyStarts);
+  const onlyStarted = onlyStarts.statuses[201] ?? 0;
+  const onlyWorker = startChild('Temporal-only worker', 'scripts/dev/benchmark/temporal-only-worker.ts', [
+    temporalServer.address,
+    onlyQueue,
+    join(build, 'src', 'worker', 'workflows.bundle.js'),
+    templateFile,
+  ]);
+  await onlyWorker.waitForLine(/^running$/, 120_000);
+  const onlyStartedAt = performance.now();
+  const onlyCpuUsers = [
+    { key: 'Worker', label: 'its worker', used: () => cpuSeconds(onlyWorker.pid) },
+    ...cpuUsers.filter(({ key }) => key === 'Temporal' || key === 'Machine'),
+  ];
+  const cpuAtOnlyStart = onlyCpuUsers.map(({ used }) => used());
+  // A delivery's last step starts its meeting's workflow. Counted once a second: a count is work for the server too.
+  const onlyDone = async () => (await temporal.workflow.count(`TaskQueue = "${onlyQueue}" AND WorkflowType = "keepMeetingReminders"`)).count;
+  const onlySeconds = await untilReadable('Temporal only', onlyStarted, onlyDone, onlyStartedAt, sizes['drain-timeout'], [onlyWorker], {
+    state: 'meeting workflows started',
+    everyMs: 1_000,
+  });
+  const onlyPerSecond = onlyStarted / onlySeconds;
+  onlyCpuUsers.forEach(({ key, label, used }, index) =>
+    figure(`temporalOnlyCpuMsPerBooking${key}`, `Temporal only: CPU per booking, ${label}`, ((used() - cpuAtOnlyStart[index]) * 1000) / onlyStarted, 'ms'),
+  );
+  figure('temporalOnlyBookingsPerSecond', `Temporal only: ${onlyStarted} deliveries, meeting workflows started`, onlyPerSecond, '/s');
+  figure('burstToTemporalOnlyRatio', '  ratio burst / Temporal only', burstTotal / burstSeconds / onlyPerSecond, '');
+  await onlyWorker.stop();
+
   const steadyTotal = sizes.rate * sizes.seconds;
   say(`Steady: booking ${steadyTotal} invitees; then ${sizes.rate} deliveries/s for ${sizes.seconds} s, watched on the websocket`);
   const steadyInvitees = await book(fake, steadyTotal, windows.steady);
@@ -321,7 +368,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   };
   const backfillSeconds = await backfill('backfill', sizes.backfill, windows.backfill);
   figure('backfillBookingsPerSecond', `backfill: bookings:sync of ${sizes.backfill} invitees`, sizes.backfill / backfillSeconds, '/s', { op: '>=', value: 50 });
-  const waiting = () => settledWorkflowCount(temporal, `WorkflowType = "keepMeetingReminders" AND ExecutionStatus = "Running"`);
+  const waiting = () => settledWorkflowCount(temporal, `TaskQueue = "${env.TEMPORAL_TASK_QUEUE}" AND WorkflowType = "keepMeetingReminders" AND ExecutionStatus = "Running"`);
   const topUp = Math.max(0, sizes.meetings - (await waiting()));
   if (topUp > 0) await backfill('top-up', topUp, windows.topUp);
   const expected = burstTotal + steadyAccepted + sizes.backfill + topUp;
@@ -400,7 +447,7 @@ async function meetingCount(receiverUrl: string, startInDays?: number): Promise<
   return ((await response.json()) as { pagination: { total: number } }).pagination.total;
 }
 
-/** Seconds from `startedAt` until `count` are readable; progress every 5 s; fails after the drain timeout or when a part exits. */
+/** Seconds from `startedAt` until `count` are readable (or in `state`, as `probe` counts, asked every `everyMs`); progress every 5 s; fails after the drain timeout or when a part exits. */
 async function untilReadable(
   phase: string,
   count: number,
@@ -408,6 +455,7 @@ async function untilReadable(
   startedAt: number,
   timeoutSeconds: number,
   parts: BenchmarkChild[],
+  { state = 'readable', everyMs = 250 } = {},
 ): Promise<number> {
   let lastReport = performance.now();
   let failedProbes = 0;
@@ -415,25 +463,25 @@ async function untilReadable(
     // A probe that fails once (a connection reset under load) is asked again; the receiver's exit is caught below.
     const seen = await probe().catch((error: Error) => {
       failedProbes += 1;
-      if (failedProbes === 1 || failedProbes % 20 === 0) say(`${phase}: GET /api/meetings failed (${failedProbes} so far): ${error.message} ${String((error.cause as Error | undefined)?.message ?? '')}`);
+      if (failedProbes === 1 || failedProbes % 20 === 0) say(`${phase}: counting failed (${failedProbes} so far): ${error.message} ${String((error.cause as Error | undefined)?.message ?? '')}`);
       return 0;
     });
     const seconds = (performance.now() - startedAt) / 1000;
     if (seen >= count) {
-      say(`${phase}: all ${count} readable after ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)}/s)`);
+      say(`${phase}: all ${count} ${state} after ${seconds.toFixed(1)} s (${(count / seconds).toFixed(1)}/s)`);
       return seconds;
     }
     const exited = parts.find((part) => part.exitCode() !== null);
     if (seconds > timeoutSeconds || exited) {
       const why = exited ? `when the ${exited.name} exited (code ${exited.exitCode()})` : `after ${timeoutSeconds} s (--drain-timeout)`;
       const lines = parts.map((part) => `the ${part.name}'s last lines:\n${part.lastLines()}`).join('\n');
-      throw new Error(`${phase}: only ${seen} of ${count} bookings readable ${why}; ${lines}`);
+      throw new Error(`${phase}: only ${seen} of ${count} ${state} ${why}; ${lines}`);
     }
     if (performance.now() - lastReport > 5_000) {
       lastReport = performance.now();
-      say(`${phase}: ${seen}/${count} readable after ${seconds.toFixed(0)} s (${(seen / seconds).toFixed(1)}/s)`);
+      say(`${phase}: ${seen}/${count} ${state} after ${seconds.toFixed(0)} s (${(seen / seconds).toFixed(1)}/s)`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 

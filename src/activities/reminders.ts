@@ -20,6 +20,7 @@ import {
   MEETING_START,
   MEETING_STATUS,
   type Activities,
+  type MeetingRemindersInput,
   type PlannedReminder,
   type ReminderState,
 } from '../contract';
@@ -37,6 +38,34 @@ export interface ReminderSettings {
 
 const REMINDER_SIGNATURE_HEADER = 'reminder-signature';
 
+/**
+ * Starts the meeting's workflow with `input`, or signals the running one the meeting as it is now. A finished
+ * workflow (all reminders done, or the meeting canceled) is left finished.
+ */
+export async function tellMeetingWorkflow(temporal: Client, taskQueue: string, input: MeetingRemindersInput, connectionId?: string | null): Promise<void> {
+  const { meeting } = input;
+  try {
+    await temporal.workflow.signalWithStart(keepMeetingReminders, {
+      workflowId: meetingWorkflowId(meeting.inviteeUri),
+      taskQueue,
+      args: [input],
+      signal: meetingChanged,
+      signalArgs: [meeting],
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: [
+        { key: INVITEE_EMAIL, value: meeting.inviteeEmail },
+        { key: EVENT_UUID, value: meeting.eventUuid },
+        { key: MEETING_START, value: new Date(meeting.startTime) },
+        { key: MEETING_STATUS, value: meeting.status },
+        ...(connectionId ? [{ key: CALENDLY_CONNECTION, value: connectionId }] : []),
+      ],
+    });
+  } catch (error) {
+    if (!isAlreadyStarted(error)) throw error;
+    log.info('Meeting workflow already finished; nothing left to remind', { inviteeUri: meeting.inviteeUri });
+  }
+}
+
 export function createReminderActivities(
   orm: MikroORM,
   temporal: Client,
@@ -45,10 +74,9 @@ export function createReminderActivities(
 ): Pick<Activities, 'syncMeetingReminders' | 'planReminders' | 'sendReminder' | 'cancelReminders' | 'deliverReminderWebhook'> {
   return {
     /**
-     * Starts the meeting's workflow, or tells the running one that the meeting changed. A finished workflow
-     * (all reminders done, or the meeting canceled) is left finished. A new workflow starts with its reminders
-     * planned here (idempotent rows), so that its first task only sets its timer: no activity of its own. It is
-     * found in the Web UI by its connection too (`CalendlyConnection`), as the connection's deliveries are.
+     * Tells the meeting's workflow of the meeting as stored. A new workflow starts with its reminders planned here
+     * (idempotent rows), so that its first task only sets its timer: no activity of its own. It is found in the Web
+     * UI by its connection too (`CalendlyConnection`), as the connection's deliveries are.
      */
     async syncMeetingReminders(inviteeUri: string, connectionId?: string | null): Promise<void> {
       const em = orm.em.fork();
@@ -56,26 +84,7 @@ export function createReminderActivities(
       if (!meeting) throw new Error(`no meeting for ${inviteeUri}`);
       const { offsetsSeconds } = settings;
       const reminders = meeting.status === 'active' ? await planReminders(em, meeting.meetingId, offsetsSeconds, new Date()) : undefined;
-      try {
-        await temporal.workflow.signalWithStart(keepMeetingReminders, {
-          workflowId: meetingWorkflowId(inviteeUri),
-          taskQueue,
-          args: [{ meeting, offsetsSeconds, reminders, sendOutbound: Boolean(settings.webhook) }],
-          signal: meetingChanged,
-          signalArgs: [meeting],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          typedSearchAttributes: [
-            { key: INVITEE_EMAIL, value: meeting.inviteeEmail },
-            { key: EVENT_UUID, value: meeting.eventUuid },
-            { key: MEETING_START, value: new Date(meeting.startTime) },
-            { key: MEETING_STATUS, value: meeting.status },
-            ...(connectionId ? [{ key: CALENDLY_CONNECTION, value: connectionId }] : []),
-          ],
-        });
-      } catch (error) {
-        if (!isAlreadyStarted(error)) throw error;
-        log.info('Meeting workflow already finished; nothing left to remind', { inviteeUri });
-      }
+      await tellMeetingWorkflow(temporal, taskQueue, { meeting, offsetsSeconds, reminders, sendOutbound: Boolean(settings.webhook) }, connectionId);
     },
 
     async planReminders(meetingId: string, offsetsSeconds: number[]): Promise<PlannedReminder[]> {

@@ -104,6 +104,9 @@ it('prints the table with every target, writes every figure as a number, and lea
       'burstCpuMsPerBookingWorker',
       'burstCpuMsPerBookingTemporal',
       'burstCpuMsPerBookingPostgres',
+      'temporalOnlyBookingsPerSecond',
+      'temporalOnlyCpuMsPerBookingTemporal',
+      'burstToTemporalOnlyRatio',
       'steadyMeetingCreatedP99Ms',
       'steadyAckP99Ms',
       'receiverRssIdleMb',
@@ -115,6 +118,8 @@ it('prints the table with every target, writes every figure as a number, and lea
   expect(figures.filter(([, value]) => typeof value !== 'number' || !Number.isFinite(value))).toEqual([]);
   // The worker did all of the burst's processing: it cannot have used no CPU for it.
   expect(result.figures.burstCpuMsPerBookingWorker).toBeGreaterThan(0);
+  // The Temporal-only baseline ran its own worker through the same workflows.
+  expect(result.figures.temporalOnlyCpuMsPerBookingWorker).toBeGreaterThan(0);
   // Correctness does not depend on the machine's speed: every booking became one meeting, every event was seen.
   expect({ duplicates: result.figures.duplicateMeetings, missing: result.figures.steadyMissingEvents }).toEqual({ duplicates: 0, missing: 0 });
   expect(result.targets.filter(({ met }) => typeof met !== 'boolean')).toEqual([]);

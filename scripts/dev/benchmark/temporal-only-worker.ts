@@ -1,0 +1,64 @@
+/**
+ * The benchmark's Temporal-only baseline, run as its own process like the worker: the worker's own delivery and
+ * meeting workflows (the production bundle, same cache size) on a task queue of their own, with activities that do
+ * nothing but their Temporal calls. Reading Calendly and writing PostgreSQL are skipped (a copy of `template` stands
+ * for what Calendly returns); the meeting's workflow is started as the worker starts it. What the burst reaches next
+ * to this is what Temporal leaves to everything else on the same two cores.
+ * Usage: temporal-only-worker.ts <Temporal address> <task queue> <workflow bundle> <booking template (JSON file)>;
+ * prints "running" once it polls.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { tellMeetingWorkflow } from '../../../src/activities/reminders';
+import type { Activities, Booking, PlannedReminder } from '../../../src/contract';
+
+const [address, taskQueue, workflowBundlePath, templatePath] = process.argv.slice(2);
+const template = JSON.parse(readFileSync(templatePath, 'utf8')) as Booking;
+const OFFSETS_SECONDS = [86_400, 3_600, 900];
+const MEETING_IN_MS = 30 * 86_400_000;
+
+async function main(): Promise<void> {
+  const temporal = new Client({ connection: await Connection.connect({ address }) });
+  const activities: Partial<Activities> = {
+    async recordAcceptedDelivery() {},
+    async recordDeliveryOutcome() {},
+    fetchBookings({ inviteeUri, scheduledEventUri }) {
+      const invitee = { ...template.invitee, uri: inviteeUri, event: scheduledEventUri };
+      return Promise.resolve({ bookings: [{ invitee, event: { ...template.event, uri: scheduledEventUri } }], organization: 'benchmark' });
+    },
+    saveBookings({ bookings }) {
+      return Promise.resolve(bookings.map(({ invitee }) => ({ leadId: randomUUID(), meetingId: randomUUID(), inviteeUri: invitee.uri })));
+    },
+    async syncMeetingReminders(inviteeUri, connectionId) {
+      const startTime = new Date(Date.now() + MEETING_IN_MS).toISOString();
+      const eventUuid = inviteeUri.split('/').at(-3) ?? 'event';
+      const meeting = { meetingId: randomUUID(), inviteeUri, inviteeEmail: template.invitee.email, eventUuid, status: 'active' as const, startTime };
+      const reminders: PlannedReminder[] = OFFSETS_SECONDS.map((offsetSeconds) => ({
+        reminderId: randomUUID(),
+        offsetSeconds,
+        fireAt: new Date(Date.parse(startTime) - offsetSeconds * 1000).toISOString(),
+        state: 'scheduled',
+      }));
+      await tellMeetingWorkflow(temporal, taskQueue, { meeting, offsetsSeconds: OFFSETS_SECONDS, reminders, sendOutbound: false }, connectionId);
+    },
+  };
+  const worker = await Worker.create({
+    connection: await NativeConnection.connect({ address }),
+    taskQueue,
+    workflowBundle: { codePath: workflowBundlePath },
+    maxCachedWorkflows: 500,
+    activities,
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => worker.shutdown());
+  const running = worker.run();
+  process.stdout.write('running\n');
+  await running;
+  await temporal.connection.close();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${String((error as Error).stack ?? error)}\n`);
+  process.exit(1);
+});
