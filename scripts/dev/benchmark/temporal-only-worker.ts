@@ -5,7 +5,8 @@
  * for what Calendly returns); the meeting's workflow is started as the worker starts it. What the burst reaches next
  * to this is what Temporal leaves to everything else on the same two cores.
  * Usage: temporal-only-worker.ts <Temporal address> <task queue> <workflow bundle> <booking template (JSON file)>;
- * prints "running" once it polls.
+ * prints "running" once it polls, then "meeting workflows started: <n>" as it starts them (counted here rather than
+ * in Temporal's visibility: a count query would be work for the server it measures).
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -18,6 +19,7 @@ const [address, taskQueue, workflowBundlePath, templatePath] = process.argv.slic
 const template = JSON.parse(readFileSync(templatePath, 'utf8')) as Booking;
 const OFFSETS_SECONDS = [86_400, 3_600, 900];
 const MEETING_IN_MS = 30 * 86_400_000;
+let meetingWorkflowsStarted = 0;
 
 async function main(): Promise<void> {
   const temporal = new Client({ connection: await Connection.connect({ address }) });
@@ -42,6 +44,7 @@ async function main(): Promise<void> {
         state: 'scheduled',
       }));
       await tellMeetingWorkflow(temporal, taskQueue, { meeting, offsetsSeconds: OFFSETS_SECONDS, reminders, sendOutbound: false }, connectionId);
+      process.stdout.write(`meeting workflows started: ${++meetingWorkflowsStarted}\n`);
     },
   };
   const worker = await Worker.create({
