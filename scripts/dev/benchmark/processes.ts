@@ -22,6 +22,8 @@ export interface BenchmarkChild {
   waitForLine(pattern: RegExp, timeoutMs: number): Promise<void>;
   /** The last lines it wrote, for an error message. */
   lastLines(): string;
+  /** Calls `listener` with every line it writes from now on. */
+  onLine(listener: (line: string) => void): void;
   exited: Promise<number | null>;
   /** Its exit code, null while it runs (or when a signal ended it). */
   exitCode(): number | null;
@@ -61,6 +63,9 @@ export function startNodeChild(name: string, file: string, options: { env: NodeJ
     exited,
     exitCode: () => child.exitCode ?? (child.signalCode ? 128 : null),
     lastLines,
+    onLine(listener) {
+      watchers.add(listener);
+    },
     waitForLine(pattern, timeoutMs) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => finish(new Error(`${name}: not ready within ${timeoutMs / 1000} s; last output:\n${lastLines()}`)), timeoutMs);
