@@ -125,12 +125,15 @@ it('stores each booking in the organization whose Calendly it was made in, and s
   }
   expect(workflows.length).toBeGreaterThan(0);
   expect(workflows.every((id) => id.includes(acme.id))).toBe(true);
-  // Its meetings' reminder workflows too, and no other organization's.
-  const meetingWorkflows = [];
-  for await (const workflow of system.temporal.workflow.list({ query: `CalendlyConnection = "${acme.id}" AND WorkflowType = "keepMeetingReminders"` })) {
-    meetingWorkflows.push(workflow.workflowId);
-  }
-  expect(meetingWorkflows).toContain(meetingWorkflowId(atAcme.invitee.uri));
+  // Its meetings' reminder workflows too (started by the step after the meeting is saved), and no other organization's.
+  await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(atGlobex.invitee.uri)).describe(), 30_000, "the Globex meeting's workflow");
+  const meetingWorkflows = await eventually(async () => {
+    const ids = [];
+    for await (const workflow of system.temporal.workflow.list({ query: `CalendlyConnection = "${acme.id}" AND WorkflowType = "keepMeetingReminders"` })) {
+      ids.push(workflow.workflowId);
+    }
+    return ids.includes(meetingWorkflowId(atAcme.invitee.uri)) ? ids : undefined;
+  }, 30_000, "the Acme meeting's workflow");
   expect(meetingWorkflows).not.toContain(meetingWorkflowId(atGlobex.invitee.uri));
 
   // Metrics know the organization too: each one's deliveries, Calendly calls and bookings are counted under it.

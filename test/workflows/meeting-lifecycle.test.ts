@@ -27,7 +27,9 @@ const remindersOf = async (inviteeUri: string) => {
   const reminders = await system.orm.em.fork().find(ReminderSchema, { meeting: meeting.id }, { orderBy: { fireAt: 'asc' } });
   return reminders.map((reminder) => reminder.state);
 };
-const finished = (inviteeUri: string) => system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri)).result() as Promise<MeetingPlan>;
+// The meeting's workflow is started by the step after the meeting is saved, so it may not exist for a moment.
+const finished = (inviteeUri: string) =>
+  eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri)).result() as Promise<MeetingPlan>, 30_000, `the workflow of ${inviteeUri}`);
 
 async function waitForMeeting(inviteeUri: string, accept: (meeting: Meeting) => boolean = () => true): Promise<Meeting> {
   return eventually(async () => {

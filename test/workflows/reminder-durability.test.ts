@@ -21,7 +21,9 @@ async function bookAndPlan(system: TestSystem, startTime: string) {
   const { invitee } = await system.fake.bookMeeting({ email: `durable-${Date.now()}@example.com`, startTime });
   const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: invitee.uri }).then((row) => row ?? undefined));
   await eventually(async () => ((await system.orm.em.fork().count(ReminderSchema, { meeting: meeting.id })) === 2 ? true : undefined));
-  return { invitee, meeting };
+  // The rows are written just before the meeting's workflow is started, so it may not exist yet for a moment.
+  const plan = await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).query(planQuery), 30_000, "the meeting workflow's plan");
+  return { invitee, meeting, plan };
 }
 
 async function sentOnce(system: TestSystem, meetingId: string) {
@@ -57,9 +59,8 @@ describe('with the shared dev server', () => {
   });
 
   it('continues as new when the history grows, keeping its plan', async () => {
-    const { invitee, meeting } = await bookAndPlan(system, inSeconds(3600));
+    const { invitee, meeting, plan } = await bookAndPlan(system, inSeconds(3600));
     const running = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
-    const plan = await running.query(planQuery);
     const input: MeetingRemindersInput = {
       meeting: { meetingId: meeting.id, inviteeUri: invitee.uri, inviteeEmail: 'x@example.com', eventUuid: 'e', status: 'active', startTime: plan.startTime },
       offsetsSeconds: [6, 3],
