@@ -313,7 +313,6 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   report('Temporal-only starts', onlyStarts);
   const onlyStarted = onlyStarts.statuses[201] ?? 0;
   const onlyWorker = startChild('Temporal-only worker', 'scripts/dev/benchmark/temporal-only-worker.ts', [
-    temporalServer.address,
     onlyQueue,
     join(build, 'src', 'worker', 'workflows.bundle.js'),
     templateFile,

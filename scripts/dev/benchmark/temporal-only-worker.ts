@@ -1,10 +1,11 @@
 /**
  * The benchmark's Temporal-only baseline, run as its own process like the worker: the worker's own delivery and
- * meeting workflows (the production bundle, same cache size) on a task queue of their own, with activities that do
- * nothing but their Temporal calls. Reading Calendly and writing PostgreSQL are skipped (a copy of `template` stands
+ * meeting workflows (the production bundle) on a task queue of their own, configured from the worker's environment
+ * (Temporal address and namespace, cache size, reminder offsets), with activities that do nothing but their Temporal
+ * calls. Reading Calendly and writing PostgreSQL are skipped (a copy of `template` stands
  * for what Calendly returns); the meeting's workflow is started as the worker starts it. What the burst reaches next
  * to this is what Temporal leaves to everything else on the same two cores.
- * Usage: temporal-only-worker.ts <Temporal address> <task queue> <workflow bundle> <booking template (JSON file)>;
+ * Usage: temporal-only-worker.ts <task queue> <workflow bundle> <booking template (JSON file)>;
  * prints "running" once it polls, then "meeting workflows started: <n>" as it starts them (counted here rather than
  * in Temporal's visibility: a count query would be work for the server it measures).
  */
@@ -13,16 +14,19 @@ import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { tellMeetingWorkflow } from '../../../src/activities/reminders';
+import { configFromEnvironment } from '../../../src/config';
 import type { Activities, Booking, PlannedReminder } from '../../../src/contract';
 
-const [address, taskQueue, workflowBundlePath, templatePath] = process.argv.slice(2);
+const [taskQueue, workflowBundlePath, templatePath] = process.argv.slice(2);
 const template = JSON.parse(readFileSync(templatePath, 'utf8')) as Booking;
-const OFFSETS_SECONDS = [86_400, 3_600, 900];
+const config = configFromEnvironment();
+const { offsetsSeconds } = config.reminders;
 const MEETING_IN_MS = 30 * 86_400_000;
 let meetingWorkflowsStarted = 0;
 
 async function main(): Promise<void> {
-  const temporal = new Client({ connection: await Connection.connect({ address }) });
+  const { address, namespace } = config.temporal;
+  const temporal = new Client({ connection: await Connection.connect({ address }), namespace });
   const activities: Partial<Activities> = {
     async recordAcceptedDelivery() {},
     async recordDeliveryOutcome() {},
@@ -37,21 +41,22 @@ async function main(): Promise<void> {
       const startTime = new Date(Date.now() + MEETING_IN_MS).toISOString();
       const eventUuid = inviteeUri.split('/').at(-3) ?? 'event';
       const meeting = { meetingId: randomUUID(), inviteeUri, inviteeEmail: template.invitee.email, eventUuid, status: 'active' as const, startTime };
-      const reminders: PlannedReminder[] = OFFSETS_SECONDS.map((offsetSeconds) => ({
+      const reminders: PlannedReminder[] = offsetsSeconds.map((offsetSeconds) => ({
         reminderId: randomUUID(),
         offsetSeconds,
         fireAt: new Date(Date.parse(startTime) - offsetSeconds * 1000).toISOString(),
         state: 'scheduled',
       }));
-      await tellMeetingWorkflow(temporal, taskQueue, { meeting, offsetsSeconds: OFFSETS_SECONDS, reminders, sendOutbound: false }, connectionId);
+      await tellMeetingWorkflow(temporal, taskQueue, { meeting, offsetsSeconds, reminders, sendOutbound: false }, connectionId);
       process.stdout.write(`meeting workflows started: ${++meetingWorkflowsStarted}\n`);
     },
   };
   const worker = await Worker.create({
     connection: await NativeConnection.connect({ address }),
+    namespace,
     taskQueue,
     workflowBundle: { codePath: workflowBundlePath },
-    maxCachedWorkflows: 500,
+    maxCachedWorkflows: config.maxCachedWorkflows,
     activities,
   });
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, () => worker.shutdown());
