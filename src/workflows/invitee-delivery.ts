@@ -47,7 +47,7 @@ async function processTogether(delivery: InviteeDelivery, workflowId: string): P
   const { recordAcceptedDelivery, fetchBookings, saveBookings, syncMeetingReminders, recordDeliveryOutcome } = localSteps;
   // Each pair settles before anything else is written, so that a late write never overwrites the outcome.
   const [accepted, fetched] = await Promise.allSettled([recordAcceptedDelivery(delivery, workflowId), fetchBookings(delivery)]);
-  if (accepted.status === 'rejected') throw accepted.reason;
+  succeeded(accepted);
   try {
     const read = succeeded(fetched);
     const saved = await saveBookings(read, noShowChangeOf(delivery, read.bookings[0].invitee.no_show?.created_at));
