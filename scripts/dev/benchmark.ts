@@ -17,13 +17,16 @@ import WebSocket from 'ws';
 import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
 import { SIGNATURE_HEADER } from '../../src/calendly/signature';
 import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
+import { CONNECTION_CALLBACK_PATH } from '../../src/receiver/connection-routes';
 import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
+import { connectionWorkflowIds } from '../../src/workflow-ids';
 import { startDeliveryWorkflow } from '../../src/deliveries/intake';
 import { inviteeDelivery } from '../../src/deliveries/parse';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { runCli, UsageError } from '../lib/cli';
 import { summariseCpuProfile, type ProfileSummary } from './benchmark/cpu-profile';
 import { closeAgent, closedLoop, openLoop, percentile, post, type LoopResult } from './benchmark/load';
+import { connectThroughOAuth, newTenant, OAUTH_APP } from './benchmark/organizations';
 import { cpuSeconds, cpuSecondsOfCommand, machineBusySeconds, rssMegabytes, startNodeChild, type BenchmarkChild } from './benchmark/processes';
 import { freePorts } from '../lib/free-ports';
 import { startTemporalDevServer } from './temporal-dev-server';
@@ -35,8 +38,9 @@ and the receiver from the production build, a bare Koa refusal baseline and the 
 prints a table with each target of the throughput issue and whether it is met, writes the figures as JSON, and
 stops everything it started.
 
-  --quick              a run of about 4 minutes: --requests 300 --burst 150 --loaded 75 --rate 10 --seconds 15
-                       --backfill 300 --meetings 600 --probes 10 (options given as well override these)
+  --quick              a run of about 5 minutes: --requests 300 --burst 150 --loaded 75 --rate 10 --seconds 15
+                       --backfill 300 --meetings 600 --probes 10 --fairness-sync 300 --fairness-baseline 10 (options
+                       given as well override these)
   --requests <n>       starts for the raw start ceiling, and forged deliveries for each refusal figure (1000)
   --concurrency <n>    requests in flight for the ceiling, refusals and accepts (20)
   --burst <n>          unique deliveries accepted while the worker is stopped (accepts/s with the worker idle),
@@ -52,6 +56,12 @@ stops everything it started.
                        to this (20000)
   --probes <n>         meetings booked so that their first reminder fires about 40 s later, half a second apart;
                        each reminder's lateness is its sent time minus its fire time (20)
+  --fairness-sync <n>  bookings organization A already has in Calendly when it connects through OAuth, fed by its
+                       connection's first sync (2000)
+  --fairness-rate <n>  live bookings/s of organization B, delivered by the fake Calendly API to B's connection and
+                       timed to meeting.created on B's websocket: alone, then while A's first sync runs (5)
+  --fairness-baseline <s>
+                       length of B's run alone, with no sync running (20)
   --drain-timeout <s>  how long to wait for bookings to become readable after each phase (900)
   --postgres <url>     PostgreSQL server to create the benchmark's database in (postgres://postgres@127.0.0.1:5432)
   --out <file>         where to write the JSON (.tools/benchmark/latest.json)
@@ -68,7 +78,18 @@ const CALENDLY_TOKEN = 'benchmark-calendly-token-0123456789';
 const API_TOKEN = 'benchmark-api-token-0123456789abcdef';
 const DAY_MS = 86_400_000;
 
-const QUICK = { requests: '300', burst: '150', loaded: '75', rate: '10', seconds: '15', backfill: '300', meetings: '600', probes: '10' };
+const QUICK = {
+  requests: '300',
+  burst: '150',
+  loaded: '75',
+  rate: '10',
+  seconds: '15',
+  backfill: '300',
+  meetings: '600',
+  probes: '10',
+  'fairness-sync': '300',
+  'fairness-baseline': '10',
+};
 const DEFAULTS = {
   requests: '1000',
   concurrency: '20',
@@ -79,6 +100,9 @@ const DEFAULTS = {
   backfill: '10000',
   meetings: '20000',
   probes: '20',
+  'fairness-sync': '2000',
+  'fairness-rate': '5',
+  'fairness-baseline': '20',
   'drain-timeout': '900',
 };
 /** What the worker runs with (the default): a probe meeting starts just over the first of them from now. */
@@ -163,6 +187,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const dir = mkdtempSync(join(tmpdir(), 'benchmark-'));
   cleanups.push({ what: 'the temporary directory', undo: () => rmSync(dir, { recursive: true, force: true }) });
   const [temporalPort, receiverPort, barePort] = await freePorts(3);
+  const receiverUrl = `http://127.0.0.1:${receiverPort}`;
 
   say('Starting the Temporal dev server (headless, state in a new file)');
   const temporalServer = await startTemporalDevServer({ ip: '127.0.0.1', port: temporalPort, namespace: 'default', dbFilename: join(dir, 'temporal', 'dev.db'), output: 'ignore' });
@@ -172,8 +197,15 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   cleanups.push({ what: 'the database', undo: () => dropDatabase(databaseUrl) });
   await migrateDatabase(databaseUrl);
   // The fake's rate limit would be what is measured otherwise (the worker reads the invitee and its event).
-  const fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN, rateLimitPerMinute: 1_000_000_000 });
+  const redirectUri = `${receiverUrl}${CONNECTION_CALLBACK_PATH}`;
+  const fake = await startFakeCalendly({
+    apiToken: CALENDLY_TOKEN,
+    rateLimitPerMinute: 1_000_000_000,
+    oauth: { clientId: OAUTH_APP.clientId, clientSecret: OAUTH_APP.clientSecret, redirectUris: [redirectUri] },
+  });
   cleanups.push({ what: 'the fake Calendly API', undo: () => fake.close() });
+  // The fairness phase's two organizations, each connecting its own Calendly organization through OAuth.
+  const tenants = { a: newTenant(fake, 'a'), b: newTenant(fake, 'b') };
   // What production runs: compiled JavaScript (no tsx loader, whose thread and compiler cost memory) and the
   // workflow bundle built once, next to the compiled worker; inside the repository, where it finds node_modules.
   const build = join(ROOT, '.tools', 'benchmark', `build-${id}`);
@@ -182,7 +214,6 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   await promisify(execFile)('bash', [join(ROOT, 'scripts', 'build.sh')], { env: { ...process.env, BUILD_OUT_DIR: build } });
   const compiled = (file: string) => join(build, file.replace(/\.ts$/, '.js'));
 
-  const receiverUrl = `http://127.0.0.1:${receiverPort}`;
   const env: NodeJS.ProcessEnv = {
     HOST: '127.0.0.1',
     PORT: String(receiverPort),
@@ -194,7 +225,12 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
     TEMPORAL_ADDRESS: temporalServer.address,
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: `benchmark-${id}`,
-    API_TOKENS: API_TOKEN,
+    API_TOKENS: [API_TOKEN, ...Object.values(tenants).map(({ token, organization }) => `${token}:${organization}`)].join(','),
+    CALENDLY_CLIENT_ID: OAUTH_APP.clientId,
+    CALENDLY_CLIENT_SECRET: OAUTH_APP.clientSecret,
+    CALENDLY_OAUTH_REDIRECT_URI: redirectUri,
+    CALENDLY_AUTH_BASE_URL: fake.url,
+    CONNECTION_ENCRYPTION_KEY: OAUTH_APP.encryptionKey,
     LOG_LEVEL: 'info',
     // The schedules must not feed or check anything while it measures.
     RECONCILE_INTERVAL_MINUTES: '1440',
@@ -220,7 +256,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const figures: Figure[] = [];
   const figure = (key: string, label: string, value: number, unit: string, target?: Figure['target']) => figures.push({ key, label, value, unit, target });
   const webhookUrl = `${receiverUrl}${WEBHOOK_PATH}`;
-  const windows = { burst: 10, steady: 20, backfill: 30, topUp: 40 };
+  const windows = { burst: 10, steady: 20, backfill: 30, topUp: 40, fairnessSync: 50, fairnessLive: 60 };
   const sign = (inviteeUri: string, key = SIGNING_KEY) => fake.webhookDelivery('invitee.created', inviteeUri, key);
   const deliver = ({ body, signature }: { body: string; signature: string }, url = webhookUrl) =>
     post(url, body, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature }).catch(() => ({ status: 0, ms: Number.NaN, body: '' }));
@@ -343,7 +379,11 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const steadyTotal = sizes.rate * sizes.seconds;
   say(`Steady: booking ${steadyTotal} invitees; then ${sizes.rate} deliveries/s for ${sizes.seconds} s, watched on the websocket`);
   const steadyInvitees = await book(fake, steadyTotal, windows.steady);
-  const steady = await steadyRun(receiverUrl, sizes, steadyInvitees, (index) => deliver(sign(steadyInvitees[index])));
+  const steady = await steadyRun(
+    receiverUrl,
+    { phase: 'steady', token: API_TOKEN, rate: sizes.rate, seconds: sizes.seconds, drainTimeoutSeconds: sizes['drain-timeout'] },
+    async (index) => ({ inviteeUri: steadyInvitees[index], ...(await deliver(sign(steadyInvitees[index]))) }),
+  );
   figure('steadyMeetingCreatedP50Ms', `steady ${sizes.rate}/s: delivery -> meeting.created p50`, percentile(steady.eventLatenciesMs, 0.5), 'ms');
   figure('steadyMeetingCreatedP99Ms', `steady ${sizes.rate}/s: delivery -> meeting.created p99`, percentile(steady.eventLatenciesMs, 0.99), 'ms', { op: '<=', value: 1000 });
   figure('steadyAckP99Ms', `steady ${sizes.rate}/s: ack p99`, percentile(steady.ackLatenciesMs, 0.99), 'ms', { op: '<=', value: 100 });
@@ -384,10 +424,57 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   figure('reminderOnWebsocketMaxMs', 'reminders: fire time -> reminder.sent on the websocket, max', maximum(probe.seenAfterMs), 'ms');
   figure('reminderProbesMissing', 'reminders: probe reminders never seen sent', sizes.probes - probe.latenessMs.length, '', { op: '<=', value: 0 });
 
+  const workerRssAfterAll = rssMegabytes(worker.pid);
+
+  // Fairness: organization B's live bookings alone, then while organization A's first sync feeds its bookings.
+  const { a, b } = tenants;
+  const fairness = { rate: sizes['fairness-rate'], drainTimeoutSeconds: sizes['drain-timeout'], token: b.token, organization: b.organization };
+  say(`Fairness: organizations A and B connect through OAuth; A has ${sizes['fairness-sync']} bookings in Calendly`);
+  await book(fake, sizes['fairness-sync'], windows.fairnessSync, a.calendlyOrganization);
+  await temporal.workflow.getHandle(connectionWorkflowIds(await connectThroughOAuth(receiverUrl, fake, b)).setUp).result();
+  // B's bookings are delivered by the fake as Calendly would: signed with its subscription's key, to its connection's URL.
+  const bookAtB = (run: string) => async (index: number) => {
+    const startTime = new Date(Date.now() + windows.fairnessLive * DAY_MS + index * 1_000).toISOString();
+    const sendingAt = performance.now();
+    const { invitee, deliveries } = await fake.bookMeeting({ email: `fairness-${run}-${index}@example.com`, startTime, organization: b.calendlyOrganization });
+    const status = deliveries.length === 1 && typeof deliveries[0].status === 'number' ? deliveries[0].status : 0;
+    return { inviteeUri: invitee.uri, status, ms: performance.now() - sendingAt };
+  };
+  say(`Fairness: B alone, ${fairness.rate} bookings/s for ${sizes['fairness-baseline']} s`);
+  const alone = await steadyRun(receiverUrl, { ...fairness, phase: 'fairness, B alone', seconds: sizes['fairness-baseline'] }, bookAtB('alone'));
+  say(`Fairness: A connects, its first sync runs; B books ${fairness.rate}/s until all of A's bookings are readable`);
+  const synced = new AbortController();
+  const whileSyncing = steadyRun(receiverUrl, { ...fairness, phase: 'fairness, B while A syncs', seconds: sizes['drain-timeout'], stop: synced.signal }, bookAtB('syncing'));
+  // Awaited below, once A's sync is done: a failure meanwhile must not end the process before the clean-up.
+  whileSyncing.catch(() => undefined);
+  let aConnection: string;
+  let syncSeconds: number;
+  try {
+    const connectedAt = performance.now();
+    aConnection = await connectThroughOAuth(receiverUrl, fake, a);
+    const readableByA = () => meetingCount(receiverUrl, undefined, a.token);
+    syncSeconds = await untilReadable("fairness: A's first sync", sizes['fairness-sync'], readableByA, connectedAt, sizes['drain-timeout'], [worker, receiver]);
+  } finally {
+    synced.abort();
+  }
+  const during = await whileSyncing;
+  await temporal.workflow.getHandle(connectionWorkflowIds(aConnection).setUp).result();
+  const p99Alone = percentile(alone.eventLatenciesMs, 0.99);
+  const p99During = percentile(during.eventLatenciesMs, 0.99);
+  const bLabel = (when: string, measured: typeof alone, p: string) => `fairness: B ${when} (${measured.eventLatenciesMs.length}), delivery -> meeting.created ${p}`;
+  figure('fairnessSyncBookingsPerSecond', `fairness: A's first sync, ${sizes['fairness-sync']} bookings readable`, sizes['fairness-sync'] / syncSeconds, '/s');
+  figure('fairnessAloneMeetingCreatedP50Ms', bLabel('alone', alone, 'p50'), percentile(alone.eventLatenciesMs, 0.5), 'ms');
+  figure('fairnessAloneMeetingCreatedP99Ms', bLabel('alone', alone, 'p99'), p99Alone, 'ms');
+  figure('fairnessSyncingMeetingCreatedP50Ms', bLabel('while A syncs', during, 'p50'), percentile(during.eventLatenciesMs, 0.5), 'ms');
+  figure('fairnessSyncingMeetingCreatedP99Ms', bLabel('while A syncs', during, 'p99'), p99During, 'ms', { op: '<=', value: 1000 });
+  figure('fairnessP99Ratio', "  ratio B's p99 while A syncs / alone", p99During / p99Alone, '');
+  figure('fairnessMissingEvents', "fairness: B's meeting.created never seen", alone.missing + during.missing, '', { op: '<=', value: 0 });
+  figure('fairnessForeignEvents', "fairness: other organizations' events on B's websocket", alone.foreignEvents + during.foreignEvents, '', { op: '<=', value: 0 });
+
   figure('receiverRssIdleMb', 'receiver RSS idle', receiverIdleRss, 'MB', { op: '<=', value: 120 });
   figure('receiverRssLoadedMb', 'receiver RSS loaded (max)', receiverLoadedRss, 'MB');
   figure('workerRssAfterBurstMb', `worker RSS after the burst (${burstTotal})`, workerRssAfterBurst, 'MB');
-  figure('workerRssAfterAllMb', `worker RSS after all ${expected} bookings and the probes`, rssMegabytes(worker.pid), 'MB');
+  figure('workerRssAfterAllMb', `worker RSS after all ${expected} bookings and the probes`, workerRssAfterAll, 'MB');
 
   let profiles: Record<string, ProfileSummary> | undefined;
   if (cpuProfDir) {
@@ -410,13 +497,13 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   };
 }
 
-/** Invitees booked in the fake (not delivered), starting `startInDays` from now, one a second apart. */
-async function book(fake: FakeCalendly, count: number, startInDays: number): Promise<string[]> {
+/** Invitees booked in the fake (not delivered), starting `startInDays` from now, one a second apart; in the fake's default organization unless another is named. */
+async function book(fake: FakeCalendly, count: number, startInDays: number, organization?: string): Promise<string[]> {
   const base = Date.now() + startInDays * DAY_MS;
   const uris: string[] = [];
   for (let index = 0; index < count; index++) {
     const { invitee } = await fake.bookMeeting(
-      { email: `bench-${startInDays}-${index}@example.com`, name: `Bench ${index}`, startTime: new Date(base + index * 1_000).toISOString() },
+      { email: `bench-${startInDays}-${index}@example.com`, name: `Bench ${index}`, startTime: new Date(base + index * 1_000).toISOString(), organization },
       { deliver: false },
     );
     uris.push(invitee.uri);
@@ -436,14 +523,14 @@ async function settledWorkflowCount(temporal: Client, query: string): Promise<nu
   return last;
 }
 
-/** Meetings the read API shows: all, or those starting in the day window of a phase. */
-async function meetingCount(receiverUrl: string, startInDays?: number): Promise<number> {
+/** Meetings the read API shows to `token` (the benchmark's own sees every organization): all, or those starting in the day window of a phase. */
+async function meetingCount(receiverUrl: string, startInDays?: number, token = API_TOKEN): Promise<number> {
   const query = new URLSearchParams({ limit: '1' });
   if (startInDays !== undefined) {
     query.set('startFrom', new Date(Date.now() + startInDays * DAY_MS - 3_600_000).toISOString());
     query.set('startTo', new Date(Date.now() + (startInDays + 9) * DAY_MS).toISOString());
   }
-  const response = await fetch(`${receiverUrl}/api/meetings?${query.toString()}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+  const response = await fetch(`${receiverUrl}/api/meetings?${query.toString()}`, { headers: { authorization: `Bearer ${token}` } });
   if (!response.ok) throw new Error(`GET /api/meetings answered ${response.status}`);
   return ((await response.json()) as { pagination: { total: number } }).pagination.total;
 }
@@ -488,12 +575,16 @@ async function untilReadable(
 
 interface ReceivedEvent {
   type: string;
+  organization?: string | null;
   data?: { meeting?: { inviteeUri: string }; reminder?: { fireAt: string; sentAt: string } };
 }
 
-/** A real websocket client of the receiver, with the benchmark's API token: open once its welcome has arrived. */
-async function eventClient(receiverUrl: string, onEvent: (message: ReceivedEvent) => void): Promise<WebSocket> {
-  const socket = new WebSocket(`${receiverUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+/**
+ * A real websocket client of the receiver with `token` (the benchmark's own sees every organization): open once its
+ * welcome has arrived. The one place that knows how a client authenticates.
+ */
+async function eventClient(receiverUrl: string, token: string, onEvent: (message: ReceivedEvent) => void): Promise<WebSocket> {
+  const socket = new WebSocket(`${receiverUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`, { headers: { authorization: `Bearer ${token}` } });
   cleanups.push({ what: 'a websocket client', undo: () => socket.terminate() });
   await new Promise<void>((resolve, reject) => {
     socket.once('error', reject);
@@ -506,46 +597,82 @@ async function eventClient(receiverUrl: string, onEvent: (message: ReceivedEvent
   return socket;
 }
 
-/** Sends at a fixed rate and times each delivery to its `meeting.created` on a real websocket client. */
-async function steadyRun(receiverUrl: string, sizes: Sizes, invitees: string[], send: (index: number) => Promise<{ status: number; ms: number }>) {
+interface LiveRun {
+  /** names the run in progress lines */
+  phase: string;
+  /** whose websocket client watches */
+  token: string;
+  rate: number;
+  seconds: number;
+  drainTimeoutSeconds: number;
+  /** no more deliveries are sent once it aborts */
+  stop?: AbortSignal;
+  /** the organization `token` is bound to: an event of any other one on its websocket is counted as foreign */
+  organization?: string;
+}
+
+/**
+ * Sends at a fixed rate and times each delivery to its `meeting.created` on a real websocket client. `send` says
+ * which invitee it delivered; its event may arrive before `send` resolves (the fake Calendly API answers once the
+ * receiver has), so sends and events are matched whichever comes first.
+ */
+async function steadyRun(receiverUrl: string, run: LiveRun, send: (index: number) => Promise<{ inviteeUri: string; status: number; ms: number }>) {
   const sentAt = new Map<string, number>();
+  const seenAt = new Map<string, number>();
   const eventLatenciesMs: number[] = [];
-  const seen = new Set<string>();
+  let foreignEvents = 0;
   let allSeen!: () => void;
   let accepted: number | undefined;
   const seenAll = new Promise<void>((resolve) => (allSeen = resolve));
-  const socket = await eventClient(receiverUrl, (message) => {
-    const inviteeUri = message.type === 'meeting.created' ? message.data!.meeting!.inviteeUri : undefined;
-    const sent = inviteeUri === undefined ? undefined : sentAt.get(inviteeUri);
-    if (inviteeUri === undefined || sent === undefined) return;
-    seen.add(inviteeUri);
-    eventLatenciesMs.push(performance.now() - sent);
+  const match = (inviteeUri: string) => {
+    const sent = sentAt.get(inviteeUri);
+    const seen = seenAt.get(inviteeUri);
+    if (sent === undefined || seen === undefined) return;
+    eventLatenciesMs.push(seen - sent);
     if (accepted !== undefined && eventLatenciesMs.length >= accepted) allSeen();
+  };
+  const socket = await eventClient(receiverUrl, run.token, (message) => {
+    if (run.organization !== undefined && message.organization !== run.organization) foreignEvents += 1;
+    const inviteeUri = message.type === 'meeting.created' ? message.data!.meeting!.inviteeUri : undefined;
+    if (inviteeUri === undefined || seenAt.has(inviteeUri)) return;
+    seenAt.set(inviteeUri, performance.now());
+    match(inviteeUri);
   });
   const ackLatenciesMs: number[] = [];
   const statuses: Record<string, number> = {};
   const startedAt = performance.now();
-  const progress = setInterval(() => say(`steady: ${sentAt.size} sent, ${eventLatenciesMs.length} meeting.created seen`), 10_000);
+  const progress = setInterval(() => say(`${run.phase}: ${sentAt.size} sent, ${eventLatenciesMs.length} meeting.created seen`), 10_000);
   try {
-    await openLoop(sizes.rate, sizes.seconds, async (index) => {
-      sentAt.set(invitees[index], performance.now());
-      const { status, ms } = await send(index);
-      ackLatenciesMs.push(ms);
-      statuses[status] = (statuses[status] ?? 0) + 1;
-    });
+    await openLoop(
+      run.rate,
+      run.seconds,
+      async (index) => {
+        const sendingAt = performance.now();
+        const { inviteeUri, status, ms } = await send(index);
+        sentAt.set(inviteeUri, sendingAt);
+        match(inviteeUri);
+        ackLatenciesMs.push(ms);
+        statuses[status] = (statuses[status] ?? 0) + 1;
+      },
+      run.stop,
+    );
     accepted = statuses[202] ?? 0;
     if (eventLatenciesMs.length >= accepted) allSeen();
-    say(`steady: all ${invitees.length} sent in ${((performance.now() - startedAt) / 1000).toFixed(1)} s, statuses ${JSON.stringify(statuses)}; waiting for their events`);
-    const timeout = new Promise((resolve) => setTimeout(resolve, sizes['drain-timeout'] * 1000).unref());
+    say(`${run.phase}: all ${sentAt.size} sent in ${((performance.now() - startedAt) / 1000).toFixed(1)} s, statuses ${JSON.stringify(statuses)}; waiting for their events`);
+    const timeout = new Promise((resolve) => setTimeout(resolve, run.drainTimeoutSeconds * 1000).unref());
     await Promise.race([seenAll, timeout]);
   } finally {
     clearInterval(progress);
     socket.terminate();
   }
-  const unseen = [...sentAt.keys()].filter((inviteeUri) => !seen.has(inviteeUri));
-  if (unseen.length) say(`steady: no meeting.created for ${unseen.length} invitees, e.g. ${unseen.slice(0, 3).join(' ')}`);
-  say(`steady: ${eventLatenciesMs.length}/${accepted} meeting.created seen, p50 ${percentile(eventLatenciesMs, 0.5).toFixed(0)} ms, p99 ${percentile(eventLatenciesMs, 0.99).toFixed(0)} ms`);
-  return { eventLatenciesMs, ackLatenciesMs, accepted: accepted ?? 0, missing: (accepted ?? 0) - eventLatenciesMs.length };
+  const unseen = [...sentAt.keys()].filter((inviteeUri) => !seenAt.has(inviteeUri));
+  if (unseen.length) say(`${run.phase}: no meeting.created for ${unseen.length} invitees, e.g. ${unseen.slice(0, 3).join(' ')}`);
+  if (foreignEvents) say(`${run.phase}: ${foreignEvents} events of another organization on ${run.organization}'s websocket`);
+  say(
+    `${run.phase}: ${eventLatenciesMs.length}/${accepted} meeting.created seen, p50 ${percentile(eventLatenciesMs, 0.5).toFixed(0)} ms, ` +
+      `p99 ${percentile(eventLatenciesMs, 0.99).toFixed(0)} ms`,
+  );
+  return { eventLatenciesMs, ackLatenciesMs, accepted: accepted ?? 0, missing: (accepted ?? 0) - eventLatenciesMs.length, foreignEvents };
 }
 
 /**
@@ -564,7 +691,7 @@ async function reminderProbe(
   const seenAfterMs: number[] = [];
   let allSeen!: () => void;
   const seenAll = new Promise<void>((resolve) => (allSeen = resolve));
-  const socket = await eventClient(receiverUrl, (message) => {
+  const socket = await eventClient(receiverUrl, API_TOKEN, (message) => {
     if (message.type !== 'reminder.sent' || !probes.has(message.data!.meeting!.inviteeUri)) return;
     const { fireAt, sentAt } = message.data!.reminder!;
     latenessMs.push(Date.parse(sentAt) - Date.parse(fireAt));

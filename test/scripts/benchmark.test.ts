@@ -15,7 +15,7 @@ import { TEST_POSTGRES_URL } from '../support/harness';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
-const TINY = ['--quick', '--requests', '10', '--burst', '5', '--loaded', '3', '--rate', '2', '--seconds', '2', '--backfill', '5', '--drain-timeout', '120'];
+const TINY = ['--quick', '--requests', '10', '--burst', '5', '--loaded', '3', '--rate', '2', '--seconds', '2', '--backfill', '5', '--fairness-sync', '5', '--fairness-rate', '2', '--fairness-baseline', '2', '--drain-timeout', '120'];
 
 interface Run {
   child: ChildProcess;
@@ -113,6 +113,11 @@ it('prints the table with every target, writes every figure as a number, and lea
       'workerRssAfterBurstMb',
       'backfillBookingsPerSecond',
       'duplicateMeetings',
+      'fairnessSyncBookingsPerSecond',
+      'fairnessAloneMeetingCreatedP99Ms',
+      'fairnessSyncingMeetingCreatedP99Ms',
+      'fairnessP99Ratio',
+      'fairnessForeignEvents',
     ]),
   );
   expect(figures.filter(([, value]) => typeof value !== 'number' || !Number.isFinite(value))).toEqual([]);
@@ -122,6 +127,8 @@ it('prints the table with every target, writes every figure as a number, and lea
   expect(result.figures.temporalOnlyCpuMsPerBookingWorker).toBeGreaterThan(0);
   // Correctness does not depend on the machine's speed: every booking became one meeting, every event was seen.
   expect({ duplicates: result.figures.duplicateMeetings, missing: result.figures.steadyMissingEvents }).toEqual({ duplicates: 0, missing: 0 });
+  // Organization B saw each of its own bookings and nothing of A's, whose sync ran meanwhile.
+  expect({ missing: result.figures.fairnessMissingEvents, foreign: result.figures.fairnessForeignEvents }).toEqual({ missing: 0, foreign: 0 });
   expect(result.targets.filter(({ met }) => typeof met !== 'boolean')).toEqual([]);
   expect(output.match(/\| +(yes|NO) \|$/gm)).toHaveLength(result.targets.length);
 

@@ -65,8 +65,11 @@ export async function closedLoop(count: number, concurrency: number, operation: 
   return { count, seconds, perSecond: count / seconds, latenciesMs, statuses };
 }
 
-/** Starts `operation` `ratePerSecond` times a second for `seconds`, not waiting for earlier ones; resolves when all ended. */
-export async function openLoop(ratePerSecond: number, seconds: number, operation: (index: number) => Promise<void>): Promise<void> {
+/**
+ * Starts `operation` `ratePerSecond` times a second for `seconds`, not waiting for earlier ones; resolves when all
+ * ended. Once `stop` aborts no more are started (the first always is, so that a run has at least one).
+ */
+export async function openLoop(ratePerSecond: number, seconds: number, operation: (index: number) => Promise<void>, stop?: AbortSignal): Promise<void> {
   freshConnections();
   const total = Math.round(ratePerSecond * seconds);
   const startedAt = performance.now();
@@ -75,6 +78,7 @@ export async function openLoop(ratePerSecond: number, seconds: number, operation
     const due = startedAt + (index * 1000) / ratePerSecond;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (index > 0 && stop?.aborted) break;
     running.push(operation(index));
   }
   await Promise.all(running);
