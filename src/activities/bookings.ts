@@ -1,13 +1,13 @@
 /** Stores bookings as leads and meetings (and their outbox events). */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { CalendlyAccounts } from './calendly-accounts';
-import { withActivityFailures } from './calendly';
 import type { Activities, FetchedBookings, NoShowChange, SavedBooking } from '../contract';
 import { saveBookings } from '../database/bookings';
 import { describeDatabaseError, isPermanentDataError } from '../database/errors';
 import { cancelMeetingFromFailedDelivery } from '../database/meetings';
 import { organizationLabel } from '../metrics';
+import type { CalendlyAccounts } from './calendly-accounts';
+import { withActivityFailures } from './calendly';
 import { bookingsSaved } from './metrics';
 
 export function createBookingActivities(orm: MikroORM, accounts: CalendlyAccounts): Pick<Activities, 'saveBookings' | 'cancelMeetingOfFailedDelivery'> {
@@ -27,7 +27,7 @@ export function createBookingActivities(orm: MikroORM, accounts: CalendlyAccount
     },
 
     async cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string, connectionId?: string | null): Promise<boolean> {
-      const organization = await withActivityFailures(async () => accounts.organizationOf(await accounts.of(connectionId)));
+      const organization = await withActivityFailures(() => accounts.organizationOfConnection(connectionId));
       return cancelMeetingFromFailedDelivery(orm.em.fork(), organization, inviteeUri, canceledAt, reason);
     },
   };

@@ -40,6 +40,11 @@ export class CalendlyAccounts {
     });
   }
 
+  /** The organization of the connection's bookings, or of the environment's account (null or absent). */
+  async organizationOfConnection(connectionId?: string | null): Promise<string> {
+    return this.organizationOf(await this.of(connectionId));
+  }
+
   async of(connectionId?: string | null): Promise<CalendlyAccount> {
     if (!connectionId) {
       if (!this.options.environment) throw new ConnectionUnavailableError('no CALENDLY_API_TOKEN is configured: this deployment serves OAuth connections only');

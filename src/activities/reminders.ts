@@ -89,7 +89,7 @@ export function createReminderActivities(
      */
     async syncMeetingReminders(inviteeUri: string, connectionId?: string | null): Promise<void> {
       const em = orm.em.fork();
-      const organization = await withActivityFailures(async () => accounts.organizationOf(await accounts.of(connectionId)));
+      const organization = await withActivityFailures(() => accounts.organizationOfConnection(connectionId));
       const stored = await meetingSnapshot(em, organization, inviteeUri);
       if (!stored) throw new Error(`no meeting for ${inviteeUri}`);
       const { meeting, workflowId } = stored;

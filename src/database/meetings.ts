@@ -35,9 +35,9 @@ export async function lockMeetingState(em: EntityManager, organization: string, 
 
 /** Set by PostgreSQL or by a no-show change, never by reading a booking; every other property is. */
 type NotFromBooking = 'id' | 'noShowAt' | 'noShowChangedAt' | 'createdAt' | 'updatedAt';
-/** The meeting's identity and its workflow's ID: set once, when it is stored first. */
-const SET_ON_INSERT = ['organization', 'invitee_uri', 'workflow_id'];
 type BookedMeeting = Record<Exclude<keyof Meeting, NotFromBooking>, unknown>;
+/** The meeting's identity and its workflow's ID: set once, when it is first stored; a later booking never moves it. */
+const SET_ON_INSERT = ['organization', 'invitee_uri', 'workflow_id'];
 
 /**
  * Inserts the organization's meeting, or updates it unless the row already holds a newer read of Calendly. Returns the
