@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
+import { tellMeetingWorkflow } from '../../src/activities/reminders';
 import { signatureFor } from '../../src/calendly/signature';
 import type { WebhookEventName } from '../../src/calendly/schemas';
 import { SecretBox } from '../../src/connections/secret-box';
@@ -181,5 +182,23 @@ describe("a second organization connecting the environment account's Calendly or
     expect((await remindersOf(environment.id)).map(({ state }) => state)).toEqual(['scheduled']);
     const { status } = await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).query(planQuery);
     expect(status).toBe('active');
+  });
+
+  it("keeps telling a connection's meeting stored before the prefix the workflow it was started with", async () => {
+    const startTime = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const { event, invitee } = await system.fake.bookMeeting({ email: newEmail('stored-before'), startTime }, { deliver: false });
+    // As such a meeting was left by the migration: no workflow_id, and its workflow running under the unprefixed ID.
+    await saveBookings(system.orm.em.fork(), [{ event, invitee }], OTHER.organization);
+    const stored = (await meetingSnapshot(system.orm.em.fork(), OTHER.organization, invitee.uri))!;
+    expect(stored.workflowId).toBe(meetingWorkflowId(invitee.uri));
+    const reminders = await planReminders(system.orm.em.fork(), stored.meeting.meetingId, [3600], new Date());
+    await tellMeetingWorkflow(system.temporal, system.config.temporal.taskQueue, { meeting: stored.meeting, offsetsSeconds: [3600], reminders, sendOutbound: false }, stored.workflowId, connectionId);
+
+    await system.fake.cancelInvitee(invitee.uri, undefined, { deliver: false });
+    const cancel = await deliverToConnection('invitee.canceled', invitee.uri);
+    await expect(system.temporal.workflow.getHandle(cancel).result()).resolves.toMatchObject({ outcome: 'processed' });
+    await expect(system.temporal.workflow.getHandle(stored.workflowId).result()).resolves.toMatchObject({ status: 'canceled' });
+    const prefixed = await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, connectionId)).describe().catch((error: Error) => error.name);
+    expect(prefixed).toBe('WorkflowNotFoundError');
   });
 });
