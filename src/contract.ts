@@ -86,6 +86,8 @@ export interface FetchedBookings {
   bookings: Booking[];
   /** whose bookings these are: the connection's organization, or the Calendly organization of the environment's token */
   organization: string;
+  /** the connection they were read through (null: the environment's account); absent from reads recorded before it was added */
+  connectionId?: string | null;
 }
 
 export interface SavedBooking {
@@ -314,11 +316,15 @@ export interface Activities {
   fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri' | 'connectionId'>): Promise<FetchedBookings>;
   saveBookings(fetched: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]>;
   /**
-   * After an `invitee.canceled` delivery failed for good: marks the invitee's meeting canceled from what is known.
-   * False when no meeting is stored for the invitee.
+   * After an `invitee.canceled` delivery failed for good: marks the invitee's meeting of the delivery's organization
+   * (that of its connection, or the environment's account) canceled from what is known. False when that organization
+   * holds no meeting for the invitee.
    */
-  cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string): Promise<boolean>;
-  /** Starts the meeting's workflow (searchable by the delivery's connection), or tells the running one that the meeting changed. */
+  cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string, connectionId?: string | null): Promise<boolean>;
+  /**
+   * Starts the meeting's workflow (searchable by the delivery's connection), or tells the running one that the meeting
+   * changed; the meeting is the one of the connection's organization (or the environment account's).
+   */
   syncMeetingReminders(inviteeUri: string, connectionId?: string | null): Promise<void>;
   planReminders(meetingId: string, offsetsSeconds: number[]): Promise<PlannedReminder[]>;
   sendReminder(reminderId: string): Promise<ReminderState>;

@@ -1,10 +1,15 @@
 /** Workflow IDs a person can type into the Web UI search, built from Calendly's identifiers. */
 import { uuidOf } from './calendly/schemas';
 
-/** The long-lived workflow that keeps one meeting's reminders: `calendly-meeting-<event uuid>-<invitee uuid>`. */
-export function meetingWorkflowId(inviteeUri: string): string {
+/**
+ * The long-lived workflow that keeps one meeting's reminders: `calendly-meeting-<event uuid>-<invitee uuid>`, and for
+ * a connection's meeting `calendly-meeting-<connection id>-<event uuid>-<invitee uuid>`, so that two organizations
+ * holding the same invitee never share one. Meetings stored before that prefix keep the ID they were started with
+ * (`meetings.workflow_id` is null for them and for the environment's account).
+ */
+export function meetingWorkflowId(inviteeUri: string, connectionId?: string | null): string {
   const segments = new URL(inviteeUri).pathname.split('/').filter(Boolean);
-  return `calendly-meeting-${segments.at(-3)}-${uuidOf(inviteeUri)}`;
+  return `calendly-meeting-${connectionId ? `${connectionId}-` : ''}${segments.at(-3)}-${uuidOf(inviteeUri)}`;
 }
 
 /** One outbound event webhook delivery: `outbound-delivery-<delivery id>`, the same for every dispatcher and replay. */

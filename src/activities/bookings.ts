@@ -6,13 +6,15 @@ import { saveBookings } from '../database/bookings';
 import { describeDatabaseError, isPermanentDataError } from '../database/errors';
 import { cancelMeetingFromFailedDelivery } from '../database/meetings';
 import { organizationLabel } from '../metrics';
+import type { CalendlyAccounts } from './calendly-accounts';
+import { withActivityFailures } from './calendly';
 import { bookingsSaved } from './metrics';
 
-export function createBookingActivities(orm: MikroORM): Pick<Activities, 'saveBookings' | 'cancelMeetingOfFailedDelivery'> {
+export function createBookingActivities(orm: MikroORM, accounts: CalendlyAccounts): Pick<Activities, 'saveBookings' | 'cancelMeetingOfFailedDelivery'> {
   return {
-    async saveBookings({ bookings, organization }: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]> {
+    async saveBookings({ bookings, organization, connectionId }: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]> {
       try {
-        const saved = await saveBookings(orm.em.fork(), bookings, organization, noShowChange);
+        const saved = await saveBookings(orm.em.fork(), bookings, organization, noShowChange, connectionId ?? null);
         bookingsSaved.inc({ organization: organizationLabel(organization) }, saved.length);
         return saved;
       } catch (error) {
@@ -24,8 +26,9 @@ export function createBookingActivities(orm: MikroORM): Pick<Activities, 'saveBo
       }
     },
 
-    async cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string): Promise<boolean> {
-      return cancelMeetingFromFailedDelivery(orm.em.fork(), inviteeUri, canceledAt, reason);
+    async cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string, connectionId?: string | null): Promise<boolean> {
+      const organization = await withActivityFailures(() => accounts.organizationOfConnection(connectionId));
+      return cancelMeetingFromFailedDelivery(orm.em.fork(), organization, inviteeUri, canceledAt, reason);
     },
   };
 }

@@ -25,7 +25,25 @@ export interface CalendlyAccountsOptions {
 }
 
 export class CalendlyAccounts {
+  /** The environment's token belongs to one Calendly organization: asked once. A connection's is on its row. */
+  private environmentOrganization: Promise<string> | undefined;
+
   constructor(private readonly options: CalendlyAccountsOptions) {}
+
+  /** The organization whose meetings the account's bookings are. */
+  async organizationOf(account: CalendlyAccount): Promise<string> {
+    if (account.organization) return account.organization;
+    this.environmentOrganization ??= account.calendly.getCurrentUser().then((user) => user.current_organization);
+    return this.environmentOrganization.catch((error: unknown) => {
+      this.environmentOrganization = undefined;
+      throw error;
+    });
+  }
+
+  /** The organization of the connection's bookings, or of the environment's account (null or absent). */
+  async organizationOfConnection(connectionId?: string | null): Promise<string> {
+    return this.organizationOf(await this.of(connectionId));
+  }
 
   async of(connectionId?: string | null): Promise<CalendlyAccount> {
     if (!connectionId) {

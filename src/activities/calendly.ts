@@ -6,16 +6,6 @@ import type { Activities, Booking, FetchedBookings, InviteeDelivery } from '../c
 import type { CalendlyAccounts } from './calendly-accounts';
 
 export function createCalendlyActivities(accounts: CalendlyAccounts): Pick<Activities, 'fetchBookings'> {
-  // The environment's token belongs to one Calendly organization: asked once. A connection's is on its row.
-  let environmentOrganization: Promise<string> | undefined;
-  const organizationOfToken = (calendly: CalendlyApiClient) => {
-    environmentOrganization ??= calendly.getCurrentUser().then((user) => user.current_organization);
-    return environmentOrganization.catch((error: unknown) => {
-      environmentOrganization = undefined;
-      throw error;
-    });
-  };
-
   return {
     fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri' | 'connectionId'>): Promise<FetchedBookings> {
       return withActivityFailures(async () => {
@@ -24,8 +14,8 @@ export function createCalendlyActivities(accounts: CalendlyAccounts): Pick<Activ
         const primary = await fetchBooking(calendly, delivery.inviteeUri, delivery.scheduledEventUri);
         const relatedUri = primary.invitee.old_invitee ?? primary.invitee.new_invitee;
         const related = relatedUri ? await fetchRelated(calendly, relatedUri) : undefined;
-        const organization = account.organization ?? (await organizationOfToken(calendly));
-        return { bookings: related ? [primary, related] : [primary], organization };
+        const organization = await accounts.organizationOf(account);
+        return { bookings: related ? [primary, related] : [primary], organization, connectionId: account.connectionId ?? null };
       });
     },
   };

@@ -36,9 +36,9 @@ export function createActivities({ orm, environment, connections, temporal, task
   const accounts = new CalendlyAccounts({ environment, connections: connections && { services: connections, orm } });
   return withoutPersonalDataInErrors({
     ...createCalendlyActivities(accounts),
-    ...createBookingActivities(orm),
+    ...createBookingActivities(orm, accounts),
     ...createDeliveryLogActivities(orm),
-    ...createReminderActivities(orm, temporal, taskQueue, reminders),
+    ...createReminderActivities(orm, accounts, temporal, taskQueue, reminders),
     ...createSubscriptionActivities({ orm, accounts, temporal, taskQueue }),
     ...createConnectionActivities({ orm, accounts, temporal, taskQueue, schedules, connect: connections?.connect }),
     ...createRetentionActivities(orm),

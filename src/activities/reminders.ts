@@ -25,9 +25,10 @@ import {
   type ReminderState,
 } from '../contract';
 import { isAlreadyStarted } from '../temporal/already-started';
-import { meetingWorkflowId } from '../workflow-ids';
 import { keepMeetingReminders } from '../workflows';
 import { organizationLabel } from '../metrics';
+import type { CalendlyAccounts } from './calendly-accounts';
+import { withActivityFailures } from './calendly';
 import { reminderLateness, remindersSent, reminderWebhookFailures } from './metrics';
 import { isPermanentRefusal, postSigned } from './signed-post';
 
@@ -42,11 +43,17 @@ const REMINDER_SIGNATURE_HEADER = 'reminder-signature';
  * Starts the meeting's workflow with `input`, or signals the running one the meeting as it is now. A finished
  * workflow (all reminders done, or the meeting canceled) is left finished.
  */
-export async function tellMeetingWorkflow(temporal: Client, taskQueue: string, input: MeetingRemindersInput, connectionId?: string | null): Promise<void> {
+export async function tellMeetingWorkflow(
+  temporal: Client,
+  taskQueue: string,
+  input: MeetingRemindersInput,
+  workflowId: string,
+  connectionId?: string | null,
+): Promise<void> {
   const { meeting } = input;
   try {
     await temporal.workflow.signalWithStart(keepMeetingReminders, {
-      workflowId: meetingWorkflowId(meeting.inviteeUri),
+      workflowId,
       taskQueue,
       args: [input],
       signal: meetingChanged,
@@ -68,6 +75,7 @@ export async function tellMeetingWorkflow(temporal: Client, taskQueue: string, i
 
 export function createReminderActivities(
   orm: MikroORM,
+  accounts: CalendlyAccounts,
   temporal: Client,
   taskQueue: string,
   settings: ReminderSettings,
@@ -76,15 +84,18 @@ export function createReminderActivities(
     /**
      * Tells the meeting's workflow of the meeting as stored. A new workflow starts with its reminders planned here
      * (idempotent rows), so that its first task only sets its timer: no activity of its own. It is found in the Web
-     * UI by its connection too (`CalendlyConnection`), as the connection's deliveries are.
+     * UI by its connection too (`CalendlyConnection`), as the connection's deliveries are. The meeting is the one of
+     * the connection's organization: another organization's meeting of the same invitee is never told.
      */
     async syncMeetingReminders(inviteeUri: string, connectionId?: string | null): Promise<void> {
       const em = orm.em.fork();
-      const meeting = await meetingSnapshot(em, inviteeUri);
-      if (!meeting) throw new Error(`no meeting for ${inviteeUri}`);
+      const organization = await withActivityFailures(() => accounts.organizationOfConnection(connectionId));
+      const stored = await meetingSnapshot(em, organization, inviteeUri);
+      if (!stored) throw new Error(`no meeting for ${inviteeUri}`);
+      const { meeting, workflowId } = stored;
       const { offsetsSeconds } = settings;
       const reminders = meeting.status === 'active' ? await planReminders(em, meeting.meetingId, offsetsSeconds, new Date()) : undefined;
-      await tellMeetingWorkflow(temporal, taskQueue, { meeting, offsetsSeconds, reminders, sendOutbound: Boolean(settings.webhook) }, connectionId);
+      await tellMeetingWorkflow(temporal, taskQueue, { meeting, offsetsSeconds, reminders, sendOutbound: Boolean(settings.webhook) }, workflowId, connectionId);
     },
 
     async planReminders(meetingId: string, offsetsSeconds: number[]): Promise<PlannedReminder[]> {

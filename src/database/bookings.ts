@@ -12,17 +12,22 @@ import { lockMeetingState, recordNoShowChange, upsertMeeting } from './meetings'
 import { recordEvent, recordEvents, type NewEvent } from './outbox';
 import { leadView, meetingView } from './views';
 
+/**
+ * Everything is the organization's: a meeting another organization holds for the same invitee URI is neither read nor
+ * changed. `connectionId`: the connection the bookings were read through (null: the environment's account).
+ */
 export async function saveBookings(
   em: EntityManager,
   bookings: Booking[],
-  organization: string | null,
+  organization: string,
   noShowChange?: NoShowChange,
+  connectionId: string | null = null,
 ): Promise<SavedBooking[]> {
   return em.transactional(async (tx) => {
     await lockBookings(tx, bookings, organization);
     const saved: SavedBooking[] = [];
-    for (const booking of bookings) saved.push(await saveBooking(tx, booking, organization));
-    if (noShowChange) await applyNoShowChange(tx, noShowChange);
+    for (const booking of bookings) saved.push(await saveBooking(tx, booking, organization, connectionId));
+    if (noShowChange) await applyNoShowChange(tx, organization, noShowChange);
     return saved;
   });
 }
@@ -32,18 +37,18 @@ export async function saveBookings(
  * (a reschedule's two deliveries each save both sides) would both see it as new and announce it twice. Advisory locks
  * per invitee and per lead serialize them; taken in one sorted order, two batches cannot deadlock.
  */
-async function lockBookings(em: EntityManager, bookings: Booking[], organization: string | null): Promise<void> {
-  const keys = new Set(bookings.flatMap(({ invitee }) => [`meeting:${invitee.uri}`, `lead:${organization}:${emailKeyOf(invitee.email)}`]));
+async function lockBookings(em: EntityManager, bookings: Booking[], organization: string): Promise<void> {
+  const keys = new Set(bookings.flatMap(({ invitee }) => [`meeting:${organization}:${invitee.uri}`, `lead:${organization}:${emailKeyOf(invitee.email)}`]));
   await em.execute('select pg_advisory_xact_lock(hashtext(key)) from jsonb_array_elements_text(?::jsonb) with ordinality as locks(key, position) order by position', [
     JSON.stringify([...keys].sort()),
   ]);
 }
 
-async function saveBooking(em: EntityManager, { event, invitee }: Booking, organization: string | null): Promise<SavedBooking> {
-  const before = await lockMeetingState(em, invitee.uri);
+async function saveBooking(em: EntityManager, { event, invitee }: Booking, organization: string, connectionId: string | null): Promise<SavedBooking> {
+  const before = await lockMeetingState(em, organization, invitee.uri);
   const { lead, change } = await upsertLead(em, invitee, organization);
   // Left as it was (the row holds a newer read), the meeting is as locked above: nothing to announce about it.
-  const meeting = await upsertMeeting(em, event, invitee, lead.id, organization);
+  const meeting = await upsertMeeting(em, event, invitee, lead.id, organization, connectionId);
   const after = meeting ?? before!;
 
   const events: NewEvent[] = [];
@@ -58,10 +63,10 @@ async function saveBooking(em: EntityManager, { event, invitee }: Booking, organ
   return { leadId: lead.id, meetingId: after.id, inviteeUri: invitee.uri };
 }
 
-async function applyNoShowChange(em: EntityManager, change: NoShowChange): Promise<void> {
-  const applied = await recordNoShowChange(em, change);
+async function applyNoShowChange(em: EntityManager, organization: string, change: NoShowChange): Promise<void> {
+  const applied = await recordNoShowChange(em, organization, change);
   if (applied && applied.wasNoShow !== (change.noShowAt !== null)) {
-    const meeting = await em.findOneOrFail(MeetingSchema, { inviteeUri: change.inviteeUri }, { populate: ['lead'], refresh: true });
+    const meeting = await em.findOneOrFail(MeetingSchema, { organization, inviteeUri: change.inviteeUri }, { populate: ['lead'], refresh: true });
     const type = change.noShowAt ? 'meeting.no_show' : 'meeting.no_show_removed';
     await recordEvent(em, { type, organization: applied.organization, payload: { meeting: meetingView(meeting) } });
   }

@@ -1,12 +1,17 @@
-/** The meetings table: one row per invitee of a scheduled Calendly event, and the reads the API and dashboard make. */
+/**
+ * The meetings table: one row per organization and invitee of a scheduled Calendly event, and the reads the API and
+ * dashboard make. A meeting is found by its organization and invitee URI, never by the URI alone: the same URI held by
+ * another organization is another organization's meeting.
+ */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FilterQuery } from '@mikro-orm/core';
 import { uuidOf, type Invitee, type ScheduledEvent } from '../calendly/schemas';
 import type { MeetingSnapshot, NoShowChange } from '../contract';
 import { emailKeyOf } from '../emails';
+import { meetingWorkflowId } from '../workflow-ids';
 import { MeetingSchema, type Meeting, type MeetingStatus } from './entities/meeting';
 import { recordEvent } from './outbox';
-import { meetingView } from './views';
+import { meetingView, workflowIdOf } from './views';
 
 function meetingStatusOf(invitee: Invitee): MeetingStatus {
   if (invitee.status === 'active') return 'active';
@@ -20,25 +25,32 @@ export interface MeetingState {
 }
 
 /** Call it inside a transaction: the meeting's row stays locked until it ends. */
-export async function lockMeetingState(em: EntityManager, inviteeUri: string): Promise<MeetingState | undefined> {
-  const [row] = await em.execute<MeetingState[]>('select id, status, no_show_at from meetings where invitee_uri = ? for update', [inviteeUri]);
+export async function lockMeetingState(em: EntityManager, organization: string, inviteeUri: string): Promise<MeetingState | undefined> {
+  const [row] = await em.execute<MeetingState[]>('select id, status, no_show_at from meetings where organization = ? and invitee_uri = ? for update', [
+    organization,
+    inviteeUri,
+  ]);
   return row;
 }
 
 /** Set by PostgreSQL or by a no-show change, never by reading a booking; every other property is. */
 type NotFromBooking = 'id' | 'noShowAt' | 'noShowChangedAt' | 'createdAt' | 'updatedAt';
 type BookedMeeting = Record<Exclude<keyof Meeting, NotFromBooking>, unknown>;
+/** The meeting's identity and its workflow's ID: set once, when it is first stored; a later booking never moves it. */
+const SET_ON_INSERT = ['organization', 'invitee_uri', 'workflow_id'];
 
 /**
- * Inserts the meeting, or updates it unless the row already holds a newer read of Calendly. Returns the meeting as
- * stored now, or undefined when it was left as it was.
+ * Inserts the organization's meeting, or updates it unless the row already holds a newer read of Calendly. Returns the
+ * meeting as stored now, or undefined when it was left as it was. `connectionId`: the connection the booking was read
+ * through, which names a new meeting's workflow.
  */
 export async function upsertMeeting(
   em: EntityManager,
   event: ScheduledEvent,
   invitee: Invitee,
   leadId: string,
-  organization: string | null,
+  organization: string,
+  connectionId: string | null,
 ): Promise<Meeting | undefined> {
   const host = event.event_memberships[0];
   const cancellation = invitee.cancellation ?? null;
@@ -69,18 +81,19 @@ export async function upsertMeeting(
     bookedAt: invitee.created_at,
     calendlyUpdatedAt: latest(invitee.updated_at, event.updated_at),
     organization,
+    workflowId: connectionId ? meetingWorkflowId(invitee.uri, connectionId) : null,
     lead: leadId,
   };
   // The columns are the entity's: a property added to it must be given a value above, or this does not compile.
   const properties = em.getMetadata(MeetingSchema).props.filter((property) => property.name in values);
   const columns = properties.map((property) => property.fieldNames[0]);
   const placeholders = properties.map((property) => (property.columnTypes[0] === 'jsonb' ? '?::jsonb' : '?'));
-  const updates = columns.filter((column) => column !== 'invitee_uri').map((column) => `${column} = excluded.${column}`);
+  const updates = columns.filter((column) => !SET_ON_INSERT.includes(column)).map((column) => `${column} = excluded.${column}`);
   // No-show columns are set here only for a new row; later changes go through recordNoShowChange, in Calendly's order.
   const [row] = await em.execute<Record<string, unknown>[]>(
     `insert into meetings (${columns.join(', ')}, no_show_at, no_show_changed_at)
      values (${placeholders.join(', ')}, ?, ?)
-     on conflict (invitee_uri) do update set ${updates.join(', ')}, updated_at = now()
+     on conflict (organization, invitee_uri) do update set ${updates.join(', ')}, updated_at = now()
      where meetings.calendly_updated_at <= excluded.calendly_updated_at
      returning *`,
     [
@@ -98,16 +111,20 @@ export interface AppliedNoShowChange {
   wasNoShow: boolean;
 }
 
-export async function recordNoShowChange(em: EntityManager, { inviteeUri, noShowAt, occurredAt }: NoShowChange): Promise<AppliedNoShowChange | undefined> {
+export async function recordNoShowChange(
+  em: EntityManager,
+  organization: string,
+  { inviteeUri, noShowAt, occurredAt }: NoShowChange,
+): Promise<AppliedNoShowChange | undefined> {
   // Every newer change is recorded, even one that does not flip the state, so that an older one arriving later
   // cannot undo it.
   const [row] = await em.execute<{ organization: string | null; was_no_show: boolean }[]>(
-    `with previous as (select id, no_show_at from meetings where invitee_uri = ? for update)
+    `with previous as (select id, no_show_at from meetings where organization = ? and invitee_uri = ? for update)
      update meetings set no_show_at = ?, no_show_changed_at = ?, updated_at = now()
      from previous
      where meetings.id = previous.id and (meetings.no_show_changed_at is null or meetings.no_show_changed_at <= ?)
      returning meetings.organization, previous.no_show_at is not null as was_no_show`,
-    [inviteeUri, noShowAt, occurredAt, occurredAt],
+    [organization, inviteeUri, noShowAt, occurredAt, occurredAt],
   );
   return row && { organization: row.organization, wasNoShow: row.was_no_show };
 }
@@ -116,22 +133,24 @@ export async function recordNoShowChange(em: EntityManager, { inviteeUri, noShow
  * An `invitee.canceled` delivery that failed for good (e.g. Calendly deleted the event: 404) still says the invitee
  * canceled: the meeting is marked canceled from what is known (when, and why it could not be read), with its
  * `meeting.canceled` outbox event, so that its reminders stop. Calendly's updated_at is left as it was, so a later
- * successful read (e.g. a reschedule) still applies. Returns false when no meeting is stored for the invitee.
+ * successful read (e.g. a reschedule) still applies. Returns false when the organization holds no meeting for the
+ * invitee.
  */
 export async function cancelMeetingFromFailedDelivery(
   em: EntityManager,
+  organization: string,
   inviteeUri: string,
   canceledAt: string,
   reason: string,
 ): Promise<boolean> {
   return em.transactional(async (tx) => {
-    const before = await lockMeetingState(tx, inviteeUri);
+    const before = await lockMeetingState(tx, organization, inviteeUri);
     if (!before) return false;
     if (before.status !== 'active') return true;
     await tx.execute(
       `update meetings set status = 'canceled', canceled_at = coalesce(canceled_at, ?), cancel_reason = coalesce(cancel_reason, ?), updated_at = now()
-       where id = ?`,
-      [canceledAt, reason, before.id],
+       where id = ? and organization = ?`,
+      [canceledAt, reason, before.id, organization],
     );
     const meeting = await tx.findOneOrFail(MeetingSchema, { id: before.id }, { populate: ['lead'], refresh: true });
     await recordEvent(tx, { type: 'meeting.canceled', organization: meeting.organization, payload: { meeting: meetingView(meeting) } });
@@ -139,14 +158,21 @@ export async function cancelMeetingFromFailedDelivery(
   });
 }
 
-/** What a meeting's reminder workflow is told; undefined when the meeting is not stored. */
-export async function meetingSnapshot(em: EntityManager, inviteeUri: string): Promise<MeetingSnapshot | undefined> {
-  const [row] = await em.execute<{ id: string; status: MeetingStatus; start_time: string; email: string }[]>(
-    'select m.id, m.status, m.start_time, l.email from meetings m join leads l on l.id = m.lead_id where m.invitee_uri = ?',
-    [inviteeUri],
+export interface MeetingToRemind {
+  /** what its reminder workflow is told */
+  meeting: MeetingSnapshot;
+  workflowId: string;
+}
+
+/** The organization's meeting as its reminder workflow is told it; undefined when it is not stored. */
+export async function meetingSnapshot(em: EntityManager, organization: string, inviteeUri: string): Promise<MeetingToRemind | undefined> {
+  const [row] = await em.execute<{ id: string; status: MeetingStatus; start_time: string; workflow_id: string | null; email: string }[]>(
+    `select m.id, m.status, m.start_time, m.workflow_id, l.email from meetings m join leads l on l.id = m.lead_id
+     where m.organization = ? and m.invitee_uri = ?`,
+    [organization, inviteeUri],
   );
   if (!row) return undefined;
-  return {
+  const meeting: MeetingSnapshot = {
     meetingId: row.id,
     inviteeUri,
     inviteeEmail: emailKeyOf(row.email),
@@ -154,6 +180,7 @@ export async function meetingSnapshot(em: EntityManager, inviteeUri: string): Pr
     status: row.status,
     startTime: new Date(row.start_time).toISOString(),
   };
+  return { meeting, workflowId: workflowIdOf({ inviteeUri, workflowId: row.workflow_id }) };
 }
 
 export interface MeetingFilter {

@@ -243,8 +243,8 @@ export async function reviveDeadOutboundDelivery(
   if (row.state !== 'dead') return { revived: false, reason: row.state };
   const result = await em.execute<QueryResult>(
     `update outbound_deliveries set state = 'pending', attempts = 0, last_status = null, last_error = null, dead_at = null, dispatched_at = null
-     where id = ? and state = 'dead'`,
-    [id],
+     where id = ? and state = 'dead' and (?::text is null or organization = ?)`,
+    [id, organization ?? null, organization ?? null],
     'run',
   );
   return result.affectedRows > 0 ? { revived: true } : { revived: false, reason: 'pending' };

@@ -17,6 +17,11 @@ export function leadView(lead: Lead) {
   };
 }
 
+/** The ID of the meeting's reminder workflow: stored with it, or for meetings that have none the unprefixed one. */
+export function workflowIdOf(meeting: Pick<Meeting, 'inviteeUri' | 'workflowId'>): string {
+  return meeting.workflowId ?? meetingWorkflowId(meeting.inviteeUri);
+}
+
 export function meetingView(meeting: Meeting) {
   return {
     id: meeting.id,
@@ -42,7 +47,7 @@ export function meetingView(meeting: Meeting) {
     noShowAt: meeting.noShowAt,
     bookedAt: meeting.bookedAt,
     organization: meeting.organization,
-    workflowId: meetingWorkflowId(meeting.inviteeUri),
+    workflowId: workflowIdOf(meeting),
     lead: { id: meeting.lead.id, email: meeting.lead.email, name: meeting.lead.name },
   };
 }

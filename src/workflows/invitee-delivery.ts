@@ -86,7 +86,8 @@ async function failDelivery(delivery: InviteeDelivery, error: unknown, steps: ty
   // A signed cancel is a cancel even when Calendly cannot show it any more: its reminders must not fire.
   if (delivery.eventName === 'invitee.canceled') {
     const canceledAt = delivery.occurredAt ?? delivery.receivedAt;
-    const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, canceledAt, `canceled in Calendly; the cancel could not be read: ${reason}`);
+    const because = `canceled in Calendly; the cancel could not be read: ${reason}`;
+    const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, canceledAt, because, delivery.connectionId);
     if (known) await syncMeetingReminders(delivery.inviteeUri, delivery.connectionId);
   }
   const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'DeliveryFailed';

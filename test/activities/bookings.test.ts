@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBookingActivities } from '../../src/activities/bookings';
 import { sanitizedActivityError } from '../../src/activities';
+import { CalendlyAccounts } from '../../src/activities/calendly-accounts';
 import { createLogger } from '../../src/logger';
 import { booking, newOrganization, openOrm } from '../database/database';
 
@@ -46,7 +47,7 @@ it('reduces a constraint violation to its code, table and constraint: no email i
   const phone = '+44 20 7946 0958';
   const stored = booking({ email, name: 'Ada Lovelace' });
   stored.invitee.text_reminder_number = phone;
-  const { saveBookings } = createBookingActivities(orm);
+  const { saveBookings } = createBookingActivities(orm, new CalendlyAccounts({}));
 
   await withRefusingConstraint(async () => {
     // The driver's own error does carry it: that is what must not leave.

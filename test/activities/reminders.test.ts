@@ -9,6 +9,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { CalendlyAccounts } from '../../src/activities/calendly-accounts';
 import { reminderWebhookFailures } from '../../src/activities/metrics';
 import { createReminderActivities } from '../../src/activities/reminders';
 import { saveBookings } from '../../src/database/bookings';
@@ -44,7 +45,7 @@ async function sentReminder(): Promise<string> {
   return reminder.reminderId;
 }
 
-const activities = () => createReminderActivities(orm, {} as Client, 'unused', { offsetsSeconds: [3600], webhook: { url, secret: 'reminder-secret-0123456789' } });
+const activities = () => createReminderActivities(orm, new CalendlyAccounts({}), {} as Client, 'unused', { offsetsSeconds: [3600], webhook: { url, secret: 'reminder-secret-0123456789' } });
 const deliver = (reminderId: string) => new MockActivityEnvironment().run(activities().deliverReminderWebhook, reminderId).then(() => undefined, (error: unknown) => error);
 const failures = async (status: string) => (await reminderWebhookFailures.get()).values.find((value) => value.labels.status === status)?.value ?? 0;
 const reminderRow = (id: string) => orm.em.fork().findOneOrFail(ReminderSchema, { id });

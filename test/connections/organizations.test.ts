@@ -126,15 +126,15 @@ it('stores each booking in the organization whose Calendly it was made in, and s
   expect(workflows.length).toBeGreaterThan(0);
   expect(workflows.every((id) => id.includes(acme.id))).toBe(true);
   // Its meetings' reminder workflows too (started by the step after the meeting is saved), and no other organization's.
-  await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(atGlobex.invitee.uri)).describe(), 30_000, "the Globex meeting's workflow");
+  await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(atGlobex.invitee.uri, globex.id)).describe(), 30_000, "the Globex meeting's workflow");
   const meetingWorkflows = await eventually(async () => {
     const ids = [];
     for await (const workflow of system.temporal.workflow.list({ query: `CalendlyConnection = "${acme.id}" AND WorkflowType = "keepMeetingReminders"` })) {
       ids.push(workflow.workflowId);
     }
-    return ids.includes(meetingWorkflowId(atAcme.invitee.uri)) ? ids : undefined;
+    return ids.includes(meetingWorkflowId(atAcme.invitee.uri, acme.id)) ? ids : undefined;
   }, 30_000, "the Acme meeting's workflow");
-  expect(meetingWorkflows).not.toContain(meetingWorkflowId(atGlobex.invitee.uri));
+  expect(meetingWorkflows).not.toContain(meetingWorkflowId(atGlobex.invitee.uri, globex.id));
 
   // Metrics know the organization too: each one's deliveries, Calendly calls and bookings are counted under it.
   const samples = [...(await scrapeMetrics(system.receiverUrl))];

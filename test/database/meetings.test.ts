@@ -3,6 +3,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import { saveBookings } from '../../src/database/bookings';
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { listMeetings, meetingCounts, meetingSnapshot, recordNoShowChange, upcomingMeetings } from '../../src/database/meetings';
+import { meetingWorkflowId } from '../../src/workflow-ids';
 import { booking, newEmail, newOrganization, openOrm, type BookingFields } from './database';
 
 let orm: MikroORM;
@@ -75,29 +76,34 @@ describe('recordNoShowChange', () => {
     const { invitee } = await save(organization, { email: newEmail('no-show') });
     const em = orm.em.fork();
     const mark = { inviteeUri: invitee.uri, noShowAt: '2031-06-01T09:10:00.000Z', occurredAt: '2031-06-01T09:10:00.000Z' };
-    expect(await recordNoShowChange(em, mark)).toEqual({ organization, wasNoShow: false });
+    expect(await recordNoShowChange(em, organization, mark)).toEqual({ organization, wasNoShow: false });
     const unmark = { inviteeUri: invitee.uri, noShowAt: null, occurredAt: '2031-06-01T09:20:00.000Z' };
-    expect(await recordNoShowChange(em, unmark)).toEqual({ organization, wasNoShow: true });
+    expect(await recordNoShowChange(em, organization, unmark)).toEqual({ organization, wasNoShow: true });
     // The mark again, delivered late: the unmark happened after it and stays.
-    expect(await recordNoShowChange(em, mark)).toBeUndefined();
+    expect(await recordNoShowChange(em, organization, mark)).toBeUndefined();
     expect((await meeting(invitee.uri)).noShowAt).toBeNull();
-    expect(await recordNoShowChange(em, { ...mark, inviteeUri: `${invitee.uri}-unknown` })).toBeUndefined();
+    expect(await recordNoShowChange(em, organization, { ...mark, inviteeUri: `${invitee.uri}-unknown` })).toBeUndefined();
   });
 });
 
 describe('meetingSnapshot', () => {
   it('tells the reminder workflow the meeting, its lead\'s email key and its event', async () => {
     const email = newEmail('Snapshot');
-    const { invitee, event, meetingId } = await save(newOrganization(), { email: ` ${email} `, startTime: '2031-07-01T08:00:00.000Z', status: 'canceled' });
-    expect(await meetingSnapshot(orm.em.fork(), invitee.uri)).toEqual({
-      meetingId,
-      inviteeUri: invitee.uri,
-      inviteeEmail: email.toLowerCase(),
-      eventUuid: event.uri.split('/').at(-1),
-      status: 'canceled',
-      startTime: '2031-07-01T08:00:00.000Z',
+    const organization = newOrganization();
+    const { invitee, event, meetingId } = await save(organization, { email: ` ${email} `, startTime: '2031-07-01T08:00:00.000Z', status: 'canceled' });
+    expect(await meetingSnapshot(orm.em.fork(), organization, invitee.uri)).toEqual({
+      meeting: {
+        meetingId,
+        inviteeUri: invitee.uri,
+        inviteeEmail: email.toLowerCase(),
+        eventUuid: event.uri.split('/').at(-1),
+        status: 'canceled',
+        startTime: '2031-07-01T08:00:00.000Z',
+      },
+      workflowId: meetingWorkflowId(invitee.uri),
     });
-    expect(await meetingSnapshot(orm.em.fork(), `${invitee.uri}-unknown`)).toBeUndefined();
+    expect(await meetingSnapshot(orm.em.fork(), organization, `${invitee.uri}-unknown`)).toBeUndefined();
+    expect(await meetingSnapshot(orm.em.fork(), newOrganization(), invitee.uri)).toBeUndefined();
   });
 });
 

@@ -111,3 +111,32 @@ it('splits a lead who booked with two organizations into one lead per organizati
   ]);
   expect(leads[0].id).toBe(leadId);
 });
+
+it('keeps a meeting stored before meetings became per organization: its identity, and the workflow ID it was started with', async () => {
+  const migrator = orm.getMigrator();
+  // The test before leaves a lead split in two, which the way down refuses to merge.
+  await query('delete from meetings; delete from leads');
+  await migrator.down({ to: 0 });
+  await migrator.up({ to: 'Migration20261126030000' });
+  const inviteeUri = 'https://api.calendly.com/scheduled_events/E1/invitees/I1';
+  const [{ id: leadId }] = await query<{ id: string }>(
+    `insert into leads (organization, email_key, email, name, first_seen_at, last_seen_at)
+     values ('https://api.calendly.com/organizations/FIRST', 'kim@example.com', 'kim@example.com', 'Kim', '2030-01-01', '2030-01-01') returning id`,
+  );
+  const insertMeeting = (organization: string) =>
+    query<{ id: string }>(
+      `insert into meetings (invitee_uri, scheduled_event_uri, event_type_uri, start_time, end_time, location, status, answers, tracking,
+         cancel_url, reschedule_url, booked_at, calendly_updated_at, lead_id, organization)
+       values ('${inviteeUri}', 'https://api.calendly.com/scheduled_events/E1', 'https://api.calendly.com/event_types/T', '2030-03-01', '2030-03-01',
+         '{}', 'active', '[]', '{}', 'c', 'r', '2030-01-01', '2030-01-01', '${leadId}', '${organization}') returning id`,
+    );
+  const [{ id: meetingId }] = await insertMeeting('https://api.calendly.com/organizations/FIRST');
+
+  await migrator.up();
+  expect(await query(`select id, organization, workflow_id from meetings`)).toEqual([
+    { id: meetingId, organization: 'https://api.calendly.com/organizations/FIRST', workflow_id: null },
+  ]);
+  // Another organization may now hold the same invitee; the same organization still cannot hold it twice.
+  await insertMeeting('https://api.calendly.com/organizations/SECOND');
+  await expect(insertMeeting('https://api.calendly.com/organizations/FIRST')).rejects.toThrow(/meetings_organization_invitee_uri_unique/);
+});

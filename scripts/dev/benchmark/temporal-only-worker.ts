@@ -16,6 +16,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { tellMeetingWorkflow } from '../../../src/activities/reminders';
 import { configFromEnvironment } from '../../../src/config';
 import type { Activities, Booking, PlannedReminder } from '../../../src/contract';
+import { meetingWorkflowId } from '../../../src/workflow-ids';
 
 const [taskQueue, workflowBundlePath, templatePath] = process.argv.slice(2);
 const template = JSON.parse(readFileSync(templatePath, 'utf8')) as Booking;
@@ -47,7 +48,7 @@ async function main(): Promise<void> {
         fireAt: new Date(Date.parse(startTime) - offsetSeconds * 1000).toISOString(),
         state: 'scheduled',
       }));
-      await tellMeetingWorkflow(temporal, taskQueue, { meeting, offsetsSeconds, reminders, sendOutbound: false }, connectionId);
+      await tellMeetingWorkflow(temporal, taskQueue, { meeting, offsetsSeconds, reminders, sendOutbound: false }, meetingWorkflowId(inviteeUri, connectionId), connectionId);
       process.stdout.write(`meeting workflows started: ${++meetingWorkflowsStarted}\n`);
     },
   };

@@ -10,7 +10,7 @@ export type { MeetingStatus };
 /** One invitee's place in one scheduled Calendly event (a group event has one meeting per invitee). */
 export interface Meeting {
   id: string;
-  /** Calendly's invitee URI: the identity of a meeting */
+  /** Calendly's invitee URI: one meeting per organization holding it */
   inviteeUri: string;
   scheduledEventUri: string;
   eventTypeUri: string;
@@ -40,8 +40,10 @@ export interface Meeting {
   bookedAt: Date;
   /** Calendly's latest updated_at of invitee and event: an older read never overwrites a newer one */
   calendlyUpdatedAt: Date;
-  /** Calendly organization URI, for per-organization access */
+  /** the organization of ours it belongs to; with inviteeUri, the identity of a meeting (never changed once stored) */
   organization: string | null;
+  /** set when stored through a connection: its reminders' workflow ID; null: the unprefixed one (see meetingWorkflowId) */
+  workflowId: string | null;
   lead: Lead;
   createdAt: Date;
   updatedAt: Date;
@@ -53,6 +55,9 @@ const nullableText = { type: 'text', nullable: true } as const;
 export const MeetingSchema = new EntitySchema<Meeting>({
   name: 'Meeting',
   tableName: 'meetings',
+  // Another organization may hold the same invitee URI (e.g. the same Calendly organization connected after another
+  // let it go): each has its own meeting.
+  uniques: [{ name: 'meetings_organization_invitee_uri_unique', properties: ['organization', 'inviteeUri'] }],
   indexes: [
     { properties: ['startTime'] },
     { properties: ['status', 'startTime'] },
@@ -64,7 +69,7 @@ export const MeetingSchema = new EntitySchema<Meeting>({
   ],
   properties: {
     id: { type: 'uuid', primary: true, defaultRaw: 'gen_random_uuid()' },
-    inviteeUri: { type: 'text', unique: 'meetings_invitee_uri_unique' },
+    inviteeUri: { type: 'text' },
     scheduledEventUri: { type: 'text', index: true },
     eventTypeUri: { type: 'text' },
     name: nullableText,
@@ -91,6 +96,7 @@ export const MeetingSchema = new EntitySchema<Meeting>({
     bookedAt: timestamptz,
     calendlyUpdatedAt: timestamptz,
     organization: { ...nullableText, index: true },
+    workflowId: nullableText,
     lead: { kind: 'm:1', entity: 'Lead', index: true },
     createdAt: { ...timestamptz, defaultRaw: 'now()' },
     updatedAt: { ...timestamptz, defaultRaw: 'now()' },

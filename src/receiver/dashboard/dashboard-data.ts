@@ -9,7 +9,7 @@ import { businessCounters, type BusinessCounters } from '../../database/business
 import { recentDeliveries } from '../../database/deliveries';
 import { meetingCounts, upcomingMeetings } from '../../database/meetings';
 import { failedReminderDeliveries, nextScheduledReminders, type FailedReminderDelivery } from '../../database/reminders';
-import { meetingWorkflowId } from '../../workflow-ids';
+import { workflowIdOf } from '../../database/views';
 import { workflowUrl } from '../../temporal/web-ui-links';
 
 const UPCOMING_LIMIT = 20;
@@ -73,7 +73,7 @@ export async function readDashboard(
     counts,
     business,
     upcomingMeetings: meetings.map((meeting) => {
-      const workflowId = meetingWorkflowId(meeting.inviteeUri);
+      const workflowId = workflowIdOf(meeting);
       const reminder = nextReminders.get(meeting.id);
       return {
         id: meeting.id,
