@@ -161,7 +161,8 @@ const environmentSchema = z.object({
   WEBSOCKET_PING_INTERVAL_SECONDS: durationSeconds(30),
   WEBSOCKET_MAX_BUFFERED_BYTES: byteCount(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
-  FAKE_CALENDLY_PORT: port(4010).optional(),
+  // No default: unset or empty (`FAKE_CALENDLY_PORT=`) means no fake, e.g. a trial against real Calendly with OAuth only.
+  FAKE_CALENDLY_PORT: optionalPort,
   RECONCILE_INTERVAL_MINUTES: wholeNumberOf('minutes', 15),
   RECONCILE_LOOKBACK_HOURS: wholeNumberOf('hours', 48),
   RECONCILE_LOOKAHEAD_DAYS: wholeNumberOf('days', 60),
@@ -178,6 +179,11 @@ const environmentSchema = z.object({
   HTTP_REQUEST_TIMEOUT_SECONDS: durationSeconds(30),
   HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: durationSeconds(5),
   HTTP_MAX_CONNECTIONS: wholeNumberOf('connections', 1000),
+  CONNECTION_SIGNING_KEY_CACHE_SECONDS: durationSeconds(60),
+  TRUST_PROXY_HOPS: (() => {
+    const error = 'must be the number of proxies in front that append to X-Forwarded-For, e.g. TRUST_PROXY_HOPS=1; 0 ignores X-Forwarded-For';
+    return z.coerce.number({ error }).int({ error }).min(0, { error }).default(0);
+  })(),
   CORS_ALLOWED_ORIGINS: z
     .string()
     .default('')
@@ -191,6 +197,8 @@ const environmentSchema = z.object({
     ),
   WORKER_METRICS_PORT: optionalPort,
   TEMPORAL_METRICS_PORT: optionalPort,
+  METRICS_PORT: optionalPort,
+  METRICS_HOST: z.string().trim().min(1).default('127.0.0.1'),
   CALENDLY_CLIENT_ID: z.string().trim().min(1).optional(),
   CALENDLY_CLIENT_SECRET: z.string().trim().min(1).optional(),
   CALENDLY_OAUTH_REDIRECT_URI: httpUrl('CALENDLY_OAUTH_REDIRECT_URI=https://bookings.example.com/api/connections/callback').optional(),
@@ -301,6 +309,10 @@ export interface Config {
     maxConnections: number;
     /** browser origins allowed to call /api/* cross-origin (exact matches); empty = no CORS headers at all */
     corsAllowedOrigins: string[];
+    /** proxies in front that append to X-Forwarded-For; 0: the header is ignored, the client is the socket's peer */
+    trustProxyHops: number;
+    /** a connection's signing key is read again after this; while PostgreSQL is down, one read before still serves */
+    signingKeyCacheSeconds: number;
   };
   /** What a held meeting is worth, for the dashboard's revenue (src/database/business-counters.ts). */
   revenue: {
@@ -308,8 +320,12 @@ export interface Config {
     perBooking: number;
     byEventType: { eventTypeUri: string; amount: number }[];
   };
-  /** The worker's Prometheus endpoints, on HOST; each off when unset. */
+  /** The Prometheus endpoints, on their own interface (METRICS_HOST), never the public port; each off when unset. */
   metrics: {
+    /** the interface every metrics listener binds: the receiver's, the worker's and Temporal's exporter */
+    host: string;
+    /** the receiver's own listener: GET /metrics (per-organization counters, so private) */
+    receiverPort?: number;
     /** the worker's own server: GET /metrics (the app's counters) and GET /health */
     workerPort?: number;
     /** Temporal SDK's exporter (`host:port`), GET /metrics */
@@ -440,6 +456,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       message: 'must differ from WORKER_METRICS_PORT: both are served by the worker',
       path: ['TEMPORAL_METRICS_PORT'],
     })
+    .refine((e) => e.METRICS_PORT === undefined || ![e.PORT, e.WORKER_METRICS_PORT, e.TEMPORAL_METRICS_PORT].includes(e.METRICS_PORT), {
+      message: 'must differ from PORT (the public port), WORKER_METRICS_PORT and TEMPORAL_METRICS_PORT',
+      path: ['METRICS_PORT'],
+    })
     .safeParse(withoutBlanks(env));
   if (!parsed.success) throw new ConfigError(`Configuration error: ${describe(parsed.error)}. Set it in .env (see .env.example).`);
   const e = parsed.data;
@@ -510,11 +530,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       keepAliveTimeoutSeconds: e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
       corsAllowedOrigins: e.CORS_ALLOWED_ORIGINS,
+      trustProxyHops: e.TRUST_PROXY_HOPS,
+      signingKeyCacheSeconds: e.CONNECTION_SIGNING_KEY_CACHE_SECONDS,
     },
     revenue: { perBooking: e.REVENUE_PER_BOOKING, byEventType: e.REVENUE_BY_EVENT_TYPE },
     metrics: {
+      host: e.METRICS_HOST,
+      receiverPort: e.METRICS_PORT,
       workerPort: e.WORKER_METRICS_PORT,
-      temporalBindAddress: e.TEMPORAL_METRICS_PORT === undefined ? undefined : `${e.HOST.includes(':') ? `[${e.HOST}]` : e.HOST}:${e.TEMPORAL_METRICS_PORT}`,
+      temporalBindAddress: e.TEMPORAL_METRICS_PORT === undefined ? undefined : `${e.METRICS_HOST.includes(':') ? `[${e.METRICS_HOST}]` : e.METRICS_HOST}:${e.TEMPORAL_METRICS_PORT}`,
     },
   };
 }

@@ -171,4 +171,34 @@ describe('configuration', () => {
       expect(config.apiTokens).toEqual([{ token: 't'.repeat(32) }]);
     });
   });
+  it('runs no fake Calendly unless FAKE_CALENDLY_PORT names a port (empty in .env means none)', () => {
+    expect(loadConfig(valid).fakeCalendlyPort).toBeUndefined();
+    expect(loadConfig({ ...valid, FAKE_CALENDLY_PORT: '' }).fakeCalendlyPort).toBeUndefined();
+    expect(loadConfig({ ...valid, FAKE_CALENDLY_PORT: '4010' }).fakeCalendlyPort).toBe(4010);
+  });
+
+  it('ignores X-Forwarded-For unless TRUST_PROXY_HOPS says how many proxies are in front', () => {
+    expect(loadConfig(valid).http.trustProxyHops).toBe(0);
+    expect(loadConfig({ ...valid, TRUST_PROXY_HOPS: '2' }).http.trustProxyHops).toBe(2);
+    for (const wrong of ['-1', '1.5', 'yes']) {
+      expect(() => loadConfig({ ...valid, TRUST_PROXY_HOPS: wrong })).toThrow(/^Configuration error: TRUST_PROXY_HOPS must be .*0 ignores X-Forwarded-For\. Set it in \.env/);
+    }
+  });
+
+  it('serves metrics on their own listener, on loopback unless METRICS_HOST says otherwise, never on PORT', () => {
+    expect(loadConfig(valid).metrics).toMatchObject({ host: '127.0.0.1', receiverPort: undefined });
+    expect(loadConfig({ ...valid, METRICS_PORT: '9466', METRICS_HOST: '0.0.0.0', TEMPORAL_METRICS_PORT: '9465' }).metrics).toMatchObject({
+      host: '0.0.0.0',
+      receiverPort: 9466,
+      temporalBindAddress: '0.0.0.0:9465',
+    });
+    expect(() => loadConfig({ ...valid, PORT: '3000', METRICS_PORT: '3000' })).toThrow(/^Configuration error: METRICS_PORT must differ from PORT/);
+    expect(() => loadConfig({ ...valid, METRICS_PORT: 'abc' })).toThrow(/^Configuration error: METRICS_PORT must be a port number/);
+  });
+
+  it("keeps a connection's signing key 60 s by default before reading it again", () => {
+    expect(loadConfig(valid).http.signingKeyCacheSeconds).toBe(60);
+    expect(loadConfig({ ...valid, CONNECTION_SIGNING_KEY_CACHE_SECONDS: '5' }).http.signingKeyCacheSeconds).toBe(5);
+    expect(() => loadConfig({ ...valid, CONNECTION_SIGNING_KEY_CACHE_SECONDS: '0' })).toThrow(/CONNECTION_SIGNING_KEY_CACHE_SECONDS must be a whole number of seconds, at least 1/);
+  });
 });

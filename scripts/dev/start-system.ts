@@ -78,7 +78,10 @@ async function startSystem(config: Config, dataDir: string, onChildExit: () => v
   if (config.fakeCalendlyPort) {
     const fake = await startLocalFakeCalendly(config, config.fakeCalendlyPort);
     stoppers.push(() => fake.close());
-    say(`Fake Calendly API on ${fake.url}, subscribed to ${receiverWebhookUrl(config)} (FAKE_CALENDLY_PORT is set: local trial)`);
+    const role = config.calendly.apiToken ? `subscribed to ${receiverWebhookUrl(config)}` : 'for OAuth connections only (CALENDLY_API_TOKEN is empty)';
+    say(`Fake Calendly API on ${fake.url}, ${role} (FAKE_CALENDLY_PORT is set: local trial)`);
+  } else {
+    say('No fake Calendly API (FAKE_CALENDLY_PORT is empty): the configured Calendly is used');
   }
 
   for (const name of ['worker', 'receiver'] as const) {
@@ -126,11 +129,16 @@ function receiverWebhookUrl(config: Config): string {
   return `http://127.0.0.1:${config.port}${WEBHOOK_PATH}`;
 }
 
-/** The fake delivers to the local receiver, signed with the configured key, like a real subscription would. */
+/**
+ * With CALENDLY_API_TOKEN, the fake delivers to the local receiver, signed with the configured key, like a real
+ * subscription would. With the OAuth settings, it also plays Calendly's auth server for their app (point
+ * CALENDLY_AUTH_BASE_URL at it); with those alone, organizations connect through it and nothing is subscribed here.
+ */
 async function startLocalFakeCalendly(config: Config, port: number): Promise<FakeCalendly> {
   const { apiToken } = config.calendly;
-  if (!apiToken) throw new Error('The local trial connects the fake Calendly through the environment: set CALENDLY_API_TOKEN in .env');
-  const fake = await startFakeCalendly({ port, apiToken });
+  const oauth = config.oauth && { clientId: config.oauth.clientId, clientSecret: config.oauth.clientSecret, redirectUris: [config.oauth.redirectUri] };
+  const fake = await startFakeCalendly({ port, apiToken, oauth });
+  if (!apiToken) return fake;
   const response = await fetch(`${fake.url}/webhook_subscriptions`, {
     method: 'POST',
     headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },

@@ -6,7 +6,6 @@ import { corsForApi } from './cors';
 import { dashboardPaths, dashboardRoutes } from './dashboard/dashboard-routes';
 import type { ReceiverDependencies } from './dependencies';
 import { healthPaths, healthRoutes } from './health-routes';
-import { metricsPaths, metricsRoutes } from './metrics';
 import { outboundWebhookPaths, outboundWebhookRoutes } from './outbound-webhooks-api';
 import { apiDocument, openApiRoutes } from './openapi';
 import { readApiPaths, readApiRoutes } from './read-api';
@@ -15,7 +14,12 @@ import { webhookPaths, webhookRoutes } from './webhook-route';
 
 export function createReceiverApp(deps: ReceiverDependencies): Koa {
   const app = new Koa();
-  app.proxy = true;
+  // X-Forwarded-For only from the proxies said to be in front (TRUST_PROXY_HOPS): without one, a client could name
+  // any address it likes and so escape the per-address refusal limit. ctx.ip is then the address the outermost
+  // trusted proxy saw.
+  const { trustProxyHops } = deps.config.http;
+  app.proxy = trustProxyHops > 0;
+  app.maxIpsCount = trustProxyHops;
   // Request id, access log line, and JSON answers for errors, unknown routes and wrong methods.
   app.use(requestContext(deps.logger));
   const cors = corsForApi(deps.config.http.corsAllowedOrigins);
@@ -25,8 +29,8 @@ export function createReceiverApp(deps: ReceiverDependencies): Koa {
   // one request's identity map never serves another's.
   app.use((_ctx, next) => RequestContext.create(deps.orm.em, next));
   // Each route module's paths make GET /openapi.json; test/receiver/openapi.test.ts fails for a route missing there.
-  const document = apiDocument(deps.config.apiUrl, [webhookPaths, healthPaths, metricsPaths, readApiPaths, outboundWebhookPaths, connectionPaths, dashboardPaths]);
-  for (const router of [webhookRoutes(deps), healthRoutes(deps), metricsRoutes(), readApiRoutes(deps), outboundWebhookRoutes(deps), connectionRoutes(deps), dashboardRoutes(deps), openApiRoutes(document)]) {
+  const document = apiDocument(deps.config.apiUrl, [webhookPaths, healthPaths, readApiPaths, outboundWebhookPaths, connectionPaths, dashboardPaths]);
+  for (const router of [webhookRoutes(deps), healthRoutes(deps), readApiRoutes(deps), outboundWebhookRoutes(deps), connectionRoutes(deps), dashboardRoutes(deps), openApiRoutes(document)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

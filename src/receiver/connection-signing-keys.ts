@@ -1,15 +1,20 @@
 /**
  * The signing key of each connection's subscription, for the webhook route: read from PostgreSQL (sealed) and kept
- * in memory for a short while, so that a burst of deliveries costs one read, and a disconnect takes effect within
- * that while in every receiver process. Unknown ids are remembered too, so forged requests to made-up connections
- * cost no more than real ones. Bounded: the oldest entries go first.
+ * in memory, so that a burst of deliveries costs one read. An entry is read again once it is older than
+ * CONNECTION_SIGNING_KEY_CACHE_SECONDS, so a rotation or a disconnect takes effect within that time in every receiver
+ * process. While PostgreSQL does not answer, a key read before keeps serving (Temporal alone makes a delivery
+ * durable); a connection never read before cannot be checked, and `keyOf` throws SigningKeysUnavailable (the route
+ * answers 503, Calendly retries). Unknown ids are remembered too, so forged requests to made-up connections cost no
+ * more than real ones. Bounded: the oldest entries go first.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ConnectionServices } from '../connections/services';
 import { findConnection } from '../database/connections';
+import type { Logger } from '../logger';
 
-const TTL_MS = 30_000;
 const MAX_ENTRIES = 10_000;
+/** A read that takes longer is given up for this request: a key held already serves, so Calendly is not kept waiting. */
+const READ_TIMEOUT_MS = 2_000;
 
 export interface ConnectionKey {
   connectionId: string;
@@ -17,26 +22,66 @@ export interface ConnectionKey {
   signingKey: string;
 }
 
+/** PostgreSQL did not answer and the connection's key was never read: the delivery cannot be checked now. */
+export class SigningKeysUnavailable extends Error {
+  override name = 'SigningKeysUnavailable';
+}
+
+interface Entry {
+  key: ConnectionKey | undefined;
+  readAt: number;
+}
+
 export class ConnectionSigningKeys {
-  private readonly cache = new Map<string, { key: ConnectionKey | undefined; until: number }>();
+  private readonly cache = new Map<string, Entry>();
+  /** one read per connection at a time, however many deliveries wait for it */
+  private readonly reading = new Map<string, Promise<Entry>>();
 
   constructor(
     private readonly orm: MikroORM,
     private readonly services: ConnectionServices,
+    private readonly ttlMs: number,
+    private readonly logger: Logger,
   ) {}
 
   /** undefined: no such connection, or it was disconnected (Calendly should not deliver to it any more). */
-  async keyOf(connectionId: string, now = Date.now()): Promise<ConnectionKey | undefined> {
+  async keyOf(connectionId: string): Promise<ConnectionKey | undefined> {
     const cached = this.cache.get(connectionId);
-    if (cached && cached.until > now) return cached.key;
+    if (cached && Date.now() - cached.readAt < this.ttlMs) return cached.key;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer from PostgreSQL within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS);
+    });
+    try {
+      return (await Promise.race([this.read(connectionId), timedOut])).key;
+    } catch (error) {
+      if (!cached) throw new SigningKeysUnavailable(`The signing key of connection ${connectionId} cannot be read: ${(error as Error).message}`);
+      this.logger.warn({ err: error, connectionId, ageMs: Date.now() - cached.readAt }, 'Signing key not refreshed (database unavailable): the one read before serves');
+      return cached.key;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private read(connectionId: string): Promise<Entry> {
+    let reading = this.reading.get(connectionId);
+    if (!reading) {
+      reading = this.readFromDatabase(connectionId).finally(() => this.reading.delete(connectionId));
+      this.reading.set(connectionId, reading);
+    }
+    return reading;
+  }
+
+  private async readFromDatabase(connectionId: string): Promise<Entry> {
     const connection = await findConnection(this.orm.em.fork(), connectionId);
     const key =
       connection && connection.status !== 'disconnected'
         ? { connectionId, organization: connection.organization, signingKey: this.services.box.open(connection.signingKey) }
         : undefined;
+    const entry = { key, readAt: Date.now() };
     this.cache.delete(connectionId);
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(connectionId, { key, until: now + TTL_MS });
-    return key;
+    this.cache.set(connectionId, entry);
+    return entry;
   }
 }

@@ -11,6 +11,7 @@ import { ormConfig } from '../database/orm-config';
 import { createLogger } from '../logger';
 import { lazyTemporalConnection } from '../temporal/client-connection';
 import { startReceiverServer } from './http-server';
+import { startReceiverMetrics } from './metrics';
 import { WEBHOOK_PATH } from './webhook-route';
 
 async function main(): Promise<void> {
@@ -28,12 +29,16 @@ async function main(): Promise<void> {
   const receiver = await startReceiverServer({ config, temporal, orm, logger, apiTokens, connections }, config.port, config.host);
   const { server } = receiver;
   const broadcaster = startBroadcaster({ server, config, apiTokens, logger });
+  // Prometheus scrapes its own listener (METRICS_PORT): the public port answers 404 for /metrics.
+  const { receiverPort: metricsPort, host: metricsHost } = config.metrics;
+  const metrics = metricsPort === undefined ? undefined : await startReceiverMetrics(metricsPort, metricsHost);
   logger.info(
     {
       url: `http://${config.host}:${config.port}`,
       webhookUrl: `${config.apiUrl}${WEBHOOK_PATH}`,
       websocketUrl: `${config.apiUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`,
       temporalWebUi: config.temporal.webUiUrl,
+      metricsUrl: metrics && `${metrics.url}/metrics`,
     },
     'Receiver listening',
   );
@@ -44,6 +49,7 @@ async function main(): Promise<void> {
     await broadcaster.stop();
     // Then the refusal counts are flushed, before the database closes.
     await receiver.close();
+    await metrics?.close();
     await connection.close();
     await orm.close();
     logger.info('Receiver stopped');

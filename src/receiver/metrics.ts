@@ -1,8 +1,7 @@
-/** Prometheus metrics of the receiver, on prom-client's default registry, served as GET /metrics. */
-import Router from '@koa/router';
-import { collectDefaultMetrics, Counter, Histogram, register } from 'prom-client';
+/** Prometheus metrics of the receiver, on prom-client's default registry, served on its private metrics listener. */
+import { collectDefaultMetrics, Counter, Histogram } from 'prom-client';
 import { HANDLED_EVENTS } from '../calendly/schemas';
-import { textAnswer, type ApiPaths } from './openapi';
+import { startMetricsServer, type MetricsServer } from '../metrics-server';
 
 /** Every refused webhook request, by the code of its answer (`rate_limited` once its address is over the limit). */
 export const webhookRefusals = new Counter({
@@ -39,28 +38,14 @@ export function eventTypeLabel(eventName: string | null | undefined): string {
 
 let defaultMetricsCollected = false;
 
-/** GET /metrics in the Prometheus text format; the process metrics (memory, event loop lag…) are added once. */
-export function metricsRoutes(): Router {
+/**
+ * GET /metrics on the receiver's own listener (METRICS_PORT on METRICS_HOST), never on its public port: the samples
+ * name every organization. The process metrics (memory, event loop lag…) are added once.
+ */
+export function startReceiverMetrics(port: number, host: string): Promise<MetricsServer> {
   if (!defaultMetricsCollected) {
     defaultMetricsCollected = true;
     collectDefaultMetrics();
   }
-  const router = new Router();
-  router.get('/metrics', async (ctx) => {
-    ctx.set('Cache-Control', 'no-store');
-    ctx.type = register.contentType;
-    ctx.body = await register.metrics();
-  });
-  return router;
+  return startMetricsServer({ port, host });
 }
-
-export const metricsPaths: ApiPaths = {
-  '/metrics': {
-    get: {
-      operationId: 'getMetrics',
-      tags: ['operations'],
-      summary: 'Prometheus metrics of this receiver',
-      responses: { 200: textAnswer('text/plain', 'The Prometheus text format.') },
-    },
-  },
-};

@@ -20,7 +20,7 @@ import { startDeliveryWorkflow } from '../deliveries/intake';
 import { isTestDelivery, TEST_EVENT } from '../deliveries/test-delivery';
 import { recordTestDelivery } from '../database/deliveries';
 import { webhookAcknowledgementSchema, webhookErrorWith } from './api-schemas';
-import { ConnectionSigningKeys } from './connection-signing-keys';
+import { ConnectionSigningKeys, SigningKeysUnavailable } from './connection-signing-keys';
 import type { ReceiverDependencies } from './dependencies';
 import { jsonAnswer, type ApiOperation, type ApiPaths } from './openapi';
 import { organizationLabel } from '../metrics';
@@ -34,7 +34,7 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
   const router = new Router();
   router.post(WEBHOOK_PATH, (ctx) => receiveDelivery(ctx, deps, () => Promise.resolve(deps.config.calendly.signingKeys.length ? ENVIRONMENT : undefined)));
   // Each OAuth connection's subscription delivers to its own URL, signed with its own key.
-  const keys = deps.connections && new ConnectionSigningKeys(deps.orm, deps.connections);
+  const keys = deps.connections && new ConnectionSigningKeys(deps.orm, deps.connections, deps.config.http.signingKeyCacheSeconds * 1000, deps.logger);
   router.post(`${WEBHOOK_PATH}/:connectionId`, (ctx) =>
     receiveDelivery(ctx, deps, async () => {
       const key = await keys?.keyOf(ctx.params.connectionId);
@@ -60,7 +60,8 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
   const trackingId = randomUUID();
   setTrackingId(ctx, trackingId);
   const receivedAt = new Date();
-  const address = clientAddress(ctx);
+  // ctx.ip heeds X-Forwarded-For only as far as TRUST_PROXY_HOPS trusts it (app.ts).
+  const address = ctx.ip || 'unknown';
   const limitedForMs = await refusals.limitedFor(address);
 
   const reject = (status: number, code: string, error: string, signature: SignatureOutcome | 'unchecked') => {
@@ -89,7 +90,18 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
   const headerProblem = signatureHeaderProblem(header, verifyOptions);
   if (headerProblem) return reject(401, `signature_${headerProblem}`, SIGNATURE_ERRORS[headerProblem], headerProblem);
 
-  const delivery = await target();
+  let delivery: DeliveryTarget | undefined;
+  try {
+    delivery = await target();
+  } catch (error) {
+    if (!(error instanceof SigningKeysUnavailable)) throw error;
+    // Not the client's fault and not a refusal: Calendly retries a 5xx, and by then the database may be back.
+    requestLogger(ctx, logger).warn({ err: error, trackingId }, 'Delivery not checked: its signing key cannot be read');
+    ctx.status = 503;
+    ctx.set('Retry-After', '30');
+    ctx.body = { error: "The connection's signing key cannot be read now; retry later", code: 'database_unavailable', trackingId };
+    return;
+  }
   if (!delivery) return reject(404, 'unknown_connection', 'No Calendly connection receives deliveries at this URL', 'unchecked');
   if (delivery.connectionId) verifyOptions.signingKeys = delivery.signingKeys;
 
@@ -215,7 +227,11 @@ function deliveryOperation(operationId: string, subscription: string, pathParams
         webhookErrorWith(['rate_limited']),
         retryAfter,
       ),
-      503: jsonAnswer('Temporal did not accept it in time: not durable, so Calendly retries.', webhookErrorWith(['temporal_unavailable']), retryAfter),
+      503: jsonAnswer(
+        "Not durable, so Calendly retries: Temporal did not accept it in time, or (a connection's URL) PostgreSQL is down and the connection's signing key was never read by this receiver.",
+        webhookErrorWith(['temporal_unavailable', 'database_unavailable']),
+        retryAfter,
+      ),
     },
   };
 }
@@ -230,14 +246,6 @@ export const webhookPaths: ApiPaths = {
     ),
   },
 };
-
-/**
- * The address a refusal is charged to. Behind a proxy (`app.proxy`), the last X-Forwarded-For entry: the one the
- * nearest proxy appended, which the client cannot choose; the earlier entries can be anything.
- */
-function clientAddress(ctx: Context): string {
-  return (ctx.app.proxy ? ctx.ips.at(-1) : undefined) ?? ctx.ip ?? 'unknown';
-}
 
 const SIGNATURE_ERRORS: Record<Exclude<SignatureOutcome, 'valid'>, string> = {
   missing: 'Missing Calendly-Webhook-Signature header',

@@ -16,7 +16,7 @@ import { connectWorker } from '../temporal/worker-connection';
 import { scheduleUrl } from '../temporal/web-ui-links';
 import { createBookingWorker } from './create-worker';
 import { registerConnectionStatusGauge } from './connection-metrics';
-import { startMetricsServer, type MetricsServer } from './metrics-server';
+import { startMetricsServer, type MetricsServer } from '../metrics-server';
 import { ensureSchedules } from './schedules';
 import { temporalLoggerFor, temporalLogLevel } from './temporal-logger';
 import { loadWorkflowBundle } from './workflow-bundle';
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   if (config.metrics.workerPort !== undefined) {
     collectDefaultMetrics();
     if (config.oauth) registerConnectionStatusGauge(orm);
-    metricsServer = await startMetricsServer({ port: config.metrics.workerPort, host: config.host, healthy: () => worker.getState() === 'RUNNING' });
+    metricsServer = await startMetricsServer({ port: config.metrics.workerPort, host: config.metrics.host, healthy: () => worker.getState() === 'RUNNING' });
     logger.info({ url: `${metricsServer.url}/metrics` }, 'Metrics served');
   }
   try {

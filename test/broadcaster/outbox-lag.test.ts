@@ -1,5 +1,5 @@
 /**
- * Metrics with an organization label, scraped from the receiver's GET /metrics after a real booking (receiver,
+ * Metrics with an organization label, scraped from the receiver's metrics listener (GET /metrics) after a real booking (receiver,
  * in-process worker and broadcaster, fake Calendly): the outbox lag of its events, from their write to their
  * broadcast, and the booking saved and its reminder sent, counted under the organization they belong to.
  */
@@ -18,7 +18,7 @@ afterAll(() => system.stop());
 
 /** The value of one sample of GET /metrics, 0 when it is not there yet. */
 async function scrape(sample: string, labels: Record<string, string>): Promise<number> {
-  const text = await (await fetch(`${system.receiverUrl}/metrics`)).text();
+  const text = await (await fetch(`${system.metricsUrl}/metrics`)).text();
   const printed = Object.entries(labels)
     .map(([name, value]) => `${name}="${value}"`)
     .join(',');
@@ -57,7 +57,7 @@ it('times each outbox event from its write to its broadcast, and counts bookings
   expect(await scrape('calendly_reminders_sent_total', organization)).toBe(before.sent + 1);
   expect(await scrape('calendly_reminder_lateness_seconds_count', organization)).toBe(before.late + 1);
   // Another organization's series (if any) did not get these.
-  const text = await (await fetch(`${system.receiverUrl}/metrics`)).text();
+  const text = await (await fetch(`${system.metricsUrl}/metrics`)).text();
   const organizations = new Set([...text.matchAll(/^calendly_(?:outbox_lag_seconds_count|bookings_saved_total)\{.*organization="([^"]*)"/gm)].map((match) => match[1]));
   expect([...organizations].every((uri) => uri === system.fake.organizationUri || uri === 'none')).toBe(true);
 });

@@ -137,7 +137,7 @@ it('stores each booking in the organization whose Calendly it was made in, and s
   expect(meetingWorkflows).not.toContain(meetingWorkflowId(atGlobex.invitee.uri, globex.id));
 
   // Metrics know the organization too: each one's deliveries, Calendly calls and bookings are counted under it.
-  const samples = [...(await scrapeMetrics(system.receiverUrl))];
+  const samples = [...(await scrapeMetrics(system.metricsUrl))];
   const counted = (metric: string, labels: string) => samples.some(([key, value]) => key.startsWith(`${metric}{`) && key.endsWith(`${labels}}`) && value > 0);
   for (const { organization } of [ACME, GLOBEX]) {
     expect(counted('calendly_webhook_deliveries_total', `event_type="invitee.created",outcome="accepted",organization="${organization}"`)).toBe(true);

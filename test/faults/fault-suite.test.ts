@@ -5,7 +5,10 @@
  *
  *   - SIGKILLs the worker (its whole process group) while activities run, twice, and starts a new one each time,
  *   - restarts the Temporal dev server (SIGTERM, then again on the same port and state file),
- *   - cuts PostgreSQL for 30 s (every connection through the proxy dropped, new ones refused),
+ *   - cuts PostgreSQL for 30 s (every connection through the proxy dropped, new ones refused), while Calendly also
+ *     delivers to two OAuth connections' URLs: the one whose signing key the receiver read before keeps being
+ *     accepted, the other (and, after the receiver's restart, both) get 503, never 500, and Calendly's retries get
+ *     them stored once the database is back,
  *   - restarts the receiver (SIGTERM, then a new one on the same port),
  *   - sends a 20x duplicate storm of already accepted deliveries, all at once.
  *
@@ -30,7 +33,9 @@ import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
 import { freePorts } from '../../scripts/lib/free-ports';
 import { TEST_POSTGRES_URL } from '../support/harness';
 import { describeProcess, spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';
-import { API_TOKEN, CALENDLY_TOKEN, SIGNING_KEY } from '../support/system';
+import { connectionWorkflowIds } from '../../src/workflow-ids';
+import { connectThroughCalendly } from '../support/oauth-flow';
+import { API_TOKEN, CALENDLY_TOKEN, OAUTH_APP, oauthEnvironment, SIGNING_KEY } from '../support/system';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { postOnce, sendUntilAccepted, type SendResult } from '../support/webhook-sender';
 
@@ -48,6 +53,14 @@ const OFFSETS_SECONDS = [120, 60];
 const DATABASE_OUTAGE_MS = 30_000;
 const STORM_DELIVERIES = 10;
 const STORM_COPIES = 20;
+/** Two organizations of ours, each connected to a Calendly organization of its own through OAuth (the fake's). */
+const TENANTS = (['acme', 'globex'] as const).map((name) => ({
+  name,
+  organization: `https://app.example.com/organizations/${name}-${RUN}`,
+  token: `${name}-fault-suite-token-${RUN}-0123456789`,
+}));
+/** Short, so that the key read before the outage is due for a re-read (which fails) when Calendly delivers during it. */
+const SIGNING_KEY_CACHE_SECONDS = 3;
 
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -96,7 +109,9 @@ function childEnvironment(): NodeJS.ProcessEnv {
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: `fault-suite-${RUN}`,
     TEMPORAL_WEB_UI_URL: '',
-    API_TOKENS: API_TOKEN,
+    API_TOKENS: [API_TOKEN, ...TENANTS.map(({ token, organization }) => `${token}:${organization}`)].join(','),
+    ...oauthEnvironment(fake),
+    CONNECTION_SIGNING_KEY_CACHE_SECONDS: String(SIGNING_KEY_CACHE_SECONDS),
     REMINDER_OFFSETS: OFFSETS_SECONDS.map((offset) => `${offset}s`).join(','),
     // Blank = unset; present, so that a .env in the working tree cannot fill them in (dotenv never overrides).
     REMINDER_WEBHOOK_URL: '',
@@ -291,6 +306,69 @@ async function restartReceiver(): Promise<void> {
   });
 }
 
+// ---- OAuth connections' URLs while PostgreSQL is down ----
+interface ConnectedTenant {
+  name: string;
+  organization: string;
+  token: string;
+  id: string;
+  calendlyOrganization: string;
+}
+
+interface ConnectionBooking {
+  tenant: ConnectedTenant;
+  /** when in the run it was booked */
+  when: string;
+  inviteeUri: string;
+  /** the receiver's answer to Calendly's first attempt, and the one promised then */
+  first: number | 'network-error' | undefined;
+  want: number;
+  /** for a 503: the Retry-After of the same delivery sent again at once */
+  retryAfter?: string | null;
+}
+
+const connected: ConnectedTenant[] = [];
+const connectionBookings: ConnectionBooking[] = [];
+
+/** Each tenant connects a Calendly organization of its own, as its admin would; resolves once each is set up. */
+async function connectTenants(): Promise<void> {
+  temporalConnection ??= await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
+  const client = new TemporalClient({ connection: temporalConnection, namespace: 'default' });
+  for (const tenant of TENANTS) {
+    const { organizationUri, owner } = fake.createOrganization({ owner: { name: tenant.name, email: `${tenant.name}-${RUN}@calendly-${tenant.name}.test` } });
+    const callback = await connectThroughCalendly({ receiverUrl: `http://127.0.0.1:${receiverPort}`, fake }, tenant.token, owner.uri);
+    if (callback.status !== 200) throw new Error(`connecting ${tenant.name} answered ${callback.status}: ${JSON.stringify(callback.body)}`);
+    const { id } = (callback.body as { connection: { id: string } }).connection;
+    await client.workflow.getHandle(connectionWorkflowIds(id).setUp).result();
+    connected.push({ ...tenant, id, calendlyOrganization: organizationUri });
+  }
+}
+
+/** A booking in the tenant's Calendly, which delivers it to the connection's URL (and retries anything but a 2xx). */
+let connectionBookingsMade = 0;
+async function connectionBooking(tenant: ConnectedTenant, when: string, want: number): Promise<void> {
+  // Numbered before the first await: two run at once.
+  const index = connectionBookingsMade++;
+  const { invitee, deliveries } = await fake.bookMeeting({
+    email: `connection-${index}-${RUN}@example.com`,
+    name: `Connection ${tenant.name} ${when}`,
+    startTime: new Date(Date.now() + 4 * 86_400_000 + index * 3_600_000).toISOString(),
+    organization: tenant.calendlyOrganization,
+  });
+  const [first] = deliveries;
+  const booking: ConnectionBooking = { tenant, when, inviteeUri: invitee.uri, first: first?.status, want };
+  if (first && want === 503) {
+    const again = await fetch(first.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'calendly-webhook-signature': first.signature ?? '' },
+      body: first.body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    booking.retryAfter = again.status === 503 ? again.headers.get('retry-after') : `answered ${again.status}`;
+  }
+  connectionBookings.push(booking);
+}
+
 const storm = { requests: 0, statuses: {} as Record<string, number>, notDuplicate: 0 };
 async function duplicateStorm(): Promise<void> {
   const at = Date.now();
@@ -326,7 +404,11 @@ beforeAll(async () => {
     console.log = log;
   }
   db = new Pool({ connectionString: databaseUrl, max: 4 });
-  fake = await startFakeCalendly({ apiToken: CALENDLY_TOKEN, rateLimitPerMinute: 1_000_000 });
+  fake = await startFakeCalendly({
+    apiToken: CALENDLY_TOKEN,
+    rateLimitPerMinute: 1_000_000,
+    oauth: { clientId: OAUTH_APP.clientId, clientSecret: OAUTH_APP.clientSecret, redirectUris: [OAUTH_APP.redirectUri] },
+  });
   proxy = await startTcpProxy('127.0.0.1', Number(new URL(databaseUrl).port || 5432));
   [temporalPort, receiverPort] = await freePorts(2);
   await startTemporal();
@@ -368,6 +450,10 @@ it('stores every accepted booking once and sends each due reminder once through 
     await sleep(250);
   }
 
+  // The two connections, and a first delivery to one of them: the receiver reads (and keeps) its signing key.
+  await connectTenants();
+  await connectionBooking(connected[0], 'before the outage', 202);
+
   // 2. The load, with the faults on a fixed timeline beside it.
   loadStart = Date.now();
   loadDeadline = loadStart + 200_000;
@@ -386,8 +472,13 @@ it('stores every accepted booking once and sends each due reminder once through 
     await at(40_000);
     const cutAt = Date.now();
     proxy.cut();
+    // Calendly delivers to both connections' URLs: the key read before serves, the one never read cannot be checked.
+    await at(40_000 + SIGNING_KEY_CACHE_SECONDS * 1000 + 500);
+    await Promise.all([connectionBooking(connected[0], 'during the outage', 202), connectionBooking(connected[1], 'during the outage', 503)]);
     await at(47_500);
     await restartReceiver();
+    // The new receiver has read no key yet, and the database is still down.
+    await connectionBooking(connected[0], 'during the outage, after the receiver restart', 503);
     await sleep(Math.max(0, cutAt + DATABASE_OUTAGE_MS - Date.now()));
     proxy.restore();
     faults.push({ fault: 'PostgreSQL cut (TCP proxy)', at: cutAt - loadStart, ms: Date.now() - cutAt, detail: 'every connection dropped, new ones refused' });
@@ -409,15 +500,16 @@ it('stores every accepted booking once and sends each due reminder once through 
     const meetingsDone = [...expected].every(([uri, want]) => status.get(uri) === want.status);
     const processing = await count(`select count(*) as n from webhook_deliveries where outcome = 'processing'`);
     const overdue = await count(`select count(*) as n from reminders where state = 'scheduled' and fire_at < now() - interval '2 seconds'`);
-    return meetingsDone && processing === 0 && overdue === 0 && (await runningDeliveryWorkflows()) === 0 && Date.now() > lastFireAt + 5_000;
+    const connectionsDone = connectionBookings.every((booking) => status.has(booking.inviteeUri));
+    return meetingsDone && connectionsDone && processing === 0 && overdue === 0 && (await runningDeliveryWorkflows()) === 0 && Date.now() > lastFireAt + 5_000;
   };
   while (!(await settled()) && Date.now() < drainDeadline) await sleep(500);
   const drainMs = Date.now() - drainStart;
 
   // 4. What is stored.
   const meetings = (
-    await db.query<{ id: string; invitee_uri: string; status: string; old_invitee_uri: string | null; new_invitee_uri: string | null }>(
-      `select id, invitee_uri, status, old_invitee_uri, new_invitee_uri from meetings`,
+    await db.query<{ id: string; invitee_uri: string; status: string; old_invitee_uri: string | null; new_invitee_uri: string | null; organization: string | null }>(
+      `select id, invitee_uri, status, old_invitee_uri, new_invitee_uri, organization from meetings`,
     )
   ).rows;
   const meetingsByUri = new Map<string, typeof meetings>();
@@ -503,6 +595,15 @@ it('stores every accepted booking once and sends each due reminder once through 
   const endedWithPendingReminders = reminders.filter(
     (row) => row.state === 'scheduled' && ['canceled', 'rescheduled'].includes(meetingsByUri.get(row.invitee_uri)?.[0]?.status ?? ''),
   );
+  const connectionAnswers = connectionBookings
+    .filter((booking) => booking.first !== booking.want || (booking.want === 503 && !/^\d+$/.test(booking.retryAfter ?? '')))
+    .map((booking) => `${booking.tenant.name} ${booking.when}: ${booking.first} (Retry-After ${booking.retryAfter}), want ${booking.want}`);
+  const connectionBookingsNotStored = connectionBookings
+    .filter((booking) => {
+      const rows = meetingsByUri.get(booking.inviteeUri) ?? [];
+      return rows.length !== 1 || rows[0].organization !== booking.tenant.organization;
+    })
+    .map((booking) => `${booking.tenant.name} ${booking.when}: ${(meetingsByUri.get(booking.inviteeUri) ?? []).map((row) => row.organization).join(', ') || 'not stored'}`);
   const fiveHundreds = Object.entries(statuses).filter(([status]) => Number(status) >= 500 && status !== '503');
   const refusedValid = Object.entries(statuses).filter(([status]) => Number(status) >= 400 && Number(status) < 500);
   const unprocessedAnswers = acceptedEntries.filter((entry) => entry.result.answer?.body?.unprocessed !== undefined);
@@ -535,6 +636,7 @@ it('stores every accepted booking once and sends each due reminder once through 
       ),
     },
     storm,
+    connectionUrls: connectionBookings.map((booking) => ({ tenant: booking.tenant.name, when: booking.when, firstAnswer: booking.first, retryAfter: booking.retryAfter })),
     faults: faults.map(({ fault, at, ms, detail }) => ({ fault, at: `L+${seconds(at)} s`, took: `${seconds(ms)} s`, detail })),
     stored: {
       meetings: meetings.length,
@@ -569,6 +671,8 @@ it('stores every accepted booking once and sends each due reminder once through 
       'findings during the run (processes left by a fault)': findings,
       'valid deliveries answered 5xx other than 503': fiveHundreds,
       'valid deliveries refused with 4xx': refusedValid,
+      "connection URLs not answered as promised while PostgreSQL was down (a key read before: 202; none read: 503 with Retry-After)": connectionAnswers,
+      'connection bookings not stored once, in their organization, after Calendly retried': connectionBookingsNotStored,
       'valid deliveries kept as unprocessed': unprocessedAnswers.map((entry) => entry.inviteeUri),
       'deliveries never accepted within the retries': tracked
         .filter((entry) => !entry.result.accepted)
@@ -584,7 +688,8 @@ it('stores every accepted booking once and sends each due reminder once through 
       'delivery workflows still running': stillRunning ? [stillRunning] : [],
       'accepted deliveries without exactly one processed row': (() => {
         const processed = Number(deliveryOutcomes.find((row) => row.outcome === 'processed')?.n ?? 0);
-        const accepted = unique.filter((entry) => entry.result.accepted).length;
+        // Each connection booking once too, those answered 503 by Calendly's retry.
+        const accepted = unique.filter((entry) => entry.result.accepted).length + connectionBookings.length;
         return processed === accepted ? [] : [`${accepted} accepted, ${processed} processed rows`];
       })(),
       'due reminders missing': reminderRows.length === REMINDER_MEETINGS * OFFSETS_SECONDS.length ? [] : [`${reminderRows.length} reminder rows`],

@@ -13,13 +13,13 @@ let system: TestSystem;
 const LIMIT = 3;
 
 beforeAll(async () => {
-  system = await startTestSystem({ env: { WEBHOOK_REFUSALS_PER_MINUTE: String(LIMIT), HTTP_REQUEST_TIMEOUT_SECONDS: '2' } });
+  system = await startTestSystem({ env: { WEBHOOK_REFUSALS_PER_MINUTE: String(LIMIT), HTTP_REQUEST_TIMEOUT_SECONDS: '2', TRUST_PROXY_HOPS: '1' } });
 });
 afterAll(() => system.stop());
 
 const now = () => Math.floor(Date.now() / 1000);
 let addresses = 0;
-/** A client address of its own (the receiver trusts X-Forwarded-For), so that each test has its own limit. */
+/** A client address of its own (the receiver trusts one proxy's X-Forwarded-For here), so that each test has its own limit. */
 const newAddress = () => `203.0.113.${++addresses}`;
 
 async function post(address: string, body: string, headers: Record<string, string | null> = {}) {
@@ -106,7 +106,7 @@ it('writes no delivery row for forged or unsigned requests, and counts them per 
   expect(Object.keys(after).reduce((sum, reason) => sum + added(reason), 0)).toBe(30);
   expect(await system.orm.em.fork().count(WebhookDeliverySchema, {})).toBe(rowsBefore);
 
-  const metrics = await (await fetch(`${system.receiverUrl}/metrics`)).text();
+  const metrics = await (await fetch(`${system.metricsUrl}/metrics`)).text();
   const counted = (reason: string) => Number(new RegExp(`^calendly_webhook_refusals_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
   expect(counted('signature_mismatch')).toBeGreaterThanOrEqual(10);
   expect(counted('unsupported_media_type')).toBeGreaterThanOrEqual(10);

@@ -29,7 +29,8 @@ interface Supervisor {
 
 const started: { supervisor: Supervisor; databaseUrl: string; dir: string; pids: number[] }[] = [];
 
-async function startSupervisor(): Promise<Supervisor> {
+/** `settings` replace what .env.example and the test's ports give, a function when it names those ports. */
+async function startSupervisor(settings: (ports: { port: number; fakePort: number }) => Record<string, string> = () => ({})): Promise<Supervisor> {
   const [port, temporalPort, uiPort, fakePort] = await freePorts(4);
   const dir = mkdtempSync(join(tmpdir(), 'start-system-test-'));
   const databaseUrl = `${TEST_POSTGRES_URL}/calendly_bookings_start_${randomBytes(4).toString('hex')}`;
@@ -46,6 +47,7 @@ async function startSupervisor(): Promise<Supervisor> {
     TEMPORAL_WEB_UI_URL: `http://127.0.0.1:${uiPort}`,
     TEMPORAL_TASK_QUEUE: `start-system-test-${randomBytes(4).toString('hex')}`,
     LOG_LEVEL: 'info',
+    ...settings({ port, fakePort }),
   };
   // Tied to this test process too: a killed jest run must not leave a supervisor behind either.
   const tied = diesWithThisProcess(process.execPath, ['--import', TSX_LOADER, join(ROOT, 'scripts', 'dev', 'start-system.ts'), '--data-dir', join(dir, '.data')]);
@@ -189,4 +191,34 @@ it('has the worker and the receiver each stop in order on SIGHUP, like on SIGTER
   // The supervisor notices, and stops the rest.
   expect(await exited).toBe(1);
   await waitFor('every child to end', 30_000, () => (pids.some(isAlive) ? undefined : true), supervisor);
+}, 150_000);
+
+const ORGANIZATION_TOKEN = 'trial-organization-token-0123456789';
+
+it('runs OAuth-only, without the fake Calendly, when FAKE_CALENDLY_PORT and CALENDLY_API_TOKEN are empty', async () => {
+  let fakeUrl = '';
+  const supervisor = await startSupervisor(({ port, fakePort }) => {
+    fakeUrl = `http://127.0.0.1:${fakePort}`;
+    return {
+      FAKE_CALENDLY_PORT: '',
+      CALENDLY_API_TOKEN: '',
+      CALENDLY_WEBHOOK_SIGNING_KEY: '',
+      CALENDLY_CLIENT_ID: 'trial-oauth-client',
+      CALENDLY_CLIENT_SECRET: 'trial-oauth-client-secret',
+      CALENDLY_OAUTH_REDIRECT_URI: `http://127.0.0.1:${port}/api/connections/callback`,
+      CONNECTION_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
+      CALENDLY_AUTH_BASE_URL: 'https://auth.calendly.example',
+      API_TOKENS: `${ORGANIZATION_TOKEN}:https://api.calendly.com/organizations/TRIAL`,
+    };
+  });
+  await runningChildren(supervisor);
+  expect(supervisor.output()).toContain('No fake Calendly API (FAKE_CALENDLY_PORT is empty)');
+  await expect(fetch(`${fakeUrl}/users/me`)).rejects.toThrow();
+  // An organization can start connecting its own Calendly account, at the configured auth server.
+  const connect = await fetch(`${supervisor.receiverUrl}/api/connection/connect`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ORGANIZATION_TOKEN}` },
+  });
+  expect(connect.status).toBe(200);
+  expect(((await connect.json()) as { authorizeUrl: string }).authorizeUrl).toMatch(/^https:\/\/auth\.calendly\.example\/oauth\/authorize\?/);
 }, 150_000);

@@ -4,6 +4,9 @@
  */
 import { OAUTH_APP, type TestSystem } from './system';
 
+/** What the flow needs of a system: the in-process test system, or real processes beside a fake (the fault suite). */
+type Parties = Pick<TestSystem, 'receiverUrl' | 'fake'>;
+
 export interface CallbackAnswer {
   status: number;
   /** the Location header of a redirect */
@@ -12,7 +15,7 @@ export interface CallbackAnswer {
 }
 
 /** The authorize URL the receiver hands out for the token's organization. */
-export async function startConnect(system: TestSystem, token: string): Promise<string> {
+export async function startConnect(system: Parties, token: string): Promise<string> {
   const response = await fetch(`${system.receiverUrl}/api/connection/connect`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
   const body = (await response.json()) as { authorizeUrl: string; expiresAt: string };
   if (response.status !== 200) throw new Error(`connect answered ${response.status}: ${JSON.stringify(body)}`);
@@ -20,7 +23,7 @@ export async function startConnect(system: TestSystem, token: string): Promise<s
 }
 
 /** The consent page as a browser sees it, then the user's choice (null: deny): where Calendly sends the browser back. */
-export async function consent(system: TestSystem, authorizeUrl: string, userUri: string | null): Promise<URL> {
+export async function consent(system: Parties, authorizeUrl: string, userUri: string | null): Promise<URL> {
   if (!authorizeUrl.startsWith(`${system.fake.url}/oauth/authorize?`)) throw new Error(`not the fake's consent page: ${authorizeUrl}`);
   const page = await fetch(authorizeUrl);
   const html = await page.text();
@@ -40,13 +43,13 @@ export async function consent(system: TestSystem, authorizeUrl: string, userUri:
  * The browser following Calendly's redirect to CALENDLY_OAUTH_REDIRECT_URI, which is this receiver's callback (its
  * port is only known once it runs, so the query is replayed on it).
  */
-export async function followToCallback(system: TestSystem, location: URL, accept = 'application/json'): Promise<CallbackAnswer> {
+export async function followToCallback(system: Parties, location: URL, accept = 'application/json'): Promise<CallbackAnswer> {
   const response = await fetch(`${system.receiverUrl}${location.pathname}${location.search}`, { headers: { accept }, redirect: 'manual' });
   const json = (response.headers.get('content-type') ?? '').startsWith('application/json');
   return { status: response.status, location: response.headers.get('location'), body: json ? await response.json() : undefined };
 }
 
 /** The whole flow, `userUri` allowing access in Calendly. */
-export async function connectThroughCalendly(system: TestSystem, token: string, userUri: string, accept?: string): Promise<CallbackAnswer> {
+export async function connectThroughCalendly(system: Parties, token: string, userUri: string, accept?: string): Promise<CallbackAnswer> {
   return followToCallback(system, await consent(system, await startConnect(system, token), userUri), accept);
 }

@@ -18,6 +18,7 @@ import { issuedApiTokenStore } from '../../src/database/api-tokens';
 import { ormConfig } from '../../src/database/orm-config';
 import { createLogger, type Logger } from '../../src/logger';
 import { startReceiverServer } from '../../src/receiver/http-server';
+import { startReceiverMetrics } from '../../src/receiver/metrics';
 import { temporalConnectionOptions } from '../../src/temporal/client-connection';
 import { createBookingWorker } from '../../src/worker/create-worker';
 import { startOutboundDispatcher, type OutboundDispatcher } from '../../src/outbound/dispatcher';
@@ -67,6 +68,8 @@ export interface TestSystemOptions {
 export interface TestSystem {
   config: Config;
   receiverUrl: string;
+  /** The receiver's private metrics listener (what METRICS_PORT serves), `http://…` without /metrics. */
+  metricsUrl: string;
   /** The receiver's websocket endpoint, `ws://…/ws`. */
   websocketUrl: string;
   fake: FakeCalendly;
@@ -138,6 +141,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   );
   const { server, url: receiverUrl } = receiver;
   const broadcaster = startBroadcaster({ server, config, apiTokens, logger });
+  const metrics = await startReceiverMetrics(0, '127.0.0.1');
 
   const workerConnection = await NativeConnection.connect({ address: temporalAddress });
   const activityConnection = await Connection.connect({ address: temporalAddress });
@@ -188,6 +192,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   return {
     config,
     receiverUrl,
+    metricsUrl: metrics.url,
     websocketUrl: `${receiverUrl.replace(/^http/, 'ws')}${WEBSOCKET_PATH}`,
     fake,
     orm,
@@ -227,6 +232,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await stopWorker();
       await broadcaster.stop();
       await receiver.close();
+      await metrics.close();
       await Promise.all([receiverConnection.close(), assertionConnection.close(), activityConnection.close(), workerConnection.close()]);
       await Promise.all([systemOrm.close(), orm.close()]);
       await Promise.all([fake.close(), databaseProxy?.close(), temporalProxy?.close()]);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import '../../src/activities/metrics';
 import { loadConfig } from '../../src/config';
-import { startMetricsServer, type MetricsServer } from '../../src/worker/metrics-server';
+import { startMetricsServer, type MetricsServer } from '../../src/metrics-server';
 import { scheduleIdsFor } from '../../src/worker/schedules';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { freePorts } from '../../scripts/lib/free-ports';
@@ -30,16 +30,17 @@ describe('the metrics settings', () => {
   };
 
   it('are off unless set', () => {
-    expect(loadConfig(required).metrics).toEqual({ workerPort: undefined, temporalBindAddress: undefined });
-    expect(loadConfig({ ...required, WORKER_METRICS_PORT: '', TEMPORAL_METRICS_PORT: '' }).metrics).toEqual({});
+    expect(loadConfig(required).metrics).toEqual({ host: '127.0.0.1', receiverPort: undefined, workerPort: undefined, temporalBindAddress: undefined });
+    expect(loadConfig({ ...required, WORKER_METRICS_PORT: '', TEMPORAL_METRICS_PORT: '' }).metrics).toEqual({ host: '127.0.0.1' });
   });
 
-  it('bind on HOST', () => {
-    expect(loadConfig({ ...required, WORKER_METRICS_PORT: '9464', TEMPORAL_METRICS_PORT: '9465' }).metrics).toEqual({
+  it('bind on METRICS_HOST (loopback by default), not on HOST', () => {
+    expect(loadConfig({ ...required, HOST: '0.0.0.0', WORKER_METRICS_PORT: '9464', TEMPORAL_METRICS_PORT: '9465' }).metrics).toEqual({
+      host: '127.0.0.1',
       workerPort: 9464,
-      temporalBindAddress: '0.0.0.0:9465',
+      temporalBindAddress: '127.0.0.1:9465',
     });
-    expect(loadConfig({ ...required, HOST: '::', TEMPORAL_METRICS_PORT: '9465' }).metrics.temporalBindAddress).toBe('[::]:9465');
+    expect(loadConfig({ ...required, METRICS_HOST: '::', TEMPORAL_METRICS_PORT: '9465' }).metrics.temporalBindAddress).toBe('[::]:9465');
   });
 
   it('refuse the same port for both', () => {

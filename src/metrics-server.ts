@@ -1,7 +1,8 @@
 /**
- * The worker's own HTTP endpoint: GET /metrics (prom-client's default registry: the activities' and the Calendly
- * client's counters) and GET /health for a container healthcheck, 200 while the worker runs and 503 otherwise.
- * Temporal's own metrics have their exporter (TEMPORAL_METRICS_PORT, set through Runtime.install).
+ * A process's private metrics listener, apart from any public port (METRICS_HOST): GET /metrics (prom-client's
+ * default registry, whose samples carry organization labels) and, for the worker, GET /health for a container
+ * healthcheck, 200 while the worker runs and 503 otherwise. The receiver's is on METRICS_PORT, the worker's on
+ * WORKER_METRICS_PORT; Temporal's own metrics have their exporter (TEMPORAL_METRICS_PORT, set through Runtime.install).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,8 +18,8 @@ export interface MetricsServer {
 export interface MetricsServerOptions {
   port: number;
   host: string;
-  /** true while the worker runs */
-  healthy: () => boolean;
+  /** true while the process runs; unset: no /health here (the receiver has its own on its public port) */
+  healthy?: () => boolean;
   registry?: Registry;
 }
 
@@ -27,7 +28,7 @@ export async function startMetricsServer({ port, host, healthy, registry = regis
     const path = (request.url ?? '/').split('?')[0];
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
-    } else if (path === '/health') {
+    } else if (path === '/health' && healthy) {
       const ok = healthy();
       response.writeHead(ok ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' });
       response.end(JSON.stringify({ status: ok ? 'ok' : 'not running' }));
