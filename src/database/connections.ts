@@ -79,8 +79,10 @@ export interface AuthorizedConnection {
   accessToken: string;
   refreshToken: string;
   tokenExpiresAt: Date;
-  /** used only for a new connection: a reconnect keeps its signing key */
+  /** used for a new connection, or with `newSigningKey`: a reconnect to the same Calendly organization keeps its key */
   signingKey: string;
+  /** another Calendly organization replaces the connection's: a new key, and its old subscription forgotten */
+  newSigningKey: boolean;
 }
 
 /** Thrown when the Calendly organization is already connected to another organization of ours. */
@@ -98,6 +100,9 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
          status = 'connected', status_reason = null, status_changed_at = now(),
          calendly_organization = excluded.calendly_organization, calendly_user = excluded.calendly_user, scope = excluded.scope,
          access_token = excluded.access_token, refresh_token = excluded.refresh_token, token_expires_at = excluded.token_expires_at,
+         signing_key = case when ? then excluded.signing_key else calendly_connections.signing_key end,
+         webhook_subscription_uri = case when ? then null else calendly_connections.webhook_subscription_uri end,
+         webhook_state = case when ? then 'none' else calendly_connections.webhook_state end,
          updated_at = now()
        returning ${COLUMNS}`,
       [
@@ -109,6 +114,9 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
         connection.refreshToken,
         connection.tokenExpiresAt,
         connection.signingKey,
+        connection.newSigningKey,
+        connection.newSigningKey,
+        connection.newSigningKey,
       ],
     );
     return connectionOf(row);
@@ -118,6 +126,12 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
     }
     throw error;
   }
+}
+
+/** Whether the Calendly organization is connected to an organization of ours other than `organization`. */
+export async function calendlyOrganizationTakenByOther(em: EntityManager, calendlyOrganization: string, organization: string): Promise<boolean> {
+  const rows = await em.execute<Row[]>(`select 1 from calendly_connections where calendly_organization = ? and organization <> ?`, [calendlyOrganization, organization]);
+  return rows.length > 0;
 }
 
 export async function findConnection(em: EntityManager, id: string): Promise<Connection | undefined> {

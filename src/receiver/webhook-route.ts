@@ -38,7 +38,7 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
   router.post(`${WEBHOOK_PATH}/:connectionId`, (ctx) =>
     receiveDelivery(ctx, deps, async () => {
       const key = await keys?.keyOf(ctx.params.connectionId);
-      return key && { connectionId: key.connectionId, organization: key.organization, signingKeys: [key.signingKey] };
+      return key && { connectionId: key.connectionId, organization: key.organization, signingKeys: [key.signingKey], gone: key.disconnected };
     }),
   );
   return router;
@@ -50,11 +50,13 @@ interface DeliveryTarget {
   /** the connection's organization; null for the environment's subscription, whose organization the receiver does not ask for */
   organization: string | null;
   signingKeys: readonly string[];
+  /** a disconnected connection: a delivery signed with its key is answered 410 Gone, which deletes its subscription */
+  gone: boolean;
 }
 
-const ENVIRONMENT: DeliveryTarget = { connectionId: null, organization: null, signingKeys: [] };
+const ENVIRONMENT: DeliveryTarget = { connectionId: null, organization: null, signingKeys: [], gone: false };
 
-/** `target` resolves to undefined when nothing may deliver to this URL (an unknown or disconnected connection). */
+/** `target` resolves to undefined when nothing may deliver to this URL (an unknown connection). */
 async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target: () => Promise<DeliveryTarget | undefined>): Promise<void> {
   const { config, temporal, logger, refusals } = deps;
   const trackingId = randomUUID();
@@ -121,6 +123,14 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
 
   const { connectionId, organization } = delivery;
   const log = requestLogger(ctx, logger).child({ trackingId, ...(connectionId ? { connectionId, organization } : {}) });
+  if (delivery.gone) {
+    // Only the disconnected connection's own subscription can sign this: Calendly deletes it on this answer.
+    stopAckTimer({ organization: organizationLabel(organization) });
+    log.info('Delivery to a disconnected connection: answered 410 Gone so that Calendly deletes its subscription');
+    ctx.status = 410;
+    ctx.body = { error: 'This connection was disconnected: its webhook subscription should be deleted', code: 'connection_disconnected', trackingId };
+    return;
+  }
   const labels = { organization: organizationLabel(organization) };
   if (connectionId && isTestDelivery(rawBody)) {
     stopAckTimer(labels);
@@ -207,7 +217,11 @@ function deliveryOperation(operationId: string, subscription: string, pathParams
         'The signature is missing, malformed, matches no signing key, or its `t` is too old or ahead.',
         webhookErrorWith(['signature_missing', 'signature_malformed', 'signature_mismatch', 'signature_expired', 'signature_future']),
       ),
-      404: jsonAnswer('No subscription delivers to this URL (an unknown or disconnected connection).', webhookErrorWith(['unknown_connection'])),
+      404: jsonAnswer('No connection has this URL.', webhookErrorWith(['unknown_connection'])),
+      410: jsonAnswer(
+        'The connection was disconnected (only for a delivery signed with its key): Calendly deletes the subscription at once. A reconnect makes the URL receive again.',
+        webhookErrorWith(['connection_disconnected']),
+      ),
       413: jsonAnswer(`The body is over ${MAX_BODY_BYTES} bytes.`, webhookErrorWith(['payload_too_large'])),
       415: jsonAnswer('Not a JSON content type.', webhookErrorWith(['unsupported_media_type'])),
       429: jsonAnswer(
