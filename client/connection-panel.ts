@@ -162,7 +162,7 @@ export class ConnectionPanel {
     const body = (await response.json()) as Body & { code?: string; error?: string };
     if (response.ok) return { ok: true, body };
     const error = body.error ?? `${method} ${path} answered ${response.status}`;
-    return { ok: false, status: response.status, code: body.code ?? 'unknown', error, details: body as Record<string, unknown> };
+    return { ok: false, status: response.status, code: body.code ?? 'unknown', error, details: body };
   }
 
   private render(connection: Connection | null): void {

@@ -180,7 +180,7 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
       ctx.set('Referrer-Policy', 'no-referrer');
       ctx.set('Cache-Control', 'no-store');
       ctx.status = 303;
-      ctx.redirect(`${AUTHORIZED_REDIRECT}#${new URLSearchParams({ code, state })}`);
+      ctx.redirect(`${AUTHORIZED_REDIRECT}#${new URLSearchParams({ code, state }).toString()}`);
     }),
   );
 

@@ -102,7 +102,7 @@ it('connects two organizations through Calendly consent, and starts the set-up o
   // The callback connects nothing itself: it sends the browser on to the dashboard, code and state in the fragment.
   const back = await consent(system, await startConnect(system, GLOBEX_TOKEN), globexCalendly.owner.uri);
   const landed = await followToCallback(system, back);
-  expect(landed).toMatchObject({ status: 303, location: `/?connection=authorized#${new URLSearchParams({ code: back.searchParams.get('code')!, state: back.searchParams.get('state')! })}` });
+  expect(landed).toMatchObject({ status: 303, location: `/?connection=authorized#${new URLSearchParams({ code: back.searchParams.get('code')!, state: back.searchParams.get('state')! }).toString()}` });
   expect(await statusOf(GLOBEX_TOKEN)).toMatchObject({ status: 404, body: { code: 'not_connected' } });
   expect(await completeConnect(system, GLOBEX_TOKEN, back)).toMatchObject({ status: 200, body: { connection: { organization: GLOBEX } } });
   const { body } = await statusOf(GLOBEX_TOKEN);

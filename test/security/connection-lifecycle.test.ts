@@ -9,6 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../src/activities';
 import { signatureFor } from '../../src/calendly/signature';
 import { connectionServicesFrom } from '../../src/connections/services';
+import type { ConnectionTeardown } from '../../src/contract';
 import { findConnection, markConnectionStatus } from '../../src/database/connections';
 import { connectionScheduleIds, connectionWorkflowIds } from '../../src/workflow-ids';
 import { connectThroughCalendly } from '../support/oauth-flow';
@@ -148,11 +149,11 @@ it('stops a set-up still running at disconnect, and a set-up step already under 
       reminders: system.config.reminders,
       schedules: system.config.schedules,
     });
-    await new MockActivityEnvironment().run(activities.tearDownConnection, { connectionId, reason: 'test disconnect' });
+    await new MockActivityEnvironment().run((teardown: ConnectionTeardown) => activities.tearDownConnection(teardown), { connectionId, reason: 'test disconnect' });
     expect((await setUp.describe()).status.name).toBe('TERMINATED');
 
     // The set-up's schedule step, had it been under way at that moment, finishing after the teardown.
-    await new MockActivityEnvironment().run(activities.ensureConnectionSchedules, connectionId);
+    await new MockActivityEnvironment().run((id: string) => activities.ensureConnectionSchedules(id), connectionId);
     const ids = connectionScheduleIds(system.config.temporal.taskQueue, connectionId);
     for (const scheduleId of [ids.reconcile, ids.subscriptionCheck]) {
       await expect(system.temporal.schedule.getHandle(scheduleId).describe()).rejects.toMatchObject({ name: 'ScheduleNotFoundError' });
