@@ -19,6 +19,8 @@ export interface ConnectionKey {
   signingKey: string;
   /** disconnected by a person: its subscription should not exist any more */
   disconnected: boolean;
+  /** the key of the Calendly organization it was moved away from, whose subscription should not exist any more */
+  retiredSigningKey: string | null;
 }
 
 export class ConnectionSigningKeys {
@@ -39,6 +41,7 @@ export class ConnectionSigningKeys {
       organization: connection.organization,
       signingKey: this.services.box.open(connection.signingKey),
       disconnected: connection.status === 'disconnected',
+      retiredSigningKey: connection.retiredSigningKey && this.services.box.open(connection.retiredSigningKey),
     };
     this.cache.delete(connectionId);
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);

@@ -23,6 +23,7 @@ const GLOBEX = tenant('globex');
 const INITECH = tenant('initech');
 const HOOLI = tenant('hooli');
 const UMBRELLA = tenant('umbrella');
+const WAYNE = tenant('wayne');
 
 let system: TestSystem;
 
@@ -30,7 +31,7 @@ beforeAll(async () => {
   system = await startTestSystem({
     env: (fake) => ({
       ...oauthEnvironment(fake),
-      API_TOKENS: [API_TOKEN, ...[ACME, GLOBEX, INITECH, HOOLI, UMBRELLA].map(({ token, organization }) => `${token}:${organization}`)].join(','),
+      API_TOKENS: [API_TOKEN, ...[ACME, GLOBEX, INITECH, HOOLI, UMBRELLA, WAYNE].map(({ token, organization }) => `${token}:${organization}`)].join(','),
     }),
   });
 });
@@ -181,5 +182,28 @@ it('deletes the old subscription and rotates the signing key when a connection m
   expect(activeSubscriptionsOf(second.organizationUri)).toHaveLength(1);
   const booking = await system.fake.bookMeeting({ email: `${randomUUID()}@umbrella-invitee.test`, startTime: inFuture(3), organization: second.organizationUri });
   expect(booking.deliveries.map((delivery) => delivery.status)).toEqual([202]);
-  expect(await signedDelivery(id, oldKey)).toMatchObject({ status: 401, body: { code: 'signature_mismatch' } });
+  // A delivery the old subscription signs (had its deletion failed) is answered 410 Gone, so Calendly deletes it.
+  expect(await signedDelivery(id, oldKey)).toMatchObject({ status: 410, body: { code: 'subscription_retired' } });
+  expect(await signedDelivery(id, 'never-its-key')).toMatchObject({ status: 401, body: { code: 'signature_mismatch' } });
+});
+
+it("makes Calendly delete the subscription of a former Calendly organization whose token was dead at the move (410 Gone)", async () => {
+  const first = calendlyAccount('WayneFirst');
+  const second = calendlyAccount('WayneSecond');
+  const id = await connect(WAYNE, first.owner);
+  // The first organization's grant dies: its subscription cannot be deleted with it any more.
+  system.fake.revokeGrants(first.owner);
+  await markConnectionStatus(system.orm.em.fork(), id, 'needs_reauthorization', 'test: Calendly refused the token');
+  await connect(WAYNE, second.owner, true);
+  expect(activeSubscriptionsOf(first.organizationUri)).toHaveLength(1);
+
+  // Its next delivery (once the receiver's key cache, 30 s at most, has seen the move) is answered 410 and Calendly deletes it;
+  // the new organization's subscription keeps receiving.
+  await eventually(async () => {
+    const booking = await system.fake.bookMeeting({ email: `${randomUUID()}@wayne-invitee.test`, startTime: inFuture(3), organization: first.organizationUri });
+    return booking.deliveries.length === 0 || booking.deliveries[0].status === 410 ? true : undefined;
+  }, 45_000, 'the old subscription answered 410');
+  expect(activeSubscriptionsOf(first.organizationUri)).toEqual([]);
+  const booking = await system.fake.bookMeeting({ email: `${randomUUID()}@wayne-invitee.test`, startTime: inFuture(4), organization: second.organizationUri });
+  expect(booking.deliveries.map((delivery) => delivery.status)).toEqual([202]);
 });
