@@ -12,7 +12,12 @@ import { when } from './format';
 type Connection = Json<z.output<typeof connectionSchema>>;
 type ConnectStart = z.output<typeof connectStartSchema>;
 type TestWebhookAnswer = z.output<typeof testWebhookAnswerSchema>;
-type ApiAnswer<Body> = { ok: true; body: Body } | { ok: false; status: number; code: string; error: string };
+type ApiAnswer<Body> = { ok: true; body: Body } | { ok: false; status: number; code: string; error: string; details: Record<string, unknown> };
+/** What Calendly sent back to the OAuth callback, which hands it on in the page's fragment. */
+export interface Authorization {
+  code: string;
+  state: string;
+}
 
 /** The page's query (token, organization), saved while the browser is on Calendly's consent page. */
 const RETURN_ADDRESS_KEY = 'dashboard-address-before-connect';
@@ -20,18 +25,21 @@ const RETURN_ADDRESS_KEY = 'dashboard-address-before-connect';
 const POLL_WHILE_BUSY_MS = 3_000;
 
 /**
- * The page's own query. Back from Calendly, the OAuth callback sends the browser to `/?connection=connected`,
- * without the token: the query saved before leaving is put back in the address, so that a reload still works.
+ * The page's own query, and Calendly's authorization when the page is back from Calendly: the OAuth callback sends
+ * the browser to `/?connection=authorized#code=…&state=…`, without the token. The query saved before leaving is put
+ * back in the address (so that a reload still works), and the code and state leave it.
  */
-export function pageQuery(): { query: URLSearchParams; backFromCalendly: boolean } {
+export function pageQuery(): { query: URLSearchParams; authorization: Authorization | null } {
   const query = new URLSearchParams(location.search);
-  if (!query.has('connection')) return { query, backFromCalendly: false };
+  if (!query.has('connection')) return { query, authorization: null };
   const saved = sessionStorage.getItem(RETURN_ADDRESS_KEY);
   sessionStorage.removeItem(RETURN_ADDRESS_KEY);
   const restored = new URLSearchParams(saved ?? '');
   if (!saved) for (const [name, value] of query) if (name !== 'connection') restored.set(name, value);
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const [code, state] = [fragment.get('code'), fragment.get('state')];
   history.replaceState(null, '', `${location.pathname}?${restored}`);
-  return { query: restored, backFromCalendly: query.get('connection') === 'connected' };
+  return { query: restored, authorization: query.get('connection') === 'authorized' && code && state ? { code, state } : null };
 }
 
 export class ConnectionPanel {
@@ -74,6 +82,29 @@ export class ConnectionPanel {
     else if (answer.code === 'not_connected') this.render(null);
     else if (answer.code === 'oauth_not_configured') this.renderWithoutButtons('not_configured', 'Calendly connections are not configured on this server.');
     else this.renderWithoutButtons('unavailable', `Connection status unavailable: ${answer.error}`);
+  }
+
+  /**
+   * Completes a connect with this page's token: only the organization that started it can. Replacing the connected
+   * Calendly organization by another is confirmed first.
+   */
+  async complete(authorization: Authorization): Promise<void> {
+    if (!this.token) {
+      this.showResult(
+        "Nothing was connected: this browser holds no API token of the organization that started connecting Calendly. Open the dashboard with that organization's token and click Connect there.",
+      );
+      return;
+    }
+    const send = (confirmed: boolean) => this.call<{ connection: Connection }>('POST', '/api/connection/complete', { ...authorization, confirm: confirmed });
+    const answer = await this.act('Completing the connection to Calendly…', async () => {
+      const first = await send(false);
+      if (first.ok || first.code !== 'confirm_replace_calendly_organization') return first;
+      const { current, replacement } = first.details as Record<'current' | 'replacement', { calendlyOrganization: string | null } | undefined>;
+      const question = `Replace the connected Calendly organization ${current?.calendlyOrganization ?? ''} by ${replacement?.calendlyOrganization ?? ''}? Its webhook is deleted and its bookings stop arriving.`;
+      if (confirm(question)) return send(true);
+      return { ...first, error: 'Nothing was changed: the connection keeps its Calendly organization.' };
+    });
+    if (answer) this.showResult('Calendly connected: its webhook and a first sync are being set up.');
   }
 
   private async connect(): Promise<void> {
@@ -123,12 +154,15 @@ export class ConnectionPanel {
     }
   }
 
-  private async call<Body>(method: 'GET' | 'POST', path: string): Promise<ApiAnswer<Body>> {
+  private async call<Body>(method: 'GET' | 'POST', path: string, json?: object): Promise<ApiAnswer<Body>> {
     const query = this.organization ? `?${new URLSearchParams({ organization: this.organization })}` : '';
-    const response = await fetch(`${path}${query}`, { method, headers: { authorization: `Bearer ${this.token}`, accept: 'application/json' } });
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}`, accept: 'application/json' };
+    if (json) headers['content-type'] = 'application/json';
+    const response = await fetch(`${path}${query}`, { method, headers, body: json && JSON.stringify(json) });
     const body = (await response.json()) as Body & { code?: string; error?: string };
     if (response.ok) return { ok: true, body };
-    return { ok: false, status: response.status, code: body.code ?? 'unknown', error: body.error ?? `${method} ${path} answered ${response.status}` };
+    const error = body.error ?? `${method} ${path} answered ${response.status}`;
+    return { ok: false, status: response.status, code: body.code ?? 'unknown', error, details: body };
   }
 
   private render(connection: Connection | null): void {

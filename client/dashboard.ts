@@ -14,7 +14,7 @@ import { when } from './format';
 
 type DashboardData = Json<Dashboard>;
 
-const { query, backFromCalendly } = pageQuery();
+const { query, authorization } = pageQuery();
 const token = query.get('token') ?? '';
 /** Days of the business counters start at midnight where the viewer is. */
 const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
@@ -203,7 +203,7 @@ function showState({ state, retryInMs }: StateChange): void {
 }
 
 const connectionPanel = new ConnectionPanel(token, query.get('organization'), () => void refresh());
-if (backFromCalendly) connectionPanel.showResult('Calendly connected: its webhook and a first sync are being set up.');
+if (authorization) void connectionPanel.complete(authorization);
 
 const websocketUrl = new URL('/ws', location.href);
 websocketUrl.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';

@@ -1,7 +1,8 @@
 /**
  * Webhook deliveries as Calendly makes them: compact JSON POSTed to every active subscription that lists
  * the event, signed with the subscription's key; failures retried with exponential back-off until the
- * retry window passes, then the subscription is disabled.
+ * retry window passes, then the subscription is disabled. An answer of 410 Gone deletes the subscription at once,
+ * without a retry (Calendly's webhooks overview).
  */
 import { SIGNATURE_HEADER, signatureFor } from '../src/calendly/signature';
 import { uuidOf, type WebhookEventName } from '../src/calendly/schemas';
@@ -129,6 +130,7 @@ export class WebhookDeliveries {
     };
     this.attempts.push(attempt);
     if (typeof status === 'number' && status >= 200 && status < 300) resource.retry_started_at = null;
+    else if (status === 410) this.deleteGone(job.subscription);
     else this.failed(job);
     return structuredClone(attempt);
   }
@@ -150,6 +152,12 @@ export class WebhookDeliveries {
     } catch {
       return 'network-error';
     }
+  }
+
+  private deleteGone(subscription: StoredSubscription): void {
+    const uuid = uuidOf(subscription.resource.uri);
+    if (this.store.subscriptions.get(uuid) === subscription) this.store.subscriptions.delete(uuid);
+    this.stopRetries(subscription);
   }
 
   private failed(job: DeliveryJob): void {

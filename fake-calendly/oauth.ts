@@ -184,12 +184,16 @@ export class OAuthServer {
     throw new OAuthError(400, 'unsupported_grant_type', `grant_type ${grantType} is not supported`);
   }
 
-  /** RFC 7009: an unknown or dead token is not an error. Revoking either token of a grant ends the whole grant. */
+  /**
+   * RFC 7009: an unknown or dead token is not an error, and changes nothing (a refresh token already spent on a
+   * refresh is dead). Revoking either live token of a grant ends the whole grant.
+   */
   revoke(form: URLSearchParams, client: ClientCredentials): void {
     this.authenticate(client, 403);
     const token = form.get('token');
     if (!token) throw invalidRequest('token is missing');
-    const grantId = this.accessTokens.get(token)?.grantId ?? this.refreshTokens.get(token)?.grantId;
+    const refresh = this.refreshTokens.get(token);
+    const grantId = this.accessTokens.get(token)?.grantId ?? (refresh && !refresh.used ? refresh.grantId : undefined);
     if (grantId !== undefined) this.endGrant(grantId);
   }
 

@@ -1,6 +1,8 @@
 /**
  * Setting up and tearing down a connection: its webhook subscription (with its own callback URL and signing key),
- * its own reconcile and subscription-check schedules, and on disconnect the revocation of its token.
+ * its own reconcile and subscription-check schedules, and on disconnect the revocation of its token. A teardown
+ * terminates a set-up still running, and a set-up step that was already under way then undoes its own work, so
+ * that nothing of a disconnected connection is recreated.
  */
 import { log } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
@@ -13,7 +15,7 @@ import type { Activities, ConnectionTeardown } from '../contract';
 import { findConnection, recordWebhookState } from '../database/connections';
 import { reconnectSubscription } from '../subscriptions/reconnect';
 import { createOrUpdateSchedule, deleteScheduleIfExists } from '../temporal/schedules';
-import { connectionScheduleIds } from '../workflow-ids';
+import { connectionScheduleIds, connectionWorkflowIds } from '../workflow-ids';
 import { accountScheduleOptions } from './account-schedules';
 import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
@@ -38,6 +40,12 @@ export function createConnectionActivities(
         const { calendly, target } = await accounts.of(connectionId);
         try {
           const result = await reconnectSubscription({ calendly, target, removeOthers: false, report: (line) => void log.info(line, { connectionId }) });
+          if (await isDisconnected(connectionId)) {
+            // Disconnected meanwhile: the teardown did not see this subscription. Its URL answers 410 Gone, which
+            // makes Calendly delete it if this deletion fails (the token is likely revoked by now).
+            if (result.subscription) await calendly.deleteWebhookSubscription(result.subscription.uri).catch(() => undefined);
+            return 'deleted';
+          }
           await recordWebhookState(orm.em.fork(), connectionId, 'active', result.subscription?.uri ?? null, null);
           return 'active';
         } catch (error) {
@@ -53,17 +61,23 @@ export function createConnectionActivities(
     },
 
     async ensureConnectionSchedules(connectionId: string): Promise<void> {
-      for (const options of accountScheduleOptions(taskQueue, schedules, connectionScheduleIds(taskQueue, connectionId), connectionId)) {
+      if (await isDisconnected(connectionId)) return void log.info('Disconnected: no schedules', { connectionId });
+      const ids = connectionScheduleIds(taskQueue, connectionId);
+      for (const options of accountScheduleOptions(taskQueue, schedules, ids, connectionId)) {
         const outcome = await createOrUpdateSchedule(temporal, options);
         log.info(`Schedule ${outcome}`, { scheduleId: options.scheduleId, connectionId });
+      }
+      // A teardown marks the connection disconnected before deleting its schedules: whichever ran second removes them.
+      if (await isDisconnected(connectionId)) {
+        for (const scheduleId of [ids.reconcile, ids.subscriptionCheck]) await deleteScheduleIfExists(temporal, scheduleId);
+        log.info('Disconnected meanwhile: its schedules were deleted again', { connectionId });
       }
     },
 
     async tearDownConnection({ connectionId, reason }: ConnectionTeardown): Promise<void> {
       const connection = await findConnection(orm.em.fork(), connectionId);
       if (!connection || !connect) return;
-      const ids = connectionScheduleIds(taskQueue, connectionId);
-      for (const scheduleId of [ids.reconcile, ids.subscriptionCheck]) await deleteScheduleIfExists(temporal, scheduleId);
+      await terminateIfRunning(temporal, connectionWorkflowIds(connectionId).setUp, reason);
       if (connection.status !== 'disconnected' && connection.webhookSubscriptionUri) {
         try {
           await (await accounts.of(connectionId)).calendly.deleteWebhookSubscription(connection.webhookSubscriptionUri);
@@ -74,7 +88,23 @@ export function createConnectionActivities(
         }
       }
       await recordWebhookState(orm.em.fork(), connectionId, 'deleted', null, reason);
-      await connect.disconnect(connection, reason);
+      await connect.disconnect(connectionId, reason);
+      const ids = connectionScheduleIds(taskQueue, connectionId);
+      for (const scheduleId of [ids.reconcile, ids.subscriptionCheck]) await deleteScheduleIfExists(temporal, scheduleId);
     },
   };
+
+  async function isDisconnected(connectionId: string): Promise<boolean> {
+    return (await findConnection(orm.em.fork(), connectionId))?.status === 'disconnected';
+  }
+}
+
+/** An activity of it may still be under way: the set-up's steps check the connection's status for that. */
+async function terminateIfRunning(temporal: Client, workflowId: string, reason: string): Promise<void> {
+  try {
+    await temporal.workflow.getHandle(workflowId).terminate(reason);
+  } catch (error) {
+    // `instanceof` can fail across module copies (e.g. under jest), so the name is checked.
+    if ((error as Error).name !== 'WorkflowNotFoundError') throw error;
+  }
 }

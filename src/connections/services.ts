@@ -18,10 +18,11 @@ export function connectionServicesFrom(config: Pick<Config, 'oauth' | 'calendly'
   const { clientId, clientSecret, redirectUri, authBaseUrl, encryptionKey } = config.oauth;
   const app = { clientId, clientSecret, redirectUri, authBaseUrl };
   const box = new SecretBox(encryptionKey);
+  const tokens = new ConnectionTokens({ orm, app, box, apiBaseUrl: config.calendly.apiBaseUrl });
   return {
     box,
-    tokens: new ConnectionTokens({ orm, app, box, apiBaseUrl: config.calendly.apiBaseUrl }),
-    connect: new OAuthConnect({ orm, app, box }),
+    tokens,
+    connect: new OAuthConnect({ orm, app, box, tokens }),
     webhookUrl: config.webhookUrl,
   };
 }

@@ -27,6 +27,8 @@ export interface Connection {
   tokenExpiresAt: Date | null;
   /** sealed */
   signingKey: string;
+  /** sealed: the key of the Calendly organization this connection was moved away from (its subscription may remain) */
+  retiredSigningKey: string | null;
   webhookSubscriptionUri: string | null;
   webhookState: WebhookState;
   webhookDetail: string | null;
@@ -39,7 +41,7 @@ export interface Connection {
 }
 
 const COLUMNS = `id, organization, status, status_reason, status_changed_at, calendly_organization, calendly_user, scope,
-  access_token, refresh_token, token_expires_at, signing_key, webhook_subscription_uri, webhook_state, webhook_detail,
+  access_token, refresh_token, token_expires_at, signing_key, retired_signing_key, webhook_subscription_uri, webhook_state, webhook_detail,
   last_delivery_at, last_synced_at, sync_state, sync_progress, created_at, updated_at`;
 
 type Row = Record<string, unknown>;
@@ -59,6 +61,7 @@ function connectionOf(row: Row): Connection {
     refreshToken: (row.refresh_token as string | null) ?? null,
     tokenExpiresAt: date(row.token_expires_at),
     signingKey: row.signing_key as string,
+    retiredSigningKey: (row.retired_signing_key as string | null) ?? null,
     webhookSubscriptionUri: (row.webhook_subscription_uri as string | null) ?? null,
     webhookState: row.webhook_state as WebhookState,
     webhookDetail: (row.webhook_detail as string | null) ?? null,
@@ -79,8 +82,10 @@ export interface AuthorizedConnection {
   accessToken: string;
   refreshToken: string;
   tokenExpiresAt: Date;
-  /** used only for a new connection: a reconnect keeps its signing key */
+  /** used for a new connection, or with `newSigningKey`: a reconnect to the same Calendly organization keeps its key */
   signingKey: string;
+  /** another Calendly organization replaces the connection's: a new key, and its old subscription forgotten */
+  newSigningKey: boolean;
 }
 
 /** Thrown when the Calendly organization is already connected to another organization of ours. */
@@ -98,6 +103,10 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
          status = 'connected', status_reason = null, status_changed_at = now(),
          calendly_organization = excluded.calendly_organization, calendly_user = excluded.calendly_user, scope = excluded.scope,
          access_token = excluded.access_token, refresh_token = excluded.refresh_token, token_expires_at = excluded.token_expires_at,
+         signing_key = case when ? then excluded.signing_key else calendly_connections.signing_key end,
+         retired_signing_key = case when ? then calendly_connections.signing_key else calendly_connections.retired_signing_key end,
+         webhook_subscription_uri = case when ? then null else calendly_connections.webhook_subscription_uri end,
+         webhook_state = case when ? then 'none' else calendly_connections.webhook_state end,
          updated_at = now()
        returning ${COLUMNS}`,
       [
@@ -109,6 +118,10 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
         connection.refreshToken,
         connection.tokenExpiresAt,
         connection.signingKey,
+        connection.newSigningKey,
+        connection.newSigningKey,
+        connection.newSigningKey,
+        connection.newSigningKey,
       ],
     );
     return connectionOf(row);
@@ -118,6 +131,12 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
     }
     throw error;
   }
+}
+
+/** Whether the Calendly organization is connected to an organization of ours other than `organization`. */
+export async function calendlyOrganizationTakenByOther(em: EntityManager, calendlyOrganization: string, organization: string): Promise<boolean> {
+  const rows = await em.execute<Row[]>(`select 1 from calendly_connections where calendly_organization = ? and organization <> ?`, [calendlyOrganization, organization]);
+  return rows.length > 0;
 }
 
 export async function findConnection(em: EntityManager, id: string): Promise<Connection | undefined> {

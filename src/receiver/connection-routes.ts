@@ -1,9 +1,11 @@
 /**
  * Connecting an organization's own Calendly account (OAuth 2.1 with PKCE), for a settings page or the dashboard:
- * behind the organization's API token, start connecting (the authorize URL), read the connection's status and
- * disconnect it; without a token, the OAuth callback Calendly redirects the browser to, authenticated by its sealed
- * `state`. A completed connect starts `setUpConnection` (subscription, schedules, first sync); a disconnect runs
- * `disconnectConnection`. Without config.oauth every route answers 404 `oauth_not_configured`.
+ * behind the organization's API token, start connecting (the authorize URL), complete it, read the connection's
+ * status and disconnect it. The OAuth callback Calendly redirects the browser to needs no token and connects nothing:
+ * it hands `code` and `state` on to the dashboard, which completes with its token, so a consent finished in
+ * anyone else's browser cannot attach a Calendly account to the organization that started it. A completed connect
+ * starts `setUpConnection` (subscription, schedules, first sync); a disconnect runs `disconnectConnection`. Without
+ * config.oauth every route answers 404 `oauth_not_configured`.
  */
 import Router from '@koa/router';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
@@ -23,11 +25,13 @@ import { disconnectConnection, setUpConnection } from '../workflows';
 import { connectionAnswerSchema, connectionSchema, connectStartSchema, errorWith, testWebhookAnswerSchema } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
 import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';
+import { jsonBody } from './outbound-webhooks-api';
 import { requestLogger } from './request-context';
 
 export const CONNECTION_CALLBACK_PATH = '/api/connections/callback';
-/** Where a browser lands after connecting: the dashboard, told what happened. */
-const CONNECTED_REDIRECT = '/?connection=connected';
+const COMPLETE_PATH = '/api/connection/complete';
+/** Where the callback sends the browser, `code` and `state` in the fragment: the dashboard, which completes with its token. */
+const AUTHORIZED_REDIRECT = '/?connection=authorized';
 /** Temporal must accept a start within this, as for a webhook delivery. */
 const START_TIMEOUT_MS = 5_000;
 /** How long POST /api/connection/disconnect waits for the teardown before answering 202 with the status so far. */
@@ -40,6 +44,7 @@ const callbackQuery = z.object({
   state: z.string().min(1).optional(),
   error: z.string().optional(),
 });
+const completeBody = z.object({ code: z.string().min(1).max(2048), state: z.string().min(1).max(4096), confirm: z.boolean().default(false) });
 /** OAuth error codes are a fixed vocabulary (RFC 6749 §4.1.2.1); anything else is not echoed back. */
 const OAUTH_ERROR_CODE = /^[a-z_]{1,64}$/;
 
@@ -76,10 +81,16 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
   router.post(
     '/api/connection/connect',
     authenticated,
-    configured((ctx, { connect }) => {
+    configured(async (ctx, { connect }) => {
       const organization = organizationOf(ctx);
       if (!organization) return;
-      const started = connect.start(organization);
+      let started;
+      try {
+        started = await connect.start(organization);
+      } catch (error) {
+        requestLogger(ctx, logger).error({ err: error, organization }, 'Could not record the Calendly connect');
+        return answer(ctx, 503, 'database_unavailable', 'Connecting cannot start now: try again in a moment');
+      }
       requestLogger(ctx, logger).info({ organization }, 'Calendly connect started');
       ctx.body = started satisfies z.output<typeof connectStartSchema>;
     }),
@@ -150,9 +161,8 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
 
   router.get(
     CONNECTION_CALLBACK_PATH,
-    configured(async (ctx, services) => {
+    configured((ctx) => {
       const query = callbackQuery.safeParse(ctx.query);
-      const log = requestLogger(ctx, logger);
       if (!query.success) return answer(ctx, 400, 'invalid_callback', 'code, state and error must each be given once');
       const { code, state, error } = query.data;
       if (error === 'access_denied') {
@@ -165,12 +175,38 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
       if (!code || !state) {
         return answer(ctx, 400, 'invalid_callback', 'code and state are required: this URL is where Calendly sends the browser back after consent');
       }
+      // Nothing is connected here: the dashboard completes with the organization's own token. In the fragment, code
+      // and state reach neither a server's logs nor a Referer again.
+      ctx.set('Referrer-Policy', 'no-referrer');
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 303;
+      ctx.redirect(`${AUTHORIZED_REDIRECT}#${new URLSearchParams({ code, state }).toString()}`);
+    }),
+  );
+
+  router.post(
+    COMPLETE_PATH,
+    authenticated,
+    configured(async (ctx, services) => {
+      const organization = organizationOf(ctx);
+      if (!organization) return;
+      const body = await jsonBody(ctx);
+      if (body === undefined) return;
+      const parsed = completeBody.safeParse(body);
+      if (!parsed.success) return answer(ctx, 400, 'invalid_body', 'code and state (as the callback handed them over) are required; confirm is a boolean');
+      const { code, state, confirm } = parsed.data;
+      const log = requestLogger(ctx, logger).child({ organization });
 
       let connection: Connection;
       try {
-        connection = await services.connect.complete(state, code);
+        connection = await services.connect.complete(organization, state, code, confirm);
       } catch (failure) {
-        if (failure instanceof ConnectError) return answer(ctx, failure.status, failure.code, failure.message);
+        if (failure instanceof ConnectError) {
+          log.info({ code: failure.code }, 'Calendly connect not completed');
+          answer(ctx, failure.status, failure.code, failure.message);
+          Object.assign(ctx.body as object, failure.details);
+          return;
+        }
         log.error({ err: failure }, 'Could not complete the Calendly connect');
         return answer(ctx, 502, 'connect_failed', 'Calendly or the database did not answer while connecting: start connecting again');
       }
@@ -191,13 +227,8 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
         log.error({ err: failure, connectionId }, 'Temporal did not accept the connection set-up');
         return answer(ctx, 503, 'temporal_unavailable', 'Connected, but its set-up could not be started now: start connecting again in a moment');
       }
-      log.info({ connectionId, organization: connection.organization }, 'Calendly connected');
-      if (ctx.accepts('html', 'json') === 'json') {
-        ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
-        return;
-      }
-      ctx.status = 303;
-      ctx.redirect(CONNECTED_REDIRECT);
+      log.info({ connectionId }, 'Calendly connected');
+      ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
     }),
   );
   return router;
@@ -284,12 +315,13 @@ export const connectionPaths: ApiPaths = {
       tags: ['connections'],
       summary: "Start connecting the organization's Calendly account (OAuth)",
       description:
-        'Send the admin to `authorizeUrl`; Calendly brings the browser back to the callback, which connects the account ' +
-        '(or reconnects it, keeping its data) and starts its set-up: webhook subscription, schedules and a first sync.',
+        'Send the admin to `authorizeUrl`; Calendly brings the browser back to the callback, which hands `code` and `state` ' +
+        `to the dashboard; POST ${COMPLETE_PATH} with them (and this token) connects the account.`,
       security: BEARER_TOKEN,
       requestParams: { query: ORGANIZATION_PARAM },
       responses: {
         200: jsonAnswer('The consent URL, valid until `expiresAt`.', connectStartSchema),
+        503: jsonAnswer('The flow could not be recorded: try again.', errorWith(['database_unavailable'])),
         400: ORGANIZATION_REFUSED,
         401: UNAUTHORIZED,
         403: OTHER_ORGANIZATION,
@@ -350,12 +382,12 @@ export const connectionPaths: ApiPaths = {
   },
   [CONNECTION_CALLBACK_PATH]: {
     get: {
-      operationId: 'completeCalendlyConnect',
+      operationId: 'receiveCalendlyConsent',
       tags: ['connections'],
       summary: 'The OAuth redirect URI (CALENDLY_OAUTH_REDIRECT_URI): Calendly sends the browser here after consent',
       description:
-        'No token: the sealed `state` names the organization that started connecting. A browser is sent on to ' +
-        `\`${CONNECTED_REDIRECT}\` (303); a client that accepts JSON gets the connection.`,
+        'No token, and nothing is connected here: the browser is sent on (303) to ' +
+        `\`${AUTHORIZED_REDIRECT}#code=…&state=…\`, where the dashboard completes with its own token (POST ${COMPLETE_PATH}).`,
       requestParams: {
         query: z.object({
           code: z.string().optional().meta({ description: "Calendly's authorization code." }),
@@ -364,15 +396,59 @@ export const connectionPaths: ApiPaths = {
         }),
       },
       responses: {
-        200: jsonAnswer('Connected (for `Accept: application/json`); its set-up runs in the background.', connectionAnswerSchema),
-        303: { description: `Connected: on to \`${CONNECTED_REDIRECT}\`.` },
+        303: { description: `On to the dashboard (\`${AUTHORIZED_REDIRECT}\`), \`code\` and \`state\` in the fragment.` },
         400: jsonAnswer(
-          '`invalid_state`, `state_expired` (start again), `authorization_refused` (the code was refused), `authorization_failed` (Calendly answered an error), `invalid_callback` (no code or state).',
-          errorWith(['invalid_state', 'state_expired', 'authorization_refused', 'authorization_failed', 'invalid_callback']),
+          '`authorization_failed` (Calendly answered an error), `invalid_callback` (no code or state).',
+          errorWith(['authorization_failed', 'invalid_callback']),
         ),
         403: jsonAnswer('The user declined access in Calendly.', errorWith(['access_denied'])),
         404: jsonAnswer('This deployment has no OAuth app.', errorWith(['oauth_not_configured'])),
-        409: jsonAnswer('This Calendly organization is connected to another organization.', errorWith(['calendly_organization_taken'])),
+      },
+    },
+  },
+  [COMPLETE_PATH]: {
+    post: {
+      operationId: 'completeCalendlyConnect',
+      tags: ['connections'],
+      summary: 'Complete connecting, with the code and state Calendly sent back',
+      description:
+        'Only with the token of the organization that started connecting, once per start, within 10 minutes. Connects ' +
+        '(or reconnects, keeping the data) and starts the set-up. Replacing the connected Calendly organization by ' +
+        'another is answered 409 `confirm_replace_calendly_organization` first; the same completion with `"confirm": true` proceeds.',
+      security: BEARER_TOKEN,
+      requestParams: { query: ORGANIZATION_PARAM },
+      requestBody: {
+        content: {
+          'application/json': {
+            schema: z.object({
+              code: z.string().meta({ description: 'From the callback.' }),
+              state: z.string().meta({ description: 'From the callback.' }),
+              confirm: z.boolean().optional().meta({ description: "Replace the connection's Calendly organization by another." }),
+            }),
+          },
+        },
+      },
+      responses: {
+        200: jsonAnswer('Connected; its set-up runs in the background.', connectionAnswerSchema),
+        400: jsonAnswer(
+          '`invalid_state`, `state_expired`, `state_used` (start again), `authorization_refused` (the code was refused), `invalid_body`, or the organization was refused.',
+          errorWith(['invalid_state', 'state_expired', 'state_used', 'authorization_refused', 'invalid_body', 'organization_required', 'invalid_query']),
+        ),
+        401: UNAUTHORIZED,
+        403: jsonAnswer(
+          '`consent_of_another_organization`: another organization started this consent; `forbidden`: the token is bound to another organization than `?organization=`.',
+          errorWith(['consent_of_another_organization', 'forbidden']),
+        ),
+        404: jsonAnswer('This deployment has no OAuth app.', errorWith(['oauth_not_configured'])),
+        409: jsonAnswer(
+          '`calendly_organization_taken`: connected to another organization; `confirm_replace_calendly_organization`: it would replace ' +
+            'the connected one (`current` and `replacement` name both): complete again with `confirm`.',
+          errorWith(['calendly_organization_taken', 'confirm_replace_calendly_organization']).extend({
+            current: z.object({ calendlyOrganization: z.string().nullable(), calendlyUser: z.string().nullable() }).optional(),
+            replacement: z.object({ calendlyOrganization: z.string(), calendlyUser: z.string() }).optional(),
+          }),
+        ),
+        413: jsonAnswer('Body over 16 KiB.', errorWith(['payload_too_large'])),
         502: jsonAnswer('Calendly or the database did not answer: start connecting again.', errorWith(['connect_failed'])),
         503: jsonAnswer('Connected, but Temporal did not accept its set-up: start connecting again.', errorWith(['temporal_unavailable'])),
       },

@@ -5,7 +5,9 @@
  * process. While PostgreSQL does not answer, a key read before keeps serving (Temporal alone makes a delivery
  * durable); a connection never read before cannot be checked, and `keyOf` throws SigningKeysUnavailable (the route
  * answers 503, Calendly retries). Unknown ids are remembered too, so forged requests to made-up connections cost no
- * more than real ones. Bounded: the oldest entries go first.
+ * more than real ones. Bounded: the oldest entries go first. That a connection is disconnected is never taken from
+ * memory, not even during an outage: it makes its URL answer 410 Gone, which deletes a subscription at once, and a
+ * reconnect (same id) must not have its new subscription deleted by a receiver that remembers the disconnect.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ConnectionServices } from '../connections/services';
@@ -20,6 +22,10 @@ export interface ConnectionKey {
   connectionId: string;
   organization: string;
   signingKey: string;
+  /** disconnected by a person: its subscription should not exist any more */
+  disconnected: boolean;
+  /** the key of the Calendly organization it was moved away from, whose subscription should not exist any more */
+  retiredSigningKey: string | null;
 }
 
 /** PostgreSQL did not answer and the connection's key was never read: the delivery cannot be checked now. */
@@ -44,10 +50,10 @@ export class ConnectionSigningKeys {
     private readonly logger: Logger,
   ) {}
 
-  /** undefined: no such connection, or it was disconnected (Calendly should not deliver to it any more). */
+  /** undefined: no such connection. */
   async keyOf(connectionId: string): Promise<ConnectionKey | undefined> {
     const cached = this.cache.get(connectionId);
-    if (cached && Date.now() - cached.readAt < this.ttlMs) return cached.key;
+    if (cached && Date.now() - cached.readAt < this.ttlMs && !cached.key?.disconnected) return cached.key;
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`no answer from PostgreSQL within ${READ_TIMEOUT_MS} ms`)), READ_TIMEOUT_MS);
@@ -55,7 +61,7 @@ export class ConnectionSigningKeys {
     try {
       return (await Promise.race([this.read(connectionId), timedOut])).key;
     } catch (error) {
-      if (!cached) throw new SigningKeysUnavailable(`The signing key of connection ${connectionId} cannot be read: ${(error as Error).message}`);
+      if (!cached || cached.key?.disconnected) throw new SigningKeysUnavailable(`The signing key of connection ${connectionId} cannot be read: ${(error as Error).message}`);
       this.logger.warn({ err: error, connectionId, ageMs: Date.now() - cached.readAt }, 'Signing key not refreshed (database unavailable): the one read before serves');
       return cached.key;
     } finally {
@@ -74,10 +80,13 @@ export class ConnectionSigningKeys {
 
   private async readFromDatabase(connectionId: string): Promise<Entry> {
     const connection = await findConnection(this.orm.em.fork(), connectionId);
-    const key =
-      connection && connection.status !== 'disconnected'
-        ? { connectionId, organization: connection.organization, signingKey: this.services.box.open(connection.signingKey) }
-        : undefined;
+    const key = connection && {
+      connectionId,
+      organization: connection.organization,
+      signingKey: this.services.box.open(connection.signingKey),
+      disconnected: connection.status === 'disconnected',
+      retiredSigningKey: connection.retiredSigningKey && this.services.box.open(connection.retiredSigningKey),
+    };
     const entry = { key, readAt: Date.now() };
     this.cache.delete(connectionId);
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);

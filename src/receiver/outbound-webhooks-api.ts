@@ -261,8 +261,8 @@ function organizationScope(ctx: Context): { organization: string | undefined } |
   return { organization: token?.organization ?? named };
 }
 
-/** The parsed JSON body, or undefined when it was refused (answered 400 or 413). */
-async function jsonBody(ctx: Context): Promise<unknown> {
+/** The parsed JSON body (at most 16 KiB), or undefined when it was refused (answered 400 or 413). */
+export async function jsonBody(ctx: Context): Promise<unknown> {
   try {
     return JSON.parse(await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, length: ctx.request.length, encoding: 'utf8' })) as unknown;
   } catch (error) {

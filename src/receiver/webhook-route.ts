@@ -38,7 +38,15 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
   router.post(`${WEBHOOK_PATH}/:connectionId`, (ctx) =>
     receiveDelivery(ctx, deps, async () => {
       const key = await keys?.keyOf(ctx.params.connectionId);
-      return key && { connectionId: key.connectionId, organization: key.organization, signingKeys: [key.signingKey] };
+      return (
+        key && {
+          connectionId: key.connectionId,
+          organization: key.organization,
+          signingKeys: [key.signingKey],
+          gone: key.disconnected,
+          retiredSigningKeys: key.retiredSigningKey ? [key.retiredSigningKey] : [],
+        }
+      );
     }),
   );
   return router;
@@ -50,11 +58,15 @@ interface DeliveryTarget {
   /** the connection's organization; null for the environment's subscription, whose organization the receiver does not ask for */
   organization: string | null;
   signingKeys: readonly string[];
+  /** a disconnected connection: a delivery signed with its key is answered 410 Gone, which deletes its subscription */
+  gone: boolean;
+  /** keys of subscriptions that should not exist any more (a former Calendly organization's): answered 410 Gone too */
+  retiredSigningKeys: readonly string[];
 }
 
-const ENVIRONMENT: DeliveryTarget = { connectionId: null, organization: null, signingKeys: [] };
+const ENVIRONMENT: DeliveryTarget = { connectionId: null, organization: null, signingKeys: [], gone: false, retiredSigningKeys: [] };
 
-/** `target` resolves to undefined when nothing may deliver to this URL (an unknown or disconnected connection). */
+/** `target` resolves to undefined when nothing may deliver to this URL (an unknown connection). */
 async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target: () => Promise<DeliveryTarget | undefined>): Promise<void> {
   const { config, temporal, logger, refusals } = deps;
   const trackingId = randomUUID();
@@ -127,12 +139,23 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
 
   const stopAckTimer = webhookAckSeconds.startTimer();
   const signature = verifySignature(rawBody, header, verifyOptions);
-  if (signature !== 'valid') {
+  const retired = signature === 'mismatch' && verifySignature(rawBody, header, { ...verifyOptions, signingKeys: delivery.retiredSigningKeys }) === 'valid';
+  if (signature !== 'valid' && !retired) {
     return reject(401, `signature_${signature}`, SIGNATURE_ERRORS[signature], signature);
   }
 
   const { connectionId, organization } = delivery;
   const log = requestLogger(ctx, logger).child({ trackingId, ...(connectionId ? { connectionId, organization } : {}) });
+  if (delivery.gone || retired) {
+    // Only the subscription that should be gone can sign this: Calendly deletes it on this answer.
+    stopAckTimer({ organization: organizationLabel(organization) });
+    log.info({ retired }, 'Delivery from a subscription that should be gone: answered 410 Gone so that Calendly deletes it');
+    ctx.status = 410;
+    ctx.body = delivery.gone
+      ? { error: 'This connection was disconnected: its webhook subscription should be deleted', code: 'connection_disconnected', trackingId }
+      : { error: 'This connection moved to another Calendly organization: this subscription should be deleted', code: 'subscription_retired', trackingId };
+    return;
+  }
   const labels = { organization: organizationLabel(organization) };
   if (connectionId && isTestDelivery(rawBody)) {
     stopAckTimer(labels);
@@ -219,7 +242,12 @@ function deliveryOperation(operationId: string, subscription: string, pathParams
         'The signature is missing, malformed, matches no signing key, or its `t` is too old or ahead.',
         webhookErrorWith(['signature_missing', 'signature_malformed', 'signature_mismatch', 'signature_expired', 'signature_future']),
       ),
-      404: jsonAnswer('No subscription delivers to this URL (an unknown or disconnected connection).', webhookErrorWith(['unknown_connection'])),
+      404: jsonAnswer('No connection has this URL.', webhookErrorWith(['unknown_connection'])),
+      410: jsonAnswer(
+        'The connection was disconnected, or the delivery is signed with the key of the Calendly organization it was moved away from: ' +
+          'Calendly deletes that subscription at once. Never for a delivery signed with a current key of a connected connection.',
+        webhookErrorWith(['connection_disconnected', 'subscription_retired']),
+      ),
       413: jsonAnswer(`The body is over ${MAX_BODY_BYTES} bytes.`, webhookErrorWith(['payload_too_large'])),
       415: jsonAnswer('Not a JSON content type.', webhookErrorWith(['unsupported_media_type'])),
       429: jsonAnswer(

@@ -11,6 +11,7 @@ import { SecretBox } from '../../src/connections/secret-box';
 import { findConnection } from '../../src/database/connections';
 import { connectionScheduleIds, connectionWorkflowIds, meetingWorkflowId } from '../../src/workflow-ids';
 import { openEventStream } from '../support/event-stream';
+import { completeConnect } from '../support/oauth-flow';
 import { scrapeMetrics } from '../support/metrics';
 import { API_TOKEN, eventually, OAUTH_APP, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
@@ -63,9 +64,9 @@ async function connect(tenant: Tenant, account: { calendlyOrganization: string; 
   const started = await api('POST', '/api/connection/connect', tenant.token);
   expect(started.status).toBe(200);
   const redirect = new URL(system.fake.authorize(started.body.authorizeUrl, account.owner));
-  const callback = await fetch(`${system.receiverUrl}/api/connections/callback${redirect.search}`, { headers: { accept: 'application/json' } });
-  expect(callback.status).toBe(200);
-  const { connection } = (await callback.json()) as { connection: { id: string } };
+  const completed = await completeConnect(system, tenant.token, redirect);
+  expect(completed.status).toBe(200);
+  const { connection } = completed.body as { connection: { id: string } };
   await system.temporal.workflow.getHandle(connectionWorkflowIds(connection.id).setUp).result();
   return { id: connection.id, ...account };
 }

@@ -61,6 +61,7 @@ it('migrates up, down to nothing, and up again to the same schema', async () => 
   const migrated = await schema();
   expect(migrated.tables).toEqual([
     'api_tokens',
+    'calendly_connect_flows',
     'calendly_connections',
     'leads',
     'meetings',

@@ -220,6 +220,18 @@ describe('delivering to a failing receiver', () => {
     expect(subscriptionNamed(subscription.uri).retry_started_at).not.toBeNull();
   });
 
+  it('deletes the subscription at once, without a retry, when its URL answers 410 Gone', async () => {
+    fake = await startFakeCalendly({ apiToken: TOKEN, deliveryRetry: FAST_RETRY });
+    receiver = await startReceiver(() => ({ status: 410 }));
+    const subscription = await subscribe(fake, receiver.url, ['invitee.created']);
+
+    const { deliveries } = await fake.bookMeeting(booking);
+    expect(deliveries).toMatchObject([{ status: 410, attempt: 1 }]);
+    expect(fake.subscriptions().find((candidate) => candidate.uri === subscription.uri)).toBeUndefined();
+    await sleep(100);
+    expect(receiver.received).toHaveLength(1);
+  });
+
   it("logs 'network-error' when the receiver cannot be reached", async () => {
     fake = await startFakeCalendly({ apiToken: TOKEN, deliveryRetry: { initialDelayMs: 60_000, maxDelayMs: 60_000, windowMs: 600_000 } });
     receiver = await startReceiver();

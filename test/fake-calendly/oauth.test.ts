@@ -306,6 +306,17 @@ describe('revoke and introspect', () => {
     });
   });
 
+  it('POST /oauth/revoke with a refresh token already spent on a refresh changes nothing (a dead token)', async () => {
+    const first = await connect(fake.userUri);
+    const rotated = await refresh(first.refresh_token);
+    expect(rotated.status).toBe(200);
+    const second = rotated.body as { access_token: string; refresh_token: string };
+    expect((await postForm('/oauth/revoke', { token: first.refresh_token })).status).toBe(200);
+    expect((await postForm('/oauth/introspect', { token: second.access_token })).body).toMatchObject({ active: true });
+    expect((await postForm('/oauth/revoke', { token: second.refresh_token })).status).toBe(200);
+    expect((await postForm('/oauth/introspect', { token: second.access_token })).body).toEqual({ active: false });
+  });
+
   it('revokeGrants (the user disconnects the app in Calendly) stops that user’s tokens and no one else’s', async () => {
     const other = fake.createOrganization({ owner: { name: 'Blake Other', email: 'blake@other.example' } });
     const mine = await connect(fake.userUri);

@@ -14,7 +14,7 @@ import { createLogger } from '../../src/logger';
 import { createReceiverApp } from '../../src/receiver/app';
 import { RefusalLog } from '../../src/receiver/refusals';
 import { connectionWorkflowIds } from '../../src/workflow-ids';
-import { connectThroughCalendly, consent, followToCallback, startConnect } from '../support/oauth-flow';
+import { completeConnect, connectThroughCalendly, consent, followToCallback, startConnect } from '../support/oauth-flow';
 import { API_TOKEN, eventually, OAUTH_APP, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 /** Other test files share the database: organizations unique to this run. */
@@ -71,7 +71,7 @@ async function call(method: 'GET' | 'POST', path: string, token: string | null) 
 
 const statusOf = (token: string | null, query = '') => call('GET', `/api/connection${query}`, token);
 
-const connect = (token: string, userUri: string, accept?: string) => connectThroughCalendly(system, token, userUri, accept);
+const connect = (token: string, userUri: string) => connectThroughCalendly(system, token, userUri);
 
 /** The input a workflow was started with. */
 async function startInput(workflowId: string, runId?: string): Promise<any> {
@@ -99,9 +99,12 @@ it('connects two organizations through Calendly consent, and starts the set-up o
   );
   connectionIds.acme = connection.id;
 
-  // A browser (no JSON asked for) is sent on to the dashboard.
-  const globex = await connect(GLOBEX_TOKEN, globexCalendly.owner.uri, 'text/html,application/xhtml+xml,*/*;q=0.8');
-  expect({ status: globex.status, location: globex.location }).toEqual({ status: 303, location: '/?connection=connected' });
+  // The callback connects nothing itself: it sends the browser on to the dashboard, code and state in the fragment.
+  const back = await consent(system, await startConnect(system, GLOBEX_TOKEN), globexCalendly.owner.uri);
+  const landed = await followToCallback(system, back);
+  expect(landed).toMatchObject({ status: 303, location: `/?connection=authorized#${new URLSearchParams({ code: back.searchParams.get('code')!, state: back.searchParams.get('state')! }).toString()}` });
+  expect(await statusOf(GLOBEX_TOKEN)).toMatchObject({ status: 404, body: { code: 'not_connected' } });
+  expect(await completeConnect(system, GLOBEX_TOKEN, back)).toMatchObject({ status: 200, body: { connection: { organization: GLOBEX } } });
   const { body } = await statusOf(GLOBEX_TOKEN);
   expect(body.connection).toMatchObject({ organization: GLOBEX, status: 'connected', calendlyOrganization: globexCalendly.organizationUri });
   connectionIds.globex = body.connection.id;
@@ -168,8 +171,8 @@ it("sets each connection up: its own subscription in its Calendly organization, 
   }
 });
 
-it('refuses a callback whose state this system did not issue, or that expired, and connects nothing', async () => {
-  expect(await followToCallback(system, new URL(`${OAUTH_APP.redirectUri}?code=abc&state=forged`))).toMatchObject({
+it('refuses a completion whose state this system did not issue, or that expired, and connects nothing', async () => {
+  expect(await completeConnect(system, INITECH_TOKEN, new URL(`${OAUTH_APP.redirectUri}?code=abc&state=forged`))).toMatchObject({
     status: 400,
     body: { code: 'invalid_state' },
   });
@@ -182,14 +185,14 @@ it('refuses a callback whose state this system did not issue, or that expired, a
   // Not the last character: its unused low bits can change without changing a byte.
   const at = state.length - 10;
   tampered.searchParams.set('state', `${state.slice(0, at)}${state[at] === 'A' ? 'B' : 'A'}${state.slice(at + 1)}`);
-  expect(await followToCallback(system, tampered)).toMatchObject({ status: 400, body: { code: 'invalid_state' } });
+  expect(await completeConnect(system, INITECH_TOKEN, tampered)).toMatchObject({ status: 400, body: { code: 'invalid_state' } });
 
-  // A flow started 16 minutes ago: its state has expired, though Calendly's code is fresh.
+  // A flow started 11 minutes ago: its state has expired, though Calendly's code is fresh.
   const services = connectionServicesFrom(system.config, system.orm);
   if (!services) throw new Error('the test system has OAuth configured');
-  const stale = services.connect.start(INITECH, Date.now() - 16 * 60_000);
+  const stale = await services.connect.start(INITECH, Date.now() - 11 * 60_000);
   const late = await consent(system, stale.authorizeUrl, initechCalendly.owner.uri);
-  expect(await followToCallback(system, late)).toMatchObject({ status: 400, body: { code: 'state_expired' } });
+  expect(await completeConnect(system, INITECH_TOKEN, late)).toMatchObject({ status: 400, body: { code: 'state_expired' } });
 
   expect(await statusOf(INITECH_TOKEN)).toMatchObject({ status: 404, body: { code: 'not_connected' } });
 });
@@ -274,6 +277,8 @@ it('answers oauth_not_configured where no OAuth app is configured', async () => 
     expect({ status: connectAnswer.status, body: await connectAnswer.json() }).toMatchObject({ status: 404, body: { code: 'oauth_not_configured' } });
     const callback = await fetch(`${url}/api/connections/callback?code=abc&state=def`);
     expect({ status: callback.status, body: await callback.json() }).toMatchObject({ status: 404, body: { code: 'oauth_not_configured' } });
+    const complete = await fetch(`${url}/api/connection/complete`, { method: 'POST', headers: { authorization: `Bearer ${ACME_TOKEN}` }, body: '{}' });
+    expect({ status: complete.status, body: await complete.json() }).toMatchObject({ status: 404, body: { code: 'oauth_not_configured' } });
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }

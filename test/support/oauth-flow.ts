@@ -1,6 +1,7 @@
 /**
  * Connecting an organization as its admin would: POST /api/connection/connect with its token, Calendly's consent
- * page (the fake's, over HTTP), the choice, then the browser following the redirect to the receiver's callback.
+ * page (the fake's, over HTTP), the choice, the browser following the redirect to the receiver's callback, and the
+ * dashboard it lands on completing with the organization's token.
  */
 import { OAUTH_APP, type TestSystem } from './system';
 
@@ -43,13 +44,35 @@ export async function consent(system: Parties, authorizeUrl: string, userUri: st
  * The browser following Calendly's redirect to CALENDLY_OAUTH_REDIRECT_URI, which is this receiver's callback (its
  * port is only known once it runs, so the query is replayed on it).
  */
-export async function followToCallback(system: Parties, location: URL, accept = 'application/json'): Promise<CallbackAnswer> {
-  const response = await fetch(`${system.receiverUrl}${location.pathname}${location.search}`, { headers: { accept }, redirect: 'manual' });
+export async function followToCallback(system: Parties, location: URL): Promise<CallbackAnswer> {
+  const response = await fetch(`${system.receiverUrl}${location.pathname}${location.search}`, { redirect: 'manual' });
   const json = (response.headers.get('content-type') ?? '').startsWith('application/json');
   return { status: response.status, location: response.headers.get('location'), body: json ? await response.json() : undefined };
 }
 
-/** The whole flow, `userUri` allowing access in Calendly. */
-export async function connectThroughCalendly(system: Parties, token: string, userUri: string, accept?: string): Promise<CallbackAnswer> {
-  return followToCallback(system, await consent(system, await startConnect(system, token), userUri), accept);
+/**
+ * The dashboard the callback sends the browser on to: it takes `code` and `state` from the fragment and completes
+ * with the token it holds (null: a browser that holds none).
+ */
+export async function completeConnect(system: Parties, token: string | null, location: URL, confirm?: boolean): Promise<{ status: number; body: any }> {
+  const landed = await followToCallback(system, location);
+  if (landed.status !== 303 || !landed.location?.startsWith('/?connection=authorized#')) {
+    throw new Error(`the callback answered ${landed.status} ${landed.location ?? JSON.stringify(landed.body)}, not the dashboard`);
+  }
+  return completeWith(system, token, Object.fromEntries(new URLSearchParams(landed.location.split('#')[1])), confirm);
+}
+
+/** POST /api/connection/complete as the dashboard sends it, with `code` and `state` from the callback. */
+export async function completeWith(system: Parties, token: string | null, authorization: Record<string, string>, confirm?: boolean): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${system.receiverUrl}/api/connection/complete`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ ...authorization, ...(confirm === undefined ? {} : { confirm }) }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** The whole flow, `userUri` allowing access in Calendly and the organization's dashboard completing it. */
+export async function connectThroughCalendly(system: Parties, token: string, userUri: string, confirm?: boolean): Promise<{ status: number; body: any }> {
+  return completeConnect(system, token, await consent(system, await startConnect(system, token), userUri), confirm);
 }

@@ -1,0 +1,51 @@
+/**
+ * The calendly_connect_flows table: one row per started OAuth connect flow, so that its `state` completes at most
+ * once in any receiver process, only for the organization that started it and only before it expires. A flow whose
+ * grant would replace the connection's Calendly organization keeps that grant (sealed) until the organization confirms.
+ */
+import type { EntityManager } from '@mikro-orm/postgresql';
+
+/** Expired flows are deleted this long after expiring (they are useless then; the delay only helps diagnosis). */
+const KEPT_AFTER_EXPIRY = '1 day';
+
+export async function recordConnectFlow(em: EntityManager, flow: { id: string; organization: string; expiresAt: Date }): Promise<void> {
+  await em.execute(`delete from calendly_connect_flows where expires_at < now() - interval '${KEPT_AFTER_EXPIRY}'`);
+  await em.execute(`insert into calendly_connect_flows (id, organization, expires_at) values (?, ?, ?)`, [flow.id, flow.organization, flow.expiresAt]);
+}
+
+/**
+ * Takes the flow's one code exchange: true for exactly one caller, and only while the flow is unexpired and of this
+ * organization.
+ */
+export async function claimCodeExchange(em: EntityManager, id: string, organization: string): Promise<boolean> {
+  const rows = await em.execute<unknown[]>(
+    `update calendly_connect_flows set code_exchanged_at = now()
+     where id = ? and organization = ? and code_exchanged_at is null and expires_at > now() returning id`,
+    [id, organization],
+  );
+  return rows.length > 0;
+}
+
+/** Keeps the exchanged grant (sealed) until the organization confirms replacing its Calendly organization. */
+export async function awaitConfirmation(em: EntityManager, id: string, sealedGrant: string): Promise<void> {
+  await em.execute(`update calendly_connect_flows set awaiting_confirmation = ? where id = ? and completed_at is null`, [sealedGrant, id]);
+}
+
+/** The grant awaiting confirmation, if the flow is unexpired and not completed yet (undefined otherwise). */
+export async function grantAwaitingConfirmation(em: EntityManager, id: string, organization: string): Promise<string | undefined> {
+  const [row] = await em.execute<{ awaiting_confirmation: string }[]>(
+    `select awaiting_confirmation from calendly_connect_flows
+     where id = ? and organization = ? and completed_at is null and awaiting_confirmation is not null and expires_at > now()`,
+    [id, organization],
+  );
+  return row?.awaiting_confirmation;
+}
+
+/** Ends the flow: true for exactly one caller. The grant it held is dropped from the row. */
+export async function completeConnectFlow(em: EntityManager, id: string): Promise<boolean> {
+  const rows = await em.execute<unknown[]>(
+    `update calendly_connect_flows set completed_at = now(), awaiting_confirmation = null where id = ? and completed_at is null returning id`,
+    [id],
+  );
+  return rows.length > 0;
+}
