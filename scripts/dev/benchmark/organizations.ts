@@ -37,15 +37,23 @@ export function newTenant(fake: FakeCalendly, name: string): Tenant {
 
 /**
  * The connect flow: the tenant asks for an authorize URL with its token, its Calendly owner allows the app on the
- * fake's consent page, the browser follows the redirect to the receiver's callback, which starts the connection's
- * set-up (subscription, schedules, first sync). Resolves with the connection's id once the callback has answered.
+ * fake's consent page, the browser follows the redirect to the receiver's callback, which hands `code` and `state`
+ * on to the dashboard in the fragment, and the dashboard completes with the tenant's token, which starts the
+ * connection's set-up (subscription, schedules, first sync). Resolves with the connection's id once completed.
  */
 export async function connectThroughOAuth(receiverUrl: string, fake: FakeCalendly, tenant: Tenant): Promise<string> {
   const started = await fetch(`${receiverUrl}/api/connection/connect`, { method: 'POST', headers: { authorization: `Bearer ${tenant.token}` } });
   const { authorizeUrl } = (await started.json()) as { authorizeUrl: string };
   if (started.status !== 200) throw new Error(`POST /api/connection/connect answered ${started.status} for ${tenant.organization}`);
-  const callback = await fetch(fake.authorize(authorizeUrl, tenant.owner), { headers: { accept: 'application/json' }, redirect: 'manual' });
-  const body = (await callback.json()) as { connection?: { id: string } };
-  if (callback.status !== 200 || !body.connection) throw new Error(`the connect callback answered ${callback.status} for ${tenant.organization}: ${JSON.stringify(body)}`);
+  const callback = await fetch(fake.authorize(authorizeUrl, tenant.owner), { redirect: 'manual' });
+  const landing = callback.headers.get('location') ?? '';
+  if (callback.status !== 303 || !landing.includes('#')) throw new Error(`the connect callback answered ${callback.status} for ${tenant.organization}`);
+  const completed = await fetch(`${receiverUrl}/api/connection/complete`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${tenant.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(Object.fromEntries(new URLSearchParams(landing.slice(landing.indexOf('#') + 1)))),
+  });
+  const body = (await completed.json()) as { connection?: { id: string } };
+  if (completed.status !== 200 || !body.connection) throw new Error(`completing the connect answered ${completed.status} for ${tenant.organization}: ${JSON.stringify(body)}`);
   return body.connection.id;
 }
