@@ -39,10 +39,11 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
   const answeredPing = new WeakMap<WebSocket, boolean>();
 
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(request.url ?? '/', 'http://receiver');
-    if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'not_found', `Websockets are served at ${WEBSOCKET_PATH}`);
-    // Until ws takes the socket over, an error on it (the client went away during the token check) ends it here.
+    // Until ws takes the socket over, an error on it (the client went away, e.g. during the token check) ends it here.
     socket.on('error', () => socket.destroy());
+    const url = requestUrl(request.url);
+    if (!url) return refuse(socket, 400, 'invalid_url', 'The request target is not a valid URL');
+    if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'not_found', `Websockets are served at ${WEBSOCKET_PATH}`);
     const checkpoint = options.revocations.checkpoint;
     let caller: ApiCaller | undefined;
     try {
@@ -59,7 +60,10 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
     if (socket.destroyed) return;
     wss.handleUpgrade(request, socket, head, (ws) => {
       const resumeAfter = lastEventId === null ? undefined : BigInt(lastEventId);
-      void serve(ws, caller, resumeAfter, checkpoint);
+      serve(ws, caller, resumeAfter, checkpoint).catch((error: unknown) => {
+        logger.error({ err: error, organization: caller.organization }, 'Websocket session failed');
+        ws.close(CLOSE_INTERNAL_ERROR, 'Internal error: reconnect with ?lastEventId=<id of the last event received>');
+      });
     });
   };
 
@@ -99,11 +103,21 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
         continue;
       }
       answeredPing.set(ws, false);
-      ws.ping();
+      // A socket closing meanwhile makes ping throw; it is gone at the next round anyway.
+      try {
+        ws.ping();
+      } catch (error) {
+        logger.debug({ err: error }, 'Could not ping a websocket client');
+      }
     }
   }, options.pingIntervalMs);
 
-  const onUpgradeRequest = (request: IncomingMessage, socket: Duplex, head: Buffer) => void onUpgrade(request, socket, head);
+  // An event handler's rejection would be unhandled and stop the process: each one ends here, logged, its socket closed.
+  const onUpgradeRequest = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+    onUpgrade(request, socket, head).catch((error: unknown) => {
+      logger.error({ err: error, path: pathOf(request.url) }, 'Websocket upgrade failed');
+      socket.destroy();
+    });
   server.on('upgrade', onUpgradeRequest);
 
   return {
@@ -119,6 +133,18 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
     },
   };
 }
+
+/** The request target as a URL, or undefined when it is not one (`//[`, `http://a:99999/ws`): `new URL` throws then. */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://receiver');
+  } catch {
+    return undefined;
+  }
+}
+
+/** For a log line: the path without its query string, which can carry credentials. */
+const pathOf = (target: string | undefined) => (target ?? '/').split('?')[0].slice(0, 200);
 
 function refuse(socket: Duplex, status: 400 | 401 | 404 | 503, code: string, error: string): void {
   const body = JSON.stringify({ error, code });

@@ -6,10 +6,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
+import type { Context } from 'koa';
 import { createReceiverApp } from './app';
 import type { ReceiverDependencies } from './dependencies';
 import { addRefusalCounts } from '../database/refusals';
 import { RefusalLog } from './refusals';
+import { pathOf } from './request-context';
 
 const HEADERS_TIMEOUT_MS = 10_000;
 /** How often Node looks for requests over their timeout; its default (30 s) would let a timeout run long. */
@@ -40,8 +42,8 @@ export async function startReceiverServer(
   const requestTimeout = requestTimeoutSeconds * 1000;
   const app = createReceiverApp(deps);
   // What Koa cannot answer (a socket cut by a timeout or by its client) goes to the log, not to stderr.
-  app.on('error', (error: Error & { code?: string }, ctx?: { method: string; path: string }) =>
-    deps.logger.warn({ err: error, code: error.code, method: ctx?.method, path: ctx?.path }, 'HTTP connection failed'),
+  app.on('error', (error: Error & { code?: string }, ctx?: Context) =>
+    deps.logger.warn({ err: error, code: error.code, method: ctx?.method, path: ctx && pathOf(ctx) }, 'HTTP connection failed'),
   );
   const server = createServer(
     {
