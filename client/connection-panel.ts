@@ -14,24 +14,26 @@ type ConnectStart = z.output<typeof connectStartSchema>;
 type TestWebhookAnswer = z.output<typeof testWebhookAnswerSchema>;
 type ApiAnswer<Body> = { ok: true; body: Body } | { ok: false; status: number; code: string; error: string };
 
-/** The page's query (token, organization), saved while the browser is on Calendly's consent page. */
+/** The page's fragment (token, organization), saved while the browser is on Calendly's consent page. */
 const RETURN_ADDRESS_KEY = 'dashboard-address-before-connect';
 /** While a sync or the set-up runs no event says how far it got, so the panel reads the status this often. */
 const POLL_WHILE_BUSY_MS = 3_000;
 
 /**
- * The page's own query. Back from Calendly, the OAuth callback sends the browser to `/?connection=connected`,
- * without the token: the query saved before leaving is put back in the address, so that a reload still works.
+ * The page's own parameters, from its fragment (`/#token=…&organization=…`): a fragment is never sent to a server,
+ * so the token stays out of request lines, proxy logs and Referer headers. Back from Calendly, the OAuth callback
+ * sends the browser to `/?connection=connected`, without it: the fragment saved before leaving is put back in the
+ * address, so that a reload still works.
  */
 export function pageQuery(): { query: URLSearchParams; backFromCalendly: boolean } {
-  const query = new URLSearchParams(location.search);
-  if (!query.has('connection')) return { query, backFromCalendly: false };
+  const query = new URLSearchParams(location.hash.slice(1));
+  const returned = new URLSearchParams(location.search).get('connection');
+  if (returned === null) return { query, backFromCalendly: false };
   const saved = sessionStorage.getItem(RETURN_ADDRESS_KEY);
   sessionStorage.removeItem(RETURN_ADDRESS_KEY);
-  const restored = new URLSearchParams(saved ?? '');
-  if (!saved) for (const [name, value] of query) if (name !== 'connection') restored.set(name, value);
-  history.replaceState(null, '', `${location.pathname}?${restored}`);
-  return { query: restored, backFromCalendly: query.get('connection') === 'connected' };
+  const restored = saved === null ? query : new URLSearchParams(saved);
+  history.replaceState(null, '', `${location.pathname}#${restored}`);
+  return { query: restored, backFromCalendly: returned === 'connected' };
 }
 
 export class ConnectionPanel {
@@ -79,7 +81,7 @@ export class ConnectionPanel {
   private async connect(): Promise<void> {
     const answer = await this.act('Opening Calendly…', () => this.call<ConnectStart>('POST', '/api/connection/connect'));
     if (!answer) return;
-    sessionStorage.setItem(RETURN_ADDRESS_KEY, location.search);
+    sessionStorage.setItem(RETURN_ADDRESS_KEY, location.hash.slice(1));
     location.assign(answer.authorizeUrl);
   }
 

@@ -307,3 +307,12 @@ export const testWebhookAnswerSchema = z
 
 /** A function whose answer must fit `Schema` (checked with `satisfies` where a route uses it). */
 export type ViewOf<Schema extends z.ZodType> = (...args: never[]) => z.output<Schema>;
+
+// ---- websocket tickets
+
+export const websocketTicketSchema = z
+  .object({
+    ticket: z.string().meta({ description: 'Open the websocket as `/ws?ticket=<ticket>`: once, before `expiresAt`, on any receiver.' }),
+    expiresAt: timestamp.meta({ description: 'The ticket is refused after this (30 seconds after it was issued).' }),
+  })
+  .meta({ id: 'WebsocketTicket' });
