@@ -160,7 +160,12 @@ const environmentSchema = z.object({
   OUTBOUND_WEBHOOK_SWEEP_SECONDS: durationSeconds(60),
   WEBSOCKET_PING_INTERVAL_SECONDS: durationSeconds(30),
   WEBSOCKET_MAX_BUFFERED_BYTES: byteCount(1024 * 1024),
-  WEBSOCKET_MAX_CONNECTIONS: wholeNumberOf('websockets', 800),
+  // Unset: 80% of HTTP_MAX_CONNECTIONS (800 of the default 1000).
+  WEBSOCKET_MAX_CONNECTIONS: z.coerce
+    .number({ error: 'must be a whole number of websockets' })
+    .int({ error: 'must be a whole number of websockets' })
+    .positive({ error: 'must be a whole number of websockets, at least 1' })
+    .optional(),
   WEBSOCKET_MAX_PER_ORGANIZATION: wholeNumberOf('websockets', 100),
   WEBSOCKET_MAX_PER_TOKEN: wholeNumberOf('websockets', 20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -443,7 +448,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       message: 'must not exceed OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: the wait between attempts grows from the one up to the other',
       path: ['OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS'],
     })
-    .refine((e) => e.WEBSOCKET_MAX_CONNECTIONS < e.HTTP_MAX_CONNECTIONS, {
+    .refine((e) => e.WEBSOCKET_MAX_CONNECTIONS === undefined || e.WEBSOCKET_MAX_CONNECTIONS < e.HTTP_MAX_CONNECTIONS, {
       message: 'must be below HTTP_MAX_CONNECTIONS, so that webhooks keep connections however many websockets are open, e.g. 800 of 1000',
       path: ['WEBSOCKET_MAX_CONNECTIONS'],
     })
@@ -493,7 +498,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     websocket: {
       pingIntervalSeconds: e.WEBSOCKET_PING_INTERVAL_SECONDS,
       maxBufferedBytes: e.WEBSOCKET_MAX_BUFFERED_BYTES,
-      maxConnections: e.WEBSOCKET_MAX_CONNECTIONS,
+      maxConnections: e.WEBSOCKET_MAX_CONNECTIONS ?? Math.floor(e.HTTP_MAX_CONNECTIONS * 0.8),
       maxPerOrganization: e.WEBSOCKET_MAX_PER_ORGANIZATION,
       maxPerToken: e.WEBSOCKET_MAX_PER_TOKEN,
     },

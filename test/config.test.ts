@@ -31,6 +31,8 @@ describe('configuration', () => {
     expect(() => loadConfig({ ...valid, WEBSOCKET_MAX_CONNECTIONS: '50', HTTP_MAX_CONNECTIONS: '40' })).toThrow(/WEBSOCKET_MAX_CONNECTIONS must be below/);
     expect(() => loadConfig({ ...valid, WEBSOCKET_MAX_PER_TOKEN: '0' })).toThrow(/WEBSOCKET_MAX_PER_TOKEN must be a whole number of websockets, at least 1/);
     expect(loadConfig({ ...valid, WEBSOCKET_MAX_CONNECTIONS: '50', HTTP_MAX_CONNECTIONS: '60' }).websocket.maxConnections).toBe(50);
+    // Unset, it follows HTTP_MAX_CONNECTIONS: 80% of it.
+    expect(loadConfig({ ...valid, HTTP_MAX_CONNECTIONS: '500' }).websocket.maxConnections).toBe(400);
   });
 
   describe('OAuth connections', () => {
