@@ -19,27 +19,27 @@ export interface Authorization {
   state: string;
 }
 
-/** The page's query (token, organization), saved while the browser is on Calendly's consent page. */
+/** The page's fragment (token, organization), saved while the browser is on Calendly's consent page. */
 const RETURN_ADDRESS_KEY = 'dashboard-address-before-connect';
 /** While a sync or the set-up runs no event says how far it got, so the panel reads the status this often. */
 const POLL_WHILE_BUSY_MS = 3_000;
 
 /**
- * The page's own query, and Calendly's authorization when the page is back from Calendly: the OAuth callback sends
- * the browser to `/?connection=authorized#code=…&state=…`, without the token. The query saved before leaving is put
- * back in the address (so that a reload still works), and the code and state leave it.
+ * The page's own parameters, from its fragment (`/#token=…&organization=…`): a fragment is never sent to a server,
+ * so the token stays out of request lines, proxy logs and Referer headers. Back from Calendly, the OAuth callback
+ * sends the browser to `/?connection=authorized#code=…&state=…`, without the token: the fragment saved before leaving
+ * is put back in the address (so that a reload still works), and Calendly's code and state leave it.
  */
 export function pageQuery(): { query: URLSearchParams; authorization: Authorization | null } {
-  const query = new URLSearchParams(location.search);
-  if (!query.has('connection')) return { query, authorization: null };
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const returned = new URLSearchParams(location.search).get('connection');
+  if (returned === null) return { query: fragment, authorization: null };
   const saved = sessionStorage.getItem(RETURN_ADDRESS_KEY);
   sessionStorage.removeItem(RETURN_ADDRESS_KEY);
   const restored = new URLSearchParams(saved ?? '');
-  if (!saved) for (const [name, value] of query) if (name !== 'connection') restored.set(name, value);
-  const fragment = new URLSearchParams(location.hash.slice(1));
   const [code, state] = [fragment.get('code'), fragment.get('state')];
-  history.replaceState(null, '', `${location.pathname}?${restored}`);
-  return { query: restored, authorization: query.get('connection') === 'authorized' && code && state ? { code, state } : null };
+  history.replaceState(null, '', `${location.pathname}#${restored}`);
+  return { query: restored, authorization: returned === 'authorized' && code && state ? { code, state } : null };
 }
 
 export class ConnectionPanel {
@@ -110,7 +110,7 @@ export class ConnectionPanel {
   private async connect(): Promise<void> {
     const answer = await this.act('Opening Calendly…', () => this.call<ConnectStart>('POST', '/api/connection/connect'));
     if (!answer) return;
-    sessionStorage.setItem(RETURN_ADDRESS_KEY, location.search);
+    sessionStorage.setItem(RETURN_ADDRESS_KEY, location.hash.slice(1));
     location.assign(answer.authorizeUrl);
   }
 

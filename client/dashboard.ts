@@ -1,8 +1,9 @@
 /**
  * The dashboard page's script (bundled by scripts/dev/bundle-dashboard.ts into the page's dashboard.js): renders
  * GET /api/dashboard and reads it again whenever the live client (src/receiver/dashboard/live-client.ts) receives an
- * event, so counts and lists follow every change. The token comes from the page's own address (?token=), and the
- * Calendly connection panel (connection-panel.ts) puts it back there after a connect. Every value is set as text,
+ * event, so counts and lists follow every change. The token comes from the page's own fragment (`/#token=`), and the
+ * Calendly connection panel (connection-panel.ts) puts it back there after a connect; the websocket is opened with a
+ * single-use ticket bought with it, never with the token in its URL. Every value is set as text,
  * never as HTML: names and answers come from invitees.
  */
 import type { Json } from '../src/broadcaster/protocol';
@@ -198,7 +199,7 @@ function showState({ state, retryInMs }: StateChange): void {
     connecting: 'Connecting…',
     live: 'Live',
     reconnecting: `Connection lost: reconnecting in ${Math.max(1, Math.round((retryInMs ?? 0) / 1000))} s…`,
-    stopped: 'Not connected: the token is not valid',
+    stopped: token ? 'Not connected: the token is not valid' : 'Not connected: open the dashboard as /#token=<API token>',
   }[state];
 }
 

@@ -160,6 +160,14 @@ const environmentSchema = z.object({
   OUTBOUND_WEBHOOK_SWEEP_SECONDS: durationSeconds(60),
   WEBSOCKET_PING_INTERVAL_SECONDS: durationSeconds(30),
   WEBSOCKET_MAX_BUFFERED_BYTES: byteCount(1024 * 1024),
+  // Unset: 80% of HTTP_MAX_CONNECTIONS (800 of the default 1000).
+  WEBSOCKET_MAX_CONNECTIONS: z.coerce
+    .number({ error: 'must be a whole number of websockets' })
+    .int({ error: 'must be a whole number of websockets' })
+    .positive({ error: 'must be a whole number of websockets, at least 1' })
+    .optional(),
+  WEBSOCKET_MAX_PER_ORGANIZATION: wholeNumberOf('websockets', 100),
+  WEBSOCKET_MAX_PER_TOKEN: wholeNumberOf('websockets', 20),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   // No default: unset or empty (`FAKE_CALENDLY_PORT=`) means no fake, e.g. a trial against real Calendly with OAuth only.
   FAKE_CALENDLY_PORT: optionalPort,
@@ -260,6 +268,10 @@ export interface Config {
     pingIntervalSeconds: number;
     /** a client that lets more than this pile up unsent is closed (1013) rather than buffered without bound */
     maxBufferedBytes: number;
+    /** per receiver: open websockets in all, of one organization, of one API token; more are refused with 429 */
+    maxConnections: number;
+    maxPerOrganization: number;
+    maxPerToken: number;
   };
   reminders: {
     /** how long before a meeting's start each reminder fires, in seconds, largest first */
@@ -452,6 +464,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       message: 'must not exceed OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: the wait between attempts grows from the one up to the other',
       path: ['OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS'],
     })
+    .refine((e) => e.WEBSOCKET_MAX_CONNECTIONS === undefined || e.WEBSOCKET_MAX_CONNECTIONS < e.HTTP_MAX_CONNECTIONS, {
+      message: 'must be below HTTP_MAX_CONNECTIONS, so that webhooks keep connections however many websockets are open, e.g. 800 of 1000',
+      path: ['WEBSOCKET_MAX_CONNECTIONS'],
+    })
     .refine((e) => e.TEMPORAL_METRICS_PORT === undefined || e.TEMPORAL_METRICS_PORT !== e.WORKER_METRICS_PORT, {
       message: 'must differ from WORKER_METRICS_PORT: both are served by the worker',
       path: ['TEMPORAL_METRICS_PORT'],
@@ -499,7 +515,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       apiKey: e.TEMPORAL_API_KEY,
     },
     apiTokens: e.API_TOKENS,
-    websocket: { pingIntervalSeconds: e.WEBSOCKET_PING_INTERVAL_SECONDS, maxBufferedBytes: e.WEBSOCKET_MAX_BUFFERED_BYTES },
+    websocket: {
+      pingIntervalSeconds: e.WEBSOCKET_PING_INTERVAL_SECONDS,
+      maxBufferedBytes: e.WEBSOCKET_MAX_BUFFERED_BYTES,
+      maxConnections: e.WEBSOCKET_MAX_CONNECTIONS ?? Math.floor(e.HTTP_MAX_CONNECTIONS * 0.8),
+      maxPerOrganization: e.WEBSOCKET_MAX_PER_ORGANIZATION,
+      maxPerToken: e.WEBSOCKET_MAX_PER_TOKEN,
+    },
     reminders: {
       offsetsSeconds: e.REMINDER_OFFSETS,
       webhook: e.REMINDER_WEBHOOK_URL && e.REMINDER_WEBHOOK_SECRET ? { url: e.REMINDER_WEBHOOK_URL, secret: e.REMINDER_WEBHOOK_SECRET } : undefined,

@@ -106,3 +106,17 @@ export function createLogger(level: string, name: string, destination?: pino.Des
   };
   return destination ? pino(options, destination) : pino(options);
 }
+
+/**
+ * The processes' last line of defence: a rejection nobody handled is a bug, logged as one JSON line with its stack and
+ * the process it happened in, and the process goes on (one request or notification must not stop every tenant's
+ * webhooks). An uncaught exception may have left state half-changed: logged the same way, then the process exits 1
+ * (as Node would) for its supervisor to restart it.
+ */
+export function logUnexpectedFailures(logger: Logger): void {
+  process.on('unhandledRejection', (reason) => logger.error({ err: reason, failure: 'unhandledRejection' }, 'Unexpected rejection'));
+  process.on('uncaughtException', (error, origin) => {
+    logger.fatal({ err: error, failure: origin }, 'Uncaught exception: stopping');
+    process.exit(1);
+  });
+}

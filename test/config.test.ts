@@ -23,7 +23,16 @@ describe('configuration', () => {
     expect(config.calendly.signatureToleranceSeconds).toBe(180);
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/calendly_bookings');
     expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'calendly-bookings' });
-    expect(config.websocket).toEqual({ pingIntervalSeconds: 30, maxBufferedBytes: 1024 * 1024 });
+    expect(config.websocket).toEqual({ pingIntervalSeconds: 30, maxBufferedBytes: 1024 * 1024, maxConnections: 800, maxPerOrganization: 100, maxPerToken: 20 });
+  });
+
+  it('refuses websocket caps that would leave webhooks no connection', () => {
+    expect(() => loadConfig({ ...valid, WEBSOCKET_MAX_CONNECTIONS: '1000' })).toThrow(/WEBSOCKET_MAX_CONNECTIONS must be below HTTP_MAX_CONNECTIONS/);
+    expect(() => loadConfig({ ...valid, WEBSOCKET_MAX_CONNECTIONS: '50', HTTP_MAX_CONNECTIONS: '40' })).toThrow(/WEBSOCKET_MAX_CONNECTIONS must be below/);
+    expect(() => loadConfig({ ...valid, WEBSOCKET_MAX_PER_TOKEN: '0' })).toThrow(/WEBSOCKET_MAX_PER_TOKEN must be a whole number of websockets, at least 1/);
+    expect(loadConfig({ ...valid, WEBSOCKET_MAX_CONNECTIONS: '50', HTTP_MAX_CONNECTIONS: '60' }).websocket.maxConnections).toBe(50);
+    // Unset, it follows HTTP_MAX_CONNECTIONS: 80% of it.
+    expect(loadConfig({ ...valid, HTTP_MAX_CONNECTIONS: '500' }).websocket.maxConnections).toBe(400);
   });
 
   describe('OAuth connections', () => {

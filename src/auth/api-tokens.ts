@@ -1,6 +1,7 @@
 /**
  * API tokens: those in API_TOKENS, and those issued per organization by `npm run api-tokens` (kept as hashes in
- * PostgreSQL). Presented as `Authorization: Bearer <token>`, or `?token=<token>` where a header cannot be set.
+ * PostgreSQL). Presented as `Authorization: Bearer <token>`, never in a URL: where a header cannot be set (a
+ * browser's websocket), a short-lived single-use ticket stands for the token (`POST /api/ws-ticket`, `/ws?ticket=`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Middleware } from 'koa';
@@ -9,12 +10,17 @@ import type { ApiToken } from '../config';
 /** Issued tokens start with it, so that they can be recognised (e.g. by secret scanners) and only they are looked up. */
 const ISSUED_TOKEN_PREFIX = 'cbk_';
 const ISSUED_TOKEN_BYTES = 32;
+const WEBSOCKET_TICKET_PREFIX = 'cbt_';
+/** Long enough for a page to open its websocket right after asking, short enough that a leaked one is spent. */
+export const WEBSOCKET_TICKET_SECONDS = 30;
 
 /** Who a request is from: the organization whose data it may read (all when absent), and the issued token's id. */
 export interface ApiCaller {
   organization?: string;
   /** set for a token issued by `npm run api-tokens`, whose revocation closes the websockets opened with it */
   issuedTokenId?: string;
+  /** which token it is, for per-token limits: the issued token's id, or a digest of the API_TOKENS entry */
+  tokenKey: string;
 }
 
 /** The issued tokens in PostgreSQL (src/database/api-tokens.ts, issuedApiTokenStore). */
@@ -22,6 +28,10 @@ export interface IssuedApiTokenStore {
   /** the unrevoked token with this hash, its use noted */
   use(tokenHash: Buffer): Promise<{ id: string; organization: string } | undefined>;
   revokedAmong(ids: readonly string[]): Promise<string[]>;
+  /** stores a ticket's hash for the caller, for `seconds`; returns its expiry */
+  insertWebsocketTicket(ticketHash: Buffer, caller: ApiCaller, seconds: number): Promise<Date>;
+  /** the caller a ticket stands for, once: the ticket is gone after; undefined when expired or its token revoked */
+  redeemWebsocketTicket(ticketHash: Buffer): Promise<ApiCaller | undefined>;
 }
 
 /**
@@ -53,20 +63,30 @@ export class ApiTokens {
   ) {}
 
   /**
-   * The caller of a request that may carry its token in `?token=` instead of the header: browsers cannot set
-   * headers on a websocket, and a link is how people open the dashboard. The header is tried first; API_TOKENS
-   * before the issued tokens, which cost one indexed query (no cache: a revocation holds at once, in every process).
+   * The caller of a request with `Authorization: Bearer <token>`. API_TOKENS are tried before the issued tokens, which
+   * cost one indexed query (no cache: a revocation holds at once, in every process).
    */
-  async authenticate(authorization: string | undefined, queryToken?: string): Promise<ApiCaller | undefined> {
-    for (const presented of [bearerOf(authorization), queryToken]) {
-      if (!presented) continue;
-      const configured = configuredToken(presented, this.configured);
-      if (configured) return { organization: configured.organization };
-      if (!presented.startsWith(ISSUED_TOKEN_PREFIX)) continue;
-      const issued = await this.issued.use(hashApiToken(presented));
-      if (issued) return { organization: issued.organization, issuedTokenId: issued.id };
-    }
-    return undefined;
+  async authenticate(authorization: string | undefined): Promise<ApiCaller | undefined> {
+    const presented = bearerOf(authorization);
+    if (!presented) return undefined;
+    const configured = configuredToken(presented, this.configured);
+    if (configured) return { organization: configured.organization, tokenKey: `configured:${hashApiToken(configured.token).toString('hex').slice(0, 16)}` };
+    if (!presented.startsWith(ISSUED_TOKEN_PREFIX)) return undefined;
+    const issued = await this.issued.use(hashApiToken(presented));
+    return issued && { organization: issued.organization, issuedTokenId: issued.id, tokenKey: issued.id };
+  }
+
+  /** A websocket ticket for the caller: single use, valid WEBSOCKET_TICKET_SECONDS, only its hash stored (in PostgreSQL, for every receiver). */
+  async issueWebsocketTicket(caller: ApiCaller): Promise<{ ticket: string; expiresAt: Date }> {
+    const ticket = `${WEBSOCKET_TICKET_PREFIX}${randomBytes(ISSUED_TOKEN_BYTES).toString('base64url')}`;
+    const expiresAt = await this.issued.insertWebsocketTicket(hashApiToken(ticket), caller, WEBSOCKET_TICKET_SECONDS);
+    return { ticket, expiresAt };
+  }
+
+  /** The caller a ticket stands for, spending it; anything not shaped like a ticket costs no query. */
+  async redeemWebsocketTicket(ticket: string): Promise<ApiCaller | undefined> {
+    if (!/^cbt_[A-Za-z0-9_-]{43}$/.test(ticket)) return undefined;
+    return this.issued.redeemWebsocketTicket(hashApiToken(ticket));
   }
 }
 

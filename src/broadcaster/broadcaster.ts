@@ -43,6 +43,7 @@ export function startBroadcaster({ server, config, apiTokens, logger }: Broadcas
     revocations,
     pingIntervalMs: config.websocket.pingIntervalSeconds * 1000,
     maxBufferedBytes: config.websocket.maxBufferedBytes,
+    limits: config.websocket,
     logger: log,
   });
   listener.start();

@@ -29,3 +29,10 @@ export const websocketMessages = new Counter({
   help: 'Messages sent to websocket clients, by kind (welcome, backlog, live) and organization',
   labelNames: ['kind', 'organization'] as const,
 });
+
+/** `limit`: receiver, organization or token (WEBSOCKET_MAX_CONNECTIONS, _PER_ORGANIZATION, _PER_TOKEN); answered 429. */
+export const websocketRefusals = new Counter({
+  name: 'calendly_websocket_refusals_total',
+  help: 'Websocket upgrades refused by a limit of this receiver, by limit (receiver, organization, token) and organization',
+  labelNames: ['limit', 'organization'] as const,
+});

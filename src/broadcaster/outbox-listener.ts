@@ -33,7 +33,7 @@ export class OutboxListener {
   constructor(private readonly options: OutboxListenerOptions) {}
 
   start(): void {
-    void this.connect();
+    this.reconnect();
   }
 
   /** Any failure drops the connection and starts a new one, which wakes the caller again once it is up. */
@@ -66,8 +66,7 @@ export class OutboxListener {
     client.on('error', (error) => this.dropped(client, error));
     client.on('end', () => this.dropped(client, new Error('connection ended')));
     client.on('notification', ({ channel, payload }) => {
-      if (channel === OUTBOX_CHANNEL) this.options.onWake();
-      else this.options.channels?.[channel]?.(payload ?? '');
+      this.safely({ channel }, () => (channel === OUTBOX_CHANNEL ? this.options.onWake() : this.options.channels?.[channel]?.(payload ?? '')));
     });
     try {
       await client.connect();
@@ -77,12 +76,23 @@ export class OutboxListener {
       this.options.logger.warn({ err: error, retryInMs: this.retryMs }, 'Could not listen for outbox events; retrying');
       return this.retry();
     }
-    if (this.stopped) return void client.end();
+    if (this.stopped) return void client.end().catch(() => undefined);
     this.client = client;
     this.retryMs = FIRST_RETRY_MS;
     this.options.logger.info('Listening for outbox events');
-    this.options.onWake();
-    this.options.onListening?.();
+    this.safely({ channel: OUTBOX_CHANNEL }, () => {
+      this.options.onWake();
+      this.options.onListening?.();
+    });
+  }
+
+  /** The caller's handlers run inside pg's socket events, where a throw would stop the process: it is logged instead. */
+  private safely(context: { channel: string }, handle: () => void): void {
+    try {
+      handle();
+    } catch (error) {
+      this.options.logger.error({ err: error, ...context }, 'Could not handle an outbox notification');
+    }
   }
 
   private dropped(client: Client, error: Error): void {
@@ -96,7 +106,15 @@ export class OutboxListener {
 
   private retry(): void {
     if (this.stopped) return;
-    this.retryTimer = setTimeout(() => void this.connect(), this.retryMs);
+    this.retryTimer = setTimeout(() => this.reconnect(), this.retryMs);
     this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
+  }
+
+  /** Whatever fails unforeseen while connecting is logged and retried, never left unhandled. */
+  private reconnect(): void {
+    this.connect().catch((error: unknown) => {
+      this.options.logger.error({ err: error, retryInMs: this.retryMs }, 'Could not start listening for outbox events; retrying');
+      this.retry();
+    });
   }
 }

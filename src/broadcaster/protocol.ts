@@ -9,6 +9,8 @@ import type { reminderNotice } from '../database/reminders';
 import type { leadView, meetingView } from '../database/views';
 
 export const WEBSOCKET_PATH = '/ws';
+/** Where a client buys the single-use ticket it opens the websocket with (`/ws?ticket=…`), with its API token. */
+export const WEBSOCKET_TICKET_PATH = '/api/ws-ticket';
 
 /** A value as it arrives over JSON: dates become ISO 8601 strings. */
 export type Json<T> = T extends Date ? string : T extends readonly (infer Item)[] ? Json<Item>[] : T extends object ? { [Key in keyof T]: Json<T[Key]> } : T;

@@ -1,6 +1,7 @@
 /**
- * The websocket endpoint on the receiver's HTTP server: refuses upgrades without a valid API token, starts a
- * session per client, pings every client and drops those that stopped answering.
+ * The websocket endpoint on the receiver's HTTP server: refuses upgrades without a valid API token or ticket and
+ * those over a limit (websocket-caps.ts, 429), starts a session per client, pings every client and drops those that
+ * stopped answering.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -9,7 +10,8 @@ import type { Logger } from '../logger';
 import type { ApiCaller, ApiTokens } from '../auth/api-tokens';
 import { ClientSession } from './client-session';
 import { organizationLabel } from '../metrics';
-import { websocketClients } from './metrics';
+import { websocketClients, websocketRefusals } from './metrics';
+import { WebsocketCaps, type WebsocketLimit, type WebsocketLimits } from './websocket-caps';
 import type { OutboxFeed } from './outbox-feed';
 import { CLOSE_GOING_AWAY, CLOSE_INTERNAL_ERROR, WEBSOCKET_PATH } from './protocol';
 import type { TokenRevocations } from './token-revocations';
@@ -18,6 +20,14 @@ import type { TokenRevocations } from './token-revocations';
 const MAX_CLIENT_MESSAGE_BYTES = 4 * 1024;
 /** On shutdown, how long clients get to answer the close before they are cut off. */
 const CLOSE_GRACE_MS = 1_000;
+/** A place frees when one of the caller's websockets closes, which the server cannot foresee: a fixed pause. */
+const LIMITED_RETRY_AFTER_SECONDS = 30;
+
+const LIMIT_REFUSALS: Record<WebsocketLimit, [code: string, error: string]> = {
+  receiver: ['too_many_websockets', 'This receiver has all the websockets it takes: try again later'],
+  organization: ['too_many_websockets_for_organization', "This organization's websockets are at their limit on this receiver: close one or try again later"],
+  token: ['too_many_websockets_for_token', "This API token's websockets are at their limit on this receiver: close one or try again later"],
+};
 
 export interface WebsocketServerOptions {
   server: Server;
@@ -26,6 +36,7 @@ export interface WebsocketServerOptions {
   revocations: TokenRevocations;
   pingIntervalMs: number;
   maxBufferedBytes: number;
+  limits: WebsocketLimits;
   logger: Logger;
 }
 
@@ -36,30 +47,45 @@ export interface EventWebsocketServer {
 export function attachWebsocketServer(options: WebsocketServerOptions): EventWebsocketServer {
   const { server, feed, logger } = options;
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+  const caps = new WebsocketCaps(options.limits);
   const answeredPing = new WeakMap<WebSocket, boolean>();
 
   const onUpgrade = async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(request.url ?? '/', 'http://receiver');
-    if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'not_found', `Websockets are served at ${WEBSOCKET_PATH}`);
-    // Until ws takes the socket over, an error on it (the client went away during the token check) ends it here.
+    // Until ws takes the socket over, an error on it (the client went away, e.g. during the token check) ends it here.
     socket.on('error', () => socket.destroy());
-    const checkpoint = options.revocations.checkpoint;
-    let caller: ApiCaller | undefined;
-    try {
-      caller = await options.apiTokens.authenticate(request.headers.authorization, url.searchParams.get('token') ?? undefined);
-    } catch (error) {
-      logger.warn({ err: error }, 'Could not check the API token of a websocket client');
-      return refuse(socket, 503, 'unavailable', 'The API token could not be checked: try again shortly');
-    }
-    if (!caller) return refuse(socket, 401, 'unauthorized', 'A valid API token is required: Authorization: Bearer <token>, or ?token=<token>');
+    const url = requestUrl(request.url);
+    if (!url) return refuse(socket, 400, 'invalid_url', 'The request target is not a valid URL');
+    if (url.pathname !== WEBSOCKET_PATH) return refuse(socket, 404, 'not_found', `Websockets are served at ${WEBSOCKET_PATH}`);
     const lastEventId = url.searchParams.get('lastEventId');
     if (lastEventId !== null && !/^\d{1,19}$/.test(lastEventId)) {
       return refuse(socket, 400, 'invalid_last_event_id', 'lastEventId must be the id of an event, e.g. ?lastEventId=42');
     }
+    const checkpoint = options.revocations.checkpoint;
+    const ticket = url.searchParams.get('ticket');
+    let caller: ApiCaller | undefined;
+    try {
+      caller = ticket === null ? await options.apiTokens.authenticate(request.headers.authorization) : await options.apiTokens.redeemWebsocketTicket(ticket);
+    } catch (error) {
+      logger.warn({ err: error }, 'Could not check the API token of a websocket client');
+      return refuse(socket, 503, 'unavailable', 'The API token could not be checked: try again shortly');
+    }
+    if (!caller) {
+      return refuse(socket, 401, 'unauthorized', 'A valid API token is required: Authorization: Bearer <token>, or ?ticket=<ticket from POST /api/ws-ticket>');
+    }
     if (socket.destroyed) return;
+    const place = caps.take(caller);
+    if ('refused' in place) {
+      websocketRefusals.inc({ limit: place.refused, organization: organizationLabel(caller.organization) });
+      return refuse(socket, 429, ...LIMIT_REFUSALS[place.refused]);
+    }
+    // The place is given back when the connection ends, whether or not the upgrade completed.
+    socket.once('close', () => place.release());
     wss.handleUpgrade(request, socket, head, (ws) => {
       const resumeAfter = lastEventId === null ? undefined : BigInt(lastEventId);
-      void serve(ws, caller, resumeAfter, checkpoint);
+      serve(ws, caller, resumeAfter, checkpoint).catch((error: unknown) => {
+        logger.error({ err: error, organization: caller.organization }, 'Websocket session failed');
+        ws.close(CLOSE_INTERNAL_ERROR, 'Internal error: reconnect with ?lastEventId=<id of the last event received>');
+      });
     });
   };
 
@@ -99,11 +125,21 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
         continue;
       }
       answeredPing.set(ws, false);
-      ws.ping();
+      // A socket closing meanwhile makes ping throw; it is gone at the next round anyway.
+      try {
+        ws.ping();
+      } catch (error) {
+        logger.debug({ err: error }, 'Could not ping a websocket client');
+      }
     }
   }, options.pingIntervalMs);
 
-  const onUpgradeRequest = (request: IncomingMessage, socket: Duplex, head: Buffer) => void onUpgrade(request, socket, head);
+  // An event handler's rejection would be unhandled and stop the process: each one ends here, logged, its socket closed.
+  const onUpgradeRequest = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
+    onUpgrade(request, socket, head).catch((error: unknown) => {
+      logger.error({ err: error, path: pathOf(request.url) }, 'Websocket upgrade failed');
+      socket.destroy();
+    });
   server.on('upgrade', onUpgradeRequest);
 
   return {
@@ -120,9 +156,21 @@ export function attachWebsocketServer(options: WebsocketServerOptions): EventWeb
   };
 }
 
-function refuse(socket: Duplex, status: 400 | 401 | 404 | 503, code: string, error: string): void {
+/** The request target as a URL, or undefined when it is not one (`//[`, `http://a:99999/ws`): `new URL` throws then. */
+function requestUrl(target: string | undefined): URL | undefined {
+  try {
+    return new URL(target ?? '/', 'http://receiver');
+  } catch {
+    return undefined;
+  }
+}
+
+/** For a log line: the path without its query string, which can carry credentials. */
+const pathOf = (target: string | undefined) => (target ?? '/').split('?')[0].slice(0, 200);
+
+function refuse(socket: Duplex, status: 400 | 401 | 404 | 429 | 503, code: string, error: string): void {
   const body = JSON.stringify({ error, code });
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 503: 'Service Unavailable' }[status];
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 429: 'Too Many Requests', 503: 'Service Unavailable' }[status];
   socket.once('finish', () => socket.destroy());
   socket.end(
     [
@@ -131,6 +179,7 @@ function refuse(socket: Duplex, status: 400 | 401 | 404 | 503, code: string, err
       'Content-Type: application/json',
       `Content-Length: ${Buffer.byteLength(body)}`,
       ...(status === 401 ? ['WWW-Authenticate: Bearer'] : []),
+      ...(status === 429 ? [`Retry-After: ${LIMITED_RETRY_AFTER_SECONDS}`] : []),
       '',
       body,
     ].join('\r\n'),

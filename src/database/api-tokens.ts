@@ -3,6 +3,7 @@
  * Only the SHA-256 of a token is stored (see src/auth/api-tokens.ts); the clear token is shown once, when issued.
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { insertWebsocketTicket, redeemWebsocketTicket, type TicketHolder } from './websocket-tickets';
 
 /** Revoking a token NOTIFYs its id here on commit: every broadcaster closes the websockets opened with it. */
 export const API_TOKEN_REVOCATIONS_CHANNEL = 'api_token_revocations';
@@ -112,5 +113,7 @@ export function issuedApiTokenStore(orm: MikroORM) {
   return {
     use: (tokenHash: Buffer) => useApiToken(orm.em.fork(), tokenHash),
     revokedAmong: (ids: readonly string[]) => revokedApiTokenIds(orm.em.fork(), ids),
+    insertWebsocketTicket: (ticketHash: Buffer, holder: TicketHolder, seconds: number) => insertWebsocketTicket(orm.em.fork(), ticketHash, holder, seconds),
+    redeemWebsocketTicket: (ticketHash: Buffer) => redeemWebsocketTicket(orm.em.fork(), ticketHash),
   };
 }

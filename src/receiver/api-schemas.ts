@@ -22,7 +22,7 @@ const errorFields = {
 /** Every error answer of the API has this shape; some add fields (the webhook's `trackingId`). */
 export const apiErrorSchema = z.object(errorFields).meta({
   id: 'ApiError',
-  description: 'An error answer: `code` says why, `error` explains it. Unknown routes answer `not_found`, wrong methods `method_not_allowed`, an unexpected failure `internal_error` (500).',
+  description: 'An error answer: `code` says why, `error` explains it. Unknown routes answer `not_found`, wrong methods `method_not_allowed`, a method no route implements `not_implemented` (501), a request target that is not a URL `invalid_url` (400), an unexpected failure `internal_error` (500).',
 });
 
 /** The error answer of one status, with the codes it can carry. */
@@ -307,3 +307,12 @@ export const testWebhookAnswerSchema = z
 
 /** A function whose answer must fit `Schema` (checked with `satisfies` where a route uses it). */
 export type ViewOf<Schema extends z.ZodType> = (...args: never[]) => z.output<Schema>;
+
+// ---- websocket tickets
+
+export const websocketTicketSchema = z
+  .object({
+    ticket: z.string().meta({ description: 'Open the websocket as `/ws?ticket=<ticket>`: once, before `expiresAt`, on any receiver.' }),
+    expiresAt: timestamp.meta({ description: 'The ticket is refused after this (30 seconds after it was issued).' }),
+  })
+  .meta({ id: 'WebsocketTicket' });

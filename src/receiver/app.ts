@@ -11,6 +11,7 @@ import { apiDocument, openApiRoutes } from './openapi';
 import { readApiPaths, readApiRoutes } from './read-api';
 import { requestContext } from './request-context';
 import { webhookPaths, webhookRoutes } from './webhook-route';
+import { websocketTicketPaths, websocketTicketRoutes } from './websocket-ticket-route';
 
 export function createReceiverApp(deps: ReceiverDependencies): Koa {
   const app = new Koa();
@@ -29,8 +30,8 @@ export function createReceiverApp(deps: ReceiverDependencies): Koa {
   // one request's identity map never serves another's.
   app.use((_ctx, next) => RequestContext.create(deps.orm.em, next));
   // Each route module's paths make GET /openapi.json; test/receiver/openapi.test.ts fails for a route missing there.
-  const document = apiDocument(deps.config.apiUrl, [webhookPaths, healthPaths, readApiPaths, outboundWebhookPaths, connectionPaths, dashboardPaths]);
-  for (const router of [webhookRoutes(deps), healthRoutes(deps), readApiRoutes(deps), outboundWebhookRoutes(deps), connectionRoutes(deps), dashboardRoutes(deps), openApiRoutes(document)]) {
+  const document = apiDocument(deps.config.apiUrl, [webhookPaths, healthPaths, readApiPaths, outboundWebhookPaths, connectionPaths, dashboardPaths, websocketTicketPaths]);
+  for (const router of [webhookRoutes(deps), healthRoutes(deps), readApiRoutes(deps), outboundWebhookRoutes(deps), connectionRoutes(deps), dashboardRoutes(deps), websocketTicketRoutes(deps), openApiRoutes(document)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

@@ -1,15 +1,19 @@
 /**
  * The receiver's HTTP server with its limits, used by src/receiver/main.ts and the test system: a slow or stalled
  * client is cut (headers within min(10 s, the request timeout), the whole request within HTTP_REQUEST_TIMEOUT_SECONDS),
- * idle keep-alive connections close after HTTP_KEEP_ALIVE_TIMEOUT_SECONDS, and connections beyond
- * HTTP_MAX_CONNECTIONS (websockets included) are dropped. Closing it flushes the webhook's refusal counts.
+ * idle keep-alive connections close after HTTP_KEEP_ALIVE_TIMEOUT_SECONDS, and at most HTTP_MAX_CONNECTIONS are open
+ * (websockets included), with webhooks served first (`keepConnectionsForWebhooks`). Closing it flushes the webhook's
+ * refusal counts.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { once } from 'node:events';
+import type { Context } from 'koa';
 import { createReceiverApp } from './app';
 import type { ReceiverDependencies } from './dependencies';
 import { addRefusalCounts } from '../database/refusals';
 import { RefusalLog } from './refusals';
+import { pathOf } from './request-context';
 
 const HEADERS_TIMEOUT_MS = 10_000;
 /** How often Node looks for requests over their timeout; its default (30 s) would let a timeout run long. */
@@ -40,8 +44,8 @@ export async function startReceiverServer(
   const requestTimeout = requestTimeoutSeconds * 1000;
   const app = createReceiverApp(deps);
   // What Koa cannot answer (a socket cut by a timeout or by its client) goes to the log, not to stderr.
-  app.on('error', (error: Error & { code?: string }, ctx?: { method: string; path: string }) =>
-    deps.logger.warn({ err: error, code: error.code, method: ctx?.method, path: ctx?.path }, 'HTTP connection failed'),
+  app.on('error', (error: Error & { code?: string }, ctx?: Context) =>
+    deps.logger.warn({ err: error, code: error.code, method: ctx?.method, path: ctx && pathOf(ctx) }, 'HTTP connection failed'),
   );
   const server = createServer(
     {
@@ -52,7 +56,7 @@ export async function startReceiverServer(
     app.callback(),
   );
   server.keepAliveTimeout = keepAliveTimeoutSeconds * 1000;
-  server.maxConnections = maxConnections;
+  keepConnectionsForWebhooks(server, maxConnections);
   server.listen(port, host);
   await once(server, 'listening');
   const address = server.address() as { port: number };
@@ -69,3 +73,47 @@ export async function startReceiverServer(
     },
   };
 }
+
+/**
+ * Caps open connections at `maxConnections` so that Calendly's deliveries are always answered: websockets have their
+ * own lower cap (WEBSOCKET_MAX_CONNECTIONS), and a new connection over the limit evicts the oldest connection that is
+ * still sending its request head or idle (a slow or stalled client), else the oldest request in flight that is not a
+ * webhook's; only when webhooks and websockets hold every place is the new one dropped. Node's own
+ * `server.maxConnections` would drop the new one, which under a flood of slow clients is Calendly's.
+ */
+function keepConnectionsForWebhooks(server: Server, maxConnections: number): void {
+  /** Oldest first (a Set keeps insertion order): connections without a request in flight. */
+  const waiting = new Set<Socket>();
+  /** Oldest first: connections serving a request that is not a webhook delivery. */
+  const otherRequests = new Set<Socket>();
+  let open = 0;
+  server.on('connection', (socket: Socket) => {
+    open += 1;
+    socket.once('close', () => {
+      open -= 1;
+      waiting.delete(socket);
+      otherRequests.delete(socket);
+    });
+    if (open > maxConnections) {
+      const evicted = first(waiting) ?? first(otherRequests);
+      if (!evicted) return void socket.destroy();
+      waiting.delete(evicted);
+      otherRequests.delete(evicted);
+      evicted.destroy();
+    }
+    waiting.add(socket);
+  });
+  server.on('request', (request: IncomingMessage, response) => {
+    const socket = request.socket;
+    waiting.delete(socket);
+    if (!request.url?.startsWith('/calendly/webhook')) otherRequests.add(socket);
+    response.once('finish', () => {
+      otherRequests.delete(socket);
+      if (!socket.destroyed) waiting.add(socket);
+    });
+  });
+  // A websocket counts under its own cap from here on.
+  server.on('upgrade', (request: IncomingMessage) => waiting.delete(request.socket));
+}
+
+const first = (sockets: Set<Socket>): Socket | undefined => sockets.values().next().value;

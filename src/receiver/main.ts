@@ -8,7 +8,7 @@ import { configFromEnvironment } from '../config';
 import { connectionServicesFrom } from '../connections/services';
 import { issuedApiTokenStore } from '../database/api-tokens';
 import { ormConfig } from '../database/orm-config';
-import { createLogger } from '../logger';
+import { createLogger, logUnexpectedFailures } from '../logger';
 import { lazyTemporalConnection } from '../temporal/client-connection';
 import { startReceiverServer } from './http-server';
 import { startReceiverMetrics } from './metrics';
@@ -17,6 +17,7 @@ import { WEBHOOK_PATH } from './webhook-route';
 async function main(): Promise<void> {
   const config = configFromEnvironment();
   const logger = createLogger(config.logLevel, 'receiver');
+  logUnexpectedFailures(logger);
   const orm = await MikroORM.init(ormConfig(config.databaseUrl, { connect: false }));
   const connection = lazyTemporalConnection(config.temporal);
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
@@ -56,7 +57,12 @@ async function main(): Promise<void> {
   };
   // SIGHUP (its terminal closed) stops it like SIGTERM; one stop, whichever signals come.
   let stopping: Promise<void> | undefined;
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, (received) => void (stopping ??= stop(received)));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, (received) => {
+    stopping ??= stop(received).catch((error: unknown) => {
+      logger.error({ err: error }, 'Receiver did not stop cleanly');
+      process.exitCode = 1;
+    });
+  });
 }
 
 main().catch((error: unknown) => {

@@ -82,14 +82,13 @@ export function apiDocument(apiUrl: string, modulePaths: readonly ApiPaths[]): A
       description:
         'Leads, meetings and reminders made from Calendly bookings. Every answer carries `X-Request-Id` (the ' +
         "caller's, when it sends a sane one). Errors are JSON: `{\"error\": \"…\", \"code\": \"…\"}`. Live changes " +
-        'arrive on the websocket `/ws?token=<token>` (see the README), which this document does not describe.',
+        'arrive on the websocket `/ws` (`Authorization: Bearer <token>`, or `?ticket=` from `POST /api/ws-ticket`; see the README), which this document does not describe.',
     },
     servers: [{ url: apiUrl }],
     paths,
     components: {
       securitySchemes: {
         bearerAuth: { type: 'http', scheme: 'bearer', description: "An API token; one bound to an organization sees only that organization's data." },
-        queryToken: { type: 'apiKey', in: 'query', name: 'token', description: 'The same token, where a header cannot be set (a link).' },
       },
     },
   });

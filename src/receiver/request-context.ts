@@ -39,6 +39,18 @@ export function setTrackingId(ctx: Context, trackingId: string): void {
   stateOf(ctx).trackingId = trackingId;
 }
 
+/**
+ * The request's path, or undefined when its target is not a URL Node can parse: Koa's `ctx.path` (and `ctx.query`)
+ * throw then (e.g. `GET HTTP://xn--/ HTTP/1.1`), in a route or in an error handler alike.
+ */
+export function pathOf(ctx: Context): string | undefined {
+  try {
+    return ctx.path;
+  } catch {
+    return undefined;
+  }
+}
+
 export function requestIdFrom(header: string | undefined): string {
   return header !== undefined && SANE_REQUEST_ID.test(header) ? header : randomUUID();
 }
@@ -51,6 +63,13 @@ export function requestContext(logger: Logger): Middleware {
     state.requestId = requestId;
     state.log = logger.child({ requestId });
     ctx.set(REQUEST_ID_HEADER, requestId);
+    const path = pathOf(ctx);
+    if (path === undefined) {
+      ctx.status = 400;
+      ctx.body = { error: 'The request target is not a valid URL', code: 'invalid_url' };
+      logger.info({ method: ctx.method, status: ctx.status, requestId }, 'HTTP request');
+      return;
+    }
     try {
       await next();
       const status = ctx.status;
@@ -60,7 +79,7 @@ export function requestContext(logger: Logger): Middleware {
         ctx.status = status; // an unmatched route's 404 is Koa's default, which setting a body would turn into 200
       }
     } catch (error) {
-      state.log.error({ err: error, method: ctx.method, path: ctx.path }, 'Request failed');
+      state.log.error({ err: error, method: ctx.method, path }, 'Request failed');
       const exposed = error as { status?: number; expose?: boolean; message?: string };
       const status = exposed.expose ? (exposed.status ?? 500) : 500;
       ctx.status = status;
@@ -69,7 +88,7 @@ export function requestContext(logger: Logger): Middleware {
     }
     const ms = Math.round(Number(process.hrtime.bigint() - started) / 1e4) / 100;
     logger.info(
-      { method: ctx.method, path: ctx.path, status: ctx.status, ms, requestId, ...(state.trackingId ? { trackingId: state.trackingId } : {}) },
+      { method: ctx.method, path, status: ctx.status, ms, requestId, ...(state.trackingId ? { trackingId: state.trackingId } : {}) },
       'HTTP request',
     );
   };

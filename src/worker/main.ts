@@ -7,7 +7,7 @@ import { calendlyClientFrom } from '../calendly/api-client';
 import { configFromEnvironment } from '../config';
 import { connectionServicesFrom } from '../connections/services';
 import { ormConfig } from '../database/orm-config';
-import { createLogger } from '../logger';
+import { createLogger, logUnexpectedFailures } from '../logger';
 import { startOutboundDispatcher } from '../outbound/dispatcher';
 import { subscriptionTargetOf } from '../subscriptions/inspection';
 import { lazyTemporalConnection } from '../temporal/client-connection';
@@ -24,6 +24,7 @@ import { loadWorkflowBundle } from './workflow-bundle';
 async function main(): Promise<void> {
   const config = configFromEnvironment();
   const logger = createLogger(config.logLevel, 'worker');
+  logUnexpectedFailures(logger);
   // SIGHUP (its terminal closed) stops it like SIGTERM. Until the worker runs there is nothing to drain: a signal
   // during start-up (bundling takes a while) has its default effect, the process ends at once, rather than a worker
   // nobody wants starting later. Not process.exit(): its exit hook would flush the logs synchronously, and into the

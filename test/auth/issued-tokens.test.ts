@@ -52,7 +52,7 @@ it("reads only its organization's leads and meetings through the read API", asyn
 it("receives only its organization's events on the websocket", async () => {
   const [acme, globex] = [newOrganization(), newOrganization()];
   const { token } = await issue(acme);
-  const stream = await openEventStream(system.websocketUrl, { token, tokenIn: 'query' });
+  const stream = await openEventStream(system.websocketUrl, { token, tokenIn: 'ticket' });
   expect(stream.welcome.organization).toBe(acme);
 
   await book(globex);
@@ -84,7 +84,7 @@ it('once revoked: refused with 401, and its websockets closed in every receiver 
     for (const stream of streams) expect(await stream.closedByServer()).toEqual({ code: 4401, reason: expect.stringContaining('revoked') });
     expect(await system.get('/api/meetings', revoked.token)).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
     expect(await refusedUpgrade(system.websocketUrl, { token: revoked.token })).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
-    expect(await refusedUpgrade(secondUrl, { token: revoked.token, tokenIn: 'query' })).toMatchObject({ status: 401 });
+    expect(await refusedUpgrade(secondUrl, { token: revoked.token })).toMatchObject({ status: 401 });
 
     const after = await book(acme);
     await other.waitFor((event) => meetingIdOf(event) === after.meetingId, 'a meeting after the revocation');

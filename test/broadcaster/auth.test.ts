@@ -16,9 +16,7 @@ afterAll(() => system.stop());
 it('refuses the upgrade with 401 without a token or with a token that is not configured', async () => {
   expect(await refusedUpgrade(system.websocketUrl, {})).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
   expect(await refusedUpgrade(system.websocketUrl, { token: 'not-a-configured-token-123' })).toMatchObject({ status: 401 });
-  expect(await refusedUpgrade(system.websocketUrl, { token: 'not-a-configured-token-123', tokenIn: 'query' })).toMatchObject({
-    status: 401,
-  });
+  expect(await refusedUpgrade(system.websocketUrl, { ticket: 'not-a-ticket' })).toMatchObject({ status: 401 });
 });
 
 it('refuses a lastEventId that is not an event id with 400', async () => {
@@ -28,7 +26,7 @@ it('refuses a lastEventId that is not an event id with 400', async () => {
   });
 });
 
-it.each(['header', 'query'] as const)('accepts a configured token in the %s and pushes committed events', async (tokenIn) => {
+it.each(['header', 'ticket'] as const)('accepts a configured token in the %s and pushes committed events', async (tokenIn) => {
   const stream = await openEventStream(system.websocketUrl, { token: API_TOKEN, tokenIn });
   expect(stream.welcome).toMatchObject({ type: 'welcome', organization: null, lastEventId: expect.stringMatching(/^\d+$/) });
   const id = await commitEvent(system.orm, { type: 'meeting.created', organization: ORGANIZATION, payload: { meeting: { name: 'Intro' } } });
@@ -41,7 +39,7 @@ it.each(['header', 'query'] as const)('accepts a configured token in the %s and 
 });
 
 it("gives a token bound to an organization only that organization's events, live and when resuming", async () => {
-  const bound = await openEventStream(system.websocketUrl, { token: BOUND_TOKEN, tokenIn: 'query' });
+  const bound = await openEventStream(system.websocketUrl, { token: BOUND_TOKEN, tokenIn: 'ticket' });
   const unbound = await openEventStream(system.websocketUrl, { token: API_TOKEN });
   expect(bound.welcome.organization).toBe(ORGANIZATION);
   const before = bound.welcome.lastEventId;

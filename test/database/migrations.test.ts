@@ -71,6 +71,7 @@ it('migrates up, down to nothing, and up again to the same schema', async () => 
     'refused_requests',
     'reminders',
     'webhook_deliveries',
+    'websocket_tickets',
   ]);
 
   expect((await migrator.down({ to: 0 })).map(({ name }) => name)).toEqual([...all].reverse());

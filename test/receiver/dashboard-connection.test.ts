@@ -60,7 +60,7 @@ async function openDashboard(context: BrowserContext, token: string): Promise<{ 
   const page = await context.newPage();
   const pageErrors: Error[] = [];
   page.on('pageerror', (error) => pageErrors.push(error));
-  await page.goto(`${system.receiverUrl}/?token=${encodeURIComponent(token)}`);
+  await page.goto(`${system.receiverUrl}/#token=${encodeURIComponent(token)}`);
   return { page, pageErrors };
 }
 

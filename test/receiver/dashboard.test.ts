@@ -46,12 +46,12 @@ async function book(email: string, startTime: string): Promise<{ inviteeUri: str
   return { inviteeUri: invitee.uri, workflowId: await deliver('invitee.created', invitee.uri) };
 }
 
-it('answers 401 with a hint without a valid token', async () => {
+it('serves the page, which holds no data, without a token, and answers its data only with one', async () => {
   const page = await fetch(`${system.receiverUrl}/`, { headers: { accept: 'text/html' } });
-  expect(page.status).toBe(401);
-  expect(await page.text()).toContain('/?token=');
-  expect((await fetch(`${system.receiverUrl}/?token=not-a-configured-token-123`)).status).toBe(401);
+  expect(page.status).toBe(200);
+  expect(page.headers.get('referrer-policy')).toBe('no-referrer');
   expect(await system.get('/api/dashboard')).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
+  expect(await system.get('/api/dashboard', 'not-a-configured-token-123')).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
 });
 
 it('reports counts, upcoming meetings with their next reminder, and recent deliveries with Temporal links', async () => {
@@ -122,10 +122,16 @@ it('shows a meeting booked while the page is open, without a reload (headless Ch
   });
   const pageErrors: Error[] = [];
   page.on('pageerror', (error) => pageErrors.push(error));
+  // What reaches the server: the token must be in none of the addresses (the fragment is never sent).
+  const requested: string[] = [];
+  page.on('request', (request) => requested.push(request.url().split('#')[0]));
+  page.on('websocket', (websocket) => requested.push(websocket.url()));
 
-  await page.goto(`${system.receiverUrl}/?token=${encodeURIComponent(OWN_TOKEN)}`);
+  await page.goto(`${system.receiverUrl}/#token=${encodeURIComponent(OWN_TOKEN)}`);
   await page.locator('#status[data-state="live"]').waitFor({ timeout: 10_000 });
   await page.locator('#count-booked', { hasText: /^\d+$/ }).waitFor({ timeout: 10_000 });
+  expect(requested.filter((url) => url.includes(OWN_TOKEN))).toEqual([]);
+  expect(requested).toContainEqual(expect.stringMatching(/\/ws\?ticket=cbt_/));
   // Without an OAuth app the connection panel says so in one line and offers no buttons.
   await page.locator('#connection[data-status="not_configured"]').waitFor({ timeout: 10_000 });
   expect(await page.locator('#connection-status').textContent()).toBe('Calendly connections are not configured on this server.');
@@ -175,7 +181,7 @@ it('works on a phone: tables become labelled rows, the connection is announced, 
   const pageErrors: Error[] = [];
   page.on('pageerror', (error) => pageErrors.push(error));
 
-  await page.goto(`${system.receiverUrl}/?token=${encodeURIComponent(OWN_TOKEN)}`);
+  await page.goto(`${system.receiverUrl}/#token=${encodeURIComponent(OWN_TOKEN)}`);
   const status = page.locator('#status');
   expect(await status.getAttribute('role')).toBe('status');
   expect(await status.getAttribute('aria-live')).toBe('polite');

@@ -67,6 +67,9 @@ it('resumes after a dropped connection with no gap and no duplicate, backing off
 
   expect(events.map((event) => event.id)).toEqual([before[0], before[2], missed[0], missed[2], missed[3], live]);
   expect(events.every((event) => event.organization === ORGANIZATION && event.type === 'meeting.created')).toBe(true);
+  // Every attempt opened with a ticket of its own, never with the token in the URL.
+  expect(urls.filter((url) => url.includes(BOUND_TOKEN))).toEqual([]);
+  expect(new Set(urls.map((url) => new URL(url).searchParams.get('ticket'))).size).toBe(urls.length);
   // Every reconnection resumed after the last event received before the drop.
   expect(new URL(urls[0]).searchParams.get('lastEventId')).toBeNull();
   for (const url of urls.slice(1)) expect(new URL(url).searchParams.get('lastEventId')).toBe(before[2]);
@@ -78,4 +81,20 @@ it('resumes after a dropped connection with no gap and no duplicate, backing off
   });
   expect(changes.map((change) => change.state)).toEqual(['live', ...delays.map(() => 'reconnecting'), 'live', 'stopped']);
   expect(client.state).toBe('stopped');
+});
+
+it('stops for good, without opening a websocket, when its token is refused a ticket', async () => {
+  const urls: string[] = [];
+  const client = new LiveClient({
+    url: system.websocketUrl,
+    token: 'not-a-configured-token-123',
+    createSocket: (url) => {
+      urls.push(url);
+      return new WebSocket(url);
+    },
+    onEvent: () => undefined,
+  });
+  client.start();
+  await until(() => client.state === 'stopped', 'the client to stop');
+  expect(urls).toEqual([]);
 });

@@ -17,6 +17,7 @@ import { WEBHOOK_EVENTS } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { parseDelivery, workflowIdFor } from '../../src/deliveries/parse';
 import { MAX_BODY_BYTES } from '../../src/receiver/webhook-route';
+import { inParallel } from '../support/in-parallel';
 import { SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 jest.setTimeout(240_000);
@@ -339,15 +340,6 @@ function send(req: RandomRequest): Promise<{ status: number | 'no-answer'; text:
       outgoing.end(body);
     }
   });
-}
-
-async function inParallel<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]);
-    }),
-  );
 }
 
 // ---- the property ----

@@ -2,12 +2,16 @@
 import WebSocket, { type ClientOptions } from 'ws';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { recordEvent, type NewEvent } from '../../src/database/outbox';
-import type { EventMessage, WelcomeMessage } from '../../src/broadcaster/protocol';
+import { WEBSOCKET_TICKET_PATH, type EventMessage, type WelcomeMessage } from '../../src/broadcaster/protocol';
 
 export interface StreamOptions {
   token?: string;
-  /** how the token is presented: the Authorization header (default) or ?token= as browsers do */
-  tokenIn?: 'header' | 'query';
+  /** how the token is presented: the Authorization header (default), or as browsers do: a ticket bought with it */
+  tokenIn?: 'header' | 'ticket';
+  /** the receiver that issues the ticket (POST /api/ws-ticket); by default the websocket's own, but any receiver redeems it */
+  ticketFrom?: string;
+  /** a ticket as given, e.g. one already spent */
+  ticket?: string;
   lastEventId?: string;
   socket?: ClientOptions;
 }
@@ -26,21 +30,30 @@ export interface EventStream {
   close(): Promise<void>;
 }
 
-export function urlFor(websocketUrl: string, { token, tokenIn = 'header', lastEventId }: StreamOptions): string {
+/** A websocket ticket bought with the token, as the dashboard does. */
+export async function buyTicket(receiverUrl: string, token: string): Promise<string> {
+  const response = await fetch(`${receiverUrl}${WEBSOCKET_TICKET_PATH}`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+  if (response.status !== 201) throw new Error(`POST ${WEBSOCKET_TICKET_PATH} answered ${response.status}`);
+  return ((await response.json()) as { ticket: string }).ticket;
+}
+
+async function urlFor(websocketUrl: string, { token, tokenIn = 'header', ticketFrom, ticket, lastEventId }: StreamOptions): Promise<string> {
   const url = new URL(websocketUrl);
-  if (token && tokenIn === 'query') url.searchParams.set('token', token);
+  const receiverUrl = ticketFrom ?? `${url.protocol === 'wss:' ? 'https' : 'http'}://${url.host}`;
+  const presented = ticket ?? (token && tokenIn === 'ticket' ? await buyTicket(receiverUrl, token) : undefined);
+  if (presented) url.searchParams.set('ticket', presented);
   if (lastEventId) url.searchParams.set('lastEventId', lastEventId);
   return url.toString();
 }
 
-function connect(websocketUrl: string, options: StreamOptions): WebSocket {
-  const headers = options.token && options.tokenIn !== 'query' ? { authorization: `Bearer ${options.token}` } : undefined;
-  return new WebSocket(urlFor(websocketUrl, options), { headers, ...options.socket });
+async function connect(websocketUrl: string, options: StreamOptions): Promise<WebSocket> {
+  const headers = options.token && options.tokenIn !== 'ticket' ? { authorization: `Bearer ${options.token}` } : undefined;
+  return new WebSocket(await urlFor(websocketUrl, options), { headers, ...options.socket });
 }
 
 /** Connects and resolves once the welcome has arrived: from then on, every event committed reaches the stream. */
-export function openEventStream(websocketUrl: string, options: StreamOptions): Promise<EventStream> {
-  const socket = connect(websocketUrl, options);
+export async function openEventStream(websocketUrl: string, options: StreamOptions): Promise<EventStream> {
+  const socket = await connect(websocketUrl, options);
   const events: EventMessage[] = [];
   const arrivals = new Set<() => void>();
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
@@ -108,8 +121,8 @@ export function openEventStream(websocketUrl: string, options: StreamOptions): P
 }
 
 /** The HTTP status an upgrade is refused with, and its JSON body. */
-export function refusedUpgrade(websocketUrl: string, options: StreamOptions): Promise<{ status: number; body: any }> {
-  const socket = connect(websocketUrl, options);
+export async function refusedUpgrade(websocketUrl: string, options: StreamOptions): Promise<{ status: number; body: any; headers: Record<string, string | string[] | undefined> }> {
+  const socket = await connect(websocketUrl, options);
   return new Promise((resolve, reject) => {
     socket.once('open', () => {
       socket.close();
@@ -118,7 +131,7 @@ export function refusedUpgrade(websocketUrl: string, options: StreamOptions): Pr
     socket.once('unexpected-response', (_request, response) => {
       let text = '';
       response.on('data', (chunk: Buffer) => (text += chunk.toString()));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text) }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: JSON.parse(text), headers: response.headers }));
     });
     socket.once('error', () => undefined);
   });

@@ -1,13 +1,13 @@
 /**
- * The live dashboard. GET / serves the page to a holder of an API token, given as ?token= because a link is how
- * people open it; the page then uses that token for GET /api/dashboard (its data) and for the websocket.
+ * The live dashboard. GET / serves the page, which holds no data, to anyone: it is opened as `/#token=<token>`, a
+ * fragment the browser never sends, and uses that token for GET /api/dashboard (its data) and to buy its websocket's
+ * ticket (POST /api/ws-ticket), so that the token never travels in a URL.
  * The page's script and style are static files, which lets the page forbid inline scripts: it shows names and
  * answers that anyone who books can choose.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Router from '@koa/router';
-import type { Context } from 'koa';
 import { z } from 'zod';
 import { requireApiToken, type ApiCaller } from '../../auth/api-tokens';
 import { dashboardQuerySchema, dashboardSchema, errorWith } from '../api-schemas';
@@ -24,16 +24,9 @@ export function dashboardRoutes({ orm, config, apiTokens }: ReceiverDependencies
   const page = readFileSync(join(PUBLIC_DIR, 'index.html'));
   const router = new Router();
 
-  router.get('/', async (ctx) => {
-    const queryToken = typeof ctx.query.token === 'string' ? ctx.query.token : undefined;
-    const token = await apiTokens.authenticate(ctx.get('authorization') || undefined, queryToken);
-    // The token is in the address: it must not leak to linked sites or caches.
+  router.get('/', (ctx) => {
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.set('Cache-Control', 'no-store');
-    // Back from Calendly's consent page, the OAuth callback sends the browser to `/?connection=…`, which has no token:
-    // the page, which holds no data itself, takes the token from where it saved it before leaving.
-    const backFromCalendly = typeof ctx.query.connection === 'string' && !queryToken && !ctx.get('authorization');
-    if (!token && !backFromCalendly) return unauthorized(ctx);
     ctx.set('Content-Security-Policy', CONTENT_SECURITY_POLICY);
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.type = 'html';
@@ -77,16 +70,11 @@ export const dashboardPaths: ApiPaths = {
       tags: ['dashboard'],
       summary: 'The live dashboard page',
       description:
-        'Opened as a link, `/?token=<token>`; the page then reads `/api/dashboard`, `/api/connection` and the websocket. ' +
-        'Without a token only as `/?connection=connected`, where the OAuth callback sends the browser back: the page ' +
-        'then uses the token it saved before going to Calendly.',
-      security: [{ queryToken: [] }, { bearerAuth: [] }],
+        'Opened as a link, `/#token=<token>`: the fragment never reaches a server. The page holds no data; with the token it reads ' +
+        '`/api/dashboard` and `/api/connection`, and opens the websocket with a ticket from `/api/ws-ticket`. Back from Calendly, ' +
+        'as `/?connection=connected`, it uses the token it saved before going there.',
       responses: {
         200: textAnswer('text/html', 'The page.'),
-        401: {
-          description: 'No valid API token: an HTML hint for a browser, else JSON.',
-          content: { 'text/html': { schema: z.string() }, 'application/json': { schema: errorWith(['unauthorized']) } },
-        },
       },
     },
   },
@@ -112,16 +100,3 @@ export const dashboardPaths: ApiPaths = {
     get: { operationId: 'getDashboardStyle', tags: ['dashboard'], responses: { 200: textAnswer('text/css', "The page's style.") } },
   },
 };
-
-function unauthorized(ctx: Context): void {
-  ctx.status = 401;
-  ctx.set('WWW-Authenticate', 'Bearer');
-  if (ctx.accepts('json', 'html') === 'html') {
-    ctx.type = 'html';
-    ctx.body =
-      '<!doctype html><meta charset="utf-8"><title>Token required</title>' +
-      '<p>Open the dashboard with an API token from <code>API_TOKENS</code>: <code>/?token=&lt;token&gt;</code></p>';
-  } else {
-    ctx.body = { error: 'A valid API token is required: /?token=<token>', code: 'unauthorized' };
-  }
-}

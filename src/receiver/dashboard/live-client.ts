@@ -2,10 +2,11 @@
  * A client of the receiver's websocket (/ws) that stays connected: after a drop it connects again with
  * `?lastEventId=<id of the last event received>`, so the server sends what was missed first, with no gap and no
  * duplicate (README, "Websocket protocol"). Attempts are spaced by exponential back-off with jitter, up to a cap, so
- * that many clients cut off together do not come back all at once. The dashboard page uses it in the browser; it only
- * needs a WebSocket, so it runs in Node too (with the `ws` package).
+ * that many clients cut off together do not come back all at once. Each attempt first buys a single-use ticket with the
+ * API token (POST /api/ws-ticket) and opens `/ws?ticket=…`, so that the token never travels in a URL. The dashboard
+ * page uses it in the browser; it only needs fetch and a WebSocket, so it runs in Node too (with the `ws` package).
  */
-import type { EventMessage, ServerMessage, WelcomeMessage } from '../../broadcaster/protocol';
+import { WEBSOCKET_TICKET_PATH, type EventMessage, type ServerMessage, type WelcomeMessage } from '../../broadcaster/protocol';
 
 /** The part of the WebSocket API this client uses: the browser's WebSocket, or the `ws` package's. */
 export interface WebSocketLike {
@@ -32,6 +33,7 @@ export interface StateChange {
 export interface LiveClientOptions {
   /** the websocket endpoint, e.g. wss://bookings.example.com/ws */
   url: string;
+  /** the API token: it buys each attempt's ticket from POST /api/ws-ticket on the same host */
   token: string;
   /** resume after this event id (e.g. kept from an earlier session); without it the stream starts at the connection */
   lastEventId?: string;
@@ -82,8 +84,29 @@ export class LiveClient {
   }
 
   private connect(): void {
+    this.requestTicket().then(
+      (ticket) => {
+        if (this.currentState === 'stopped') return;
+        // Refused: the token is not valid, and retrying will not make it so.
+        if (ticket === undefined) return this.setState({ state: 'stopped' });
+        this.open(ticket);
+      },
+      () => this.retryLater(),
+    );
+  }
+
+  /** A new ticket, or undefined when the token is refused (401). */
+  private async requestTicket(): Promise<string | undefined> {
+    const url = new URL(WEBSOCKET_TICKET_PATH, this.options.url.replace(/^ws/, 'http'));
+    const response = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${this.options.token}` } });
+    if (response.status === 401) return undefined;
+    if (!response.ok) throw new Error(`POST ${WEBSOCKET_TICKET_PATH} answered ${response.status}`);
+    return ((await response.json()) as { ticket: string }).ticket;
+  }
+
+  private open(ticket: string): void {
     const url = new URL(this.options.url);
-    url.searchParams.set('token', this.options.token);
+    url.searchParams.set('ticket', ticket);
     if (this.lastId !== undefined) url.searchParams.set('lastEventId', this.lastId);
     const socket = this.options.createSocket(url.toString());
     this.socket = socket;
@@ -106,10 +129,15 @@ export class LiveClient {
       if (this.socket !== socket) return;
       this.socket = undefined;
       if (PERMANENT_CLOSE_CODES.has(code)) return this.setState({ state: 'stopped', closeCode: code });
-      const retryInMs = this.nextDelay();
-      this.setState({ state: 'reconnecting', retryInMs, closeCode: code });
-      this.retryTimer = setTimeout(() => this.connect(), retryInMs);
+      this.retryLater(code);
     });
+  }
+
+  private retryLater(closeCode?: number): void {
+    if (this.currentState === 'stopped') return;
+    const retryInMs = this.nextDelay();
+    this.setState({ state: 'reconnecting', retryInMs, closeCode });
+    this.retryTimer = setTimeout(() => this.connect(), retryInMs);
   }
 
   /** Half of the current step for sure, the other half at random ("equal jitter"). */
