@@ -31,6 +31,8 @@ beforeAll(async () => {
   system = await startTestSystem({
     env: (fake) => ({
       ...oauthEnvironment(fake),
+      // A disconnect reaches each receiver's URL within this (60 s by default).
+      CONNECTION_SIGNING_KEY_CACHE_SECONDS: '5',
       API_TOKENS: [API_TOKEN, ...[ACME, GLOBEX, INITECH, HOOLI, UMBRELLA, WAYNE].map(({ token, organization }) => `${token}:${organization}`)].join(','),
     }),
   });
@@ -92,7 +94,7 @@ it("makes Calendly delete a disconnected connection's orphaned subscription (410
   expect(meantime.deliveries.map((delivery) => delivery.status)).toEqual([202]);
 
   // Disconnected with a dead token, the teardown cannot delete the subscription; its next delivery is answered 410
-  // (once the receiver's key cache, 30 s at most, has seen the disconnect).
+  // (once the receiver's key cache, 5 s here, has seen the disconnect).
   const key = await signingKeyOf(acmeId);
   await disconnect(ACME);
   expect(activeSubscriptionsOf(acme.organizationUri)).toHaveLength(1);
@@ -197,7 +199,7 @@ it("makes Calendly delete the subscription of a former Calendly organization who
   await connect(WAYNE, second.owner, true);
   expect(activeSubscriptionsOf(first.organizationUri)).toHaveLength(1);
 
-  // Its next delivery (once the receiver's key cache, 30 s at most, has seen the move) is answered 410 and Calendly deletes it;
+  // Its next delivery (once the receiver's key cache, 5 s here, has seen the move) is answered 410 and Calendly deletes it;
   // the new organization's subscription keeps receiving.
   await eventually(async () => {
     const booking = await system.fake.bookMeeting({ email: `${randomUUID()}@wayne-invitee.test`, startTime: inFuture(3), organization: first.organizationUri });
