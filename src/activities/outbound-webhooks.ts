@@ -8,18 +8,20 @@ import {
   outboundDeliveryToSend,
   recordOutboundAttempt,
 } from '../database/outbound-webhooks';
+import { DestinationRefused, type OutboundDestinations } from '../outbound-destinations';
 import { outboundWebhookDeliveries } from './metrics';
 import { isPermanentRefusal, postSigned } from './signed-post';
 
 /** `Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint's secret>` */
 export const OUTBOUND_SIGNATURE_HEADER = 'webhook-signature';
 
-export function createOutboundWebhookActivities(orm: MikroORM): Pick<Activities, 'postOutboundDelivery' | 'markOutboundDeliveryDead'> {
+export function createOutboundWebhookActivities(orm: MikroORM, destinations: OutboundDestinations): Pick<Activities, 'postOutboundDelivery' | 'markOutboundDeliveryDead'> {
   return {
     /**
      * The event as the websocket sends it (`{id, type, occurredAt, organization, data}`), signed with the endpoint's
      * secret, with the delivery's id as Idempotency-Key on every attempt and replay. Each attempt's answer is
-     * recorded on the delivery (status, or a reason without personal data).
+     * recorded on the delivery (status, or a reason without personal data). A destination that is not (or no longer)
+     * a public address makes the delivery dead at once, with the reason: it is checked on the address connected to.
      */
     async postOutboundDelivery(deliveryId: string): Promise<void> {
       const em = orm.em.fork();
@@ -33,9 +35,9 @@ export function createOutboundWebhookActivities(orm: MikroORM): Pick<Activities,
         throw ApplicationFailure.nonRetryable('the endpoint was removed', 'OutboundEndpointRemoved');
       }
 
-      let response: Response;
+      let response: { status: number };
       try {
-        response = await postSigned({
+        response = await postSigned(destinations, {
           url: delivery.url,
           body: JSON.stringify(delivery.event),
           secret: delivery.secret,
@@ -43,12 +45,17 @@ export function createOutboundWebhookActivities(orm: MikroORM): Pick<Activities,
           idempotencyKey: deliveryId,
         });
       } catch (error) {
+        if (error instanceof DestinationRefused) {
+          const reason = `refused: ${error.code}`;
+          await recordOutboundAttempt(em, deliveryId, { status: null, error: reason });
+          log.warn('Outbound delivery refused: its destination is not allowed', { deliveryId, organization, code: error.code });
+          throw ApplicationFailure.nonRetryable(reason, 'OutboundDestinationRefused');
+        }
         const reason = `unreachable: ${unreachableReason(error)}`;
         await recordOutboundAttempt(em, deliveryId, { status: null, error: reason });
         outboundWebhookDeliveries.inc({ outcome: 'failed_attempt', organization });
         throw new Error(`outbound webhook ${reason}`);
       }
-      await response.body?.cancel();
       if (response.status >= 200 && response.status < 300) {
         await recordOutboundAttempt(em, deliveryId, { status: response.status, error: null });
         await markOutboundDeliveryDelivered(em, deliveryId);
@@ -74,6 +81,6 @@ export function createOutboundWebhookActivities(orm: MikroORM): Pick<Activities,
 
 /** The network's error code (ECONNREFUSED, ENOTFOUND, …) or the timeout: never a URL or a body. */
 function unreachableReason(error: unknown): string {
-  const code = ((error as { cause?: { code?: unknown } }).cause?.code ?? (error as Error).name) as string;
+  const code = ((error as { code?: unknown }).code ?? (error as Error).name) as string;
   return String(code);
 }

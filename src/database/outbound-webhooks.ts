@@ -111,15 +111,25 @@ export const OUTBOUND_DELIVERIES_OF_EVENT = `insert into outbound_deliveries (en
        where endpoint.enabled and (event.type = any(endpoint.event_types) or split_part(event.type, '.', 1) || '.*' = any(endpoint.event_types))
        on conflict (endpoint_id, outbox_event_id) do nothing`;
 
+/**
+ * A new endpoint, unless its organization has `maxPerOrganization` enabled endpoints already (undefined then). The
+ * organization's advisory lock makes the count and the insert one step, so two requests at once cannot both pass.
+ */
 export async function createOutboundEndpoint(
   em: EntityManager,
   endpoint: { organization: string; url: string; secret: string; eventTypes: readonly string[] },
-): Promise<OutboundEndpoint> {
-  const [row] = await em.execute<EndpointRow[]>(
-    `insert into outbound_endpoints (organization, url, secret, event_types) values (?, ?, ?, ?::text[]) returning ${ENDPOINT_COLUMNS}`,
-    [endpoint.organization, endpoint.url, endpoint.secret, `{${endpoint.eventTypes.join(',')}}`],
-  );
-  return toEndpoint(row);
+  maxPerOrganization: number,
+): Promise<OutboundEndpoint | undefined> {
+  return em.transactional(async (tx) => {
+    await tx.execute(`select pg_advisory_xact_lock(hashtext('outbound_endpoints:' || ?))`, [endpoint.organization]);
+    const [row] = await tx.execute<EndpointRow[]>(
+      `insert into outbound_endpoints (organization, url, secret, event_types)
+       select ?, ?, ?, ?::text[] where (select count(*) from outbound_endpoints where organization = ? and enabled) < ?
+       returning ${ENDPOINT_COLUMNS}`,
+      [endpoint.organization, endpoint.url, endpoint.secret, `{${endpoint.eventTypes.join(',')}}`, endpoint.organization, maxPerOrganization],
+    );
+    return row && toEndpoint(row);
+  });
 }
 
 /** Enabled endpoints, newest first; of one organization when it is given. */
@@ -193,8 +203,15 @@ export async function recordOutboundAttempt(em: EntityManager, id: string, outco
   );
 }
 
+/** NOTIFYed when a delivery settles (delivered or dead): its organization may have room for another in flight. */
+export const OUTBOUND_SETTLED_CHANNEL = 'outbound_delivery_settled';
+
 export async function markOutboundDeliveryDelivered(em: EntityManager, id: string): Promise<void> {
-  await em.execute(`update outbound_deliveries set state = 'delivered', delivered_at = now() where id = ? and state = 'pending'`, [id], 'run');
+  await em.execute(
+    `with settled as (update outbound_deliveries set state = 'delivered', delivered_at = now() where id = ? and state = 'pending' returning id)
+     select pg_notify(?, '') from settled`,
+    [id, OUTBOUND_SETTLED_CHANNEL],
+  );
 }
 
 /**
@@ -203,18 +220,31 @@ export async function markOutboundDeliveryDelivered(em: EntityManager, id: strin
  */
 export async function markOutboundDeliveryDead(em: EntityManager, id: string, reason?: string): Promise<string | null> {
   const [row] = await em.execute<{ organization: string }[]>(
-    `update outbound_deliveries set state = 'dead', dead_at = now(), last_error = coalesce(?, last_error) where id = ? and state = 'pending'
-     returning organization`,
-    [reason ?? null, id],
+    `with settled as (
+       update outbound_deliveries set state = 'dead', dead_at = now(), last_error = coalesce(?, last_error) where id = ? and state = 'pending'
+       returning organization)
+     select organization, pg_notify(?, '') from settled`,
+    [reason ?? null, id, OUTBOUND_SETTLED_CHANNEL],
   );
   return row?.organization ?? null;
 }
 
-/** Pending deliveries no dispatcher has started a workflow for yet, oldest first. */
-export async function undispatchedOutboundDeliveries(em: EntityManager, limit: number): Promise<string[]> {
+/**
+ * Pending deliveries no dispatcher has started a workflow for yet, oldest first, and of each organization only as
+ * many as it may still have in flight (dispatched and not settled, counted in the database: across all workers), so
+ * that one organization's slow or dead endpoints hold at most that many of the workers' activity slots.
+ */
+export async function undispatchedOutboundDeliveries(em: EntityManager, limit: number, maxInFlightPerOrganization: number): Promise<string[]> {
   const rows = await em.execute<{ id: string }[]>(
-    `select id from outbound_deliveries where state = 'pending' and dispatched_at is null order by created_at, id limit ?`,
-    [limit],
+    `with waiting as (select distinct organization from outbound_deliveries where state = 'pending' and dispatched_at is null),
+          in_flight as (select organization, count(*) as n from outbound_deliveries where state = 'pending' and dispatched_at is not null group by organization)
+     select next.id from waiting left join in_flight using (organization)
+     cross join lateral (
+       select id, created_at from outbound_deliveries d
+       where d.organization = waiting.organization and d.state = 'pending' and d.dispatched_at is null
+       order by created_at, id limit greatest(? - coalesce(in_flight.n, 0), 0)) next
+     order by next.created_at, next.id limit ?`,
+    [maxInFlightPerOrganization, limit],
   );
   return rows.map(({ id }) => id);
 }

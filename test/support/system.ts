@@ -20,6 +20,7 @@ import { createLogger, type Logger } from '../../src/logger';
 import { startReceiverServer } from '../../src/receiver/http-server';
 import { temporalConnectionOptions } from '../../src/temporal/client-connection';
 import { createBookingWorker } from '../../src/worker/create-worker';
+import { OutboundDestinations } from '../../src/outbound-destinations';
 import { startOutboundDispatcher, type OutboundDispatcher } from '../../src/outbound/dispatcher';
 import { connectionServicesFrom } from '../../src/connections/services';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
@@ -120,6 +121,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     API_TOKENS: API_TOKEN,
     LOG_LEVEL: 'warn',
+    // The test receivers (outbound endpoints, reminder webhook) listen on the loopback address.
+    OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS: '127.0.0.1/32,::1/128',
     ...(typeof options.env === 'function' ? options.env(fake) : options.env),
   });
 
@@ -158,6 +161,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       connections: connectionServicesFrom(config, systemOrm),
       temporal: activityClient,
       reminders: config.reminders,
+      destinations: new OutboundDestinations(config.outboundWebhooks.destinations),
       schedules: config.schedules,
       workflowBundle: workflowBundle(),
       maxCachedWorkflows: config.maxCachedWorkflows,
@@ -172,6 +176,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       databaseUrl: systemDatabaseUrl,
       logger,
       sweepIntervalSeconds: config.outboundWebhooks.sweepIntervalSeconds,
+      maxInFlightPerOrganization: config.outboundWebhooks.maxInFlightPerOrganization,
     });
   };
   const stopWorker = async () => {
