@@ -9,7 +9,8 @@ import { configFromEnvironment } from '../src/config';
 import { disableOutboundEndpoint, listOutboundDeliveries, listOutboundEndpoints } from '../src/database/outbound-webhooks';
 import { ormConfig } from '../src/database/orm-config';
 import { replayOutboundDelivery } from '../src/outbound/dispatch';
-import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndpointRefused } from '../src/outbound/endpoints';
+import { SecretBox } from '../src/connections/secret-box';
+import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndpointRefused, secretSealing } from '../src/outbound/endpoints';
 import { OutboundDestinations } from '../src/outbound-destinations';
 import { connectTemporal } from '../src/temporal/client-connection';
 import { runCli, UsageError } from './lib/cli';
@@ -63,6 +64,7 @@ runCli(
           const endpoint = await addOutboundEndpoint(em, organization, input.data, {
             destinations: new OutboundDestinations(config.outboundWebhooks.destinations),
             maxPerOrganization: config.outboundWebhooks.maxEndpointsPerOrganization,
+            sealSecret: secretSealing(config.outboundWebhooks.secretKey && new SecretBox(config.outboundWebhooks.secretKey)),
           }).catch((error: unknown) => {
             if (error instanceof OutboundEndpointRefused) throw new UsageError(`--url: ${error.message} (${error.code})`);
             throw error;

@@ -279,6 +279,8 @@ export interface Config {
     maxEndpointsPerOrganization: number;
     /** deliveries of one organization with a running workflow, across all workers; the rest wait undispatched */
     maxInFlightPerOrganization: number;
+    /** seals endpoint secrets at rest (CONNECTION_ENCRYPTION_KEY); unset: they are stored in clear */
+    secretKey?: Buffer;
   };
   logLevel: string;
   /** The worker's prebuilt workflow bundle; unset: the one `npm run build` put next to the compiled worker, if any. */
@@ -524,6 +526,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       destinations,
       maxEndpointsPerOrganization: e.OUTBOUND_WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION,
       maxInFlightPerOrganization: e.OUTBOUND_WEBHOOK_MAX_IN_FLIGHT_PER_ORGANIZATION,
+      secretKey: e.CONNECTION_ENCRYPTION_KEY ? Buffer.from(e.CONNECTION_ENCRYPTION_KEY, 'base64') : undefined,
     },
     logLevel: e.LOG_LEVEL,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,

@@ -4,6 +4,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { CalendlyApiClient } from '../calendly/api-client';
 import type { Config } from '../config';
+import type { SecretBox } from '../connections/secret-box';
 import type { ConnectionServices } from '../connections/services';
 import type { Activities } from '../contract';
 import { describeDatabaseError, isDatabaseError } from '../database/errors';
@@ -31,11 +32,13 @@ export interface ActivityDependencies {
   reminders: ReminderSettings;
   /** where the reminder webhook and outbound event webhooks may be POSTed */
   destinations: OutboundDestinations;
+  /** opens outbound endpoint secrets (sealed when CONNECTION_ENCRYPTION_KEY is set) */
+  secretBox?: SecretBox;
   /** intervals and windows of each connection's own schedules */
   schedules: Config['schedules'];
 }
 
-export function createActivities({ orm, environment, connections, temporal, taskQueue, reminders, destinations, schedules }: ActivityDependencies): Activities {
+export function createActivities({ orm, environment, connections, temporal, taskQueue, reminders, destinations, secretBox, schedules }: ActivityDependencies): Activities {
   const accounts = new CalendlyAccounts({ environment, connections: connections && { services: connections, orm } });
   return withoutPersonalDataInErrors({
     ...createCalendlyActivities(accounts),
@@ -45,7 +48,7 @@ export function createActivities({ orm, environment, connections, temporal, task
     ...createSubscriptionActivities({ orm, accounts, temporal, taskQueue }),
     ...createConnectionActivities({ orm, accounts, temporal, taskQueue, schedules, connect: connections?.connect }),
     ...createRetentionActivities(orm),
-    ...createOutboundWebhookActivities(orm, destinations),
+    ...createOutboundWebhookActivities(orm, destinations, secretBox),
   });
 }
 

@@ -1,12 +1,16 @@
 /** Outbound event webhooks: POST one delivery (an outbox event to one endpoint), or record that it is dead. */
-import type { MikroORM } from '@mikro-orm/postgresql';
+import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import type { Activities } from '../contract';
+import type { SecretBox } from '../connections/secret-box';
 import {
   markOutboundDeliveryDead,
   markOutboundDeliveryDelivered,
   outboundDeliveryToSend,
+  outboundSecretPlace,
   recordOutboundAttempt,
+  sealOutboundEndpointSecret,
+  type OutboundDeliveryToSend,
 } from '../database/outbound-webhooks';
 import { DestinationRefused, type OutboundDestinations } from '../outbound-destinations';
 import { outboundWebhookDeliveries } from './metrics';
@@ -15,7 +19,30 @@ import { isPermanentRefusal, postSigned } from './signed-post';
 /** `Webhook-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" with the endpoint's secret>` */
 export const OUTBOUND_SIGNATURE_HEADER = 'webhook-signature';
 
-export function createOutboundWebhookActivities(orm: MikroORM, destinations: OutboundDestinations): Pick<Activities, 'postOutboundDelivery' | 'markOutboundDeliveryDead'> {
+/** `v1.`/`v2.` then base64url parts: a sealed secret; a clear one is 64 hex characters. */
+const SEALED = /^v\d+\./;
+
+/**
+ * The endpoint's secret in clear. One stored before secrets were sealed is sealed now, when there is a key (so each
+ * is sealed at its first delivery); a sealed one without the key cannot be used, and says so without retrying.
+ */
+async function endpointSecret(em: EntityManager, delivery: OutboundDeliveryToSend, box: SecretBox | undefined): Promise<string> {
+  const place = outboundSecretPlace(delivery.endpointId);
+  if (SEALED.test(delivery.secret)) {
+    try {
+      if (box) return box.open(delivery.secret, place);
+    } catch {
+      // fall through: changed, moved from another row, or sealed with another key
+    }
+    const reason = box ? 'endpoint secret does not open' : 'endpoint secret sealed: CONNECTION_ENCRYPTION_KEY unset';
+    if (await markOutboundDeliveryDead(em, delivery.id, reason)) outboundWebhookDeliveries.inc({ outcome: 'dead', organization: delivery.event.organization });
+    throw ApplicationFailure.nonRetryable(reason, 'OutboundSecretUnreadable');
+  }
+  if (box) await sealOutboundEndpointSecret(em, delivery.endpointId, delivery.secret, box.seal(delivery.secret, place));
+  return delivery.secret;
+}
+
+export function createOutboundWebhookActivities(orm: MikroORM, destinations: OutboundDestinations, box?: SecretBox): Pick<Activities, 'postOutboundDelivery' | 'markOutboundDeliveryDead'> {
   return {
     /**
      * The event as the websocket sends it (`{id, type, occurredAt, organization, data}`), signed with the endpoint's
@@ -40,7 +67,7 @@ export function createOutboundWebhookActivities(orm: MikroORM, destinations: Out
         response = await postSigned(destinations, {
           url: delivery.url,
           body: JSON.stringify(delivery.event),
-          secret: delivery.secret,
+          secret: await endpointSecret(em, delivery, box),
           signatureHeader: OUTBOUND_SIGNATURE_HEADER,
           idempotencyKey: deliveryId,
         });

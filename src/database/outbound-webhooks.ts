@@ -37,11 +37,16 @@ export interface OutboundDelivery {
   deadAt: Date | null;
 }
 
+/** What an endpoint's sealed secret is bound to (the box's associated data): a copy in another row does not open. */
+export const outboundSecretPlace = (endpointId: string) => `outbound_endpoints.secret:${endpointId}`;
+
 /** A pending delivery with what it takes to send it: the endpoint and the event as the websocket sends it. */
 export interface OutboundDeliveryToSend {
   id: string;
   state: OutboundDeliveryState;
+  endpointId: string;
   url: string;
+  /** sealed (src/connections/secret-box.ts), or in clear when it was stored before secrets were sealed */
   secret: string;
   endpointEnabled: boolean;
   event: { id: string; type: EventType; occurredAt: string; organization: string; data: Record<string, unknown> };
@@ -117,16 +122,16 @@ export const OUTBOUND_DELIVERIES_OF_EVENT = `insert into outbound_deliveries (en
  */
 export async function createOutboundEndpoint(
   em: EntityManager,
-  endpoint: { organization: string; url: string; secret: string; eventTypes: readonly string[] },
+  endpoint: { id: string; organization: string; url: string; secret: string; eventTypes: readonly string[] },
   maxPerOrganization: number,
 ): Promise<OutboundEndpoint | undefined> {
   return em.transactional(async (tx) => {
     await tx.execute(`select pg_advisory_xact_lock(hashtext('outbound_endpoints:' || ?))`, [endpoint.organization]);
     const [row] = await tx.execute<EndpointRow[]>(
-      `insert into outbound_endpoints (organization, url, secret, event_types)
-       select ?, ?, ?, ?::text[] where (select count(*) from outbound_endpoints where organization = ? and enabled) < ?
+      `insert into outbound_endpoints (id, organization, url, secret, event_types)
+       select ?, ?, ?, ?, ?::text[] where (select count(*) from outbound_endpoints where organization = ? and enabled) < ?
        returning ${ENDPOINT_COLUMNS}`,
-      [endpoint.organization, endpoint.url, endpoint.secret, `{${endpoint.eventTypes.join(',')}}`, endpoint.organization, maxPerOrganization],
+      [endpoint.id, endpoint.organization, endpoint.url, endpoint.secret, `{${endpoint.eventTypes.join(',')}}`, endpoint.organization, maxPerOrganization],
     );
     return row && toEndpoint(row);
   });
@@ -176,9 +181,9 @@ export async function findOutboundDelivery(em: EntityManager, id: string): Promi
 
 export async function outboundDeliveryToSend(em: EntityManager, id: string): Promise<OutboundDeliveryToSend | null> {
   const [row] = await em.execute<
-    { id: string; state: OutboundDeliveryState; url: string; secret: string; enabled: boolean; event_id: string; type: EventType; created_at: Date; organization: string; payload: Record<string, unknown> }[]
+    { id: string; state: OutboundDeliveryState; endpoint_id: string; url: string; secret: string; enabled: boolean; event_id: string; type: EventType; created_at: Date; organization: string; payload: Record<string, unknown> }[]
   >(
-    `select d.id, d.state, p.url, p.secret, p.enabled, e.id as event_id, e.type, e.created_at, d.organization, e.payload
+    `select d.id, d.state, d.endpoint_id, p.url, p.secret, p.enabled, e.id as event_id, e.type, e.created_at, d.organization, e.payload
      from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id join outbox_events e on e.id = d.outbox_event_id
      where d.id = ?`,
     [id],
@@ -187,11 +192,17 @@ export async function outboundDeliveryToSend(em: EntityManager, id: string): Pro
   return {
     id: row.id,
     state: row.state,
+    endpointId: row.endpoint_id,
     url: row.url,
     secret: row.secret,
     endpointEnabled: row.enabled,
     event: { id: String(row.event_id), type: row.type, occurredAt: new Date(row.created_at).toISOString(), organization: row.organization, data: row.payload },
   };
+}
+
+/** An endpoint's secret stored before secrets were sealed, replaced by its sealed form (unless changed meanwhile). */
+export async function sealOutboundEndpointSecret(em: EntityManager, endpointId: string, clear: string, sealed: string): Promise<void> {
+  await em.execute(`update outbound_endpoints set secret = ? where id = ? and secret = ?`, [sealed, endpointId, clear], 'run');
 }
 
 /** One attempt's answer (an HTTP status) or failure (a short reason without personal data), counted. */

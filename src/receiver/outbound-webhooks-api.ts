@@ -18,7 +18,8 @@ import {
 } from '../database/outbound-webhooks';
 import { EVENT_TYPES } from '../database/entities/outbox-event';
 import { replayOutboundDelivery } from '../outbound/dispatch';
-import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndpointRefused } from '../outbound/endpoints';
+import { SecretBox } from '../connections/secret-box';
+import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndpointRefused, secretSealing } from '../outbound/endpoints';
 import { OutboundDestinations } from '../outbound-destinations';
 import { errorWith } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
@@ -190,6 +191,7 @@ export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens
   const endpointRules = {
     destinations: new OutboundDestinations(config.outboundWebhooks.destinations),
     maxPerOrganization: config.outboundWebhooks.maxEndpointsPerOrganization,
+    sealSecret: secretSealing(config.outboundWebhooks.secretKey && new SecretBox(config.outboundWebhooks.secretKey)),
   };
 
   router.post('/outbound-endpoints', async (ctx) => {

@@ -5,6 +5,7 @@ import { Runtime } from '@temporalio/worker';
 import { collectDefaultMetrics } from 'prom-client';
 import { calendlyClientFrom } from '../calendly/api-client';
 import { configFromEnvironment } from '../config';
+import { SecretBox } from '../connections/secret-box';
 import { connectionServicesFrom } from '../connections/services';
 import { ormConfig } from '../database/orm-config';
 import { createLogger } from '../logger';
@@ -81,6 +82,7 @@ async function main(): Promise<void> {
     temporal,
     reminders: config.reminders,
     destinations,
+    secretBox: config.outboundWebhooks.secretKey && new SecretBox(config.outboundWebhooks.secretKey),
     schedules: config.schedules,
     workflowBundle: await loadWorkflowBundle(logger, config.workflowBundlePath),
     maxCachedWorkflows: config.maxCachedWorkflows,
