@@ -66,10 +66,10 @@ for (const [network, prefix, family] of RESERVED) reserved.addSubnet(network, pr
 export function parseCidr(cidr: string): { network: string; prefix: number; family: 'ipv4' | 'ipv6' } | undefined {
   const match = /^([^/\s]+)\/(\d{1,3})$/.exec(cidr.trim());
   if (!match) return undefined;
-  const version = isIP(match[1]!);
+  const version = isIP(match[1]);
   const prefix = Number(match[2]);
   if (!version || prefix > (version === 4 ? 32 : 128)) return undefined;
-  return { network: match[1]!, prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
+  return { network: match[1], prefix, family: version === 4 ? 'ipv4' : 'ipv6' };
 }
 
 /** The host of a URL without IPv6 brackets: `[::1]` → `::1`. */

@@ -60,7 +60,10 @@ export function startOutboundDispatcher(options: OutboundDispatcherOptions): Out
       });
   }
 
-  const listener = new OutboxListener({ databaseUrl: options.databaseUrl, logger, onWake: wake,
+  const listener = new OutboxListener({
+    databaseUrl: options.databaseUrl,
+    logger,
+    onWake: wake,
     applicationName: 'calendly-bookings outbound dispatcher',
     channels: { [OUTBOUND_SETTLED_CHANNEL]: wake },
   });

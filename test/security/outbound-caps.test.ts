@@ -61,7 +61,7 @@ describe('endpoints per organization', () => {
     expect((await api('GET', `/api/outbound-endpoints?organization=${encodeURIComponent(organization)}`)).body.data).toHaveLength(MAX_ENDPOINTS);
     expect(await addEndpoint(newOrganization(), url)).toMatchObject({ status: 201 });
 
-    expect((await api('DELETE', `/api/outbound-endpoints/${created[0]!.body.id}?organization=${encodeURIComponent(organization)}`)).status).toBe(204);
+    expect((await api('DELETE', `/api/outbound-endpoints/${created[0].body.id}?organization=${encodeURIComponent(organization)}`)).status).toBe(204);
     expect(await addEndpoint(organization, url)).toMatchObject({ status: 201 });
   });
 
@@ -97,7 +97,7 @@ describe('deliveries in flight per organization', () => {
     const dispatched = await system.orm.em
       .fork()
       .execute<{ n: string }[]>(`select count(*) as n from outbound_deliveries where organization = ? and dispatched_at is not null`, [slow]);
-    expect(Number(dispatched[0]!.n)).toBe(MAX_IN_FLIGHT);
+    expect(Number(dispatched[0].n)).toBe(MAX_IN_FLIGHT);
 
     hanging.release();
     await eventually(

@@ -31,7 +31,7 @@ async function addEndpoint(organization: string): Promise<{ id: string; secret: 
 }
 
 const storedSecret = async (id: string) =>
-  (await system.orm.em.fork().execute<{ secret: string }[]>('select secret from outbound_endpoints where id = ?', [id]))[0]!.secret;
+  (await system.orm.em.fork().execute<{ secret: string }[]>('select secret from outbound_endpoints where id = ?', [id]))[0].secret;
 const deliveryOf = async (endpointId: string) =>
   (await system.orm.em.fork().execute<{ state: string; last_error: string | null }[]>('select state, last_error from outbound_deliveries where endpoint_id = ?', [endpointId]))[0];
 const recordLead = (organization: string) =>

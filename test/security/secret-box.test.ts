@@ -18,7 +18,7 @@ function sealedAsBefore(plain: string): string {
 
 const withTag = (sealed: string, tag: (bytes: Buffer) => Buffer) => {
   const parts = sealed.split('.');
-  parts[2] = tag(Buffer.from(parts[2]!, 'base64url')).toString('base64url');
+  parts[2] = tag(Buffer.from(parts[2], 'base64url')).toString('base64url');
   return parts.join('.');
 };
 

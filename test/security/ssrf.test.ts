@@ -131,7 +131,7 @@ describe('at every attempt', () => {
   it('a name that resolved to a public address at creation and to loopback at the attempt (DNS rebinding) is refused on the address connected to', async () => {
     const organization = newOrganization();
     const answers: LookupAddress[][] = [[{ address: '93.184.215.14', family: 4 }]];
-    const rebinding = async (): Promise<LookupAddress[]> => answers.shift() ?? [{ address: '127.0.0.1', family: 4 }];
+    const rebinding = (): Promise<LookupAddress[]> => Promise.resolve(answers.shift() ?? [{ address: '127.0.0.1', family: 4 }]);
     const endpoint = await addOutboundEndpoint(
       system.orm.em.fork(),
       organization,
@@ -141,7 +141,7 @@ describe('at every attempt', () => {
     await system.stopWorker(); // this test sends the delivery itself, with the rebinding resolver
     try {
       await system.orm.em.fork().transactional((tx) => recordEvent(tx, { type: 'lead.created', organization, payload: { lead: { id: randomUUID() } } }));
-      const { id: deliveryId } = (await deliveryOf(endpoint.id))!;
+      const { id: deliveryId } = (await deliveryOf(endpoint.id));
       const before = server.received.length;
       const post = (policy: DestinationPolicy) =>
         new MockActivityEnvironment().run(createOutboundWebhookActivities(system.orm, new OutboundDestinations(policy, rebinding)).postOutboundDelivery, deliveryId).then(
