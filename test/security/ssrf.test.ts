@@ -20,6 +20,7 @@ import { addOutboundEndpoint } from '../../src/outbound/endpoints';
 import { OutboundDestinations, type DestinationPolicy } from '../../src/outbound-destinations';
 import { booking, newEmail, newOrganization } from '../database/database';
 import { startOutboundEndpoint, type OutboundEndpointServer } from '../support/outbound-endpoint';
+import { runScript } from '../support/scripts';
 import { API_TOKEN, eventually, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -174,6 +175,19 @@ describe('the reminder webhook', () => {
     );
     const publicEnv = { ...env, API_URL: 'https://bookings.example.com', API_TOKENS: `${API_TOKEN}${API_TOKEN}`, CALENDLY_WEBHOOK_SIGNING_KEY: 'k'.repeat(32) };
     expect(() => loadConfig({ ...publicEnv, REMINDER_WEBHOOK_URL: 'http://crm.example.com/hooks' })).toThrow(/REMINDER_WEBHOOK_URL must be https/);
+  });
+
+  it('stops the worker at start-up, in one line, when its host name resolves to a private address', async () => {
+    const run = await runScript('../src/worker/main.ts', [], {
+      API_URL: 'http://127.0.0.1:3000',
+      API_TOKENS: API_TOKEN,
+      CALENDLY_API_TOKEN: 'token',
+      CALENDLY_WEBHOOK_SIGNING_KEY: 'signing-key-0123456789',
+      REMINDER_WEBHOOK_URL: 'http://localhost:9/hooks',
+      REMINDER_WEBHOOK_SECRET: 'reminder-secret-0123456789',
+    });
+    expect(run.code).toBe(78);
+    expect(run.stderr.trim()).toMatch(/^Configuration error: REMINDER_WEBHOOK_URL resolves to an address that is not public \(destination_not_allowed\)[^\n]*$/);
   });
 
   it('is not POSTed when its name resolves to loopback at the attempt: the reminder records the refusal, not retried', async () => {
