@@ -62,12 +62,13 @@ export function createOutboundWebhookActivities(orm: MikroORM, destinations: Out
         throw ApplicationFailure.nonRetryable('the endpoint was removed', 'OutboundEndpointRemoved');
       }
 
+      const secret = await endpointSecret(em, delivery, box);
       let response: { status: number };
       try {
         response = await postSigned(destinations, {
           url: delivery.url,
           body: JSON.stringify(delivery.event),
-          secret: await endpointSecret(em, delivery, box),
+          secret,
           signatureHeader: OUTBOUND_SIGNATURE_HEADER,
           idempotencyKey: deliveryId,
         });
