@@ -103,6 +103,7 @@ runCli(
               temporal: new Client({ connection, namespace: config.temporal.namespace }),
               taskQueue: config.temporal.taskQueue,
               retry: config.outboundWebhooks.retry,
+              maxInFlightPerOrganization: config.outboundWebhooks.maxInFlightPerOrganization,
             };
             let failed = 0;
             for (const id of ids) {

@@ -273,9 +273,9 @@ export async function reviveDeadOutboundDelivery(
   em: EntityManager,
   id: string,
   organization?: string,
-): Promise<{ revived: true } | { revived: false; reason: 'missing' | 'endpoint_disabled' | 'pending' | 'delivered' }> {
-  const [row] = await em.execute<{ state: OutboundDeliveryState; enabled: boolean }[]>(
-    `select d.state, p.enabled from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id
+): Promise<{ revived: true; organization: string } | { revived: false; reason: 'missing' | 'endpoint_disabled' | 'pending' | 'delivered' }> {
+  const [row] = await em.execute<{ state: OutboundDeliveryState; enabled: boolean; organization: string }[]>(
+    `select d.state, p.enabled, d.organization from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id
      where d.id = ? and (?::text is null or d.organization = ?)`,
     [id, organization ?? null, organization ?? null],
   );
@@ -288,5 +288,14 @@ export async function reviveDeadOutboundDelivery(
     [id],
     'run',
   );
-  return result.affectedRows > 0 ? { revived: true } : { revived: false, reason: 'pending' };
+  return result.affectedRows > 0 ? { revived: true, organization: row.organization } : { revived: false, reason: 'pending' };
+}
+
+/** The organization's deliveries dispatched and not yet settled (delivered or dead). */
+export async function outboundDeliveriesInFlight(em: EntityManager, organization: string): Promise<number> {
+  const [row] = await em.execute<{ n: string }[]>(
+    `select count(*) as n from outbound_deliveries where organization = ? and state = 'pending' and dispatched_at is not null`,
+    [organization],
+  );
+  return Number(row?.n ?? 0);
 }

@@ -18,7 +18,6 @@ export interface OutboundDispatcherOptions extends OutboundDispatch {
   databaseUrl: string;
   logger: Logger;
   sweepIntervalSeconds: number;
-  maxInFlightPerOrganization: number;
 }
 
 export interface OutboundDispatcher {

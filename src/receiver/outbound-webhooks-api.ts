@@ -171,7 +171,7 @@ export const outboundWebhookPaths: ApiPaths = {
       requestParams: { path: idParam, query: organizationQuery },
       responses: {
         202: jsonAnswer(
-          'Pending again; its workflow is started.',
+          'Pending again; its workflow is started (once one of its organization\'s deliveries settles, when as many as allowed are in flight).',
           z.object({ replayed: z.literal(true), deliveryId: z.uuid(), workflowId: z.string() }).meta({ id: 'OutboundReplay' }),
         ),
         400: INVALID_QUERY,
@@ -187,7 +187,12 @@ export const outboundWebhookPaths: ApiPaths = {
 export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens }: ReceiverDependencies): Router {
   const router = new Router({ prefix: '/api' });
   router.use(requireApiToken(apiTokens));
-  const dispatch = { temporal, taskQueue: config.temporal.taskQueue, retry: config.outboundWebhooks.retry };
+  const dispatch = {
+    temporal,
+    taskQueue: config.temporal.taskQueue,
+    retry: config.outboundWebhooks.retry,
+    maxInFlightPerOrganization: config.outboundWebhooks.maxInFlightPerOrganization,
+  };
   const endpointRules = {
     destinations: new OutboundDestinations(config.outboundWebhooks.destinations),
     maxPerOrganization: config.outboundWebhooks.maxEndpointsPerOrganization,

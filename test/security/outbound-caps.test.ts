@@ -107,4 +107,36 @@ describe('deliveries in flight per organization', () => {
     );
     expect(hanging.mostHeldAtOnce).toBe(MAX_IN_FLIGHT);
   });
+
+  it('a replayed dead delivery waits its turn too: it is not started past the cap, and is once a slot frees', async () => {
+    const hanging = await newServer();
+    const refusing = await newServer();
+    const organization = newOrganization();
+    expect((await addEndpoint(organization, hanging.url)).status).toBe(201);
+    const refused = await api('POST', `/api/outbound-endpoints?organization=${encodeURIComponent(organization)}`, { url: refusing.url, eventTypes: ['meeting.*'] });
+    expect(refused.status).toBe(201);
+    refusing.status = 410;
+    await system.orm.em.fork().transactional((tx) => recordEvent(tx, { type: 'meeting.created', organization, payload: { meeting: { id: randomUUID() } } }));
+    const deliveryOf = async () =>
+      (
+        await system.orm.em
+          .fork()
+          .execute<{ id: string; state: string; dispatched_at: Date | null }[]>('select id, state, dispatched_at from outbound_deliveries where endpoint_id = ?', [refused.body.id])
+      )[0];
+    const dead = await eventually(async () => ((await deliveryOf())?.state === 'dead' ? deliveryOf() : undefined), 30_000, 'the refused delivery is dead');
+
+    hanging.hold();
+    for (let i = 0; i < MAX_IN_FLIGHT; i++) {
+      await system.orm.em.fork().transactional((tx) => recordEvent(tx, { type: 'lead.created', organization, payload: { lead: { id: randomUUID() } } }));
+    }
+    await eventually(() => Promise.resolve(hanging.mostHeldAtOnce === MAX_IN_FLIGHT || undefined), 30_000, 'the hanging endpoint holds the cap');
+
+    refusing.status = 204;
+    expect((await api('POST', `/api/outbound-deliveries/${dead.id}/replay?organization=${encodeURIComponent(organization)}`)).status).toBe(202);
+    expect(await deliveryOf()).toMatchObject({ state: 'pending', dispatched_at: null });
+    expect(refusing.received).toHaveLength(1);
+
+    hanging.release();
+    await eventually(() => Promise.resolve(refusing.accepted().length === 1 || undefined), 30_000, 'the replayed delivery');
+  });
 });
