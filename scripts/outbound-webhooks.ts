@@ -9,7 +9,9 @@ import { configFromEnvironment } from '../src/config';
 import { disableOutboundEndpoint, listOutboundDeliveries, listOutboundEndpoints } from '../src/database/outbound-webhooks';
 import { ormConfig } from '../src/database/orm-config';
 import { replayOutboundDelivery } from '../src/outbound/dispatch';
-import { addOutboundEndpoint, newOutboundEndpoint, organizationUri } from '../src/outbound/endpoints';
+import { SecretBox } from '../src/connections/secret-box';
+import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndpointRefused, secretSealing } from '../src/outbound/endpoints';
+import { OutboundDestinations } from '../src/outbound-destinations';
 import { connectTemporal } from '../src/temporal/client-connection';
 import { runCli, UsageError } from './lib/cli';
 
@@ -59,7 +61,14 @@ runCli(
           if (!organization) throw new UsageError('add needs --organization <organization URI>');
           const input = newOutboundEndpoint.safeParse({ url: values.url, eventTypes: values.events?.split(',').map((type) => type.trim()) });
           if (!input.success) throw new UsageError(input.error.issues.map((issue) => `--${issue.path[0] === 'url' ? 'url' : 'events'}: ${issue.message}`).join('; '));
-          const endpoint = await addOutboundEndpoint(em, organization, input.data);
+          const endpoint = await addOutboundEndpoint(em, organization, input.data, {
+            destinations: new OutboundDestinations(config.outboundWebhooks.destinations),
+            maxPerOrganization: config.outboundWebhooks.maxEndpointsPerOrganization,
+            sealSecret: secretSealing(config.outboundWebhooks.secretKey && new SecretBox(config.outboundWebhooks.secretKey)),
+          }).catch((error: unknown) => {
+            if (error instanceof OutboundEndpointRefused) throw new UsageError(`--url: ${error.message} (${error.code})`);
+            throw error;
+          });
           out(`Added endpoint ${endpoint.id} for ${endpoint.url} (${endpoint.eventTypes.join(', ')})`);
           out(`Signing secret (shown only now; give it to the endpoint to verify Webhook-Signature): ${endpoint.secret}`);
           return 0;
@@ -94,6 +103,7 @@ runCli(
               temporal: new Client({ connection, namespace: config.temporal.namespace }),
               taskQueue: config.temporal.taskQueue,
               retry: config.outboundWebhooks.retry,
+              maxInFlightPerOrganization: config.outboundWebhooks.maxInFlightPerOrganization,
             };
             let failed = 0;
             for (const id of ids) {

@@ -6,6 +6,7 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { DestinationRefused, OutboundDestinations, parseCidr, type DestinationPolicy } from './outbound-destinations';
 
 const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/calendly_bookings';
 
@@ -158,6 +159,13 @@ const environmentSchema = z.object({
   OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS: durationSeconds(30),
   OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: durationSeconds(3600),
   OUTBOUND_WEBHOOK_SWEEP_SECONDS: durationSeconds(60),
+  OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS: z
+    .string()
+    .default('')
+    .transform(commaList)
+    .pipe(z.array(z.string().refine((cidr) => parseCidr(cidr), { message: 'each entry is a CIDR, e.g. OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS=127.0.0.1/32,::1/128' }))),
+  OUTBOUND_WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION: wholeNumberOf('endpoints', 25),
+  OUTBOUND_WEBHOOK_MAX_IN_FLIGHT_PER_ORGANIZATION: wholeNumberOf('deliveries', 10),
   WEBSOCKET_PING_INTERVAL_SECONDS: durationSeconds(30),
   WEBSOCKET_MAX_BUFFERED_BYTES: byteCount(1024 * 1024),
   // Unset: 80% of HTTP_MAX_CONNECTIONS (800 of the default 1000).
@@ -285,6 +293,14 @@ export interface Config {
     retry: { maximumAttempts: number; initialIntervalSeconds: number; maximumIntervalSeconds: number };
     /** the worker's dispatcher looks for deliveries without a workflow this often (besides every outbox NOTIFY) */
     sweepIntervalSeconds: number;
+    /** where they (and the reminder webhook) may be POSTed: public addresses, https unless API_URL is loopback */
+    destinations: DestinationPolicy;
+    /** an organization adding more is answered 409 outbound_endpoint_limit_reached */
+    maxEndpointsPerOrganization: number;
+    /** deliveries of one organization with a running workflow, across all workers; the rest wait undispatched */
+    maxInFlightPerOrganization: number;
+    /** seals endpoint secrets at rest (CONNECTION_ENCRYPTION_KEY); unset: they are stored in clear */
+    secretKey?: Buffer;
   };
   logLevel: string;
   /** The worker's prebuilt workflow bundle; unset: the one `npm run build` put next to the compiled worker, if any. */
@@ -378,6 +394,19 @@ const GENERATE_SECRET = 'generate one with: openssl rand -hex 32';
 function isLoopbackUrl(url: string): boolean {
   const host = new URL(url).hostname.toLowerCase();
   return host === 'localhost' || host === '[::1]' || /^127(\.\d{1,3}){3}$/.test(host);
+}
+
+/** What is wrong with a destination that can be told without DNS (the worker resolves it at start-up too). */
+function refusedDestination(policy: DestinationPolicy, url: string): string | undefined {
+  try {
+    new OutboundDestinations(policy).checkUrlSyntax(url);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof DestinationRefused)) throw error;
+    return error.code === 'https_required'
+      ? 'must be https:// when API_URL is not a loopback address'
+      : 'is not a public address: use a public one, or allow its network with OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS (development only)';
+  }
 }
 
 /** The example secrets and short keys pass only on a loopback API_URL (a local trial): what is wrong, per variable. */
@@ -481,6 +510,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const e = parsed.data;
   const weak = weakSecrets(e);
   if (weak.length) throw new ConfigError(`Configuration error: ${weak.join('; ')}. Set it in .env (see .env.example).`);
+  const destinations: DestinationPolicy = { allowedNetworks: e.OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS, requireHttps: !isLoopbackUrl(e.API_URL) };
+  const reminderProblem = e.REMINDER_WEBHOOK_URL && refusedDestination(destinations, e.REMINDER_WEBHOOK_URL);
+  if (reminderProblem) throw new ConfigError(`Configuration error: REMINDER_WEBHOOK_URL ${reminderProblem}. Set it in .env (see .env.example).`);
   const temporalTls = temporalTlsOf(e);
   if (temporalTls.problems.length) throw new ConfigError(`Configuration error: ${temporalTls.problems.join('; ')}. Set it in .env (see .env.example).`);
   return {
@@ -533,6 +565,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         maximumIntervalSeconds: e.OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS,
       },
       sweepIntervalSeconds: e.OUTBOUND_WEBHOOK_SWEEP_SECONDS,
+      destinations,
+      maxEndpointsPerOrganization: e.OUTBOUND_WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION,
+      maxInFlightPerOrganization: e.OUTBOUND_WEBHOOK_MAX_IN_FLIGHT_PER_ORGANIZATION,
+      secretKey: e.CONNECTION_ENCRYPTION_KEY ? Buffer.from(e.CONNECTION_ENCRYPTION_KEY, 'base64') : undefined,
     },
     logLevel: e.LOG_LEVEL,
     workflowBundlePath: e.WORKFLOW_BUNDLE_PATH,

@@ -4,9 +4,11 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { CalendlyApiClient } from '../calendly/api-client';
 import type { Config } from '../config';
+import type { SecretBox } from '../connections/secret-box';
 import type { ConnectionServices } from '../connections/services';
 import type { Activities } from '../contract';
 import { describeDatabaseError, isDatabaseError } from '../database/errors';
+import type { OutboundDestinations } from '../outbound-destinations';
 import type { SubscriptionTarget } from '../subscriptions/inspection';
 import { createBookingActivities } from './bookings';
 import { createCalendlyActivities } from './calendly';
@@ -28,21 +30,25 @@ export interface ActivityDependencies {
   temporal: Client;
   taskQueue: string;
   reminders: ReminderSettings;
+  /** where the reminder webhook and outbound event webhooks may be POSTed */
+  destinations: OutboundDestinations;
+  /** opens outbound endpoint secrets (sealed when CONNECTION_ENCRYPTION_KEY is set) */
+  secretBox?: SecretBox;
   /** intervals and windows of each connection's own schedules */
   schedules: Config['schedules'];
 }
 
-export function createActivities({ orm, environment, connections, temporal, taskQueue, reminders, schedules }: ActivityDependencies): Activities {
+export function createActivities({ orm, environment, connections, temporal, taskQueue, reminders, destinations, secretBox, schedules }: ActivityDependencies): Activities {
   const accounts = new CalendlyAccounts({ environment, connections: connections && { services: connections, orm } });
   return withoutPersonalDataInErrors({
     ...createCalendlyActivities(accounts),
     ...createBookingActivities(orm, accounts),
     ...createDeliveryLogActivities(orm),
-    ...createReminderActivities(orm, accounts, temporal, taskQueue, reminders),
+    ...createReminderActivities(orm, accounts, temporal, taskQueue, reminders, destinations),
     ...createSubscriptionActivities({ orm, accounts, temporal, taskQueue }),
     ...createConnectionActivities({ orm, accounts, temporal, taskQueue, schedules, connect: connections?.connect }),
     ...createRetentionActivities(orm),
-    ...createOutboundWebhookActivities(orm),
+    ...createOutboundWebhookActivities(orm, destinations, secretBox),
   });
 }
 

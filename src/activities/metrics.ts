@@ -7,7 +7,7 @@ import { counter, histogram } from '../metrics';
 /** Reminders the reminder webhook refused for good (a 4xx other than 408/429), by status and organization. */
 export const reminderWebhookFailures = counter(
   'calendly_reminder_webhook_failures_total',
-  'Reminders the reminder webhook refused for good (4xx other than 408/429; they are not sent again), by status and organization',
+  'Reminders the reminder webhook refused for good (4xx other than 408/429, or `refused`: a destination that is not a public address; they are not sent again), by status and organization',
   ['status', 'organization'],
 );
 

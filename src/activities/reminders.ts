@@ -30,6 +30,7 @@ import { organizationLabel } from '../metrics';
 import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
 import { reminderLateness, remindersSent, reminderWebhookFailures } from './metrics';
+import { DestinationRefused, type OutboundDestinations } from '../outbound-destinations';
 import { isPermanentRefusal, postSigned } from './signed-post';
 
 export interface ReminderSettings {
@@ -79,6 +80,7 @@ export function createReminderActivities(
   temporal: Client,
   taskQueue: string,
   settings: ReminderSettings,
+  destinations: OutboundDestinations,
 ): Pick<Activities, 'syncMeetingReminders' | 'planReminders' | 'sendReminder' | 'cancelReminders' | 'deliverReminderWebhook'> {
   return {
     /**
@@ -132,7 +134,7 @@ export function createReminderActivities(
      * (`Reminder-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`), with the reminder's id as
      * Idempotency-Key. Retried until the endpoint answers 2xx, while it answers 5xx, 408 or 429 or cannot be reached;
      * any other 4xx says this request will never be accepted: it is recorded on the reminder (outbound_failed_at,
-     * outbound_failure), counted, and not retried.
+     * outbound_failure), counted, and not retried; so is a URL that is not (or no longer) a public address.
      */
     async deliverReminderWebhook(reminderId: string): Promise<void> {
       const { webhook } = settings;
@@ -140,15 +142,21 @@ export function createReminderActivities(
       if (!webhook || (await outboundDelivered(em, reminderId))) return;
       const notice = await reminderNotice(em, reminderId);
       const body = JSON.stringify({ type: 'reminder.sent', ...notice });
-      const response = await postSigned({ url: webhook.url, body, secret: webhook.secret, signatureHeader: REMINDER_SIGNATURE_HEADER, idempotencyKey: reminderId });
-      if (isPermanentRefusal(response.status)) {
-        const failure = `reminder webhook answered ${response.status}`;
+      const { organization } = notice.meeting;
+      const failForGood = async (failure: string, status: string): Promise<never> => {
         await markOutboundFailed(em, reminderId, failure);
-        const { organization } = notice.meeting;
-        reminderWebhookFailures.inc({ status: String(response.status), organization: organizationLabel(organization) });
-        log.warn('Reminder webhook refused the reminder; it is not sent again', { reminderId, organization, status: response.status });
+        reminderWebhookFailures.inc({ status, organization: organizationLabel(organization) });
+        log.warn('Reminder webhook refused the reminder; it is not sent again', { reminderId, organization, failure });
         throw ApplicationFailure.nonRetryable(failure, 'ReminderWebhookRejected');
+      };
+      let response: { status: number };
+      try {
+        response = await postSigned(destinations, { url: webhook.url, body, secret: webhook.secret, signatureHeader: REMINDER_SIGNATURE_HEADER, idempotencyKey: reminderId });
+      } catch (error) {
+        if (error instanceof DestinationRefused) return failForGood(`reminder webhook refused: ${error.code}`, 'refused');
+        throw error;
       }
+      if (isPermanentRefusal(response.status)) return failForGood(`reminder webhook answered ${response.status}`, String(response.status));
       if (response.status < 200 || response.status >= 300) throw new Error(`reminder webhook answered ${response.status}`);
       await markOutboundDelivered(em, reminderId);
     },

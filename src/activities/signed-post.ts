@@ -1,5 +1,8 @@
 /** The one way webhooks leave this system (reminder webhook, outbound event webhooks): signed JSON POSTs. */
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { signatureFor } from '../calendly/signature';
+import type { OutboundDestinations } from '../outbound-destinations';
 
 export interface SignedPost {
   url: string;
@@ -12,17 +15,39 @@ export interface SignedPost {
   idempotencyKey: string;
 }
 
-export function postSigned({ url, body, secret, signatureHeader, idempotencyKey }: SignedPost): Promise<Response> {
-  return fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      [signatureHeader]: signatureFor(body, secret, Math.floor(Date.now() / 1000)),
-      'idempotency-key': idempotencyKey,
-    },
-    body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(15_000),
+const TIMEOUT_MS = 15_000;
+
+/**
+ * POSTs to a destination the policy allows, connected to the very address that was checked: node:http(s) with the
+ * policy's DNS lookup (fetch offers no hook between resolving and connecting). Redirects are not followed. Rejects
+ * with a DestinationRefused for a forbidden destination, or the network's error (its `code`, or TimeoutError).
+ */
+export async function postSigned(destinations: OutboundDestinations, { url, body, secret, signatureHeader, idempotencyKey }: SignedPost): Promise<{ status: number }> {
+  const target = destinations.checkUrlSyntax(url);
+  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      target,
+      {
+        method: 'POST',
+        lookup: destinations.lookup,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(body),
+          [signatureHeader]: signatureFor(body, secret, Math.floor(Date.now() / 1000)),
+          'idempotency-key': idempotencyKey,
+        },
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+      },
+      (response) => {
+        // Only the status matters: the body is drained so the socket is released.
+        response.resume();
+        response.on('end', () => resolve({ status: response.statusCode ?? 0 }));
+        response.on('error', reject);
+      },
+    );
+    outgoing.on('error', (error) => reject(error.name === 'AbortError' ? Object.assign(new Error('timed out'), { name: 'TimeoutError' }) : error));
+    outgoing.end(body);
   });
 }
 

@@ -37,11 +37,16 @@ export interface OutboundDelivery {
   deadAt: Date | null;
 }
 
+/** What an endpoint's sealed secret is bound to (the box's associated data): a copy in another row does not open. */
+export const outboundSecretPlace = (endpointId: string) => `outbound_endpoints.secret:${endpointId}`;
+
 /** A pending delivery with what it takes to send it: the endpoint and the event as the websocket sends it. */
 export interface OutboundDeliveryToSend {
   id: string;
   state: OutboundDeliveryState;
+  endpointId: string;
   url: string;
+  /** sealed (src/connections/secret-box.ts), or in clear when it was stored before secrets were sealed */
   secret: string;
   endpointEnabled: boolean;
   event: { id: string; type: EventType; occurredAt: string; organization: string; data: Record<string, unknown> };
@@ -111,15 +116,25 @@ export const OUTBOUND_DELIVERIES_OF_EVENT = `insert into outbound_deliveries (en
        where endpoint.enabled and (event.type = any(endpoint.event_types) or split_part(event.type, '.', 1) || '.*' = any(endpoint.event_types))
        on conflict (endpoint_id, outbox_event_id) do nothing`;
 
+/**
+ * A new endpoint, unless its organization has `maxPerOrganization` enabled endpoints already (undefined then). The
+ * organization's advisory lock makes the count and the insert one step, so two requests at once cannot both pass.
+ */
 export async function createOutboundEndpoint(
   em: EntityManager,
-  endpoint: { organization: string; url: string; secret: string; eventTypes: readonly string[] },
-): Promise<OutboundEndpoint> {
-  const [row] = await em.execute<EndpointRow[]>(
-    `insert into outbound_endpoints (organization, url, secret, event_types) values (?, ?, ?, ?::text[]) returning ${ENDPOINT_COLUMNS}`,
-    [endpoint.organization, endpoint.url, endpoint.secret, `{${endpoint.eventTypes.join(',')}}`],
-  );
-  return toEndpoint(row);
+  endpoint: { id: string; organization: string; url: string; secret: string; eventTypes: readonly string[] },
+  maxPerOrganization: number,
+): Promise<OutboundEndpoint | undefined> {
+  return em.transactional(async (tx) => {
+    await tx.execute(`select pg_advisory_xact_lock(hashtext('outbound_endpoints:' || ?))`, [endpoint.organization]);
+    const [row] = await tx.execute<EndpointRow[]>(
+      `insert into outbound_endpoints (id, organization, url, secret, event_types)
+       select ?, ?, ?, ?, ?::text[] where (select count(*) from outbound_endpoints where organization = ? and enabled) < ?
+       returning ${ENDPOINT_COLUMNS}`,
+      [endpoint.id, endpoint.organization, endpoint.url, endpoint.secret, `{${endpoint.eventTypes.join(',')}}`, endpoint.organization, maxPerOrganization],
+    );
+    return row && toEndpoint(row);
+  });
 }
 
 /** Enabled endpoints, newest first; of one organization when it is given. */
@@ -166,9 +181,9 @@ export async function findOutboundDelivery(em: EntityManager, id: string): Promi
 
 export async function outboundDeliveryToSend(em: EntityManager, id: string): Promise<OutboundDeliveryToSend | null> {
   const [row] = await em.execute<
-    { id: string; state: OutboundDeliveryState; url: string; secret: string; enabled: boolean; event_id: string; type: EventType; created_at: Date; organization: string; payload: Record<string, unknown> }[]
+    { id: string; state: OutboundDeliveryState; endpoint_id: string; url: string; secret: string; enabled: boolean; event_id: string; type: EventType; created_at: Date; organization: string; payload: Record<string, unknown> }[]
   >(
-    `select d.id, d.state, p.url, p.secret, p.enabled, e.id as event_id, e.type, e.created_at, d.organization, e.payload
+    `select d.id, d.state, d.endpoint_id, p.url, p.secret, p.enabled, e.id as event_id, e.type, e.created_at, d.organization, e.payload
      from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id join outbox_events e on e.id = d.outbox_event_id
      where d.id = ?`,
     [id],
@@ -177,11 +192,17 @@ export async function outboundDeliveryToSend(em: EntityManager, id: string): Pro
   return {
     id: row.id,
     state: row.state,
+    endpointId: row.endpoint_id,
     url: row.url,
     secret: row.secret,
     endpointEnabled: row.enabled,
     event: { id: String(row.event_id), type: row.type, occurredAt: new Date(row.created_at).toISOString(), organization: row.organization, data: row.payload },
   };
+}
+
+/** An endpoint's secret stored before secrets were sealed, replaced by its sealed form (unless changed meanwhile). */
+export async function sealOutboundEndpointSecret(em: EntityManager, endpointId: string, clear: string, sealed: string): Promise<void> {
+  await em.execute(`update outbound_endpoints set secret = ? where id = ? and secret = ?`, [sealed, endpointId, clear], 'run');
 }
 
 /** One attempt's answer (an HTTP status) or failure (a short reason without personal data), counted. */
@@ -193,8 +214,15 @@ export async function recordOutboundAttempt(em: EntityManager, id: string, outco
   );
 }
 
+/** NOTIFYed when a delivery settles (delivered or dead): its organization may have room for another in flight. */
+export const OUTBOUND_SETTLED_CHANNEL = 'outbound_delivery_settled';
+
 export async function markOutboundDeliveryDelivered(em: EntityManager, id: string): Promise<void> {
-  await em.execute(`update outbound_deliveries set state = 'delivered', delivered_at = now() where id = ? and state = 'pending'`, [id], 'run');
+  await em.execute(
+    `with settled as (update outbound_deliveries set state = 'delivered', delivered_at = now() where id = ? and state = 'pending' returning id)
+     select pg_notify(?, '') from settled`,
+    [id, OUTBOUND_SETTLED_CHANNEL],
+  );
 }
 
 /**
@@ -203,18 +231,31 @@ export async function markOutboundDeliveryDelivered(em: EntityManager, id: strin
  */
 export async function markOutboundDeliveryDead(em: EntityManager, id: string, reason?: string): Promise<string | null> {
   const [row] = await em.execute<{ organization: string }[]>(
-    `update outbound_deliveries set state = 'dead', dead_at = now(), last_error = coalesce(?, last_error) where id = ? and state = 'pending'
-     returning organization`,
-    [reason ?? null, id],
+    `with settled as (
+       update outbound_deliveries set state = 'dead', dead_at = now(), last_error = coalesce(?, last_error) where id = ? and state = 'pending'
+       returning organization)
+     select organization, pg_notify(?, '') from settled`,
+    [reason ?? null, id, OUTBOUND_SETTLED_CHANNEL],
   );
   return row?.organization ?? null;
 }
 
-/** Pending deliveries no dispatcher has started a workflow for yet, oldest first. */
-export async function undispatchedOutboundDeliveries(em: EntityManager, limit: number): Promise<string[]> {
+/**
+ * Pending deliveries no dispatcher has started a workflow for yet, oldest first, and of each organization only as
+ * many as it may still have in flight (dispatched and not settled, counted in the database: across all workers), so
+ * that one organization's slow or dead endpoints hold at most that many of the workers' activity slots.
+ */
+export async function undispatchedOutboundDeliveries(em: EntityManager, limit: number, maxInFlightPerOrganization: number): Promise<string[]> {
   const rows = await em.execute<{ id: string }[]>(
-    `select id from outbound_deliveries where state = 'pending' and dispatched_at is null order by created_at, id limit ?`,
-    [limit],
+    `with waiting as (select distinct organization from outbound_deliveries where state = 'pending' and dispatched_at is null),
+          in_flight as (select organization, count(*) as n from outbound_deliveries where state = 'pending' and dispatched_at is not null group by organization)
+     select next.id from waiting left join in_flight using (organization)
+     cross join lateral (
+       select id, created_at from outbound_deliveries d
+       where d.organization = waiting.organization and d.state = 'pending' and d.dispatched_at is null
+       order by created_at, id limit greatest(? - coalesce(in_flight.n, 0), 0)) next
+     order by next.created_at, next.id limit ?`,
+    [maxInFlightPerOrganization, limit],
   );
   return rows.map(({ id }) => id);
 }
@@ -232,9 +273,9 @@ export async function reviveDeadOutboundDelivery(
   em: EntityManager,
   id: string,
   organization?: string,
-): Promise<{ revived: true } | { revived: false; reason: 'missing' | 'endpoint_disabled' | 'pending' | 'delivered' }> {
-  const [row] = await em.execute<{ state: OutboundDeliveryState; enabled: boolean }[]>(
-    `select d.state, p.enabled from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id
+): Promise<{ revived: true; organization: string } | { revived: false; reason: 'missing' | 'endpoint_disabled' | 'pending' | 'delivered' }> {
+  const [row] = await em.execute<{ state: OutboundDeliveryState; enabled: boolean; organization: string }[]>(
+    `select d.state, p.enabled, d.organization from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id
      where d.id = ? and (?::text is null or d.organization = ?)`,
     [id, organization ?? null, organization ?? null],
   );
@@ -247,5 +288,14 @@ export async function reviveDeadOutboundDelivery(
     [id, organization ?? null, organization ?? null],
     'run',
   );
-  return result.affectedRows > 0 ? { revived: true } : { revived: false, reason: 'pending' };
+  return result.affectedRows > 0 ? { revived: true, organization: row.organization } : { revived: false, reason: 'pending' };
+}
+
+/** The organization's deliveries dispatched and not yet settled (delivered or dead). */
+export async function outboundDeliveriesInFlight(em: EntityManager, organization: string): Promise<number> {
+  const [row] = await em.execute<{ n: string }[]>(
+    `select count(*) as n from outbound_deliveries where organization = ? and state = 'pending' and dispatched_at is not null`,
+    [organization],
+  );
+  return Number(row?.n ?? 0);
 }

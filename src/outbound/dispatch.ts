@@ -2,7 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { OutboundRetrySchedule } from '../contract';
-import { markOutboundDeliveryDispatched, reviveDeadOutboundDelivery } from '../database/outbound-webhooks';
+import { markOutboundDeliveryDispatched, outboundDeliveriesInFlight, reviveDeadOutboundDelivery } from '../database/outbound-webhooks';
 import { isAlreadyStarted } from '../temporal/already-started';
 import { outboundDeliveryWorkflowId } from '../workflow-ids';
 import { deliverOutboundEvent } from '../workflows';
@@ -11,6 +11,8 @@ export interface OutboundDispatch {
   temporal: Client;
   taskQueue: string;
   retry: OutboundRetrySchedule;
+  /** an organization's deliveries dispatched and not settled, at most (the dispatcher starts the others later) */
+  maxInFlightPerOrganization: number;
 }
 
 /**
@@ -40,7 +42,7 @@ export type ReplayResult =
 /**
  * A dead delivery back to pending with its attempts from zero, and its workflow started again (same ID, same
  * Idempotency-Key); of the given organization only. When Temporal cannot be reached now, the worker's dispatcher
- * starts it at its next sweep.
+ * starts it at its next sweep; and when the organization has as many deliveries in flight as allowed, once one settles.
  */
 export async function replayOutboundDelivery(
   em: EntityManager,
@@ -52,7 +54,7 @@ export async function replayOutboundDelivery(
   const revived = await reviveDeadOutboundDelivery(em, deliveryId, organization);
   if (!revived.revived) return { replayed: false, reason: revived.reason };
   try {
-    await startOutboundDelivery(em, dispatch, deliveryId);
+    if ((await outboundDeliveriesInFlight(em, revived.organization)) < dispatch.maxInFlightPerOrganization) await startOutboundDelivery(em, dispatch, deliveryId);
   } catch (error) {
     onStartFailure?.(error);
   }

@@ -1,8 +1,9 @@
 /** Adding an outbound endpoint, the same from the API and the admin command: validated input, a new secret. */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
-import { createOutboundEndpoint, OUTBOUND_EVENT_FILTERS, type OutboundEndpoint } from '../database/outbound-webhooks';
+import { createOutboundEndpoint, OUTBOUND_EVENT_FILTERS, outboundSecretPlace, type OutboundEndpoint } from '../database/outbound-webhooks';
+import { DestinationRefused, type DestinationRefusal, type OutboundDestinations } from '../outbound-destinations';
 
 const withoutNul = (value: string) => !value.includes('\u0000');
 
@@ -25,12 +26,54 @@ export const newOutboundEndpoint = z.object({
 });
 export type NewOutboundEndpoint = z.infer<typeof newOutboundEndpoint>;
 
-/** The endpoint and its signing secret, which is shown only this once. */
+export interface OutboundEndpointRules {
+  /** its URL must be a public destination now (and is checked again at every attempt) */
+  destinations: OutboundDestinations;
+  maxPerOrganization: number;
+  /** seals the secret for the endpoint's row (its id); unset: stored in clear (no CONNECTION_ENCRYPTION_KEY) */
+  sealSecret?: (secret: string, endpointId: string) => string;
+}
+
+/** Seals each new secret for its own row with the box (src/connections/secret-box.ts), when there is one. */
+export function secretSealing(box: { seal(plain: string, associatedData: string): string } | undefined): OutboundEndpointRules['sealSecret'] {
+  return box && ((secret, endpointId) => box.seal(secret, outboundSecretPlace(endpointId)));
+}
+
+export class OutboundEndpointRefused extends Error {
+  override name = 'OutboundEndpointRefused';
+  constructor(
+    readonly code: DestinationRefusal | 'outbound_endpoint_limit_reached',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The endpoint and its signing secret, which is shown only this once. Throws OutboundEndpointRefused when its
+ * destination is not allowed (its host name is resolved now) or its organization has as many endpoints as allowed.
+ */
 export async function addOutboundEndpoint(
   em: EntityManager,
   organization: string,
   endpoint: NewOutboundEndpoint,
+  { destinations, maxPerOrganization, sealSecret }: OutboundEndpointRules,
 ): Promise<OutboundEndpoint & { secret: string }> {
+  try {
+    await destinations.check(endpoint.url);
+  } catch (error) {
+    if (error instanceof DestinationRefused) throw new OutboundEndpointRefused(error.code, error.message);
+    throw error;
+  }
+  const id = randomUUID();
   const secret = randomBytes(32).toString('hex');
-  return { ...(await createOutboundEndpoint(em, { organization, url: endpoint.url, secret, eventTypes: endpoint.eventTypes })), secret };
+  const stored = sealSecret ? sealSecret(secret, id) : secret;
+  const created = await createOutboundEndpoint(em, { id, organization, url: endpoint.url, secret: stored, eventTypes: endpoint.eventTypes }, maxPerOrganization);
+  if (!created) {
+    throw new OutboundEndpointRefused(
+      'outbound_endpoint_limit_reached',
+      `This organization has ${maxPerOrganization} endpoints, the most allowed: remove one before adding another`,
+    );
+  }
+  return { ...created, secret };
 }

@@ -18,7 +18,9 @@ import {
 } from '../database/outbound-webhooks';
 import { EVENT_TYPES } from '../database/entities/outbox-event';
 import { replayOutboundDelivery } from '../outbound/dispatch';
-import { addOutboundEndpoint, newOutboundEndpoint, organizationUri } from '../outbound/endpoints';
+import { SecretBox } from '../connections/secret-box';
+import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndpointRefused, secretSealing } from '../outbound/endpoints';
+import { OutboundDestinations } from '../outbound-destinations';
 import { errorWith } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
 import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';
@@ -104,9 +106,18 @@ export const outboundWebhookPaths: ApiPaths = {
       requestBody: { content: { 'application/json': { schema: newOutboundEndpoint } } },
       responses: {
         201: jsonAnswer('The endpoint, with its secret.', createdEndpointSchema),
-        400: jsonAnswer('Invalid body or query, or a token bound to no organization named none.', errorWith(['invalid_body', 'invalid_query', 'organization_required'])),
+        400: jsonAnswer(
+          'Invalid body or query, or a token bound to no organization named none; or the URL is refused: not a public address (`destination_not_allowed`: ' +
+            'loopback, private, link-local, shared, multicast or reserved, also when its host name resolves to one), a host name that does not resolve ' +
+            '(`destination_unresolvable`), or plain http where https is required (`https_required`).',
+          errorWith(['invalid_body', 'invalid_query', 'organization_required', 'destination_not_allowed', 'destination_unresolvable', 'https_required']),
+        ),
         401: UNAUTHORIZED,
         403: FORBIDDEN,
+        409: jsonAnswer(
+          'The organization has as many endpoints as allowed (OUTBOUND_WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION, 25 by default): remove one first.',
+          errorWith(['outbound_endpoint_limit_reached']),
+        ),
         413: jsonAnswer('Body over 16 KiB.', errorWith(['payload_too_large'])),
         415: jsonAnswer('Not a JSON body.', errorWith(['unsupported_media_type'])),
       },
@@ -160,7 +171,7 @@ export const outboundWebhookPaths: ApiPaths = {
       requestParams: { path: idParam, query: organizationQuery },
       responses: {
         202: jsonAnswer(
-          'Pending again; its workflow is started.',
+          'Pending again; its workflow is started (once one of its organization\'s deliveries settles, when as many as allowed are in flight).',
           z.object({ replayed: z.literal(true), deliveryId: z.uuid(), workflowId: z.string() }).meta({ id: 'OutboundReplay' }),
         ),
         400: INVALID_QUERY,
@@ -176,7 +187,17 @@ export const outboundWebhookPaths: ApiPaths = {
 export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens }: ReceiverDependencies): Router {
   const router = new Router({ prefix: '/api' });
   router.use(requireApiToken(apiTokens));
-  const dispatch = { temporal, taskQueue: config.temporal.taskQueue, retry: config.outboundWebhooks.retry };
+  const dispatch = {
+    temporal,
+    taskQueue: config.temporal.taskQueue,
+    retry: config.outboundWebhooks.retry,
+    maxInFlightPerOrganization: config.outboundWebhooks.maxInFlightPerOrganization,
+  };
+  const endpointRules = {
+    destinations: new OutboundDestinations(config.outboundWebhooks.destinations),
+    maxPerOrganization: config.outboundWebhooks.maxEndpointsPerOrganization,
+    sealSecret: secretSealing(config.outboundWebhooks.secretKey && new SecretBox(config.outboundWebhooks.secretKey)),
+  };
 
   router.post('/outbound-endpoints', async (ctx) => {
     const scope = organizationScope(ctx);
@@ -189,7 +210,13 @@ export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens
     if (body === undefined) return;
     const input = newOutboundEndpoint.safeParse(body);
     if (!input.success) return answer(ctx, 400, 'invalid_body', describe(input.error));
-    const endpoint = await addOutboundEndpoint(orm.em, scope.organization, input.data);
+    let endpoint;
+    try {
+      endpoint = await addOutboundEndpoint(orm.em, scope.organization, input.data, endpointRules);
+    } catch (error) {
+      if (!(error instanceof OutboundEndpointRefused)) throw error;
+      return answer(ctx, error.code === 'outbound_endpoint_limit_reached' ? 409 : 400, error.code, error.message);
+    }
     requestLogger(ctx, logger).info({ endpointId: endpoint.id, organization: endpoint.organization }, 'Outbound endpoint added');
     ctx.status = 201;
     ctx.body = { ...endpointView(endpoint), secret: endpoint.secret };

@@ -5,10 +5,12 @@ import { Runtime } from '@temporalio/worker';
 import { collectDefaultMetrics } from 'prom-client';
 import { calendlyClientFrom } from '../calendly/api-client';
 import { configFromEnvironment } from '../config';
+import { SecretBox } from '../connections/secret-box';
 import { connectionServicesFrom } from '../connections/services';
 import { ormConfig } from '../database/orm-config';
 import { createLogger, logUnexpectedFailures } from '../logger';
 import { startOutboundDispatcher } from '../outbound/dispatcher';
+import { DestinationRefused, OutboundDestinations } from '../outbound-destinations';
 import { subscriptionTargetOf } from '../subscriptions/inspection';
 import { lazyTemporalConnection } from '../temporal/client-connection';
 import { connectWithRetry } from '../temporal/connect';
@@ -21,10 +23,30 @@ import { ensureSchedules } from './schedules';
 import { temporalLoggerFor, temporalLogLevel } from './temporal-logger';
 import { loadWorkflowBundle } from './workflow-bundle';
 
+/**
+ * REMINDER_WEBHOOK_URL resolved now, as each POST will be: a name that resolves to a private address stops start-up
+ * with one line. One that does not resolve now (DNS down) is only logged: each POST checks it again.
+ */
+async function refuseForbiddenReminderWebhook(destinations: OutboundDestinations, url: string | undefined, logger: ReturnType<typeof createLogger>): Promise<void> {
+  if (!url) return;
+  try {
+    await destinations.check(url);
+  } catch (error) {
+    if (!(error instanceof DestinationRefused)) throw error;
+    if (error.code === 'destination_unresolvable') return void logger.warn({ code: error.code }, 'REMINDER_WEBHOOK_URL does not resolve now; each POST checks it again');
+    process.stderr.write(
+      `Configuration error: REMINDER_WEBHOOK_URL resolves to an address that is not public (${error.code}): use a public one, or allow its network with OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS (development only). Set it in .env (see .env.example).\n`,
+    );
+    process.exit(78); // EX_CONFIG, as a wrong setting
+  }
+}
+
 async function main(): Promise<void> {
   const config = configFromEnvironment();
   const logger = createLogger(config.logLevel, 'worker');
   logUnexpectedFailures(logger);
+  const destinations = new OutboundDestinations(config.outboundWebhooks.destinations);
+  await refuseForbiddenReminderWebhook(destinations, config.reminders.webhook?.url, logger);
   // SIGHUP (its terminal closed) stops it like SIGTERM. Until the worker runs there is nothing to drain: a signal
   // during start-up (bundling takes a while) has its default effect, the process ends at once, rather than a worker
   // nobody wants starting later. Not process.exit(): its exit hook would flush the logs synchronously, and into the
@@ -60,6 +82,8 @@ async function main(): Promise<void> {
     connections: connectionServicesFrom(config, orm),
     temporal,
     reminders: config.reminders,
+    destinations,
+    secretBox: config.outboundWebhooks.secretKey && new SecretBox(config.outboundWebhooks.secretKey),
     schedules: config.schedules,
     workflowBundle: await loadWorkflowBundle(logger, config.workflowBundlePath),
     maxCachedWorkflows: config.maxCachedWorkflows,
@@ -89,6 +113,7 @@ async function main(): Promise<void> {
     databaseUrl: config.databaseUrl,
     logger,
     sweepIntervalSeconds: config.outboundWebhooks.sweepIntervalSeconds,
+    maxInFlightPerOrganization: config.outboundWebhooks.maxInFlightPerOrganization,
   });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: config.temporal.namespace }, 'Worker running');
   running = true;

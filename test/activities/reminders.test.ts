@@ -15,11 +15,13 @@ import { createReminderActivities } from '../../src/activities/reminders';
 import { saveBookings } from '../../src/database/bookings';
 import { ReminderSchema } from '../../src/database/entities/reminder';
 import { fireReminder, planReminders } from '../../src/database/reminders';
+import { OutboundDestinations } from '../../src/outbound-destinations';
 import { booking, newEmail, newOrganization, openOrm } from '../database/database';
 
 let orm: MikroORM;
 let server: Server;
 let url: string;
+const localReceivers = new OutboundDestinations({ allowedNetworks: ['127.0.0.1/32'], requireHttps: false });
 let answer = 204;
 let requests = 0;
 beforeAll(async () => {
@@ -45,7 +47,7 @@ async function sentReminder(): Promise<string> {
   return reminder.reminderId;
 }
 
-const activities = () => createReminderActivities(orm, new CalendlyAccounts({}), {} as Client, 'unused', { offsetsSeconds: [3600], webhook: { url, secret: 'reminder-secret-0123456789' } });
+const activities = () => createReminderActivities(orm, new CalendlyAccounts({}), {} as Client, 'unused', { offsetsSeconds: [3600], webhook: { url, secret: 'reminder-secret-0123456789' } }, localReceivers);
 const deliver = (reminderId: string) => new MockActivityEnvironment().run(activities().deliverReminderWebhook, reminderId).then(() => undefined, (error: unknown) => error);
 const failures = async (status: string) => (await reminderWebhookFailures.get()).values.find((value) => value.labels.status === status)?.value ?? 0;
 const reminderRow = (id: string) => orm.em.fork().findOneOrFail(ReminderSchema, { id });

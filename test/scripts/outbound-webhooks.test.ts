@@ -36,6 +36,8 @@ function outboundWebhooks(...args: string[]): Promise<ScriptRun> {
     TEMPORAL_ADDRESS: config.temporal.address,
     TEMPORAL_NAMESPACE: config.temporal.namespace,
     TEMPORAL_TASK_QUEUE: config.temporal.taskQueue,
+    OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS: config.outboundWebhooks.destinations.allowedNetworks.join(','),
+    CONNECTION_ENCRYPTION_KEY: config.outboundWebhooks.secretKey?.toString('base64') ?? '',
   };
   return runScript('outbound-webhooks.ts', args, env);
 }

@@ -12,6 +12,7 @@ import { connectionServicesFrom } from '../../src/connections/services';
 import type { ConnectionTeardown } from '../../src/contract';
 import { findConnection, markConnectionStatus } from '../../src/database/connections';
 import { connectionScheduleIds, connectionWorkflowIds } from '../../src/workflow-ids';
+import { OutboundDestinations } from '../../src/outbound-destinations';
 import { connectThroughCalendly } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
@@ -150,6 +151,7 @@ it('stops a set-up still running at disconnect, and a set-up step already under 
       temporal: system.temporal,
       taskQueue: system.config.temporal.taskQueue,
       reminders: system.config.reminders,
+      destinations: new OutboundDestinations(system.config.outboundWebhooks.destinations),
       schedules: system.config.schedules,
     });
     await new MockActivityEnvironment().run((teardown: ConnectionTeardown) => activities.tearDownConnection(teardown), { connectionId, reason: 'test disconnect' });

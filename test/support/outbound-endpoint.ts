@@ -20,13 +20,19 @@ export interface OutboundEndpointServer {
   answerNext(...statuses: number[]): void;
   /** what it answers when nothing is queued (204 at first) */
   status: number;
+  /** keep the next requests unanswered (a slow or dead endpoint) until release() */
+  hold(): void;
+  release(): void;
+  /** the most requests it held unanswered at once */
+  mostHeldAtOnce: number;
   close(): Promise<void>;
 }
 
 export async function startOutboundEndpoint(): Promise<OutboundEndpointServer> {
   const received: ReceivedWebhook[] = [];
   const queued: number[] = [];
-  const endpoint = { status: 204 } as OutboundEndpointServer;
+  const endpoint = { status: 204, mostHeldAtOnce: 0 } as OutboundEndpointServer;
+  let held: (() => void)[] | undefined;
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -34,8 +40,13 @@ export async function startOutboundEndpoint(): Promise<OutboundEndpointServer> {
       const raw = Buffer.concat(chunks);
       const status = queued.shift() ?? endpoint.status;
       const signature = request.headers['webhook-signature'] as string | undefined;
-      received.push({ idempotencyKey: String(request.headers['idempotency-key']), signature, raw, body: JSON.parse(raw.toString()), status });
-      response.writeHead(status).end();
+      const answer = () => {
+        received.push({ idempotencyKey: String(request.headers['idempotency-key']), signature, raw, body: JSON.parse(raw.toString()), status });
+        response.writeHead(status).end();
+      };
+      if (!held) return answer();
+      held.push(answer);
+      endpoint.mostHeldAtOnce = Math.max(endpoint.mostHeldAtOnce, held.length);
     });
   });
   server.listen(0, '127.0.0.1');
@@ -45,7 +56,16 @@ export async function startOutboundEndpoint(): Promise<OutboundEndpointServer> {
     received,
     accepted: () => received.filter(({ status }) => status >= 200 && status < 300),
     answerNext: (...statuses: number[]) => void queued.push(...statuses),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    hold: () => void (held ??= []),
+    release: () => {
+      const waiting = held ?? [];
+      held = undefined;
+      for (const answer of waiting) answer();
+    },
+    close: () => {
+      endpoint.release();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   });
 }
 

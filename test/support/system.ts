@@ -21,6 +21,8 @@ import { startReceiverServer } from '../../src/receiver/http-server';
 import { startReceiverMetrics } from '../../src/receiver/metrics';
 import { temporalConnectionOptions } from '../../src/temporal/client-connection';
 import { createBookingWorker } from '../../src/worker/create-worker';
+import { OutboundDestinations } from '../../src/outbound-destinations';
+import { SecretBox } from '../../src/connections/secret-box';
 import { startOutboundDispatcher, type OutboundDispatcher } from '../../src/outbound/dispatcher';
 import { connectionServicesFrom } from '../../src/connections/services';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
@@ -123,6 +125,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
     TEMPORAL_TASK_QUEUE: `test-${randomUUID()}`,
     API_TOKENS: API_TOKEN,
     LOG_LEVEL: 'warn',
+    // The test receivers (outbound endpoints, reminder webhook) listen on the loopback address.
+    OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS: '127.0.0.1/32,::1/128',
+    // Outbound endpoint secrets are sealed with it, as in a deployment that sets it.
+    CONNECTION_ENCRYPTION_KEY: OAUTH_APP.encryptionKey,
     ...(typeof options.env === 'function' ? options.env(fake) : options.env),
   });
 
@@ -162,6 +168,8 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       connections: connectionServicesFrom(config, systemOrm),
       temporal: activityClient,
       reminders: config.reminders,
+      destinations: new OutboundDestinations(config.outboundWebhooks.destinations),
+      secretBox: config.outboundWebhooks.secretKey && new SecretBox(config.outboundWebhooks.secretKey),
       schedules: config.schedules,
       workflowBundle: workflowBundle(),
       maxCachedWorkflows: config.maxCachedWorkflows,
@@ -176,6 +184,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       databaseUrl: systemDatabaseUrl,
       logger,
       sweepIntervalSeconds: config.outboundWebhooks.sweepIntervalSeconds,
+      maxInFlightPerOrganization: config.outboundWebhooks.maxInFlightPerOrganization,
     });
   };
   const stopWorker = async () => {
