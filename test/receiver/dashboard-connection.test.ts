@@ -86,9 +86,12 @@ it('connects through Calendly, shows the webhook, sends a test webhook into the 
   await panelIn(page, 'connected').waitFor({ timeout: PAGE_TIMEOUT_MS });
   expect(await status.textContent()).toBe('Connected to Calendly.');
   expect(await page.locator('#connection-result').textContent()).toContain('Calendly connected');
-  // Back on the dashboard with its token in the address again, so that a reload works.
-  expect(new URL(page.url()).searchParams.get('token')).toBe(ACME.token);
-  expect(new URL(page.url()).searchParams.has('connection')).toBe(false);
+  // Back on the dashboard with its token in the address's fragment again, so that a reload works; Calendly's code
+  // and state have left the address.
+  const back = new URL(page.url());
+  const fragment = new URLSearchParams(back.hash.slice(1));
+  expect(fragment.get('token')).toBe(ACME.token);
+  expect([fragment.has('code'), fragment.has('state'), back.searchParams.has('connection'), back.searchParams.has('token')]).toEqual([false, false, false, false]);
 
   // The set-up subscribes the webhook; the panel follows it without a reload.
   await page.locator('#connection-webhook[data-active="true"]', { hasText: 'Active' }).waitFor({ timeout: SET_UP_TIMEOUT_MS });
