@@ -42,7 +42,7 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
         key && {
           connectionId: key.connectionId,
           organization: key.organization,
-          signingKeys: [key.signingKey],
+          signingKeys: key.signingKey ? [key.signingKey] : [],
           gone: key.disconnected,
           retiredSigningKeys: key.retiredSigningKey ? [key.retiredSigningKey] : [],
         }
