@@ -2,12 +2,14 @@
  * Each sealed connection secret is bound to its place (table, column and organization): one copied into another
  * organization's row, or into another column of its own, does not open there. Someone able to write the database but
  * not holding CONNECTION_ENCRYPTION_KEY cannot make one organization's connection use another's Calendly grant, nor
- * make a live subscription's deliveries answer 410 Gone (which deletes it).
+ * make a connection accept again the deliveries of the Calendly organization it moved away from.
  */
 import { randomUUID } from 'node:crypto';
+import { signatureFor } from '../../src/calendly/signature';
 import { connectionWorkflowIds } from '../../src/workflow-ids';
-import { connectThroughCalendly } from '../support/oauth-flow';
+import { connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
+import { postOnce } from '../support/webhook-sender';
 
 /** Other test files share the database: organizations unique to this run. */
 const RUN = randomUUID();
@@ -33,8 +35,8 @@ function calendlyAccount(name: string) {
   return { organizationUri, owner: owner.uri };
 }
 
-async function connect(who: { token: string }, owner: string): Promise<string> {
-  const answer = await connectThroughCalendly(system, who.token, owner);
+async function connect(who: { token: string }, owner: string, confirm?: boolean): Promise<string> {
+  const answer = await connectThroughCalendly(system, who.token, owner, confirm);
   if (answer.status !== 200) throw new Error(`connect answered ${answer.status}: ${JSON.stringify(answer.body)}`);
   const id = answer.body.connection.id as string;
   await system.temporal.workflow.getHandle(connectionWorkflowIds(id).setUp).result();
@@ -89,14 +91,18 @@ it("does not refresh with another organization's refresh token copied into its r
   expect(await connectionOf(ACME)).toMatchObject({ status: 'connected' });
 });
 
-it("does not take a connection's live signing key copied into its retired column for a retired one: its deliveries are still accepted, not answered 410", async () => {
-  const initech = calendlyAccount('Initech');
-  const id = await connect(INITECH, initech.owner);
-  // Before its URL received anything, so that the receiver reads the row as changed here.
-  await system.orm.em.fork().execute(`update calendly_connections set retired_signing_key = signing_key where id = ?`, [id]);
+it("does not take a former Calendly organization's key copied into the signing key column as the live one: a delivery signed with it is refused", async () => {
+  const first = calendlyAccount('InitechFirst');
+  const second = calendlyAccount('InitechSecond');
+  const id = await connect(INITECH, first.owner);
+  const formerKey = await signingKeyOf(system, id);
+  await connect(INITECH, second.owner, true);
+  // The former organization's key (kept to answer its subscription 410 Gone) moves to the live key's column.
+  await system.orm.em.fork().execute(`update calendly_connections set signing_key = retired_signing_key, retired_signing_key = null where id = ?`, [id]);
 
-  const booking = await system.fake.bookMeeting({ email: `${randomUUID()}@initech-invitee.test`, startTime: inFuture(3), organization: initech.organizationUri });
-  expect(booking.deliveries.map((delivery) => delivery.status)).toEqual([202]);
-  expect(system.fake.subscriptions().filter((subscription) => subscription.organization === initech.organizationUri && subscription.state === 'active')).toHaveLength(1);
-  await eventually(async () => (await meetingsOf(INITECH)).find((meeting) => meeting.inviteeUri === booking.invitee.uri), 45_000, "Initech's booking");
+  const { invitee } = await system.fake.bookMeeting({ email: `${randomUUID()}@initech-invitee.test`, startTime: inFuture(3), organization: first.organizationUri }, { deliver: false });
+  const { body } = system.fake.webhookDelivery('invitee.created', invitee.uri, formerKey);
+  const answer = await postOnce(`${system.config.webhookUrl}/${id}`, body, signatureFor(body, formerKey, Math.floor(Date.now() / 1000)), 10_000);
+  expect(answer).toMatchObject({ status: 401, body: { code: 'signature_mismatch' } });
+  expect((await meetingsOf(INITECH)).map((meeting) => meeting.inviteeUri)).not.toContain(invitee.uri);
 });
