@@ -6,9 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import { signatureFor } from '../../src/calendly/signature';
+import { SecretBox } from '../../src/connections/secret-box';
+import { connectionSecretPlace, findConnection } from '../../src/database/connections';
 import { connectionWorkflowIds } from '../../src/workflow-ids';
-import { connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
-import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
+import { connectThroughCalendly, sealedAsBefore, signingKeyOf } from '../support/oauth-flow';
+import { API_TOKEN, eventually, OAUTH_APP, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 import { postOnce } from '../support/webhook-sender';
 
 /** Other test files share the database: organizations unique to this run. */
@@ -17,6 +19,7 @@ const tenant = (name: string) => ({ organization: `https://app.example.com/organ
 const ACME = tenant('acme');
 const GLOBEX = tenant('globex');
 const INITECH = tenant('initech');
+const HOOLI = tenant('hooli');
 
 let system: TestSystem;
 
@@ -24,7 +27,7 @@ beforeAll(async () => {
   system = await startTestSystem({
     env: (fake) => ({
       ...oauthEnvironment(fake),
-      API_TOKENS: [API_TOKEN, ...[ACME, GLOBEX, INITECH].map(({ token, organization }) => `${token}:${organization}`)].join(','),
+      API_TOKENS: [API_TOKEN, ...[ACME, GLOBEX, INITECH, HOOLI].map(({ token, organization }) => `${token}:${organization}`)].join(','),
     }),
   });
 });
@@ -105,4 +108,27 @@ it("does not take a former Calendly organization's key copied into the signing k
   const answer = await postOnce(`${system.config.webhookUrl}/${id}`, body, signatureFor(body, formerKey, Math.floor(Date.now() / 1000)), 10_000);
   expect(answer).toMatchObject({ status: 401, body: { code: 'signature_mismatch' } });
   expect((await meetingsOf(INITECH)).map((meeting) => meeting.inviteeUri)).not.toContain(invitee.uri);
+});
+
+it('still refreshes with a refresh token and checks deliveries with a signing key sealed before associated data existed (v1), and seals them anew', async () => {
+  const hooli = calendlyAccount('Hooli');
+  const id = await connect(HOOLI, hooli.owner);
+  const box = new SecretBox(Buffer.from(OAUTH_APP.encryptionKey, 'base64'));
+  const stored = (await findConnection(system.orm.em.fork(), id))!;
+  const inClear = (column: 'refresh_token' | 'signing_key', sealed: string) => box.open(sealed, connectionSecretPlace(column, stored.organization));
+  // As a connection made before this release holds them; its access token is due for a refresh.
+  await system.orm.em
+    .fork()
+    .execute(`update calendly_connections set refresh_token = ?, signing_key = ?, token_expires_at = now() where id = ?`, [
+      sealedAsBefore(inClear('refresh_token', stored.refreshToken!)),
+      sealedAsBefore(inClear('signing_key', stored.signingKey)),
+      id,
+    ]);
+  const refreshes = system.fake.oauthStats().refreshesByOwner[hooli.owner] ?? 0;
+
+  const booking = await system.fake.bookMeeting({ email: `${randomUUID()}@hooli-invitee.test`, startTime: inFuture(3), organization: hooli.organizationUri });
+  expect(booking.deliveries.map((delivery) => delivery.status)).toEqual([202]);
+  await eventually(async () => (await meetingsOf(HOOLI)).find((meeting) => meeting.inviteeUri === booking.invitee.uri), 45_000, "Hooli's booking");
+  expect(system.fake.oauthStats().refreshesByOwner[hooli.owner]).toBe(refreshes + 1);
+  expect((await findConnection(system.orm.em.fork(), id))!.refreshToken).toMatch(/^v2\./);
 });

@@ -3,6 +3,7 @@
  * page (the fake's, over HTTP), the choice, the browser following the redirect to the receiver's callback, and the
  * dashboard it lands on completing with the organization's token.
  */
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { SecretBox } from '../../src/connections/secret-box';
 import { connectionSecretPlace, findConnection } from '../../src/database/connections';
 import { OAUTH_APP, type TestSystem } from './system';
@@ -83,4 +84,12 @@ export async function connectThroughCalendly(system: Parties, token: string, use
 export async function signingKeyOf(system: Pick<TestSystem, 'orm'>, connectionId: string): Promise<string> {
   const connection = (await findConnection(system.orm.em.fork(), connectionId))!;
   return new SecretBox(Buffer.from(OAUTH_APP.encryptionKey, 'base64')).open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization));
+}
+
+/** A value in the format written before associated data existed (v1), sealed as the code before did it. */
+export function sealedAsBefore(plain: string, key = Buffer.from(OAUTH_APP.encryptionKey, 'base64')): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return ['v1', iv, cipher.getAuthTag(), data].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
 }
