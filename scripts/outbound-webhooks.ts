@@ -66,7 +66,9 @@ runCli(
             maxPerOrganization: config.outboundWebhooks.maxEndpointsPerOrganization,
             sealSecret: secretSealing(config.outboundWebhooks.secretKey && new SecretBox(config.outboundWebhooks.secretKey)),
           }).catch((error: unknown) => {
-            if (error instanceof OutboundEndpointRefused) throw new UsageError(`--url: ${error.message} (${error.code})`);
+            if (error instanceof OutboundEndpointRefused) {
+              throw new UsageError(`${error.code === 'outbound_endpoint_limit_reached' ? '' : '--url: '}${error.message} (${error.code})`);
+            }
             throw error;
           });
           out(`Added endpoint ${endpoint.id} for ${endpoint.url} (${endpoint.eventTypes.join(', ')})`);

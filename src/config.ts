@@ -295,7 +295,7 @@ export interface Config {
     sweepIntervalSeconds: number;
     /** where they (and the reminder webhook) may be POSTed: public addresses, https unless API_URL is loopback */
     destinations: DestinationPolicy;
-    /** an organization adding more is answered 409 outbound_endpoint_limit_reached */
+    /** an organization adding more is answered 429 outbound_endpoint_limit_reached */
     maxEndpointsPerOrganization: number;
     /** deliveries of one organization with a running workflow, across all workers; the rest wait undispatched */
     maxInFlightPerOrganization: number;

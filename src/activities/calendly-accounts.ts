@@ -6,7 +6,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CalendlyApiClient } from '../calendly/api-client';
 import { ConnectionUnavailableError } from '../connections/connection-tokens';
 import type { ConnectionServices } from '../connections/services';
-import { findConnection } from '../database/connections';
+import { connectionSecretPlace, findConnection, type Connection } from '../database/connections';
 import type { SubscriptionTarget } from '../subscriptions/inspection';
 
 export interface CalendlyAccount {
@@ -56,9 +56,18 @@ export class CalendlyAccounts {
     if (!connection) throw new ConnectionUnavailableError(`connection ${connectionId} does not exist`);
     return {
       calendly: services.tokens.clientFor(connectionId, connection.organization),
-      target: { callbackUrl: `${services.webhookUrl}/${connectionId}`, signingKey: services.box.open(connection.signingKey) },
+      target: { callbackUrl: `${services.webhookUrl}/${connectionId}`, signingKey: signingKeyOf(services, connection) },
       organization: connection.organization,
       connectionId,
     };
+  }
+}
+
+/** A key that does not open (sealed for another row or column, or changed) fails the activity for good: no retry fixes it. */
+function signingKeyOf(services: ConnectionServices, connection: Connection): string {
+  try {
+    return services.box.open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization));
+  } catch {
+    throw new ConnectionUnavailableError(`connection ${connection.id}: its stored signing key does not open (sealed for another connection, or changed)`);
   }
 }

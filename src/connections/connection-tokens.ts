@@ -8,7 +8,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { CalendlyApiClient } from '../calendly/api-client';
 import { OAuthError, refreshTokens, type OAuthApp } from '../calendly/oauth-client';
-import { findConnection, lockConnection, markConnectionStatus, storeTokens, type Connection } from '../database/connections';
+import { connectionSecretPlace, findConnection, lockConnection, markConnectionStatus, storeTokens, type Connection } from '../database/connections';
 import type { SecretBox } from './secret-box';
 
 /** Refreshed this long before it expires, so that a call never starts with a token about to die. */
@@ -58,9 +58,19 @@ export class ConnectionTokens {
       throw new ConnectionUnavailableError(`connection ${connectionId} is ${connection.status}: ${connection.statusReason ?? REAUTHORIZE_HINT}`);
     }
     if (connection.tokenExpiresAt && connection.tokenExpiresAt.getTime() - Date.now() > REFRESH_MARGIN_MS) {
-      return this.options.box.open(connection.accessToken);
+      // One that does not open (sealed for another row or column) is never used: the refresh replaces it.
+      return this.openToken(connection, 'access_token');
     }
     return undefined;
+  }
+
+  private openToken(connection: Connection, column: 'access_token' | 'refresh_token'): string | undefined {
+    const sealed = column === 'access_token' ? connection.accessToken : connection.refreshToken;
+    try {
+      return sealed ? this.options.box.open(sealed, connectionSecretPlace(column, connection.organization)) : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private async refresh(connectionId: string): Promise<string> {
@@ -70,21 +80,23 @@ export class ConnectionTokens {
       // Another worker may have refreshed while this one waited for the lock: its token is used as it is.
       const usable = this.usableToken(locked, connectionId);
       if (usable) return { token: usable };
+      const refreshToken = this.openToken(locked!, 'refresh_token');
+      if (!refreshToken) return { refusedBecause: 'its stored refresh token does not open (sealed for another connection, or changed)' };
       try {
-        const tokens = await refreshTokens(app, box.open(locked!.refreshToken!));
+        const tokens = await refreshTokens(app, refreshToken);
         await storeTokens(tx, connectionId, {
-          accessToken: box.seal(tokens.accessToken),
-          refreshToken: box.seal(tokens.refreshToken),
+          accessToken: box.seal(tokens.accessToken, connectionSecretPlace('access_token', locked!.organization)),
+          refreshToken: box.seal(tokens.refreshToken, connectionSecretPlace('refresh_token', locked!.organization)),
           tokenExpiresAt: tokens.expiresAt,
         });
         return { token: tokens.accessToken };
       } catch (error) {
-        if (error instanceof OAuthError && error.permanent) return { refusedBecause: error.message };
+        if (error instanceof OAuthError && error.permanent) return { refusedBecause: `Calendly refused the token refresh (${error.message})` };
         throw error;
       }
     });
     if ('token' in refused) return refused.token;
-    await this.needsReauthorization(connectionId, `Calendly refused the token refresh (${refused.refusedBecause})`);
+    await this.needsReauthorization(connectionId, refused.refusedBecause);
     throw new ConnectionUnavailableError(`connection ${connectionId} needs reauthorization: ${refused.refusedBecause}`);
   }
 }

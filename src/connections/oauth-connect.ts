@@ -10,16 +10,26 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { CalendlyApiError } from '../calendly/api-client';
 import { authorizeUrl, exchangeCode, OAuthError, pkcePair, revokeToken, type OAuthApp, type OAuthTokens } from '../calendly/oauth-client';
-import { awaitConfirmation, claimCodeExchange, completeConnectFlow, grantAwaitingConfirmation, recordConnectFlow } from '../database/connect-flows';
+import {
+  awaitConfirmation,
+  claimCodeExchange,
+  completeConnectFlow,
+  CONNECT_STATE_PLACE,
+  grantAwaitingConfirmation,
+  recordConnectFlow,
+  waitingGrantPlace,
+} from '../database/connect-flows';
 import {
   CalendlyOrganizationTakenError,
   calendlyOrganizationTakenByOther,
   connectionOfOrganization,
+  connectionSecretPlace,
   forgetTokens,
   lockConnection,
   markConnectionStatus,
   saveAuthorizedConnection,
   type Connection,
+  type SealedConnectionColumn,
 } from '../database/connections';
 import { ConnectionUnavailableError, type ConnectionTokens } from './connection-tokens';
 import type { SecretBox } from './secret-box';
@@ -67,7 +77,7 @@ export class OAuthConnect {
     const flow = randomUUID();
     const expiresAt = now + STATE_TTL_MS;
     await recordConnectFlow(this.options.orm.em.fork(), { id: flow, organization, expiresAt: new Date(expiresAt) });
-    const state = this.options.box.seal(JSON.stringify({ flow, organization, verifier, expiresAt } satisfies SealedState));
+    const state = this.options.box.seal(JSON.stringify({ flow, organization, verifier, expiresAt } satisfies SealedState), CONNECT_STATE_PLACE);
     return { authorizeUrl: authorizeUrl(this.options.app, state, challenge), expiresAt: new Date(expiresAt).toISOString() };
   }
 
@@ -87,7 +97,9 @@ export class OAuthConnect {
     }
     const em = this.options.orm.em.fork();
     const waiting = await grantAwaitingConfirmation(em, sealed.flow, organization);
-    const grant = waiting ? (JSON.parse(this.options.box.open(waiting)) as Grant) : await this.exchange(sealed, code);
+    const opened = waiting && this.openOrNothing(waiting, waitingGrantPlace(sealed.flow));
+    if (waiting && !opened) throw new ConnectError(400, 'invalid_state', "This consent's waiting grant cannot be read: start connecting again");
+    const grant = opened ? (JSON.parse(opened) as Grant) : await this.exchange(sealed, code);
     const tokens = { ...grant, expiresAt: new Date(grant.expiresAt) };
 
     if (await calendlyOrganizationTakenByOther(em, tokens.organization, organization)) {
@@ -98,7 +110,7 @@ export class OAuthConnect {
     const current = await connectionOfOrganization(em, organization);
     const replaced = current?.calendlyOrganization && current.calendlyOrganization !== tokens.organization ? current : undefined;
     if (replaced && !confirm) {
-      await awaitConfirmation(em, sealed.flow, this.options.box.seal(JSON.stringify(grant)));
+      await awaitConfirmation(em, sealed.flow, this.options.box.seal(JSON.stringify(grant), waitingGrantPlace(sealed.flow)));
       throw new ConnectError(
         409,
         'confirm_replace_calendly_organization',
@@ -113,17 +125,22 @@ export class OAuthConnect {
     if (replaced) await this.retireCalendlyOrganization(replaced);
 
     const { box } = this.options;
+    const place = (column: SealedConnectionColumn) => connectionSecretPlace(column, organization);
+    // Sealed again for its new column (were it moved as it is, a copied live key there would open and make the
+    // connection's URL answer 410 Gone).
+    const retiredKey = replaced && this.openOrNothing(replaced.signingKey, place('signing_key'));
     try {
       return await saveAuthorizedConnection(em, {
         organization,
         calendlyOrganization: tokens.organization,
         calendlyUser: tokens.owner,
         scope: tokens.scope,
-        accessToken: box.seal(tokens.accessToken),
-        refreshToken: box.seal(tokens.refreshToken),
+        accessToken: box.seal(tokens.accessToken, place('access_token')),
+        refreshToken: box.seal(tokens.refreshToken, place('refresh_token')),
         tokenExpiresAt: tokens.expiresAt,
-        signingKey: box.seal(randomBytes(32).toString('hex')),
+        signingKey: box.seal(randomBytes(32).toString('hex'), place('signing_key')),
         newSigningKey: replaced !== undefined,
+        retiredSigningKey: retiredKey === undefined ? null : box.seal(retiredKey, place('retired_signing_key')),
       });
     } catch (error) {
       if (!(error instanceof CalendlyOrganizationTakenError)) throw error;
@@ -138,15 +155,15 @@ export class OAuthConnect {
    * reconnect finds it. The caller deletes the webhook subscription first, while the token still works.
    */
   async disconnect(connectionId: string, reason: string): Promise<void> {
-    const { orm, box } = this.options;
+    const { orm } = this.options;
     const held = await orm.em.fork().transactional(async (tx) => {
       const locked = await lockConnection(tx, connectionId);
       await markConnectionStatus(tx, connectionId, 'disconnected', reason);
       await forgetTokens(tx, connectionId);
-      return locked?.refreshToken;
+      return locked?.refreshToken && this.openOrNothing(locked.refreshToken, connectionSecretPlace('refresh_token', locked.organization));
     });
     // Revoking the refresh token ends the grant; a failure here leaves a token nobody holds any more.
-    if (held) await this.revoke(box.open(held));
+    if (held) await this.revoke(held);
   }
 
   async connectionOf(organization: string): Promise<Connection | undefined> {
@@ -181,7 +198,17 @@ export class OAuthConnect {
       }
     }
     const held = await connectionOfOrganization(this.options.orm.em.fork(), replaced.organization);
-    if (held?.refreshToken) await this.revoke(this.options.box.open(held.refreshToken));
+    const refreshToken = held?.refreshToken && this.openOrNothing(held.refreshToken, connectionSecretPlace('refresh_token', held.organization));
+    if (refreshToken) await this.revoke(refreshToken);
+  }
+
+  /** A secret that does not open (sealed for another row or column, or changed) is not this connection's: none. */
+  private openOrNothing(sealed: string, place: string): string | undefined {
+    try {
+      return this.options.box.open(sealed, place);
+    } catch {
+      return undefined;
+    }
   }
 
   private async revoke(refreshToken: string): Promise<void> {
@@ -191,7 +218,7 @@ export class OAuthConnect {
   private openState(state: string, now: number): SealedState {
     let sealed: SealedState;
     try {
-      sealed = JSON.parse(this.options.box.open(state)) as SealedState;
+      sealed = JSON.parse(this.options.box.open(state, CONNECT_STATE_PLACE)) as SealedState;
     } catch {
       throw new ConnectError(400, 'invalid_state', 'The state parameter is not one this system issued: start connecting again');
     }

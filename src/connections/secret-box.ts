@@ -2,7 +2,7 @@
  * Encrypts connection secrets at rest (access and refresh tokens, webhook signing keys) and seals the OAuth `state`,
  * with AES-256-GCM from node:crypto: a wrong key or a changed byte fails to open instead of giving garbage.
  * Format: `v2.<iv>.<tag>.<ciphertext>`, base64url. The optional associated data (where the value lives, e.g.
- * `calendly_connections.refresh_token:<id>`) is authenticated, not stored: a value copied to another row or column
+ * `calendly_connections.refresh_token:<organization>`) is authenticated, not stored: a value copied to another row or column
  * does not open there. `v1` (the format before, without associated data) is still opened, so that values sealed
  * before keep working; each is sealed as v2 when it is next written.
  */

@@ -5,6 +5,12 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 
+/** What the sealed `state` is bound to (the box's associated data): it opens as a state only, never as another secret. */
+export const CONNECT_STATE_PLACE = 'calendly_connect_flows.state';
+
+/** What a flow's sealed waiting grant is bound to: a copy in another flow's row does not open. */
+export const waitingGrantPlace = (flowId: string) => `calendly_connect_flows.awaiting_confirmation:${flowId}`;
+
 /** Expired flows are deleted this long after expiring (they are useless then; the delay only helps diagnosis). */
 const KEPT_AFTER_EXPIRY = '1 day';
 

@@ -40,6 +40,15 @@ export interface Connection {
   updatedAt: Date;
 }
 
+/** The columns that hold a sealed secret. */
+export type SealedConnectionColumn = 'access_token' | 'refresh_token' | 'signing_key' | 'retired_signing_key';
+
+/**
+ * What a connection's sealed secret is bound to (the box's associated data): a copy in another row or column does not
+ * open. The row is named by its organization (one connection each, and known before the row's id exists).
+ */
+export const connectionSecretPlace = (column: SealedConnectionColumn, organization: string) => `calendly_connections.${column}:${organization}`;
+
 const COLUMNS = `id, organization, status, status_reason, status_changed_at, calendly_organization, calendly_user, scope,
   access_token, refresh_token, token_expires_at, signing_key, retired_signing_key, webhook_subscription_uri, webhook_state, webhook_detail,
   last_delivery_at, last_synced_at, sync_state, sync_progress, created_at, updated_at`;
@@ -86,6 +95,8 @@ export interface AuthorizedConnection {
   signingKey: string;
   /** another Calendly organization replaces the connection's: a new key, and its old subscription forgotten */
   newSigningKey: boolean;
+  /** with `newSigningKey`: the key it replaces, sealed for the retired_signing_key column (null: none could be read) */
+  retiredSigningKey: string | null;
 }
 
 /** Thrown when the Calendly organization is already connected to another organization of ours. */
@@ -104,7 +115,7 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
          calendly_organization = excluded.calendly_organization, calendly_user = excluded.calendly_user, scope = excluded.scope,
          access_token = excluded.access_token, refresh_token = excluded.refresh_token, token_expires_at = excluded.token_expires_at,
          signing_key = case when ? then excluded.signing_key else calendly_connections.signing_key end,
-         retired_signing_key = case when ? then calendly_connections.signing_key else calendly_connections.retired_signing_key end,
+         retired_signing_key = case when ? then ? else calendly_connections.retired_signing_key end,
          webhook_subscription_uri = case when ? then null else calendly_connections.webhook_subscription_uri end,
          webhook_state = case when ? then 'none' else calendly_connections.webhook_state end,
          updated_at = now()
@@ -120,6 +131,7 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
         connection.signingKey,
         connection.newSigningKey,
         connection.newSigningKey,
+        connection.retiredSigningKey,
         connection.newSigningKey,
         connection.newSigningKey,
       ],

@@ -72,7 +72,7 @@ export async function addOutboundEndpoint(
   if (!created) {
     throw new OutboundEndpointRefused(
       'outbound_endpoint_limit_reached',
-      `This organization has ${maxPerOrganization} endpoints, the most allowed: remove one before adding another`,
+      `This organization has ${maxPerOrganization} endpoints, the most allowed: remove one, then add another`,
     );
   }
   return { ...created, secret };

@@ -16,7 +16,7 @@ import type { Config } from '../config';
 import type { ConnectionServices } from '../connections/services';
 import { ConnectError } from '../connections/oauth-connect';
 import { CALENDLY_CONNECTION } from '../contract';
-import type { Connection } from '../database/connections';
+import { connectionSecretPlace, type Connection } from '../database/connections';
 import { organizationUri } from '../outbound/endpoints';
 import { workflowListUrl } from '../temporal/web-ui-links';
 import { connectionWorkflowIds } from '../workflow-ids';
@@ -153,7 +153,7 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
     configured(ofConnection(async (ctx, services, connection, organization) => {
       if (connection.status === 'disconnected') return notConnected(ctx);
       // Through API_URL, as Calendly would reach it: a wrong API_URL or proxy shows here, not at the first booking.
-      const result = await sendTestDelivery(`${services.webhookUrl}/${connection.id}`, services.box.open(connection.signingKey), connection.id);
+      const result = await sendTestDelivery(`${services.webhookUrl}/${connection.id}`, services.box.open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization)), connection.id);
       requestLogger(ctx, logger).info({ connectionId: connection.id, organization, status: result.status }, 'Test webhook sent');
       ctx.body = { received: result.status === 200, ...result } satisfies z.output<typeof testWebhookAnswerSchema>;
     })),

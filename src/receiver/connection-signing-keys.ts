@@ -11,7 +11,7 @@
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { ConnectionServices } from '../connections/services';
-import { findConnection } from '../database/connections';
+import { connectionSecretPlace, findConnection, type Connection } from '../database/connections';
 import type { Logger } from '../logger';
 
 const MAX_ENTRIES = 10_000;
@@ -21,7 +21,8 @@ const READ_TIMEOUT_MS = 2_000;
 export interface ConnectionKey {
   connectionId: string;
   organization: string;
-  signingKey: string;
+  /** null: the stored key does not open (sealed for another row or column, or changed), so no delivery is accepted */
+  signingKey: string | null;
   /** disconnected by a person: its subscription should not exist any more */
   disconnected: boolean;
   /** the key of the Calendly organization it was moved away from, whose subscription should not exist any more */
@@ -83,14 +84,26 @@ export class ConnectionSigningKeys {
     const key = connection && {
       connectionId,
       organization: connection.organization,
-      signingKey: this.services.box.open(connection.signingKey),
+      signingKey: this.open(connection, 'signing_key'),
       disconnected: connection.status === 'disconnected',
-      retiredSigningKey: connection.retiredSigningKey && this.services.box.open(connection.retiredSigningKey),
+      retiredSigningKey: this.open(connection, 'retired_signing_key'),
     };
     const entry = { key, readAt: Date.now() };
     this.cache.delete(connectionId);
     if (this.cache.size >= MAX_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(connectionId, entry);
     return entry;
+  }
+
+  private open(connection: Connection, column: 'signing_key' | 'retired_signing_key'): string | null {
+    const sealed = column === 'signing_key' ? connection.signingKey : connection.retiredSigningKey;
+    if (!sealed) return null;
+    try {
+      return this.services.box.open(sealed, connectionSecretPlace(column, connection.organization));
+    } catch (error) {
+      // Nothing a retry fixes: only restoring the row does.
+      this.logger.error({ err: error, connectionId: connection.id, organization: connection.organization, column }, 'A sealed signing key does not open: its deliveries are refused');
+      return null;
+    }
   }
 }

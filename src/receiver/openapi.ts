@@ -29,6 +29,9 @@ export function jsonAnswer(description: string, schema: z.ZodType, headers?: z.Z
   return { description, content: { 'application/json': { schema } }, ...(headers ? { headers } : {}) };
 }
 
+/** The header of a 429 or 503 answer. */
+export const RETRY_AFTER = z.object({ 'Retry-After': z.int().positive().meta({ description: 'Seconds to wait.' }) });
+
 /** A text answer of one status (a page, a static file, the metrics). */
 export function textAnswer(mediaType: string, description: string): ZodOpenApiResponseObject {
   return { description, content: { [mediaType]: { schema: z.string() } } };

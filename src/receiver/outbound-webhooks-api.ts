@@ -23,10 +23,12 @@ import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndp
 import { OutboundDestinations } from '../outbound-destinations';
 import { errorWith } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
-import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';
+import { BEARER_TOKEN, jsonAnswer, RETRY_AFTER, UNAUTHORIZED, type ApiPaths } from './openapi';
 import { requestLogger } from './request-context';
 
 const MAX_BODY_BYTES = 16 * 1024;
+/** A cap answer's Retry-After: no time frees an endpoint place (removing one does), so a client asks again this late. */
+const ENDPOINT_LIMIT_RETRY_AFTER_SECONDS = 60;
 
 const organizationFilter = organizationUri
   .optional()
@@ -114,12 +116,14 @@ export const outboundWebhookPaths: ApiPaths = {
         ),
         401: UNAUTHORIZED,
         403: FORBIDDEN,
-        409: jsonAnswer(
-          'The organization has as many endpoints as allowed (OUTBOUND_WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION, 25 by default): remove one first.',
-          errorWith(['outbound_endpoint_limit_reached']),
-        ),
         413: jsonAnswer('Body over 16 KiB.', errorWith(['payload_too_large'])),
         415: jsonAnswer('Not a JSON body.', errorWith(['unsupported_media_type'])),
+        429: jsonAnswer(
+          'The organization has as many endpoints as allowed (OUTBOUND_WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION, 25 by default): remove one, then add it. ' +
+            '`Retry-After` says when to ask again; a place frees only when one is removed.',
+          errorWith(['outbound_endpoint_limit_reached']),
+          RETRY_AFTER,
+        ),
       },
     },
     get: {
@@ -215,7 +219,8 @@ export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens
       endpoint = await addOutboundEndpoint(orm.em, scope.organization, input.data, endpointRules);
     } catch (error) {
       if (!(error instanceof OutboundEndpointRefused)) throw error;
-      return answer(ctx, error.code === 'outbound_endpoint_limit_reached' ? 409 : 400, error.code, error.message);
+      if (error.code === 'outbound_endpoint_limit_reached') ctx.set('Retry-After', String(ENDPOINT_LIMIT_RETRY_AFTER_SECONDS));
+      return answer(ctx, error.code === 'outbound_endpoint_limit_reached' ? 429 : 400, error.code, error.message);
     }
     requestLogger(ctx, logger).info({ endpointId: endpoint.id, organization: endpoint.organization }, 'Outbound endpoint added');
     ctx.status = 201;

@@ -22,7 +22,7 @@ import { recordTestDelivery } from '../database/deliveries';
 import { webhookAcknowledgementSchema, webhookErrorWith } from './api-schemas';
 import { ConnectionSigningKeys, SigningKeysUnavailable } from './connection-signing-keys';
 import type { ReceiverDependencies } from './dependencies';
-import { jsonAnswer, type ApiOperation, type ApiPaths } from './openapi';
+import { jsonAnswer, RETRY_AFTER, type ApiOperation, type ApiPaths } from './openapi';
 import { organizationLabel } from '../metrics';
 import { eventTypeLabel, webhookAckSeconds, webhookDeliveries, type DeliveryOutcome } from './metrics';
 import { requestLogger, setTrackingId } from './request-context';
@@ -42,7 +42,7 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
         key && {
           connectionId: key.connectionId,
           organization: key.organization,
-          signingKeys: [key.signingKey],
+          signingKeys: key.signingKey ? [key.signingKey] : [],
           gone: key.disconnected,
           retiredSigningKeys: key.retiredSigningKey ? [key.retiredSigningKey] : [],
         }
@@ -206,7 +206,6 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
   }
 }
 
-const retryAfter = z.object({ 'Retry-After': z.int().positive().meta({ description: 'Seconds to wait.' }) });
 
 /** Both webhook URLs answer alike; `subscription` says whose subscription delivers to the URL. */
 function deliveryOperation(operationId: string, subscription: string, pathParams?: z.ZodObject): ApiOperation {
@@ -253,12 +252,12 @@ function deliveryOperation(operationId: string, subscription: string, pathParams
       429: jsonAnswer(
         'This client address was refused too often this minute (never a validly signed delivery).',
         webhookErrorWith(['rate_limited']),
-        retryAfter,
+        RETRY_AFTER,
       ),
       503: jsonAnswer(
         "Not durable, so Calendly retries: Temporal did not accept it in time, or (a connection's URL) PostgreSQL is down and the connection's signing key was never read by this receiver.",
         webhookErrorWith(['temporal_unavailable', 'database_unavailable']),
-        retryAfter,
+        RETRY_AFTER,
       ),
     },
   };

@@ -7,13 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { ScheduleNotFoundError } from '@temporalio/client';
 import { signatureFor } from '../../src/calendly/signature';
-import { SecretBox } from '../../src/connections/secret-box';
 import { findConnection } from '../../src/database/connections';
 import { connectionScheduleIds, connectionWorkflowIds, meetingWorkflowId } from '../../src/workflow-ids';
 import { openEventStream } from '../support/event-stream';
-import { completeConnect } from '../support/oauth-flow';
+import { completeConnect, signingKeyOf } from '../support/oauth-flow';
 import { scrapeMetrics } from '../support/metrics';
-import { API_TOKEN, eventually, OAUTH_APP, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
+import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 /** Unique per run: other test files share the database, and may name their organizations alike. */
 const tenant = (name: string) => ({
@@ -167,8 +166,7 @@ it('sends a test webhook through API_URL for an organization without bookings, l
 it("refuses a delivery signed with another connection's key", async () => {
   const { invitee } = await system.fake.bookMeeting({ email: `${randomUUID()}@forged.test`, startTime: inFuture(5), organization: acme.calendlyOrganization }, { deliver: false });
   const { body } = system.fake.webhookDelivery('invitee.created', invitee.uri, 'unused-key-0123456789');
-  const box = new SecretBox(Buffer.from(OAUTH_APP.encryptionKey, 'base64'));
-  const keyOf = async (id: string) => box.open((await findConnection(system.orm.em.fork(), id))!.signingKey);
+  const keyOf = (id: string) => signingKeyOf(system, id);
   const post = (connection: Connected, key: string) =>
     fetch(`${system.receiverUrl}/calendly/webhook/${connection.id}`, {
       method: 'POST',

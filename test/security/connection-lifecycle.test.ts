@@ -10,10 +10,10 @@ import { createActivities } from '../../src/activities';
 import { signatureFor } from '../../src/calendly/signature';
 import { connectionServicesFrom } from '../../src/connections/services';
 import type { ConnectionTeardown } from '../../src/contract';
-import { findConnection, markConnectionStatus } from '../../src/database/connections';
+import { markConnectionStatus } from '../../src/database/connections';
 import { connectionScheduleIds, connectionWorkflowIds } from '../../src/workflow-ids';
 import { OutboundDestinations } from '../../src/outbound-destinations';
-import { connectThroughCalendly } from '../support/oauth-flow';
+import { connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 /** Other test files share the database: organizations unique to this run. */
@@ -75,11 +75,6 @@ async function signedDelivery(connectionId: string, signingKey: string): Promise
   return { status: response.status, body: await response.json() };
 }
 
-async function signingKeyOf(connectionId: string): Promise<string> {
-  const connection = await findConnection(system.orm.em.fork(), connectionId);
-  return connectionServicesFrom(system.config, system.orm)!.box.open(connection!.signingKey);
-}
-
 it("makes Calendly delete a disconnected connection's orphaned subscription (410 Gone), and never answers 410 to a URL that should receive", async () => {
   const acme = calendlyAccount('Acme');
   const acmeId = await connect(ACME, acme.owner);
@@ -96,7 +91,7 @@ it("makes Calendly delete a disconnected connection's orphaned subscription (410
 
   // Disconnected with a dead token, the teardown cannot delete the subscription; its next delivery is answered 410
   // (once the receiver's key cache, 5 s here, has seen the disconnect).
-  const key = await signingKeyOf(acmeId);
+  const key = await signingKeyOf(system, acmeId);
   await disconnect(ACME);
   expect(activeSubscriptionsOf(acme.organizationUri)).toHaveLength(1);
   await eventually(async () => ((await signedDelivery(acmeId, key)).status === 410 ? true : undefined), 45_000, 'the disconnected URL answering 410');
@@ -111,7 +106,7 @@ it("makes Calendly delete a disconnected connection's orphaned subscription (410
   // The other organization's connection keeps receiving.
   const globexBooking = await system.fake.bookMeeting({ email: `${randomUUID()}@globex-invitee.test`, startTime: inFuture(3), organization: globex.organizationUri });
   expect(globexBooking.deliveries.map((delivery) => delivery.status)).toEqual([202]);
-  expect(await signedDelivery(globexId, await signingKeyOf(globexId))).not.toMatchObject({ status: 410 });
+  expect(await signedDelivery(globexId, await signingKeyOf(system, globexId))).not.toMatchObject({ status: 410 });
 
   // Reconnected (same connection id, just after a 410 from this receiver), it receives again at once.
   await connect(ACME, acme.owner);
@@ -173,14 +168,14 @@ it('deletes the old subscription and rotates the signing key when a connection m
   const first = calendlyAccount('UmbrellaFirst');
   const second = calendlyAccount('UmbrellaSecond');
   const id = await connect(UMBRELLA, first.owner);
-  const oldKey = await signingKeyOf(id);
+  const oldKey = await signingKeyOf(system, id);
   expect(activeSubscriptionsOf(first.organizationUri)).toHaveLength(1);
 
   const moved = await connect(UMBRELLA, second.owner, true);
   expect(moved).toBe(id);
   expect(activeSubscriptionsOf(first.organizationUri)).toEqual([]);
   expect(system.fake.oauthStats().grants.filter((grant) => grant.owner === first.owner && grant.revokedAt === null)).toEqual([]);
-  const newKey = await signingKeyOf(id);
+  const newKey = await signingKeyOf(system, id);
   expect(newKey).not.toBe(oldKey);
   // The new organization's subscription delivers with the new key; the old key no longer opens the URL.
   expect(activeSubscriptionsOf(second.organizationUri)).toHaveLength(1);

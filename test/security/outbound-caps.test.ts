@@ -1,6 +1,6 @@
 /**
- * Per-organization caps of outbound webhooks: endpoints per organization (409 `outbound_endpoint_limit_reached`
- * past the cap, also under concurrent requests), and deliveries in flight per organization, so that one
+ * Per-organization caps of outbound webhooks: endpoints per organization (429 `outbound_endpoint_limit_reached`
+ * with Retry-After past the cap, also under concurrent requests), and deliveries in flight per organization, so that one
  * organization's dead or slow endpoints cannot hold up another organization's deliveries.
  */
 import { randomUUID } from 'node:crypto';
@@ -28,13 +28,13 @@ afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()));
 });
 
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+async function api(method: string, path: string, body?: unknown): Promise<{ status: number; retryAfter: string | null; body: any }> {
   const response = await fetch(`${system.receiverUrl}${path}`, {
     method,
     headers: { authorization: `Bearer ${API_TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  return { status: response.status, body: response.status === 204 ? null : await response.json() };
+  return { status: response.status, retryAfter: response.headers.get('retry-after'), body: response.status === 204 ? null : await response.json() };
 }
 
 const addEndpoint = (organization: string, url: string) =>
@@ -47,7 +47,7 @@ async function newServer(): Promise<OutboundEndpointServer> {
 }
 
 describe('endpoints per organization', () => {
-  it(`allows ${MAX_ENDPOINTS}, answers 409 outbound_endpoint_limit_reached to the next, counts each organization apart, and frees a place on removal`, async () => {
+  it(`allows ${MAX_ENDPOINTS}, answers 429 outbound_endpoint_limit_reached with Retry-After to the next, counts each organization apart, and frees a place on removal`, async () => {
     const { url } = await newServer();
     const organization = newOrganization();
     const created = [];
@@ -55,7 +55,8 @@ describe('endpoints per organization', () => {
     expect(created.map(({ status }) => status)).toEqual(Array(MAX_ENDPOINTS).fill(201));
 
     expect(await addEndpoint(organization, url)).toEqual({
-      status: 409,
+      status: 429,
+      retryAfter: '60',
       body: { code: 'outbound_endpoint_limit_reached', error: expect.stringContaining(`${MAX_ENDPOINTS} endpoints`) },
     });
     expect((await api('GET', `/api/outbound-endpoints?organization=${encodeURIComponent(organization)}`)).body.data).toHaveLength(MAX_ENDPOINTS);
@@ -70,7 +71,7 @@ describe('endpoints per organization', () => {
     const organization = newOrganization();
     const answers = await Promise.all(Array.from({ length: 8 }, () => addEndpoint(organization, url)));
     expect(answers.filter(({ status }) => status === 201)).toHaveLength(MAX_ENDPOINTS);
-    expect(answers.filter(({ status }) => status === 409)).toHaveLength(8 - MAX_ENDPOINTS);
+    expect(answers.filter(({ status, retryAfter }) => status === 429 && retryAfter === '60')).toHaveLength(8 - MAX_ENDPOINTS);
     expect((await api('GET', `/api/outbound-endpoints?organization=${encodeURIComponent(organization)}`)).body.data).toHaveLength(MAX_ENDPOINTS);
   });
 });

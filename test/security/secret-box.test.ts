@@ -2,19 +2,14 @@
  * The AES-256-GCM box that keeps secrets at rest: a forged or shortened tag never opens, a value sealed for one row
  * and column does not open for another, and values sealed before associated data existed (v1) still open.
  */
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../../src/connections/secret-box';
+import { sealedAsBefore as sealedAsBeforeWith } from '../support/oauth-flow';
 
 const key = randomBytes(32);
 const box = new SecretBox(key);
 
-/** A value in the format written before (v1: no associated data), sealed as the code before did it. */
-function sealedAsBefore(plain: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-  return ['v1', iv, cipher.getAuthTag(), data].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
-}
+const sealedAsBefore = (plain: string) => sealedAsBeforeWith(plain, key);
 
 const withTag = (sealed: string, tag: (bytes: Buffer) => Buffer) => {
   const parts = sealed.split('.');

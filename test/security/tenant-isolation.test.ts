@@ -10,10 +10,8 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { tellMeetingWorkflow } from '../../src/activities/reminders';
 import { signatureFor } from '../../src/calendly/signature';
 import type { WebhookEventName } from '../../src/calendly/schemas';
-import { SecretBox } from '../../src/connections/secret-box';
 import { plan as planQuery } from '../../src/contract';
 import { saveBookings } from '../../src/database/bookings';
-import { findConnection } from '../../src/database/connections';
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
@@ -21,8 +19,8 @@ import { cancelMeetingFromFailedDelivery, meetingSnapshot, recordNoShowChange } 
 import { planReminders } from '../../src/database/reminders';
 import { connectionWorkflowIds, meetingWorkflowId } from '../../src/workflow-ids';
 import { booking, newEmail, newOrganization } from '../database/database';
-import { connectThroughCalendly } from '../support/oauth-flow';
-import { API_TOKEN, eventually, OAUTH_APP, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
+import { connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
+import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 /** Another company: its own organization of ours and API token. */
 const OTHER = {
@@ -134,8 +132,7 @@ describe("a second organization connecting the environment account's Calendly or
     expect(answer.status).toBe(200);
     connectionId = answer.body.connection.id as string;
     await system.temporal.workflow.getHandle(connectionWorkflowIds(connectionId).setUp).result();
-    const box = new SecretBox(Buffer.from(OAUTH_APP.encryptionKey, 'base64'));
-    signingKey = box.open((await findConnection(system.orm.em.fork(), connectionId))!.signingKey);
+    signingKey = await signingKeyOf(system, connectionId);
   });
 
   it('stores a booking delivered to both once in each organization, each with its own lead and reminder workflow', async () => {

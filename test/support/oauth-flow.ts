@@ -3,6 +3,9 @@
  * page (the fake's, over HTTP), the choice, the browser following the redirect to the receiver's callback, and the
  * dashboard it lands on completing with the organization's token.
  */
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { SecretBox } from '../../src/connections/secret-box';
+import { connectionSecretPlace, findConnection } from '../../src/database/connections';
 import { OAUTH_APP, type TestSystem } from './system';
 
 /** What the flow needs of a system: the in-process test system, or real processes beside a fake (the fault suite). */
@@ -75,4 +78,18 @@ export async function completeWith(system: Parties, token: string | null, author
 /** The whole flow, `userUri` allowing access in Calendly and the organization's dashboard completing it. */
 export async function connectThroughCalendly(system: Parties, token: string, userUri: string, confirm?: boolean): Promise<{ status: number; body: any }> {
   return completeConnect(system, token, await consent(system, await startConnect(system, token), userUri), confirm);
+}
+
+/** A connection's webhook signing key in clear, as its Calendly subscription holds it. */
+export async function signingKeyOf(system: Pick<TestSystem, 'orm'>, connectionId: string): Promise<string> {
+  const connection = (await findConnection(system.orm.em.fork(), connectionId))!;
+  return new SecretBox(Buffer.from(OAUTH_APP.encryptionKey, 'base64')).open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization));
+}
+
+/** A value in the format written before associated data existed (v1), sealed as the code before did it. */
+export function sealedAsBefore(plain: string, key = Buffer.from(OAUTH_APP.encryptionKey, 'base64')): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+  return ['v1', iv, cipher.getAuthTag(), data].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
 }
