@@ -174,11 +174,6 @@ export async function listOutboundDeliveries(
   return [rows.map(toDelivery), Number(total)];
 }
 
-export async function findOutboundDelivery(em: EntityManager, id: string): Promise<OutboundDelivery | null> {
-  const [row] = await em.execute<DeliveryRow[]>(`select ${DELIVERY_COLUMNS} from outbound_deliveries where id = ?`, [id]);
-  return row ? toDelivery(row) : null;
-}
-
 export async function outboundDeliveryToSend(em: EntityManager, id: string): Promise<OutboundDeliveryToSend | null> {
   const [row] = await em.execute<
     { id: string; state: OutboundDeliveryState; endpoint_id: string; url: string; secret: string; enabled: boolean; event_id: string; type: EventType; created_at: Date; organization: string; payload: Record<string, unknown> }[]

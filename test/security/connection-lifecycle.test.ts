@@ -13,7 +13,7 @@ import type { ConnectionTeardown } from '../../src/contract';
 import { markConnectionStatus } from '../../src/database/connections';
 import { connectionScheduleIds, connectionWorkflowIds } from '../../src/workflow-ids';
 import { OutboundDestinations } from '../../src/outbound-destinations';
-import { connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
+import { calendlyAccount as calendlyAccountOf, connectAndSetUp, connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 /** Other test files share the database: organizations unique to this run. */
@@ -40,19 +40,9 @@ beforeAll(async () => {
 });
 afterAll(() => system.stop());
 
-function calendlyAccount(name: string) {
-  const { organizationUri, owner } = system.fake.createOrganization({ owner: { name, email: `${randomUUID()}@calendly-${name.toLowerCase()}.test` }, plan: 'standard' });
-  return { organizationUri, owner: owner.uri };
-}
-
+const calendlyAccount = (name: string) => calendlyAccountOf(system, name);
 /** Connects through Calendly's consent and waits for the set-up (subscription, schedules, first sync). */
-async function connect(who: { token: string }, owner: string, confirm?: boolean): Promise<string> {
-  const answer = await connectThroughCalendly(system, who.token, owner, confirm);
-  if (answer.status !== 200) throw new Error(`connect answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-  const id = answer.body.connection.id as string;
-  await system.temporal.workflow.getHandle(connectionWorkflowIds(id).setUp).result();
-  return id;
-}
+const connect = (who: { token: string }, owner: string, confirm?: boolean) => connectAndSetUp(system, who.token, owner, confirm);
 
 async function disconnect(who: { token: string }): Promise<void> {
   const answer = await fetch(`${system.receiverUrl}/api/connection/disconnect`, { method: 'POST', headers: { authorization: `Bearer ${who.token}` } });

@@ -8,8 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { signatureFor } from '../../src/calendly/signature';
 import { SecretBox } from '../../src/connections/secret-box';
 import { connectionSecretPlace, findConnection } from '../../src/database/connections';
-import { connectionWorkflowIds } from '../../src/workflow-ids';
-import { connectThroughCalendly, sealedAsBefore, signingKeyOf } from '../support/oauth-flow';
+import { calendlyAccount as calendlyAccountOf, connectAndSetUp, sealedAsBefore, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, eventually, OAUTH_APP, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 import { postOnce } from '../support/webhook-sender';
 
@@ -33,18 +32,9 @@ beforeAll(async () => {
 });
 afterAll(() => system.stop());
 
-function calendlyAccount(name: string) {
-  const { organizationUri, owner } = system.fake.createOrganization({ owner: { name, email: `${randomUUID()}@calendly-${name.toLowerCase()}.test` }, plan: 'standard' });
-  return { organizationUri, owner: owner.uri };
-}
-
-async function connect(who: { token: string }, owner: string, confirm?: boolean): Promise<string> {
-  const answer = await connectThroughCalendly(system, who.token, owner, confirm);
-  if (answer.status !== 200) throw new Error(`connect answered ${answer.status}: ${JSON.stringify(answer.body)}`);
-  const id = answer.body.connection.id as string;
-  await system.temporal.workflow.getHandle(connectionWorkflowIds(id).setUp).result();
-  return id;
-}
+const calendlyAccount = (name: string) => calendlyAccountOf(system, name);
+/** Connects through Calendly's consent and waits for the set-up (subscription, schedules, first sync). */
+const connect = (who: { token: string }, owner: string, confirm?: boolean) => connectAndSetUp(system, who.token, owner, confirm);
 
 async function connectionOf(who: { token: string }): Promise<any> {
   const response = await fetch(`${system.receiverUrl}/api/connection`, { headers: { authorization: `Bearer ${who.token}` } });

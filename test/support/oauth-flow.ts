@@ -6,6 +6,7 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { SecretBox } from '../../src/connections/secret-box';
 import { connectionSecretPlace, findConnection } from '../../src/database/connections';
+import { connectionWorkflowIds } from '../../src/workflow-ids';
 import { OAUTH_APP, type TestSystem } from './system';
 
 /** What the flow needs of a system: the in-process test system, or real processes beside a fake (the fault suite). */
@@ -92,4 +93,19 @@ export function sealedAsBefore(plain: string, key = Buffer.from(OAUTH_APP.encryp
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
   return ['v1', iv, cipher.getAuthTag(), data].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+}
+
+/** A Calendly organization of its own in the fake (a paid plan, so that it can subscribe), with its owner to consent. */
+export function calendlyAccount(system: Parties, name: string): { organizationUri: string; owner: string } {
+  const { organizationUri, owner } = system.fake.createOrganization({ owner: { name, email: `${randomBytes(8).toString('hex')}@calendly-${name.toLowerCase()}.test` }, plan: 'standard' });
+  return { organizationUri, owner: owner.uri };
+}
+
+/** The whole flow, then the connection's set-up (subscription, schedules, first sync) awaited: its id. */
+export async function connectAndSetUp(system: TestSystem, token: string, userUri: string, confirm?: boolean): Promise<string> {
+  const answer = await connectThroughCalendly(system, token, userUri, confirm);
+  if (answer.status !== 200) throw new Error(`connect answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+  const id = answer.body.connection.id as string;
+  await system.temporal.workflow.getHandle(connectionWorkflowIds(id).setUp).result();
+  return id;
 }
