@@ -2,16 +2,12 @@
  * Tokens issued per organization, end to end: what they read through the read API and the websocket, with a second
  * organization present, and their revocation, refused at once and closing their websockets in every receiver.
  */
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { hashApiToken, newIssuedApiToken } from '../../src/auth/api-tokens';
-import { startBroadcaster } from '../../src/broadcaster/broadcaster';
-import { WEBSOCKET_PATH, type EventMessage } from '../../src/broadcaster/protocol';
+import type { EventMessage } from '../../src/broadcaster/protocol';
 import { saveBookings } from '../../src/database/bookings';
 import { insertApiToken, revokeApiToken } from '../../src/database/api-tokens';
-import { createLogger } from '../../src/logger';
 import { booking, newEmail, newOrganization } from '../database/database';
-import { openEventStream, refusedUpgrade } from '../support/event-stream';
+import { openEventStream, refusedUpgrade, startSecondBroadcaster } from '../support/event-stream';
 import { startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -70,12 +66,8 @@ it('once revoked: refused with 401, and its websockets closed in every receiver 
   const kept = await issue(acme);
   expect((await system.get('/api/meetings', revoked.token)).status).toBe(200);
 
-  // A second receiver: another broadcaster with its own LISTEN connection, as in another process.
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const second = startBroadcaster({ server, config: system.config, apiTokens: system.apiTokens, logger: createLogger('fatal', 'test') });
-  const secondUrl = `ws://127.0.0.1:${(server.address() as { port: number }).port}${WEBSOCKET_PATH}`;
+  const second = await startSecondBroadcaster(system);
+  const secondUrl = second.websocketUrl;
   try {
     const streams = [await openEventStream(system.websocketUrl, { token: revoked.token }), await openEventStream(secondUrl, { token: revoked.token })];
     const other = await openEventStream(system.websocketUrl, { token: kept.token });
@@ -92,6 +84,5 @@ it('once revoked: refused with 401, and its websockets closed in every receiver 
     await other.close();
   } finally {
     await second.stop();
-    server.close();
   }
 });

@@ -2,13 +2,8 @@
  * What clients receive from the outbox: only committed events, in id order even when transactions commit out of
  * order, from every receiver instance, and after the broadcaster's own database connection was lost.
  */
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { recordEvent } from '../../src/database/outbox';
-import { startBroadcaster } from '../../src/broadcaster/broadcaster';
-import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
-import { createLogger } from '../../src/logger';
-import { commitEvent, openEventStream } from '../support/event-stream';
+import { commitEvent, openEventStream, startSecondBroadcaster } from '../support/event-stream';
 import { API_TOKEN, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -63,11 +58,8 @@ it('delivers events in id order when their transactions commit out of order', as
 });
 
 it('delivers every event from every receiver instance, in the same order', async () => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const second = startBroadcaster({ server, config: system.config, apiTokens: system.apiTokens, logger: createLogger('fatal', 'test') });
-  const secondUrl = `ws://127.0.0.1:${(server.address() as { port: number }).port}${WEBSOCKET_PATH}`;
+  const second = await startSecondBroadcaster(system);
+  const secondUrl = second.websocketUrl;
   try {
     const streams = [await open(), await openEventStream(secondUrl, { token: API_TOKEN })];
     const ids = await Promise.all(Array.from({ length: 10 }, () => commitEvent(system.orm)));
@@ -78,7 +70,6 @@ it('delivers every event from every receiver instance, in the same order', async
     await Promise.all(streams.map((stream) => stream.close()));
   } finally {
     await second.stop();
-    server.close();
   }
 });
 

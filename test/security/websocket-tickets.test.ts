@@ -4,14 +4,9 @@
  * opens one websocket once, expires after 30 s, dies with its issued token, and works on any receiver (it is kept
  * in PostgreSQL, not in the process that issued it).
  */
-import { once } from 'node:events';
-import { createServer } from 'node:http';
 import { hashApiToken, newIssuedApiToken } from '../../src/auth/api-tokens';
-import { startBroadcaster } from '../../src/broadcaster/broadcaster';
-import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
 import { insertApiToken, revokeApiToken } from '../../src/database/api-tokens';
-import { createLogger } from '../../src/logger';
-import { buyTicket, commitEvent, openEventStream, refusedUpgrade } from '../support/event-stream';
+import { buyTicket, commitEvent, openEventStream, refusedUpgrade, startSecondBroadcaster } from '../support/event-stream';
 import { API_TOKEN, startTestSystem, type TestSystem } from '../support/system';
 
 const ORG_A = 'https://api.calendly.com/organizations/TICKETS-A';
@@ -70,12 +65,8 @@ it("refuses an expired ticket, one whose issued token was revoked, and a token i
 });
 
 it('is redeemed by another receiver than the one that issued it, once across both', async () => {
-  // A second receiver: another broadcaster on its own server, as in another process behind the load balancer.
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const second = startBroadcaster({ server, config: system.config, apiTokens: system.apiTokens, logger: createLogger('fatal', 'test') });
-  const secondUrl = `ws://127.0.0.1:${(server.address() as { port: number }).port}${WEBSOCKET_PATH}`;
+  const second = await startSecondBroadcaster(system);
+  const secondUrl = second.websocketUrl;
   try {
     const ticket = await buyTicket(system.receiverUrl, TOKEN_B);
     const stream = await openEventStream(secondUrl, { ticket });
@@ -84,6 +75,5 @@ it('is redeemed by another receiver than the one that issued it, once across bot
     expect(await refusedUpgrade(system.websocketUrl, { ticket })).toMatchObject({ status: 401 });
   } finally {
     await second.stop();
-    server.close();
   }
 });

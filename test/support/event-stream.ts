@@ -1,8 +1,13 @@
 /** A websocket client of the receiver for tests: collects what is pushed and waits, with a bound, for what is expected. */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
 import WebSocket, { type ClientOptions } from 'ws';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { recordEvent, type NewEvent } from '../../src/database/outbox';
-import { WEBSOCKET_TICKET_PATH, type EventMessage, type WelcomeMessage } from '../../src/broadcaster/protocol';
+import { startBroadcaster } from '../../src/broadcaster/broadcaster';
+import { WEBSOCKET_PATH, WEBSOCKET_TICKET_PATH, type EventMessage, type WelcomeMessage } from '../../src/broadcaster/protocol';
+import { createLogger } from '../../src/logger';
+import type { TestSystem } from './system';
 
 export interface StreamOptions {
   token?: string;
@@ -140,4 +145,19 @@ export async function refusedUpgrade(websocketUrl: string, options: StreamOption
 /** Commits one outbox event in its own transaction, as the activities do; returns its id. */
 export function commitEvent(orm: MikroORM, event: Partial<NewEvent> = {}): Promise<string> {
   return orm.em.fork().transactional((em) => recordEvent(em, { type: 'lead.updated', organization: null, payload: {}, ...event }));
+}
+
+/** A second receiver's broadcaster on a server of its own (its own LISTEN connection), as in another process behind the load balancer. */
+export async function startSecondBroadcaster(system: Pick<TestSystem, 'config' | 'apiTokens'>): Promise<{ websocketUrl: string; stop(): Promise<void> }> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const broadcaster = startBroadcaster({ server, config: system.config, apiTokens: system.apiTokens, logger: createLogger('fatal', 'test') });
+  return {
+    websocketUrl: `ws://127.0.0.1:${(server.address() as { port: number }).port}${WEBSOCKET_PATH}`,
+    async stop() {
+      await broadcaster.stop();
+      server.close();
+    },
+  };
 }
