@@ -5,58 +5,26 @@
  * then an in-process system with two organizations connected through OAuth.
  */
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
-import { freePorts } from '../../scripts/lib/free-ports';
-import { connectionWorkflowIds } from '../../src/workflow-ids';
-import { harness } from '../support/harness';
+import { freePort } from '../../scripts/lib/free-ports';
 import { scrapeMetrics } from '../support/metrics';
-import { connectThroughCalendly } from '../support/oauth-flow';
-import { spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';
-import { API_TOKEN, CALENDLY_TOKEN, eventually, oauthEnvironment, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { connectAndSetUp } from '../support/oauth-flow';
+import { startReceiverProcess, type ReceiverProcess } from '../support/receiver-process';
+import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 jest.setTimeout(120_000);
 
-const ROOT = join(__dirname, '..', '..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
-
 describe('the receiver process', () => {
-  let receiver: GroupProcess | undefined;
-  afterAll(async () => {
-    if (!receiver) return;
-    receiver.killGroup();
-    await waitUntilGone([receiver.pid], [], 10_000);
-  });
+  let receiver: ReceiverProcess | undefined;
+  afterAll(() => receiver?.stop());
 
   it('answers 404 for /metrics on its public port and serves them on METRICS_PORT, on loopback by default', async () => {
-    const { temporalAddress, namespace, databaseUrl } = harness();
-    const [port, metricsPort] = await freePorts(2);
-    receiver = spawnGroup('receiver', TSX, ['src/receiver/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        METRICS_PORT: String(metricsPort),
-        API_URL: `http://127.0.0.1:${port}`,
-        CALENDLY_WEBHOOK_SIGNING_KEY: SIGNING_KEY,
-        CALENDLY_API_TOKEN: CALENDLY_TOKEN,
-        DATABASE_URL: databaseUrl,
-        TEMPORAL_ADDRESS: temporalAddress,
-        TEMPORAL_NAMESPACE: namespace,
-        API_TOKENS: API_TOKEN,
-        // Present, so that a .env in the working tree cannot fill them in (dotenv never overrides).
-        METRICS_HOST: '',
-        FAKE_CALENDLY_PORT: '',
-        REMINDER_WEBHOOK_URL: '',
-        REMINDER_WEBHOOK_SECRET: '',
-        LOG_LEVEL: 'info',
-      },
-    });
-    const listening = JSON.parse(await receiver.waitForLine(/"msg":"Receiver listening"/, 60_000)) as { metricsUrl: string };
+    const metricsPort = await freePort();
+    // METRICS_HOST present and empty, so that a .env in the working tree cannot fill it in: the default applies.
+    receiver = await startReceiverProcess({ METRICS_PORT: String(metricsPort), METRICS_HOST: '' });
+    const listening = JSON.parse(await receiver.process.waitForLine(/"msg":"Receiver listening"/, 60_000)) as { metricsUrl: string };
     expect(listening.metricsUrl).toBe(`http://127.0.0.1:${metricsPort}/metrics`);
 
-    const publicUrl = `http://127.0.0.1:${port}`;
+    const publicUrl = receiver.url;
     const refused = await fetch(`${publicUrl}/calendly/webhook`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(refused.status).toBe(401);
 
@@ -70,8 +38,8 @@ describe('the receiver process', () => {
     expect(samples.get('calendly_webhook_refusals_total{reason="signature_missing"}')).toBe(1);
     expect([...samples.keys()].some((key) => key.startsWith('nodejs_eventloop_lag_seconds'))).toBe(true);
 
-    receiver.signal('SIGTERM');
-    expect(await receiver.exited).toEqual({ code: 0, signal: null });
+    receiver.process.signal('SIGTERM');
+    expect(await receiver.process.exited).toEqual({ code: 0, signal: null });
     await expect(fetch(`http://127.0.0.1:${metricsPort}/metrics`)).rejects.toThrow();
   });
 });
@@ -94,8 +62,7 @@ describe('organizations on the metrics', () => {
   it('are named on the private listener only: neither an anonymous client nor an organization reads them on the public port', async () => {
     for (const [who, name] of [[ACME, 'Acme'], [GLOBEX, 'Globex']] as const) {
       const { organizationUri, owner } = system.fake.createOrganization({ owner: { name, email: `${randomUUID()}@calendly-${name.toLowerCase()}.test` } });
-      const callback = await connectThroughCalendly(system, who.token, owner.uri);
-      await system.temporal.workflow.getHandle(connectionWorkflowIds((callback.body as { connection: { id: string } }).connection.id).setUp).result();
+      await connectAndSetUp(system, who.token, owner.uri);
       const { deliveries } = await system.fake.bookMeeting({ email: `${randomUUID()}@metrics.test`, startTime: new Date(Date.now() + 86_400_000).toISOString(), organization: organizationUri });
       expect(deliveries[0]?.status).toBe(202);
     }
