@@ -7,8 +7,7 @@
  * TCP proxy the test cuts, and the fake Calendly delivering as Calendly does.
  */
 import { randomUUID } from 'node:crypto';
-import { connectionWorkflowIds } from '../../src/workflow-ids';
-import { connectThroughCalendly } from '../support/oauth-flow';
+import { connectAndSetUp } from '../support/oauth-flow';
 import { eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 jest.setTimeout(120_000);
@@ -40,11 +39,7 @@ afterAll(async () => {
 /** A Calendly organization of its own in the fake, connected by the tenant's admin; resolves once it is set up. */
 async function connected(tenantOf: { token: string }, name: string): Promise<{ id: string; calendlyOrganization: string }> {
   const { organizationUri, owner } = system.fake.createOrganization({ owner: { name, email: `${randomUUID()}@calendly-${name.toLowerCase()}.test` } });
-  const callback = await connectThroughCalendly(system, tenantOf.token, owner.uri);
-  expect(callback.status).toBe(200);
-  const { id } = (callback.body as { connection: { id: string } }).connection;
-  await system.temporal.workflow.getHandle(connectionWorkflowIds(id).setUp).result();
-  return { id, calendlyOrganization: organizationUri };
+  return { id: await connectAndSetUp(system, tenantOf.token, owner.uri), calendlyOrganization: organizationUri };
 }
 
 /** A booking in that Calendly organization; its first delivery attempt as Calendly made it to the connection's URL. */

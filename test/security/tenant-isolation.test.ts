@@ -17,9 +17,9 @@ import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
 import { cancelMeetingFromFailedDelivery, meetingSnapshot, recordNoShowChange } from '../../src/database/meetings';
 import { planReminders } from '../../src/database/reminders';
-import { connectionWorkflowIds, meetingWorkflowId } from '../../src/workflow-ids';
+import { meetingWorkflowId } from '../../src/workflow-ids';
 import { booking, newEmail, newOrganization } from '../database/database';
-import { connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
+import { connectAndSetUp, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
 /** Another company: its own organization of ours and API token. */
@@ -128,10 +128,7 @@ describe("a second organization connecting the environment account's Calendly or
 
   beforeAll(async () => {
     await system.subscribeReceiver();
-    const answer = await connectThroughCalendly(system, OTHER.token, system.fake.userUri);
-    expect(answer.status).toBe(200);
-    connectionId = answer.body.connection.id as string;
-    await system.temporal.workflow.getHandle(connectionWorkflowIds(connectionId).setUp).result();
+    connectionId = await connectAndSetUp(system, OTHER.token, system.fake.userUri);
     signingKey = await signingKeyOf(system, connectionId);
   });
 
