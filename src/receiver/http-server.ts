@@ -14,6 +14,7 @@ import type { ReceiverDependencies } from './dependencies';
 import { addRefusalCounts } from '../database/refusals';
 import { RefusalLog } from './refusals';
 import { pathOf } from './request-context';
+import { WEBHOOK_PATH } from './webhook-route';
 
 const HEADERS_TIMEOUT_MS = 10_000;
 /** How often Node looks for requests over their timeout; its default (30 s) would let a timeout run long. */
@@ -106,7 +107,7 @@ function keepConnectionsForWebhooks(server: Server, maxConnections: number): voi
   server.on('request', (request: IncomingMessage, response) => {
     const socket = request.socket;
     waiting.delete(socket);
-    if (!request.url?.startsWith('/calendly/webhook')) otherRequests.add(socket);
+    if (!request.url?.startsWith(WEBHOOK_PATH)) otherRequests.add(socket);
     response.once('finish', () => {
       otherRequests.delete(socket);
       if (!socket.destroyed) waiting.add(socket);
