@@ -35,7 +35,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/workflows/**/*.ts'],
+    files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -50,7 +50,7 @@ export default tseslint.config(
               message: 'Workflow code may not import modules with side effects; call an activity instead.',
             },
             {
-              group: ['../*', '!../contract'],
+              group: ['../*', '!../src', '../src/*', '!../src/contract'],
               message: 'Workflow files import only workflow code and the contract (src/contract.ts).',
             },
           ],

@@ -10,7 +10,7 @@ import { runCli, UsageError } from './lib/cli';
 
 const USAGE = `Usage: node dist/scripts/build-workflow-bundle.js [--out <file>]
 
-Bundles src/workflows (as compiled next to this script) with an inline source map and writes it where the
+Bundles workflows (as compiled next to this script) with an inline source map and writes it where the
 compiled worker looks for it, or to --out (then point the worker at it with WORKFLOW_BUNDLE_PATH).
 Part of npm run build.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The production build (what the image runs): compiles src/, scripts/ and migrations/ to JavaScript with source maps
+# The production build (what the image runs): compiles src/, workflows/, activities/, scripts/ and migrations/ to JavaScript with source maps
 # (tsconfig.build.json), copies the dashboard's static files and bundles its script (client/, with esbuild), then
 # bundles the workflow code once, next to the compiled worker, so the worker starts without webpack. BUILD_OUT_DIR
 # (default dist) is emptied first: nothing stale.

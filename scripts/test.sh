@@ -23,7 +23,7 @@ if [ "$#" -eq 0 ]; then
   echo "==> Lint"
   node_modules/.bin/eslint .
   echo "==> Architecture (import rules in .dependency-cruiser.cjs)"
-  node_modules/.bin/depcruise src scripts fake-calendly migrations --config .dependency-cruiser.cjs
+  node_modules/.bin/depcruise src workflows activities scripts fake-calendly migrations --config .dependency-cruiser.cjs
 fi
 echo "==> Tests"
 mkdir -p .data

@@ -2,7 +2,7 @@
  * What crosses the Temporal boundary, in one place: workflow inputs and results, signals and queries, search
  * attributes and the activities workflows may call. Workflow code imports only this module (and other workflow code),
  * so it must stay free of side effects: type imports, and values from @temporalio/workflow and @temporalio/common.
- * Workflows themselves are started by function reference (see src/workflows/index.ts).
+ * Workflows themselves are started by function reference (see workflows/index.ts).
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
@@ -302,7 +302,7 @@ export interface OutboundDeliveryResult {
 // --- Activities --------------------------------------------------------------------------------------------------
 
 /**
- * Every activity the worker registers (implemented in src/activities). Activities run at least once: each one is
+ * Every activity the worker registers (implemented in activities). Activities run at least once: each one is
  * idempotent.
  */
 export interface Activities {

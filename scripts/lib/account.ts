@@ -4,7 +4,7 @@
  * (API_URL + /calendly/webhook/<id>) and its signing key.
  */
 import { MikroORM } from '@mikro-orm/postgresql';
-import { CalendlyAccounts, type CalendlyAccount } from '../../src/activities/calendly-accounts';
+import { CalendlyAccounts, type CalendlyAccount } from '../../activities/calendly-accounts';
 import { calendlyClientFrom } from '../../src/calendly/api-client';
 import type { Config } from '../../src/config';
 import { ConnectionUnavailableError } from '../../src/connections/connection-tokens';

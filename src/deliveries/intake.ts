@@ -7,7 +7,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { emailKeyOf } from '../emails';
 import { isAlreadyStarted } from '../temporal/already-started';
 import { CALENDLY_CONNECTION, DELIVERY_TYPE, EVENT_UUID, INVITEE_EMAIL, type DeliverySource } from '../contract';
-import { keepUnprocessed, processInviteeDelivery } from '../workflows';
+import { keepUnprocessed, processInviteeDelivery } from '../../workflows';
 import { workflowIdFor, type ParsedDelivery } from './parse';
 
 export interface IntakeOptions {

@@ -5,7 +5,7 @@ import type { OutboundRetrySchedule } from '../contract';
 import { markOutboundDeliveryDispatched, outboundDeliveriesInFlight, reviveDeadOutboundDelivery } from '../database/outbound-webhooks';
 import { isAlreadyStarted } from '../temporal/already-started';
 import { outboundDeliveryWorkflowId } from '../workflow-ids';
-import { deliverOutboundEvent } from '../workflows';
+import { deliverOutboundEvent } from '../../workflows';
 
 export interface OutboundDispatch {
   temporal: Client;

@@ -21,7 +21,7 @@ import { organizationUri } from '../outbound/endpoints';
 import { workflowListUrl } from '../temporal/web-ui-links';
 import { connectionWorkflowIds } from '../workflow-ids';
 import { sendTestDelivery } from '../deliveries/test-delivery';
-import { disconnectConnection, setUpConnection } from '../workflows';
+import { disconnectConnection, setUpConnection } from '../../workflows';
 import { connectionAnswerSchema, connectionSchema, connectStartSchema, errorWith, testWebhookAnswerSchema } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
 import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';

@@ -1,5 +1,5 @@
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
-import { createActivities, type ActivityDependencies } from '../activities';
+import { createActivities, type ActivityDependencies } from '../../activities';
 
 export interface BookingWorkerOptions extends ActivityDependencies {
   connection: NativeConnection;

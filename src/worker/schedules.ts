@@ -5,9 +5,9 @@
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
 import { createOrUpdateSchedule } from '../temporal/schedules';
 import type { Config } from '../config';
-import { accountScheduleOptions } from '../activities/account-schedules';
-import { pruneExpiredRecords } from '../workflows';
-import { FAILED_DELIVERY_RETENTION_FACTOR } from '../workflows/retention';
+import { accountScheduleOptions } from '../../activities/account-schedules';
+import { pruneExpiredRecords } from '../../workflows';
+import { FAILED_DELIVERY_RETENTION_FACTOR } from '../../workflows/retention';
 
 /** How often the retention schedule runs. */
 const RETENTION_EVERY_MINUTES = 60;
@@ -27,7 +27,7 @@ export function scheduleOptionsFor(taskQueue: string, settings: Config['schedule
   return allScheduleOptions(taskQueue, settings, ids).filter((options) => environmentAccount || !forEnvironment.has(options.scheduleId));
 }
 
-/** The environment account's two (src/activities/account-schedules.ts), and retention, with SKIP and one interval of catch-up too. */
+/** The environment account's two (activities/account-schedules.ts), and retention, with SKIP and one interval of catch-up too. */
 function allScheduleOptions(taskQueue: string, settings: Config['schedules'], ids: ReturnType<typeof scheduleIdsFor>): ScheduleOptions[] {
   const { deliveryLogRetentionDays, outboxRetentionDays } = settings;
   return [

@@ -9,18 +9,18 @@ import type { Logger } from '../logger';
  */
 export const PREBUILT_WORKFLOW_BUNDLE = join(__dirname, 'workflows.bundle.js');
 
-/** Bundles src/workflows (with an inline source map), with webpack's chatter kept at debug level. */
+/** Bundles workflows (with an inline source map), with webpack's chatter kept at debug level. */
 export function bundleWorkflows(logger: Logger): Promise<WorkflowBundle> {
   const log = (level: 'debug' | 'warn' | 'error') => (message: string) => logger[level](message);
   return bundleWorkflowCode({
-    workflowsPath: require.resolve('../workflows'),
+    workflowsPath: require.resolve('../../workflows'),
     logger: { trace: log('debug'), debug: log('debug'), info: log('debug'), warn: log('warn'), error: log('error'), log: log('debug') },
   });
 }
 
 /**
  * The worker's workflow code: the bundle at `path` (WORKFLOW_BUNDLE_PATH, which must exist), else the one the build
- * put next to the compiled worker, else src/workflows bundled now (development, where that takes a few seconds).
+ * put next to the compiled worker, else workflows bundled now (development, where that takes a few seconds).
  */
 export async function loadWorkflowBundle(logger: Logger, path?: string): Promise<WorkflowBundle> {
   const prebuilt = path ?? (existsSync(PREBUILT_WORKFLOW_BUNDLE) ? PREBUILT_WORKFLOW_BUNDLE : undefined);

@@ -6,9 +6,9 @@ import { Writable } from 'node:stream';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createBookingActivities } from '../../src/activities/bookings';
-import { sanitizedActivityError } from '../../src/activities';
-import { CalendlyAccounts } from '../../src/activities/calendly-accounts';
+import { createBookingActivities } from '../../activities/bookings';
+import { sanitizedActivityError } from '../../activities';
+import { CalendlyAccounts } from '../../activities/calendly-accounts';
 import { createLogger } from '../../src/logger';
 import { booking, newOrganization, openOrm } from '../database/database';
 

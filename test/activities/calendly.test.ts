@@ -2,8 +2,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { register } from 'prom-client';
-import { createCalendlyActivities } from '../../src/activities/calendly';
-import { CalendlyAccounts } from '../../src/activities/calendly-accounts';
+import { createCalendlyActivities } from '../../activities/calendly';
+import { CalendlyAccounts } from '../../activities/calendly-accounts';
 import type { FetchedBookings } from '../../src/contract';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { calendlyAuthFailures } from '../../src/calendly/metrics';

@@ -4,8 +4,8 @@
  * few seconds later, as sent with its lateness. The rate-limit wait is counted by the Calendly client.
  */
 import { register, type Counter, type Histogram } from 'prom-client';
-import { CalendlyAccounts } from '../../src/activities/calendly-accounts';
-import { createSubscriptionActivities } from '../../src/activities/subscriptions';
+import { CalendlyAccounts } from '../../activities/calendly-accounts';
+import { createSubscriptionActivities } from '../../activities/subscriptions';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { endpointOf } from '../../src/calendly/metrics';
 import { ReminderSchema } from '../../src/database/entities/reminder';

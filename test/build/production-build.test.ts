@@ -77,12 +77,12 @@ it('builds the processes, scripts and migrations as JavaScript with source maps,
   expect(files.filter((file) => /\.ts$|^(test|fake-calendly|scripts\/dev)\//.test(file))).toEqual([]);
 });
 
-it('bundles the workflow code with an inline source map that points into src/workflows', () => {
+it('bundles the workflow code with an inline source map that points into workflows/', () => {
   const code = readFileSync(BUNDLE, 'utf8');
   const map = /\/\/# sourceMappingURL=data:application\/json;charset=utf-8;base64,(\S+)\s*$/.exec(code);
   expect(map).not.toBeNull();
   const { sources } = JSON.parse(Buffer.from(map![1], 'base64').toString('utf8')) as { sources: string[] };
-  expect(sources).toEqual(expect.arrayContaining([join(ROOT, 'src', 'workflows', 'index.ts'), join(ROOT, 'src', 'contract.ts')]));
+  expect(sources).toEqual(expect.arrayContaining([join(ROOT, 'workflows', 'index.ts'), join(ROOT, 'src', 'contract.ts')]));
 });
 
 it.each(readdirSync(HISTORIES).filter((file) => file.endsWith('.json')))('the prebuilt bundle replays %s', async (file) => {

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities } from '../../src/activities';
+import { createActivities } from '../../activities';
 import { signatureFor } from '../../src/calendly/signature';
 import { connectionServicesFrom } from '../../src/connections/services';
 import type { ConnectionTeardown } from '../../src/contract';

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError } from '@temporalio/client';
-import { tellMeetingWorkflow } from '../../src/activities/reminders';
+import { tellMeetingWorkflow } from '../../activities/reminders';
 import { signatureFor } from '../../src/calendly/signature';
 import type { WebhookEventName } from '../../src/calendly/schemas';
 import { plan as planQuery } from '../../src/contract';

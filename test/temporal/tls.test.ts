@@ -15,7 +15,7 @@ import { Client, type Connection } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config';
 import { connectTemporal, temporalConnectionOptions } from '../../src/temporal/client-connection';
 import { connectWorker } from '../../src/temporal/worker-connection';
-import { pruneExpiredRecords } from '../../src/workflows';
+import { pruneExpiredRecords } from '../../workflows';
 import { scheduleIdsFor } from '../../src/worker/schedules';
 import { harness, workflowBundle } from '../support/harness';
 import { spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import '../../src/activities/metrics';
+import '../../activities/metrics';
 import { loadConfig } from '../../src/config';
 import { startMetricsServer, type MetricsServer } from '../../src/metrics-server';
 import { scheduleIdsFor } from '../../src/worker/schedules';

@@ -9,7 +9,7 @@ import { MeetingSchema } from '../../src/database/entities/meeting';
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
 import { meetingChanged, plan as planQuery, type MeetingRemindersInput } from '../../src/contract';
-import { keepMeetingReminders } from '../../src/workflows';
+import { keepMeetingReminders } from '../../workflows';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { startTemporalDevServer, type DevServer } from '../../scripts/dev/temporal-dev-server';
 import { freePort } from '../../scripts/lib/free-ports';

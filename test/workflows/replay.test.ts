@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
-import * as workflows from '../../src/workflows';
+import * as workflows from '../../workflows';
 import { workflowBundle } from '../support/harness';
 
 const HISTORIES = join(__dirname, 'histories');

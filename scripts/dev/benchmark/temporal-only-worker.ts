@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { tellMeetingWorkflow } from '../../../src/activities/reminders';
+import { tellMeetingWorkflow } from '../../../activities/reminders';
 import { configFromEnvironment } from '../../../src/config';
 import type { Activities, Booking, PlannedReminder } from '../../../src/contract';
 import { meetingWorkflowId } from '../../../src/workflow-ids';

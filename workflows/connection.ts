@@ -1,5 +1,5 @@
 import { log, proxyActivities } from '@temporalio/workflow';
-import type { Activities, ConnectionSetUp, ConnectionSetUpResult, ConnectionTeardown } from '../contract';
+import type { Activities, ConnectionSetUp, ConnectionSetUpResult, ConnectionTeardown } from '../src/contract';
 import { RETRY_A_FEW_TIMES } from './retry-policy';
 
 const { setUpConnectionSubscription, ensureConnectionSchedules, tearDownConnection } = proxyActivities<Activities>({

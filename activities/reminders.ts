@@ -2,7 +2,7 @@
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import { ApplicationFailure, log } from '@temporalio/activity';
-import { meetingSnapshot } from '../database/meetings';
+import { meetingSnapshot } from '../src/database/meetings';
 import {
   cancelScheduledReminders,
   fireReminder,
@@ -11,7 +11,7 @@ import {
   outboundDelivered,
   planReminders,
   reminderNotice,
-} from '../database/reminders';
+} from '../src/database/reminders';
 import {
   CALENDLY_CONNECTION,
   EVENT_UUID,
@@ -23,14 +23,14 @@ import {
   type MeetingRemindersInput,
   type PlannedReminder,
   type ReminderState,
-} from '../contract';
-import { isAlreadyStarted } from '../temporal/already-started';
+} from '../src/contract';
+import { isAlreadyStarted } from '../src/temporal/already-started';
 import { keepMeetingReminders } from '../workflows';
-import { organizationLabel } from '../metrics';
+import { organizationLabel } from '../src/metrics';
 import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
 import { reminderLateness, remindersSent, reminderWebhookFailures } from './metrics';
-import { DestinationRefused, type OutboundDestinations } from '../outbound-destinations';
+import { DestinationRefused, type OutboundDestinations } from '../src/outbound-destinations';
 import { isPermanentRefusal, postSigned } from './signed-post';
 
 export interface ReminderSettings {

@@ -5,12 +5,12 @@
 import { heartbeat, log, sleep } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
-import type { Activities, BackfillWindow, ConnectionRef, ReconnectResult, SubscriptionInspection, SyncSummary } from '../contract';
-import { recordSyncProgress } from '../database/connections';
-import { syncBookings } from '../deliveries/backfill';
-import { organizationLabel } from '../metrics';
-import { inspectSubscriptions } from '../subscriptions/inspection';
-import { reconnectSubscription } from '../subscriptions/reconnect';
+import type { Activities, BackfillWindow, ConnectionRef, ReconnectResult, SubscriptionInspection, SyncSummary } from '../src/contract';
+import { recordSyncProgress } from '../src/database/connections';
+import { syncBookings } from '../src/deliveries/backfill';
+import { organizationLabel } from '../src/metrics';
+import { inspectSubscriptions } from '../src/subscriptions/inspection';
+import { reconnectSubscription } from '../src/subscriptions/reconnect';
 import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
 import { subscriptionProblems } from './metrics';

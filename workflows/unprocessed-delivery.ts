@@ -1,5 +1,5 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities, DeliveryOutcomeSummary, UnprocessedDelivery } from '../contract';
+import type { Activities, DeliveryOutcomeSummary, UnprocessedDelivery } from '../src/contract';
 import { RETRY_UNTIL_DONE } from './retry-policy';
 
 const { keepUnprocessedDelivery } = proxyActivities<Activities>(RETRY_UNTIL_DONE);

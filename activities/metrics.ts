@@ -2,7 +2,7 @@
  * The worker's Prometheus counters, in prom-client's default registry (serving them over HTTP is the worker's
  * business). Each is created once per process, however often the activities are built.
  */
-import { counter, histogram } from '../metrics';
+import { counter, histogram } from '../src/metrics';
 
 /** Reminders the reminder webhook refused for good (a 4xx other than 408/429), by status and organization. */
 export const reminderWebhookFailures = counter(

@@ -1,8 +1,8 @@
 /** Outbound event webhooks: POST one delivery (an outbox event to one endpoint), or record that it is dead. */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
 import { ApplicationFailure, log } from '@temporalio/activity';
-import type { Activities } from '../contract';
-import type { SecretBox } from '../connections/secret-box';
+import type { Activities } from '../src/contract';
+import type { SecretBox } from '../src/connections/secret-box';
 import {
   markOutboundDeliveryDead,
   markOutboundDeliveryDelivered,
@@ -11,8 +11,8 @@ import {
   recordOutboundAttempt,
   sealOutboundEndpointSecret,
   type OutboundDeliveryToSend,
-} from '../database/outbound-webhooks';
-import { DestinationRefused, type OutboundDestinations } from '../outbound-destinations';
+} from '../src/database/outbound-webhooks';
+import { DestinationRefused, type OutboundDestinations } from '../src/outbound-destinations';
 import { outboundWebhookDeliveries } from './metrics';
 import { isPermanentRefusal, postSigned } from './signed-post';
 

@@ -5,8 +5,8 @@
  * was down, one late run is enough, as every run looks at the whole window.
  */
 import { ScheduleOverlapPolicy, type ScheduleOptions } from '@temporalio/client';
-import type { Config } from '../config';
-import { CALENDLY_CONNECTION } from '../contract';
+import type { Config } from '../src/config';
+import { CALENDLY_CONNECTION } from '../src/contract';
 import { checkWebhookSubscription, reconcileBookings } from '../workflows';
 
 export function accountScheduleOptions(

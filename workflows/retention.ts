@@ -1,5 +1,5 @@
 import { log, proxyActivities } from '@temporalio/workflow';
-import type { Activities, RetentionCutoffs, RetentionPolicy, RetentionSummary } from '../contract';
+import type { Activities, RetentionCutoffs, RetentionPolicy, RetentionSummary } from '../src/contract';
 import { RETRY_A_FEW_TIMES } from './retry-policy';
 
 const { deleteExpiredRecords } = proxyActivities<Activities>({

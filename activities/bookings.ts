@@ -1,11 +1,11 @@
 /** Stores bookings as leads and meetings (and their outbox events). */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Activities, FetchedBookings, NoShowChange, SavedBooking } from '../contract';
-import { saveBookings } from '../database/bookings';
-import { describeDatabaseError, isPermanentDataError } from '../database/errors';
-import { cancelMeetingFromFailedDelivery } from '../database/meetings';
-import { organizationLabel } from '../metrics';
+import type { Activities, FetchedBookings, NoShowChange, SavedBooking } from '../src/contract';
+import { saveBookings } from '../src/database/bookings';
+import { describeDatabaseError, isPermanentDataError } from '../src/database/errors';
+import { cancelMeetingFromFailedDelivery } from '../src/database/meetings';
+import { organizationLabel } from '../src/metrics';
 import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
 import { bookingsSaved } from './metrics';

@@ -1,7 +1,7 @@
 /** Keeps the webhook delivery log in step with the workflows. */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { keepUnprocessedDelivery, recordAcceptedDelivery, recordDeliveryOutcome } from '../database/deliveries';
-import type { Activities, InviteeDelivery, UnprocessedDelivery } from '../contract';
+import { keepUnprocessedDelivery, recordAcceptedDelivery, recordDeliveryOutcome } from '../src/database/deliveries';
+import type { Activities, InviteeDelivery, UnprocessedDelivery } from '../src/contract';
 
 export function createDeliveryLogActivities(orm: MikroORM): Pick<Activities, 'recordAcceptedDelivery' | 'recordDeliveryOutcome' | 'keepUnprocessedDelivery'> {
   return {

@@ -1,5 +1,5 @@
 import { ActivityFailure, log, proxyActivities } from '@temporalio/workflow';
-import type { Activities, OutboundDeliveryInput, OutboundDeliveryResult } from '../contract';
+import type { Activities, OutboundDeliveryInput, OutboundDeliveryResult } from '../src/contract';
 import { RETRY_UNTIL_DONE } from './retry-policy';
 
 const { markOutboundDeliveryDead } = proxyActivities<Activities>(RETRY_UNTIL_DONE);

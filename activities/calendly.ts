@@ -1,8 +1,8 @@
 /** Reads invitees and their scheduled events from the Calendly API, sorting failures into retry-later and give-up. */
 import { ApplicationFailure } from '@temporalio/activity';
-import { CalendlyApiError, CalendlyResponseError, type CalendlyApiClient } from '../calendly/api-client';
-import { ConnectionUnavailableError } from '../connections/connection-tokens';
-import type { Activities, Booking, FetchedBookings, InviteeDelivery } from '../contract';
+import { CalendlyApiError, CalendlyResponseError, type CalendlyApiClient } from '../src/calendly/api-client';
+import { ConnectionUnavailableError } from '../src/connections/connection-tokens';
+import type { Activities, Booking, FetchedBookings, InviteeDelivery } from '../src/contract';
 import type { CalendlyAccounts } from './calendly-accounts';
 
 export function createCalendlyActivities(accounts: CalendlyAccounts): Pick<Activities, 'fetchBookings'> {

@@ -1,5 +1,5 @@
 import { ActivityFailure, ApplicationFailure, log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities, DeliveryOutcomeSummary, InviteeDelivery, NoShowChange, SavedBooking } from '../contract';
+import type { Activities, DeliveryOutcomeSummary, InviteeDelivery, NoShowChange, SavedBooking } from '../src/contract';
 import { RETRY_UNTIL_DONE } from './retry-policy';
 
 /**

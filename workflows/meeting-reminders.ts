@@ -17,7 +17,7 @@ import {
   type MeetingRemindersInput,
   type MeetingSnapshot,
   type PlannedReminder,
-} from '../contract';
+} from '../src/contract';
 import { RETRY_UNTIL_DONE } from './retry-policy';
 
 const { planReminders, sendReminder, cancelReminders, deliverReminderWebhook } = proxyActivities<Activities>(RETRY_UNTIL_DONE);

@@ -3,11 +3,11 @@
  * OAuth connection's, with the client, the organization its bookings belong to, and where its subscription points.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { CalendlyApiClient } from '../calendly/api-client';
-import { ConnectionUnavailableError } from '../connections/connection-tokens';
-import type { ConnectionServices } from '../connections/services';
-import { connectionSecretPlace, findConnection, type Connection } from '../database/connections';
-import type { SubscriptionTarget } from '../subscriptions/inspection';
+import type { CalendlyApiClient } from '../src/calendly/api-client';
+import { ConnectionUnavailableError } from '../src/connections/connection-tokens';
+import type { ConnectionServices } from '../src/connections/services';
+import { connectionSecretPlace, findConnection, type Connection } from '../src/database/connections';
+import type { SubscriptionTarget } from '../src/subscriptions/inspection';
 
 export interface CalendlyAccount {
   calendly: CalendlyApiClient;

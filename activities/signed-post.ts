@@ -1,8 +1,8 @@
 /** The one way webhooks leave this system (reminder webhook, outbound event webhooks): signed JSON POSTs. */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { signatureFor } from '../calendly/signature';
-import type { OutboundDestinations } from '../outbound-destinations';
+import { signatureFor } from '../src/calendly/signature';
+import type { OutboundDestinations } from '../src/outbound-destinations';
 
 export interface SignedPost {
   url: string;

@@ -1,5 +1,5 @@
 import { log, proxyActivities } from '@temporalio/workflow';
-import type { Activities, ReconcileWindow, SyncSummary } from '../contract';
+import type { Activities, ReconcileWindow, SyncSummary } from '../src/contract';
 import { RETRY_A_FEW_TIMES } from './retry-policy';
 
 const { backfillBookings } = proxyActivities<Activities>({

@@ -1,5 +1,5 @@
 import { log, proxyActivities } from '@temporalio/workflow';
-import type { Activities, ConnectionRef, SubscriptionCheckResult } from '../contract';
+import type { Activities, ConnectionRef, SubscriptionCheckResult } from '../src/contract';
 import { RETRY_A_FEW_TIMES } from './retry-policy';
 
 const { inspectWebhookSubscription, repairWebhookSubscription } = proxyActivities<Activities>({

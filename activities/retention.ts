@@ -1,10 +1,10 @@
 /** Retention: deletes what the delivery log, the refusal counts and the outbox no longer need to keep. */
 import { heartbeat } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { Activities, RetentionCutoffs, RetentionSummary } from '../contract';
-import { deleteExpiredDeliveries } from '../database/deliveries';
-import { deleteEventsBefore } from '../database/outbox';
-import { deleteRefusalCountsBefore } from '../database/refusals';
+import type { Activities, RetentionCutoffs, RetentionSummary } from '../src/contract';
+import { deleteExpiredDeliveries } from '../src/database/deliveries';
+import { deleteEventsBefore } from '../src/database/outbox';
+import { deleteRefusalCountsBefore } from '../src/database/refusals';
 
 /** Rows per delete statement: each is a short transaction that holds few locks, whatever the backlog. */
 const RETENTION_BATCH_SIZE = 1000;
