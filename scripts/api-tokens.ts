@@ -1,6 +1,6 @@
 /**
  * npm run api-tokens -- issue --organization <org> [--label <text>] | list [--organization <org>] | revoke <id>
- * API tokens per organization, besides those in API_TOKENS (see README, "Read API").
+ * API tokens per organization, besides those in API_TOKENS (see docs/api.md, "Authentication").
  */
 import { MikroORM } from '@mikro-orm/postgresql';
 import { z } from 'zod';

@@ -1,6 +1,6 @@
 /**
  * npm run bookings:sync -- [--from <ISO>] [--to <ISO>] [--dry-run] [--connection <id>]
- * Backfills bookings from the Calendly API through the same workflows as webhooks (see README, "Backfill").
+ * Backfills bookings from the Calendly API through the same workflows as webhooks (see docs/connections.md, "Subscription commands").
  */
 import { Client } from '@temporalio/client';
 import { configFromEnvironment } from '../src/config';

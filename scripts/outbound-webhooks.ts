@@ -1,6 +1,6 @@
 /**
  * npm run outbound-webhooks -- <add|list|remove|dead|replay> ...
- * Manages outbound event webhook endpoints and their dead deliveries (see README, "Outbound event webhooks").
+ * Manages outbound event webhook endpoints and their dead deliveries (see docs/outbound-webhooks.md).
  */
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';

@@ -1,6 +1,6 @@
 /**
  * npm run replay-deliveries -- [--dry-run] [--failed] [--id <trackingId> ...]
- * Replays signed deliveries that were kept as unprocessed, and with --failed those that failed (see README, "Delivery log").
+ * Replays signed deliveries that were kept as unprocessed, and with --failed those that failed (see docs/api.md, "Delivery log and replay").
  */
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from '@temporalio/client';

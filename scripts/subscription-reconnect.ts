@@ -1,6 +1,6 @@
 /**
  * npm run subscription:reconnect -- [--dry-run] [--keep-others] [--recreate] [--connection <id>]
- * Points the organization's Calendly webhook subscription at this system (see README, "Webhook subscription").
+ * Points the organization's Calendly webhook subscription at this system (see docs/connections.md, "Subscription commands").
  */
 import { HANDLED_EVENTS } from '../src/calendly/schemas';
 import { configFromEnvironment } from '../src/config';

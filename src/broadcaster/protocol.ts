@@ -1,6 +1,6 @@
 /**
  * Every message the websocket sends, typed for the broadcaster that sends them and for clients (the dashboard's
- * live client, src/receiver/dashboard/live-client.ts); README.md, "Websocket protocol", documents them. An event's
+ * live client, src/receiver/dashboard/live-client.ts); docs/websocket.md documents them. An event's
  * `data` is its outbox payload, in the shapes src/database writes (views.ts for leads and meetings, reminders.ts for a
  * sent reminder), as JSON: dates are ISO 8601 strings.
  */

@@ -43,7 +43,7 @@ export async function recordEvents(em: EntityManager, events: NewEvent[]): Promi
  * Retention: deletes at most `limit` events created before `before`, oldest first, and says how many it deleted.
  * The newest event is always kept, so that a broadcaster starting after a quiet spell still finds the newest id
  * (src/broadcaster/outbox-rows.ts, newestEventId) and the ids clients hold stay meaningful. A client resuming from
- * an id whose events were deleted receives the events still kept after it (README, "Websocket protocol").
+ * an id whose events were deleted receives the events still kept after it (docs/websocket.md).
  */
 export async function deleteEventsBefore(em: EntityManager, before: Date, limit: number): Promise<number> {
   const result = await em.execute<QueryResult>(

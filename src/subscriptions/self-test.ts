@@ -17,7 +17,7 @@ export interface SelfTestResult {
   status: number | null;
 }
 
-/** The webhook route's answer (see README, "The webhook"). */
+/** The webhook route's answer (see docs/api.md, "The webhook"). */
 interface ReceiverAnswer {
   duplicate?: boolean;
   workflowId?: string;

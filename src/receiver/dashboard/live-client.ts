@@ -1,7 +1,7 @@
 /**
  * A client of the receiver's websocket (/ws) that stays connected: after a drop it connects again with
  * `?lastEventId=<id of the last event received>`, so the server sends what was missed first, with no gap and no
- * duplicate (README, "Websocket protocol"). Attempts are spaced by exponential back-off with jitter, up to a cap, so
+ * duplicate (docs/websocket.md). Attempts are spaced by exponential back-off with jitter, up to a cap, so
  * that many clients cut off together do not come back all at once. Each attempt first buys a single-use ticket with the
  * API token (POST /api/ws-ticket) and opens `/ws?ticket=…`, so that the token never travels in a URL. The dashboard
  * page uses it in the browser; it only needs fetch and a WebSocket, so it runs in Node too (with the `ws` package).
