@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, deprecatePatch, log, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities, DeliveryOutcomeSummary, InviteeDelivery, NoShowChange, SavedBooking } from '../src/contract';
+import type { Activities, DeliveryOutcomeSummary, InviteeDelivery, SavedBooking } from '../src/contract';
+import { cancelOfFailedDelivery, noShowChangeOf } from './delivery-decisions';
 import { RETRY_UNTIL_DONE } from './retry-policy';
 
 /**
@@ -72,21 +73,11 @@ async function failDelivery(delivery: InviteeDelivery, error: unknown): Promise<
   const reason = cause?.message ?? error.message;
   log.warn('Delivery could not be processed', { reason });
   await recordDeliveryOutcome(delivery.dedupKey, 'failed', reason);
-  // A signed cancel is a cancel even when Calendly cannot show it any more: its reminders must not fire.
-  if (delivery.eventName === 'invitee.canceled') {
-    const canceledAt = delivery.occurredAt ?? delivery.receivedAt;
-    const because = `canceled in Calendly; the cancel could not be read: ${reason}`;
-    const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, canceledAt, because, delivery.connectionId);
+  const cancel = cancelOfFailedDelivery(delivery, reason);
+  if (cancel) {
+    const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, cancel.canceledAt, cancel.because, delivery.connectionId);
     if (known) await syncMeetingReminders(delivery.inviteeUri, delivery.connectionId);
   }
   const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'DeliveryFailed';
   throw ApplicationFailure.create({ message: `delivery failed: ${reason}`, type, nonRetryable: true, cause: error });
-}
-
-/** Marks and unmarks follow the delivery, in the order they happened in Calendly. */
-function noShowChangeOf(delivery: InviteeDelivery, markedAt: string | undefined): NoShowChange | undefined {
-  const occurredAt = delivery.occurredAt ?? delivery.receivedAt;
-  if (delivery.eventName === 'invitee_no_show.created') return { inviteeUri: delivery.inviteeUri, noShowAt: markedAt ?? occurredAt, occurredAt };
-  if (delivery.eventName === 'invitee_no_show.deleted') return { inviteeUri: delivery.inviteeUri, noShowAt: null, occurredAt };
-  return undefined;
 }
