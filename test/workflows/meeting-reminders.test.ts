@@ -53,7 +53,7 @@ const reminderEventsOf = async (meetingId: string) =>
 
 it('fires a reminder once, at its time, to the outbox and the signed reminder webhook (retried when it fails); one already past is skipped', async () => {
   endpoint.failNext(1);
-  const { invitee, meeting, workflow, planned } = await book(inSeconds(5));
+  const { invitee, meeting, workflow, planned } = await book(inSeconds(7));
   expect(planned.reminders.map((reminder) => [reminder.offsetSeconds, reminder.fireAt, reminder.state])).toEqual([
     [HOUR, new Date(meeting.startTime.getTime() - HOUR * 1000).toISOString(), 'skipped'],
     [2, new Date(meeting.startTime.getTime() - 2_000).toISOString(), 'scheduled'],

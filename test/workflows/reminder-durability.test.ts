@@ -42,7 +42,7 @@ describe('with the shared dev server', () => {
   afterAll(() => system.stop());
 
   it('fires a reminder once when its timer fired while the worker was stopped', async () => {
-    const { invitee, meeting } = await bookAndPlan(system, inSeconds(6));
+    const { invitee, meeting } = await bookAndPlan(system, inSeconds(8));
     await system.stopWorker();
     const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
     await eventually(async () => {
