@@ -1,50 +1,40 @@
-import { ActivityFailure, ApplicationFailure, log, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
-import type { Activities, DeliveryOutcomeSummary, InviteeDelivery, NoShowChange, SavedBooking } from '../src/contract';
+import { ActivityFailure, ApplicationFailure, deprecatePatch, log, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities, DeliveryOutcomeSummary, InviteeDelivery, SavedBooking } from '../src/contract';
+import { cancelOfFailedDelivery, noShowChangeOf } from './delivery-decisions';
 import { RETRY_UNTIL_DONE } from './retry-policy';
 
 /**
  * The steps are short database and Calendly calls. As local activities they run in the worker within the workflow
- * task: no activity task each, and one workflow task for the whole delivery instead of six, which was most of what
- * the Temporal server spent on a booking. Retries are the same (in the worker, which keeps the task alive).
- * Deliveries started before this change replay with the activities they recorded.
+ * task: no activity task each, and one workflow task for the whole delivery. Retries are the same (in the worker,
+ * which keeps the task alive).
  */
-const DELIVERY_STEPS_IN_WORKER = 'delivery-steps-as-local-activities';
+const steps = proxyLocalActivities<Activities>(RETRY_UNTIL_DONE);
 /**
- * Steps that do not depend on each other run together: the delivery is recorded while Calendly is read, and the
- * outcome while the meetings' workflows are told. Each step is as before; the workflow wakes twice less per booking.
+ * The steps ran as activities, then as local activities one after another, behind two patches; only the current
+ * path is left. A delivery lives seconds, or as long as an outage it retries through: one started by the code before
+ * `patched(STEPS_TOGETHER)` (November 2026) has long finished, one started under it replays with this call
+ * (Temporal's step 2, `deprecatePatch`). Step 3, removing this call, is safe once no delivery started before this
+ * code was deployed is running: `temporal workflow list --query 'WorkflowType="processInviteeDelivery" AND
+ * ExecutionStatus="Running" AND StartTime < "<deploy time>"'` is empty; the recorded histories of the patched()
+ * shape (*-steps-together.json) then go too.
  */
-const INDEPENDENT_STEPS_TOGETHER = 'delivery-independent-steps-together';
-const localSteps = proxyLocalActivities<Activities>(RETRY_UNTIL_DONE);
-const recordedSteps = proxyActivities<Activities>(RETRY_UNTIL_DONE);
+const STEPS_TOGETHER = 'delivery-independent-steps-together';
 
 /**
  * One Calendly delivery about one invitee: read the invitee (and the other side of a reschedule) from Calendly,
  * store leads and meetings, then tell each meeting's workflow, which keeps its reminders.
  * Its workflow ID is derived from the delivery's dedup key, so a redelivery cannot start it twice.
+ * Steps that do not depend on each other run together: the delivery is recorded while Calendly is read, and the
+ * outcome while the meetings' workflows are told.
  *
  * A permanent failure (e.g. the event was deleted in Calendly, or the API token was revoked) is recorded as
  * `failed` in the delivery log, and the workflow then fails too: a failed run does not use up its workflow ID, so a
  * redelivery, the backfill or the replay command can feed the same delivery again, and ops see it as Failed.
  */
 export async function processInviteeDelivery(delivery: InviteeDelivery): Promise<DeliveryOutcomeSummary> {
+  deprecatePatch(STEPS_TOGETHER);
   const { workflowId } = workflowInfo();
-  if (patched(INDEPENDENT_STEPS_TOGETHER)) return processTogether(delivery, workflowId);
-  const steps = patched(DELIVERY_STEPS_IN_WORKER) ? localSteps : recordedSteps;
   const { recordAcceptedDelivery, fetchBookings, saveBookings, syncMeetingReminders, recordDeliveryOutcome } = steps;
-  await recordAcceptedDelivery(delivery, workflowId);
-  try {
-    const fetched = await fetchBookings(delivery);
-    const saved = await saveBookings(fetched, noShowChangeOf(delivery, fetched.bookings[0].invitee.no_show?.created_at));
-    for (const { inviteeUri } of saved) await syncMeetingReminders(inviteeUri, delivery.connectionId);
-    await recordDeliveryOutcome(delivery.dedupKey, 'processed', null);
-    return processed(saved);
-  } catch (error) {
-    return failDelivery(delivery, error, steps);
-  }
-}
-
-async function processTogether(delivery: InviteeDelivery, workflowId: string): Promise<DeliveryOutcomeSummary> {
-  const { recordAcceptedDelivery, fetchBookings, saveBookings, syncMeetingReminders, recordDeliveryOutcome } = localSteps;
   // Each pair settles before anything else is written, so that a late write never overwrites the outcome.
   const [accepted, fetched] = await Promise.allSettled([recordAcceptedDelivery(delivery, workflowId), fetchBookings(delivery)]);
   succeeded(accepted);
@@ -58,7 +48,7 @@ async function processTogether(delivery: InviteeDelivery, workflowId: string): P
     told.forEach(succeeded);
     return processed(saved);
   } catch (error) {
-    return failDelivery(delivery, error, localSteps);
+    return failDelivery(delivery, error);
   }
 }
 
@@ -73,31 +63,21 @@ function succeeded<T>(result: PromiseSettledResult<T>): T {
 }
 
 /**
- * Only permanent failures of a step get here (transient ones are retried until they pass): an activity's wrapped in
- * an ActivityFailure, a local activity's as the ApplicationFailure it threw.
+ * Only permanent failures of a step get here (transient ones are retried until they pass): as the ApplicationFailure
+ * the step threw, or wrapped in an ActivityFailure.
  */
-async function failDelivery(delivery: InviteeDelivery, error: unknown, steps: typeof localSteps): Promise<never> {
+async function failDelivery(delivery: InviteeDelivery, error: unknown): Promise<never> {
   const { recordDeliveryOutcome, cancelMeetingOfFailedDelivery, syncMeetingReminders } = steps;
   if (!(error instanceof ActivityFailure || error instanceof ApplicationFailure)) throw error;
   const cause = error instanceof ActivityFailure ? error.cause : error;
   const reason = cause?.message ?? error.message;
   log.warn('Delivery could not be processed', { reason });
   await recordDeliveryOutcome(delivery.dedupKey, 'failed', reason);
-  // A signed cancel is a cancel even when Calendly cannot show it any more: its reminders must not fire.
-  if (delivery.eventName === 'invitee.canceled') {
-    const canceledAt = delivery.occurredAt ?? delivery.receivedAt;
-    const because = `canceled in Calendly; the cancel could not be read: ${reason}`;
-    const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, canceledAt, because, delivery.connectionId);
+  const cancel = cancelOfFailedDelivery(delivery, reason);
+  if (cancel) {
+    const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, cancel.canceledAt, cancel.because, delivery.connectionId);
     if (known) await syncMeetingReminders(delivery.inviteeUri, delivery.connectionId);
   }
   const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'DeliveryFailed';
   throw ApplicationFailure.create({ message: `delivery failed: ${reason}`, type, nonRetryable: true, cause: error });
-}
-
-/** Marks and unmarks follow the delivery, in the order they happened in Calendly. */
-function noShowChangeOf(delivery: InviteeDelivery, markedAt: string | undefined): NoShowChange | undefined {
-  const occurredAt = delivery.occurredAt ?? delivery.receivedAt;
-  if (delivery.eventName === 'invitee_no_show.created') return { inviteeUri: delivery.inviteeUri, noShowAt: markedAt ?? occurredAt, occurredAt };
-  if (delivery.eventName === 'invitee_no_show.deleted') return { inviteeUri: delivery.inviteeUri, noShowAt: null, occurredAt };
-  return undefined;
 }

@@ -15,14 +15,22 @@ import {
   type Activities,
   type MeetingPlan,
   type MeetingRemindersInput,
-  type MeetingSnapshot,
   type PlannedReminder,
 } from '../src/contract';
+import {
+  historyIsLong,
+  meetingAfterChange,
+  msUntilDue,
+  nextReminderDue,
+  planOf,
+  plansItsOwnReminders,
+  postsToReminderWebhook,
+  withPendingCanceled,
+  withReminderState,
+} from './reminder-plan';
 import { RETRY_UNTIL_DONE } from './retry-policy';
 
 const { planReminders, sendReminder, cancelReminders, deliverReminderWebhook } = proxyActivities<Activities>(RETRY_UNTIL_DONE);
-
-const DEFAULT_MAX_HISTORY_EVENTS = 2_000;
 
 /**
  * One meeting, from booking to its start: a durable timer for each reminder (e.g. 24 h, 1 h and 15 min before),
@@ -36,9 +44,9 @@ export async function keepMeetingReminders(input: MeetingRemindersInput): Promis
   let changed = false;
 
   setHandler(meetingChanged, (update) => {
-    // Cancel and reschedule are final: a late, older snapshot of the active meeting must not revive it.
-    if (meeting.status !== 'active') return;
-    meeting = update;
+    const kept = meetingAfterChange(meeting, update);
+    if (kept === meeting) return;
+    meeting = kept;
     changed = true;
   });
   setHandler(plan, () => planOf(meeting, reminders));
@@ -56,45 +64,30 @@ export async function keepMeetingReminders(input: MeetingRemindersInput): Promis
     );
   }
 
-  if (meeting.status === 'active' && !input.reminders) reminders = await planReminders(meeting.meetingId, input.offsetsSeconds);
+  if (plansItsOwnReminders(meeting, input.reminders)) reminders = await planReminders(meeting.meetingId, input.offsetsSeconds);
 
-  while (meeting.status === 'active') {
-    const next = reminders.find((reminder) => reminder.state === 'scheduled');
-    if (!next) break;
+  for (let next = nextReminderDue(meeting, reminders); next; next = nextReminderDue(meeting, reminders)) {
     changed = false;
-    const waitMs = Date.parse(next.fireAt) - Date.now();
+    const waitMs = msUntilDue(next, Date.now());
     if (waitMs > 0 && (await condition(() => changed, waitMs))) {
-      if (historyIsLong(input.maxHistoryEvents)) {
+      if (historyIsLong(workflowInfo(), input.maxHistoryEvents)) {
         log.info('Continuing as new to keep the history short', { historyLength: workflowInfo().historyLength });
         await continueAsNew<typeof keepMeetingReminders>({ ...input, meeting, reminders, undeliveredOutbound: [...undelivered] });
       }
       continue;
     }
-    next.state = await sendReminder(next.reminderId);
-    log.info('Reminder fired', { offsetSeconds: next.offsetSeconds, fireAt: next.fireAt, state: next.state });
-    if (next.state === 'sent' && input.sendOutbound) outbound.push(deliver(next.reminderId));
+    const state = await sendReminder(next.reminderId);
+    reminders = withReminderState(reminders, next.reminderId, state);
+    log.info('Reminder fired', { offsetSeconds: next.offsetSeconds, fireAt: next.fireAt, state });
+    if (postsToReminderWebhook(state, input.sendOutbound)) outbound.push(deliver(next.reminderId));
   }
 
   if (meeting.status !== 'active') {
     const canceled = await cancelReminders(meeting.meetingId);
-    reminders = reminders.map((reminder) => (reminder.state === 'scheduled' ? { ...reminder, state: 'canceled' } : reminder));
+    reminders = withPendingCanceled(reminders);
     upsertSearchAttributes([{ key: MEETING_STATUS, value: meeting.status }]);
     log.info('Meeting ended before its start; pending reminders canceled', { status: meeting.status, canceled });
   }
   await Promise.all(outbound);
   return planOf(meeting, reminders);
-}
-
-function planOf(meeting: MeetingSnapshot, reminders: PlannedReminder[]): MeetingPlan {
-  return {
-    status: meeting.status,
-    startTime: meeting.startTime,
-    nextReminder: reminders.find((reminder) => reminder.state === 'scheduled') ?? null,
-    reminders,
-  };
-}
-
-function historyIsLong(maxHistoryEvents = DEFAULT_MAX_HISTORY_EVENTS): boolean {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > maxHistoryEvents;
 }

@@ -40,6 +40,30 @@ it('plans one reminder per offset, once, and skips those whose time has passed',
   expect(await planReminders(orm.em.fork(), meetingId, [DAY, HOUR], now)).toEqual(planned);
 });
 
+it('plans reminders as UTC instants before the start, unshifted by a daylight-saving change in between', async () => {
+  // New York moves its clocks on 2027-03-14; the meeting is the day after, booked before.
+  const { meetingId } = await meetingOf(newOrganization(), { startTime: '2027-03-15T13:00:00.000Z' });
+  const planned = await planReminders(orm.em.fork(), meetingId, [DAY, HOUR, 15 * 60], new Date('2027-03-01T00:00:00.000Z'));
+  expect(planned.map((reminder) => [reminder.fireAt, reminder.state])).toEqual([
+    ['2027-03-14T13:00:00.000Z', 'scheduled'],
+    ['2027-03-15T12:00:00.000Z', 'scheduled'],
+    ['2027-03-15T12:45:00.000Z', 'scheduled'],
+  ]);
+});
+
+it('skips every reminder of a meeting already begun when planned, and one whose meeting began before it fired', async () => {
+  const { meetingId } = await meetingOf(newOrganization(), { startTime: '2031-06-02T09:00:00.000Z' });
+  const planned = await planReminders(orm.em.fork(), meetingId, [HOUR, 15 * 60], new Date('2031-06-02T09:30:00.000Z'));
+  expect(planned.map((reminder) => reminder.state)).toEqual(['skipped', 'skipped']);
+
+  const organization = newOrganization();
+  const late = await meetingOf(organization, { startTime: '2031-06-03T09:00:00.000Z' });
+  const [reminder] = await planReminders(orm.em.fork(), late.meetingId, [HOUR], new Date('2031-06-01T00:00:00.000Z'));
+  // e.g. no worker ran from before the reminder's time until after the start: it is not sent late.
+  expect(await fireReminder(orm.em.fork(), reminder.reminderId, new Date('2031-06-03T09:00:00.000Z'))).toBe('skipped');
+  expect(await orm.em.fork().count(OutboxEventSchema, { organization, type: 'reminder.sent' })).toBe(0);
+});
+
 it('sends a reminder once, with its outbox event, and cancels those of a canceled meeting', async () => {
   const organization = newOrganization();
   const { meetingId, inviteeUri } = await meetingOf(organization, { startTime: '2031-06-02T09:00:00.000Z' });

@@ -13,6 +13,7 @@ import { syncBookings } from '../../src/deliveries/backfill';
 import { replayUnprocessedDeliveries } from '../../src/deliveries/replay';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
+import { recordHistory } from '../support/histories';
 import { CALENDLY_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -52,6 +53,7 @@ async function deliverWhileTokenRevoked(inviteeUri: string) {
 it('is fed again by a redelivery once the token is fixed: same workflow ID, same log row, now processed', async () => {
   const { invitee } = await book();
   const first = await deliverWhileTokenRevoked(invitee.uri);
+  await recordHistory(system.temporal, 'invitee-delivery-token-revoked.json', first.workflowId);
 
   const again = await system.deliver(first.body, { signature: first.signature });
   expect(again).toMatchObject({ status: 202, body: { duplicate: false, workflowId: first.workflowId } });
@@ -100,6 +102,7 @@ it('cancels the meeting and its reminders when a cancel fails because Calendly d
   const created = system.fake.webhookDelivery('invitee.created', invitee.uri, SIGNING_KEY);
   const booked = await system.deliver(created.body, { signature: created.signature });
   await system.temporal.workflow.getHandle(booked.body.workflowId).result();
+  await recordHistory(system.temporal, 'invitee-created-delivery.json', booked.body.workflowId);
   await eventually(async () => {
     const meeting = await meetingOf(invitee.uri);
     const reminders = meeting ? await system.orm.em.fork().find(ReminderSchema, { meeting: meeting.id }) : [];
@@ -113,6 +116,7 @@ it('cancels the meeting and its reminders when a cancel fails because Calendly d
   expect(response.status).toBe(202);
   const failure: unknown = await system.temporal.workflow.getHandle(response.body.workflowId).result().catch((error: unknown) => error);
   expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'CalendlyResourceNotFound' });
+  await recordHistory(system.temporal, 'invitee-canceled-delivery-failed.json', response.body.workflowId);
   expect(await logRow(response.body.workflowId)).toMatchObject({ outcome: 'failed', detail: expect.stringContaining('404'), inviteeUri: invitee.uri });
 
   expect(await meetingOf(invitee.uri)).toMatchObject({ status: 'canceled', canceledAt: expect.any(Date), cancelReason: expect.stringContaining('404') });

@@ -1,22 +1,24 @@
 /**
  * A meeting's life after booking: cancel, reschedule in either order, no-shows, out-of-order and repeated
- * deliveries, group events. Real receiver, Temporal and PostgreSQL; offsets in seconds.
+ * deliveries, group events. Real receiver, Temporal and PostgreSQL. Meetings are hours ahead: what a change does to
+ * the reminders shows in the meeting workflows' plans and the reminder rows, without waiting for any reminder's time
+ * (one test does, in meeting-reminders.test.ts).
  */
 import { MeetingSchema, type Meeting } from '../../src/database/entities/meeting';
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
-import type { MeetingPlan } from '../../src/contract';
+import { plan as planQuery, type MeetingPlan } from '../../src/contract';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 beforeAll(async () => {
-  system = await startTestSystem({ env: { REMINDER_OFFSETS: '4s,2s' } });
+  system = await startTestSystem({ env: { REMINDER_OFFSETS: '1h,30m' } });
   await system.subscribeReceiver();
 });
 afterAll(() => system.stop());
 
-const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
+const inHours = (hours: number) => new Date(Date.now() + hours * 3_600_000).toISOString();
 let counter = 0;
 const uniqueEmail = () => `life-${Date.now()}-${++counter}@example.com`;
 
@@ -30,6 +32,12 @@ const remindersOf = async (inviteeUri: string) => {
 // The meeting's workflow is started by the step after the meeting is saved, so it may not exist for a moment.
 const finished = (inviteeUri: string) =>
   eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri)).result() as Promise<MeetingPlan>, 30_000, `the workflow of ${inviteeUri}`);
+/** The plan of a meeting whose workflow waits for its reminders, once both are planned. */
+const waitingPlan = (inviteeUri: string) =>
+  eventually(async () => {
+    const plan = await system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri)).query(planQuery);
+    return plan.reminders.length === 2 ? plan : undefined;
+  }, 30_000, `the plan of ${inviteeUri}`);
 
 async function waitForMeeting(inviteeUri: string, accept: (meeting: Meeting) => boolean = () => true): Promise<Meeting> {
   return eventually(async () => {
@@ -41,11 +49,11 @@ async function waitForMeeting(inviteeUri: string, accept: (meeting: Meeting) => 
 describe.each(['canceled-first', 'created-first'] as const)('a reschedule delivered %s', (order) => {
   it('marks the old meeting rescheduled and linked, cancels its reminders, and the new one gets its own', async () => {
     const email = uniqueEmail();
-    const { invitee: old } = await system.fake.bookMeeting({ email, name: 'Moving Lead', startTime: inSeconds(60) });
+    const { invitee: old } = await system.fake.bookMeeting({ email, name: 'Moving Lead', startTime: inHours(5) });
     await waitForMeeting(old.uri);
     await eventually(async () => ((await remindersOf(old.uri)).length === 2 ? true : undefined));
 
-    const { newInvitee, deliveries } = await system.fake.rescheduleInvitee(old.uri, { startTime: inSeconds(8) }, { order });
+    const { newInvitee, deliveries } = await system.fake.rescheduleInvitee(old.uri, { startTime: inHours(3) }, { order });
     expect(deliveries.map((attempt) => attempt.status)).toEqual([202, 202]);
 
     const oldMeeting = await waitForMeeting(old.uri, (meeting) => meeting.status === 'rescheduled');
@@ -55,8 +63,10 @@ describe.each(['canceled-first', 'created-first'] as const)('a reschedule delive
 
     const newMeeting = await waitForMeeting(newInvitee.uri);
     expect(newMeeting).toMatchObject({ status: 'active', oldInviteeUri: old.uri });
-    expect((await finished(newInvitee.uri)).reminders.map((reminder) => reminder.state)).toEqual(['sent', 'sent']);
-    expect(await remindersOf(newInvitee.uri)).toEqual(['sent', 'sent']);
+    const newPlan = await waitingPlan(newInvitee.uri);
+    expect(newPlan).toMatchObject({ status: 'active', startTime: newMeeting.startTime.toISOString() });
+    expect(newPlan.reminders.map((reminder) => reminder.state)).toEqual(['scheduled', 'scheduled']);
+    expect(await remindersOf(newInvitee.uri)).toEqual(['scheduled', 'scheduled']);
 
     // The lead's history shows both meetings.
     const history = await system.get(`/api/meetings?email=${encodeURIComponent(email)}`, API_TOKEN);
@@ -77,7 +87,7 @@ describe.each(['canceled-first', 'created-first'] as const)('a reschedule delive
 });
 
 it('ends canceled, with no reminder sent, when the cancel arrives before the booking', async () => {
-  const { invitee } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime: inSeconds(8) }, { deliver: false });
+  const { invitee } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime: inHours(3) }, { deliver: false });
   const created = system.fake.webhookDelivery('invitee.created', invitee.uri, SIGNING_KEY);
   await system.fake.cancelInvitee(invitee.uri, { reason: 'Changed my mind' }, { deliver: false });
   const canceled = system.fake.webhookDelivery('invitee.canceled', invitee.uri, SIGNING_KEY);
@@ -86,15 +96,16 @@ it('ends canceled, with no reminder sent, when the cancel arrives before the boo
   expect((await system.deliver(created.body, { signature: created.signature })).status).toBe(202);
 
   await waitForMeeting(invitee.uri, (meeting) => meeting.status === 'canceled');
-  // The meeting's workflow is started by the step after the save: it may not exist yet.
-  expect((await eventually(() => finished(invitee.uri), 30_000, "the meeting's workflow")).status).toBe('canceled');
-  await new Promise((resolve) => setTimeout(resolve, 8_000));
+  // Its workflow has ended canceled, so no reminder's time can come: none is left to send.
+  const plan = await finished(invitee.uri);
+  expect(plan).toMatchObject({ status: 'canceled', nextReminder: null });
+  expect(plan.reminders.map((reminder) => reminder.state)).not.toContain('scheduled');
   expect(await meetingOf(invitee.uri)).toMatchObject({ status: 'canceled', cancelReason: 'Changed my mind' });
   expect(await remindersOf(invitee.uri)).not.toContain('sent');
 });
 
 it('marks and unmarks a no-show, in the order Calendly made the changes, from either payload form', async () => {
-  const { invitee } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime: inSeconds(120) });
+  const { invitee } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime: inHours(3) });
   await waitForMeeting(invitee.uri);
 
   const { deliveries } = await system.fake.markNoShow(invitee.uri);
@@ -130,7 +141,7 @@ it('marks and unmarks a no-show, in the order Calendly made the changes, from ei
 });
 
 it('gives each invitee of a group event its own meeting and reminders; one canceling leaves the others', async () => {
-  const startTime = inSeconds(8);
+  const startTime = inHours(3);
   const { event, invitee: first } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime });
   const { invitee: second } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime, eventUri: event.uri });
   await waitForMeeting(first.uri);
@@ -140,8 +151,9 @@ it('gives each invitee of a group event its own meeting and reminders; one cance
   await system.fake.cancelInvitee(second.uri, { reason: 'Cannot make it' });
   await waitForMeeting(second.uri, (meeting) => meeting.status === 'canceled');
 
-  expect((await finished(first.uri)).reminders.map((reminder) => reminder.state)).toEqual(['sent', 'sent']);
   expect((await finished(second.uri)).status).toBe('canceled');
+  expect((await waitingPlan(first.uri)).reminders.map((reminder) => reminder.state)).toEqual(['scheduled', 'scheduled']);
+  expect(await remindersOf(first.uri)).toEqual(['scheduled', 'scheduled']);
   expect(await meetingOf(first.uri)).toMatchObject({ status: 'active', scheduledEventUri: event.uri });
   expect(await remindersOf(second.uri)).toEqual(['canceled', 'canceled']);
 });

@@ -4,12 +4,10 @@
  * Retries are made fast through configuration (1 s doubling to 2 s), not by changing the production defaults.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { OutboundDeliveryResult } from '../../src/contract';
 import { recordEvent } from '../../src/database/outbox';
 import { outboundDeliveryWorkflowId } from '../../src/workflow-ids';
+import { recordHistory } from '../support/histories';
 import { signedWith, startOutboundEndpoint, type OutboundEndpointServer } from '../support/outbound-endpoint';
 import { API_TOKEN, eventually, startTestSystem, type TestSystem } from '../support/system';
 
@@ -56,14 +54,6 @@ const deliveriesOf = async (endpointId: string) =>
     [endpointId],
   );
 
-function recordHistory(workflowId: string, file: string): Promise<void> | undefined {
-  if (!process.env.RECORD_HISTORY) return undefined;
-  return system.temporal.workflow
-    .getHandle(workflowId)
-    .fetchHistory()
-    .then((history) => writeFileSync(join(__dirname, 'histories', file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`));
-}
-
 it('delivers each subscribed event once, signed, with the same Idempotency-Key on every attempt, and nothing of another organization', async () => {
   const organization = system.fake.organizationUri;
   const ours = await subscribe(organization, ['meeting.*']);
@@ -88,7 +78,7 @@ it('delivers each subscribed event once, signed, with the same Idempotency-Key o
   expect(await deliveriesOf(ours.id)).toEqual([{ id: delivery.id, state: 'delivered', attempts: 3, last_status: 204, last_error: null }]);
   const workflowId = outboundDeliveryWorkflowId(delivery.id);
   await expect(system.temporal.workflow.getHandle(workflowId).result()).resolves.toEqual<OutboundDeliveryResult>({ deliveryId: delivery.id, state: 'delivered' });
-  await recordHistory(workflowId, 'outbound-delivery-retried.json');
+  await recordHistory(system.temporal, 'outbound-delivery-retried.json', workflowId);
 
   // The other organization's endpoint got none of it, though it listens to every kind; its own event reaches it alone.
   expect(theirs.server.received).toEqual([]);
@@ -115,7 +105,7 @@ it('makes a delivery refused with 410 dead at once, shows it, and delivers it on
   expect(crm.server.received.map(({ status }) => status)).toEqual([410]);
   const workflowId = outboundDeliveryWorkflowId(dead.id);
   await expect(system.temporal.workflow.getHandle(workflowId).result()).resolves.toEqual({ deliveryId: dead.id, state: 'dead' });
-  await recordHistory(workflowId, 'outbound-delivery-dead.json');
+  await recordHistory(system.temporal, 'outbound-delivery-dead.json', workflowId);
 
   const listed = await api('GET', `/api/outbound-deliveries?state=dead&organization=${encodeURIComponent(organization)}`);
   expect(listed.status).toBe(200);

@@ -1,15 +1,13 @@
 /**
  * The retention schedule, end to end: the worker's pruneExpiredRecords deletes delivery log rows and refusal counts
  * older than DELIVERY_LOG_RETENTION_DAYS (30) and outbox events older than OUTBOX_RETENTION_DAYS (7), and keeps
- * younger ones and deliveries still processing. Set RECORD_HISTORY=1 to record its history for the replay test.
+ * younger ones and deliveries still processing. RECORD_HISTORY=1 records its history for the replay test.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { RetentionSummary } from '../../src/contract';
 import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
 import { triggerAndWait } from '../support/schedules';
+import { recordHistory } from '../support/histories';
 import { startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -85,10 +83,7 @@ it('deletes what is older than the retention, per table, and keeps the rest', as
   const keptEvents = (await em.execute<{ id: string }[]>('select id from outbox_events where organization = ? order by id', [organization])).map(({ id }) => id);
   expect(keptEvents).toEqual([events.days5, events.now]);
 
-  if (process.env.RECORD_HISTORY) {
-    const { recentActions } = (await system.temporal.schedule.getHandle(scheduleId).describe()).info;
-    const { workflowId, firstExecutionRunId } = recentActions.at(-1)!.action.workflow;
-    const history = await system.temporal.workflow.getHandle(workflowId, firstExecutionRunId).fetchHistory();
-    writeFileSync(join(__dirname, 'histories', 'retention-pruned.json'), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
-  }
+  const { recentActions } = (await system.temporal.schedule.getHandle(scheduleId).describe()).info;
+  const { workflowId, firstExecutionRunId } = recentActions.at(-1)!.action.workflow;
+  await recordHistory(system.temporal, 'retention-pruned.json', workflowId, firstExecutionRunId);
 });
