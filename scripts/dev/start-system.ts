@@ -141,6 +141,8 @@ function trialDashboards(config: Config, demo: DemoAccount | undefined): string[
   const unbound = config.apiTokens.find((token) => !token.organization);
   const bound = config.apiTokens.find((token) => token.organization);
   const lines = unbound ? [`    Dashboard:       ${dashboard(unbound.token)}  (every organization)`] : [];
+  // A .env copied from an older .env.example has no OAuth app: say how to see the connect flow.
+  if (!config.oauth) return [...lines, '    OAuth connections are off: copy the CALENDLY_CLIENT_ID etc. and API_TOKENS lines of .env.example to .env to try them'];
   if (!demo || !bound) return lines;
   return [
     ...lines,
