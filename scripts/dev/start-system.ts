@@ -1,7 +1,7 @@
 /**
  * Runs the whole system in the foreground for a local trial or development: the Temporal dev server (with Web UI,
- * state kept in .data/temporal), migrations, the fake Calendly API when FAKE_CALENDLY_PORT is set, the worker and
- * the receiver. Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stops them in order: receiver, worker, fake Calendly,
+ * state kept in .data/temporal), migrations, the fake Calendly API when FAKE_CALENDLY_PORT is set (with a demo
+ * Calendly account for an organization to connect, when OAuth is configured), the worker and the receiver. Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stops them in order: receiver, worker, fake Calendly,
  * Temporal. No child outlives this supervisor: killed (SIGKILL), it cannot stop them, so each child gets SIGTERM from
  * the kernel when it dies (parent-death signal, see diesWithThisProcess).
  */
@@ -22,7 +22,8 @@ import { CHILDREN_DIE_WITH_THIS_PROCESS, diesWithThisProcess, startTemporalDevSe
 const USAGE = `Usage: npm start
 
 Runs Temporal (the dev server, when TEMPORAL_ADDRESS is local), migrations, the fake Calendly API (when
-FAKE_CALENDLY_PORT is set), the worker and the receiver in the foreground. Ctrl-C (or SIGTERM, or closing the
+FAKE_CALENDLY_PORT is set; it then prints the trial's dashboard links and how the demo organization connects a
+Calendly account by OAuth), the worker and the receiver in the foreground. Ctrl-C (or SIGTERM, or closing the
 terminal) stops them in order; none of them outlives this command, even when it is killed.
 
   --data-dir <dir>  where the Temporal dev server keeps its state (default: .data in the project)

@@ -1,6 +1,8 @@
 /**
  * `npm start`'s supervisor (scripts/dev/start-system.ts) never leaves a child behind: closing its terminal (SIGHUP)
- * stops them in order like Ctrl-C, and killing it (SIGKILL, no clean-up possible) still ends every one of them.
+ * stops them in order like Ctrl-C, and killing it (SIGKILL, no clean-up possible) still ends every one of them. The
+ * trial it starts shows the product: the demo organization connects a Calendly account of the fake by OAuth, as its
+ * start-up output says, the first sync brings that account's bookings in, and send-test-webhook books live ones.
  * Each run is the real supervisor with the settings of .env.example, on its own ports, database, task queue and
  * Temporal state, from an empty directory (so no .env is read).
  */
