@@ -246,7 +246,10 @@ function syncText({ sync, lastSyncedAt }: Connection): string {
   const last = lastSyncedAt ? `last complete sync ${when(lastSyncedAt)}` : 'no complete sync yet';
   if (sync.state === 'running') return `Running: ${message ?? 'started'} (${last})`;
   if (sync.state === 'failed') return `Failed${message ? `: ${message}` : ''} (${last})`;
-  return last.charAt(0).toUpperCase() + last.slice(1);
+  // A finished sync's summary (SyncSummary): what it found, and how much of it was new here.
+  const { invitees, started } = sync.progress ?? {};
+  const found = message === 'done' && typeof invitees === 'number' && typeof started === 'number' ? `: ${invitees} booking${invitees === 1 ? '' : 's'} found, ${started} new` : '';
+  return `${last.charAt(0).toUpperCase()}${last.slice(1)}${found}`;
 }
 
 /** Writes only a change: rewriting the same text would make a live region announce it again. */

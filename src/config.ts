@@ -381,8 +381,9 @@ export class ConfigError extends Error {
  */
 export const EXAMPLE_SECRETS = {
   CALENDLY_WEBHOOK_SIGNING_KEY: 'local-trial-signing-key',
-  API_TOKENS: 'local-trial-api-token-0123456789',
+  API_TOKENS: 'local-trial-api-token-0123456789,local-trial-demo-organization-token:https://app.example.com/organizations/demo',
   REMINDER_WEBHOOK_SECRET: 'local-trial-reminder-secret',
+  CONNECTION_ENCRYPTION_KEY: 'bG9jYWwtdHJpYWwtY29ubmVjdGlvbi1rZXktMDEyMzQ=',
 } as const;
 
 /** Shortest signing key and API token accepted where API_URL is not a loopback address. */
@@ -449,7 +450,8 @@ function temporalTlsOf(e: z.infer<typeof environmentSchema>): { tls?: TemporalTl
 function weakSecrets(e: z.infer<typeof environmentSchema>): string[] {
   if (isLoopbackUrl(e.API_URL)) return [];
   const problems: string[] = [];
-  const example = `is the public example from .env.example, refused because API_URL is not a loopback address: ${GENERATE_SECRET}`;
+  const publicExample = 'is the public example from .env.example, refused because API_URL is not a loopback address';
+  const example = `${publicExample}: ${GENERATE_SECRET}`;
   const tooShort = `needs ${MIN_PUBLIC_SECRET_LENGTH}+ characters in each entry when API_URL is not a loopback address: ${GENERATE_SECRET}`;
 
   const keys = e.CALENDLY_WEBHOOK_SIGNING_KEY ?? [];
@@ -459,8 +461,13 @@ function weakSecrets(e: z.infer<typeof environmentSchema>): string[] {
     problems.push(`CALENDLY_WEBHOOK_SIGNING_KEY ${tooShort}, then npm run subscription:reconnect -- --recreate`);
   }
   const tokens = e.API_TOKENS.map(({ token }) => token);
-  if (tokens.includes(EXAMPLE_SECRETS.API_TOKENS)) problems.push(`API_TOKENS ${example}`);
+  const exampleTokens = apiTokens.parse(EXAMPLE_SECRETS.API_TOKENS).map(({ token }) => token);
+  if (tokens.some((token) => exampleTokens.includes(token))) problems.push(`API_TOKENS ${example}`);
   else if (tokens.some((token) => token.length < MIN_PUBLIC_SECRET_LENGTH)) problems.push(`API_TOKENS ${tooShort}`);
+  // Public, it would open every connection's tokens and every sealed endpoint secret.
+  if (e.CONNECTION_ENCRYPTION_KEY === EXAMPLE_SECRETS.CONNECTION_ENCRYPTION_KEY) {
+    problems.push(`CONNECTION_ENCRYPTION_KEY ${publicExample}: generate one with: openssl rand -base64 32`);
+  }
   if (e.REMINDER_WEBHOOK_URL && e.REMINDER_WEBHOOK_SECRET === EXAMPLE_SECRETS.REMINDER_WEBHOOK_SECRET) {
     problems.push(`REMINDER_WEBHOOK_SECRET ${example}, and give it to the reminder webhook's receiver`);
   }

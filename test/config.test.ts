@@ -111,13 +111,15 @@ describe('configuration', () => {
   });
 
   describe('the public example secrets of .env.example', () => {
-    const GENERATE = /generate one with: openssl rand -hex 32/;
+    const GENERATE = /generate one with: openssl rand -(hex|base64) 32/;
 
     it('are the ones .env.example ships, and run a local trial as copied', () => {
       for (const [variable, value] of Object.entries(EXAMPLE_SECRETS)) expect({ variable, value: example[variable] }).toEqual({ variable, value });
       const config = loadConfig(example);
       expect(config.apiUrl).toBe('http://127.0.0.1:3000');
       expect(config.calendly.signingKeys).toEqual([EXAMPLE_SECRETS.CALENDLY_WEBHOOK_SIGNING_KEY]);
+      // Organizations connect by OAuth too, at the bundled fake Calendly's consent page.
+      expect(config.oauth?.authBaseUrl).toBe(`http://127.0.0.1:${config.fakeCalendlyPort}`);
     });
 
     it.each(['http://127.0.0.1:3000', 'http://127.1.2.3', 'http://localhost:3000', 'http://[::1]:3000'])(
@@ -143,7 +145,8 @@ describe('configuration', () => {
         })();
         expect(message).not.toContain('\n');
         for (const variable of Object.keys(EXAMPLE_SECRETS)) {
-          expect(message).toMatch(new RegExp(`${variable} is the public example from \\.env\\.example, refused because API_URL is not a loopback address: generate one with: openssl rand -hex 32`));
+          const generate = variable === 'CONNECTION_ENCRYPTION_KEY' ? 'base64' : 'hex';
+          expect(message).toMatch(new RegExp(`${variable} is the public example from \\.env\\.example, refused because API_URL is not a loopback address: generate one with: openssl rand -${generate} 32`));
         }
         // Never shows the secret itself.
         for (const value of Object.values(EXAMPLE_SECRETS)) expect(message).not.toContain(value);
@@ -156,8 +159,10 @@ describe('configuration', () => {
       [{ CALENDLY_WEBHOOK_SIGNING_KEY: 'a'.repeat(31) }, /^Configuration error: CALENDLY_WEBHOOK_SIGNING_KEY needs 32\+ characters in each entry/],
       [{ CALENDLY_WEBHOOK_SIGNING_KEY: `${SIGNING_KEY_1},signing-key-0123` }, /^Configuration error: CALENDLY_WEBHOOK_SIGNING_KEY needs 32\+ characters/],
       [{ API_TOKENS: EXAMPLE_SECRETS.API_TOKENS }, /^Configuration error: API_TOKENS is the public example/],
-      [{ API_TOKENS: `${EXAMPLE_SECRETS.API_TOKENS}:https://api.calendly.com/organizations/ORG1` }, /^Configuration error: API_TOKENS is the public example/],
+      [{ API_TOKENS: 'local-trial-api-token-0123456789:https://api.calendly.com/organizations/ORG1' }, /^Configuration error: API_TOKENS is the public example/],
+      [{ API_TOKENS: 'frontend-token-0123456789abcdef0123,local-trial-demo-organization-token:https://app.example.com/organizations/demo' }, /^Configuration error: API_TOKENS is the public example/],
       [{ API_TOKENS: 'frontend-token-0123456789abcdef0123,short-token-0123456789' }, /^Configuration error: API_TOKENS needs 32\+ characters in each entry/],
+      [{ CONNECTION_ENCRYPTION_KEY: EXAMPLE_SECRETS.CONNECTION_ENCRYPTION_KEY }, /^Configuration error: CONNECTION_ENCRYPTION_KEY is the public example.*: generate one with: openssl rand -base64 32/],
       [
         { REMINDER_WEBHOOK_URL: 'https://crm.example.com/hooks/reminders', REMINDER_WEBHOOK_SECRET: EXAMPLE_SECRETS.REMINDER_WEBHOOK_SECRET },
         /^Configuration error: REMINDER_WEBHOOK_SECRET is the public example/,

@@ -1,7 +1,7 @@
 /**
  * Runs the whole system in the foreground for a local trial or development: the Temporal dev server (with Web UI,
- * state kept in .data/temporal), migrations, the fake Calendly API when FAKE_CALENDLY_PORT is set, the worker and
- * the receiver. Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stops them in order: receiver, worker, fake Calendly,
+ * state kept in .data/temporal), migrations, the fake Calendly API when FAKE_CALENDLY_PORT is set (with a demo
+ * Calendly account for an organization to connect, when OAuth is configured), the worker and the receiver. Ctrl-C, SIGTERM or a closed terminal (SIGHUP) stops them in order: receiver, worker, fake Calendly,
  * Temporal. No child outlives this supervisor: killed (SIGKILL), it cannot stop them, so each child gets SIGTERM from
  * the kernel when it dies (parent-death signal, see diesWithThisProcess).
  */
@@ -22,7 +22,8 @@ import { CHILDREN_DIE_WITH_THIS_PROCESS, diesWithThisProcess, startTemporalDevSe
 const USAGE = `Usage: npm start
 
 Runs Temporal (the dev server, when TEMPORAL_ADDRESS is local), migrations, the fake Calendly API (when
-FAKE_CALENDLY_PORT is set), the worker and the receiver in the foreground. Ctrl-C (or SIGTERM, or closing the
+FAKE_CALENDLY_PORT is set; it then prints the trial's dashboard links and how the demo organization connects a
+Calendly account by OAuth), the worker and the receiver in the foreground. Ctrl-C (or SIGTERM, or closing the
 terminal) stops them in order; none of them outlives this command, even when it is killed.
 
   --data-dir <dir>  where the Temporal dev server keeps its state (default: .data in the project)
@@ -75,11 +76,13 @@ async function startSystem(config: Config, dataDir: string, onChildExit: () => v
   const applied = await migrateDatabase(config.databaseUrl);
   say(applied.length ? `Applied ${applied.join(', ')}` : 'Database is up to date');
 
+  let demo: DemoAccount | undefined;
   if (config.fakeCalendlyPort) {
     const fake = await startLocalFakeCalendly(config, config.fakeCalendlyPort);
     stoppers.push(() => fake.close());
     const role = config.calendly.apiToken ? `subscribed to ${receiverWebhookUrl(config)}` : 'for OAuth connections only (CALENDLY_API_TOKEN is empty)';
     say(`Fake Calendly API on ${fake.url}, ${role} (FAKE_CALENDLY_PORT is set: local trial)`);
+    if (config.oauth) demo = await addDemoAccount(fake);
   } else {
     say('No fake Calendly API (FAKE_CALENDLY_PORT is empty): the configured Calendly is used');
   }
@@ -99,9 +102,57 @@ async function startSystem(config: Config, dataDir: string, onChildExit: () => v
       `    Receiver:        http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${config.port}  (GET /ready, GET /api/meetings)`,
       `    Webhook URL:     ${config.webhookUrl}`,
       `    Temporal Web UI: ${config.temporal.webUiUrl}`,
-      `    Try it:          npm run send-test-webhook`,
+      ...(config.calendly.apiToken ? [`    Try it:          npm run send-test-webhook`] : []),
+      ...(config.fakeCalendlyPort ? trialDashboards(config, demo) : []),
     ].join('\n'),
   );
+}
+
+/** A Calendly account of the fake for an organization to connect, with bookings for its first sync to bring in. */
+interface DemoAccount {
+  owner: { name: string; email: string };
+  bookings: number;
+}
+
+const DEMO_OWNER = { name: 'Demo Owner', email: 'owner@demo-calendly.example' };
+const DEMO_INVITEES = [
+  { name: 'Ada Lovelace', email: 'ada@example.com', daysAhead: -2, eventTypeName: 'Discovery call' },
+  { name: 'Grace Hopper', email: 'grace@example.com', daysAhead: 1, eventTypeName: 'Discovery call' },
+  { name: 'Alan Turing', email: 'alan@example.com', daysAhead: 3, eventTypeName: 'Product demo' },
+];
+
+/** Its own Calendly organization, so that connecting it never competes with the single account's. */
+async function addDemoAccount(fake: FakeCalendly): Promise<DemoAccount> {
+  const { organizationUri } = fake.createOrganization({ owner: DEMO_OWNER, plan: 'standard' });
+  for (const { daysAhead, ...invitee } of DEMO_INVITEES) {
+    const startTime = new Date(Date.now() + daysAhead * 86_400_000);
+    startTime.setUTCHours(15, 0, 0, 0);
+    // Booked before anyone connected: no subscription to deliver to yet, the first sync finds them.
+    await fake.bookMeeting({ ...invitee, organization: organizationUri, startTime: startTime.toISOString() }, { deliver: false });
+  }
+  return { owner: DEMO_OWNER, bookings: DEMO_INVITEES.length };
+}
+
+/**
+ * The dashboards of the local trial's tokens, at API_URL: the OAuth flow returns to its origin, where the page kept
+ * its token while the browser was on the consent page. The demo organization is the first token bound to one.
+ */
+function trialDashboards(config: Config, demo: DemoAccount | undefined): string[] {
+  const dashboard = (token: string) => `${config.apiUrl}/#token=${encodeURIComponent(token)}`;
+  const unbound = config.apiTokens.find((token) => !token.organization);
+  const bound = config.apiTokens.find((token) => token.organization);
+  const lines = unbound ? [`    Dashboard:       ${dashboard(unbound.token)}  (every organization)`] : [];
+  // A .env copied from an older .env.example has no OAuth app: say how to see the connect flow.
+  if (!config.oauth) return [...lines, '    OAuth connections are off: copy the CALENDLY_CLIENT_ID etc. and API_TOKENS lines of .env.example to .env to try them'];
+  if (!demo || !bound) return lines;
+  return [
+    ...lines,
+    `    Demo organization ${bound.organization}, connecting its Calendly account by OAuth:`,
+    `      1. Open ${dashboard(bound.token)} and click "Connect Calendly".`,
+    `      2. On the fake Calendly's consent page, click "Allow" beside ${demo.owner.name} <${demo.owner.email}>:`,
+    `         back on the dashboard, the first sync brings in its ${demo.bookings} bookings.`,
+    `      3. Book a meeting there: npm run send-test-webhook -- --organization ${bound.organization}`,
+  ];
 }
 
 /** The dev server runs only when TEMPORAL_ADDRESS is local; otherwise the configured cluster is used as it is. */

@@ -108,16 +108,17 @@ it('connects through Calendly, shows the webhook, sends a test webhook into the 
   for (const { workflow } of (await reconcile.describe()).info.runningActions) {
     await system.temporal.workflow.getHandle(workflow.workflowId, workflow.firstExecutionRunId).result();
   }
-  const setSync = (state: string, message: string) =>
+  const setSync = (state: string, progress: Record<string, unknown>) =>
     system.orm.em.fork().execute('update calendly_connections set sync_state = ?, sync_progress = ?::jsonb where id = ?', [
       state,
-      JSON.stringify({ message }),
+      JSON.stringify(progress),
       body.connection.id,
     ]);
-  await setSync('running', 'Page 2: 100 invitees');
+  await setSync('running', { message: 'Page 2: 100 invitees' });
   await page.locator('#connection-sync[data-state="running"]', { hasText: 'Running: Page 2: 100 invitees' }).waitFor({ timeout: SET_UP_TIMEOUT_MS });
-  await setSync('idle', 'done');
-  await page.locator('#connection-sync[data-state="idle"]', { hasText: 'Last complete sync' }).waitFor({ timeout: SET_UP_TIMEOUT_MS });
+  // Once done, what it found (its summary).
+  await setSync('idle', { message: 'done', events: 120, invitees: 150, started: 40, alreadyKnown: 110, wouldStart: 0, skipped: 0 });
+  await page.locator('#connection-sync[data-state="idle"]', { hasText: /^Last complete sync .*: 150 bookings found, 40 new$/ }).waitFor({ timeout: SET_UP_TIMEOUT_MS });
 
   // A test webhook goes through the receiver's webhook URL and shows in this organization's delivery log.
   await page.getByRole('button', { name: 'Send test webhook' }).click();

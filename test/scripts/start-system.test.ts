@@ -1,6 +1,8 @@
 /**
  * `npm start`'s supervisor (scripts/dev/start-system.ts) never leaves a child behind: closing its terminal (SIGHUP)
- * stops them in order like Ctrl-C, and killing it (SIGKILL, no clean-up possible) still ends every one of them.
+ * stops them in order like Ctrl-C, and killing it (SIGKILL, no clean-up possible) still ends every one of them. The
+ * trial it starts shows the product: the demo organization connects a Calendly account of the fake by OAuth, as its
+ * start-up output says, the first sync brings that account's bookings in, and send-test-webhook books live ones.
  * Each run is the real supervisor with the settings of .env.example, on its own ports, database, task queue and
  * Temporal state, from an empty directory (so no .env is read).
  */
@@ -15,6 +17,7 @@ import { dropDatabase } from '../../src/database/migrate';
 import { diesWithThisProcess } from '../../scripts/dev/temporal-dev-server';
 import { freePorts } from '../../scripts/lib/free-ports';
 import { isAlive } from '../support/process-group';
+import { runScript } from '../support/scripts';
 import { TEST_POSTGRES_URL } from '../support/harness';
 
 const ROOT = join(__dirname, '..', '..');
@@ -25,6 +28,9 @@ interface Supervisor {
   pid: number;
   output: () => string;
   receiverUrl: string;
+  fakeUrl: string;
+  /** what it was started with: the settings a script run beside it reads too */
+  env: Record<string, string>;
 }
 
 const started: { supervisor: Supervisor; databaseUrl: string; dir: string; pids: number[] }[] = [];
@@ -42,6 +48,8 @@ async function startSupervisor(settings: (ports: { port: number; fakePort: numbe
     API_URL: `http://127.0.0.1:${port}`,
     FAKE_CALENDLY_PORT: String(fakePort),
     CALENDLY_API_BASE_URL: `http://127.0.0.1:${fakePort}`,
+    CALENDLY_AUTH_BASE_URL: `http://127.0.0.1:${fakePort}`,
+    CALENDLY_OAUTH_REDIRECT_URI: `http://127.0.0.1:${port}/api/connections/callback`,
     DATABASE_URL: databaseUrl,
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
     TEMPORAL_WEB_UI_URL: `http://127.0.0.1:${uiPort}`,
@@ -55,7 +63,7 @@ async function startSupervisor(settings: (ports: { port: number; fakePort: numbe
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const supervisor = { process: child, pid: child.pid!, output: () => output, receiverUrl: `http://127.0.0.1:${port}` };
+  const supervisor = { process: child, pid: child.pid!, output: () => output, receiverUrl: `http://127.0.0.1:${port}`, fakeUrl: `http://127.0.0.1:${fakePort}`, env };
   started.push({ supervisor, databaseUrl, dir, pids: [child.pid!] });
   return supervisor;
 }
@@ -222,3 +230,112 @@ it('runs OAuth-only, without the fake Calendly, when FAKE_CALENDLY_PORT and CALE
   expect(connect.status).toBe(200);
   expect(((await connect.json()) as { authorizeUrl: string }).authorizeUrl).toMatch(/^https:\/\/auth\.calendly\.example\/oauth\/authorize\?/);
 }, 150_000);
+
+/** What the start-up output tells a person to open and run for the demo organization. */
+function demoOrganizationOf(supervisor: Supervisor): { organization: string; token: string; owner: string; sendTestWebhook: string[] } {
+  const output = supervisor.output();
+  const organization = /Demo organization (\S+), connecting its Calendly account by OAuth/.exec(output)?.[1];
+  const token = /1\. Open http:\/\/127\.0\.0\.1:\d+\/#token=(\S+) and click "Connect Calendly"/.exec(output)?.[1];
+  const owner = /click "Allow" beside [^<]+<([^>]+)>/.exec(output)?.[1];
+  const command = /3\. Book a meeting there: npm run send-test-webhook -- (.+)/.exec(output)?.[1];
+  if (!organization || !token || !owner || !command) throw new Error(`No demo organization steps in the output:\n${output}`);
+  return { organization, token: decodeURIComponent(token), owner, sendTestWebhook: command.trim().split(/\s+/) };
+}
+
+async function api(supervisor: Supervisor, method: 'GET' | 'POST', path: string, token: string, body?: object): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${supervisor.receiverUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body && JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/**
+ * The demo organization connects as a person would from its dashboard: Connect, the fake Calendly's consent page
+ * (Allow beside the demo account's owner), back through the callback to the dashboard, which completes with its token.
+ */
+async function connectTheDemoOrganization(supervisor: Supervisor): Promise<void> {
+  const demo = demoOrganizationOf(supervisor);
+  const started = await api(supervisor, 'POST', '/api/connection/connect', demo.token);
+  expect(started.status).toBe(200);
+  const authorizeUrl = started.body.authorizeUrl as string;
+  expect(authorizeUrl.startsWith(`${supervisor.fakeUrl}/oauth/authorize?`)).toBe(true);
+
+  const consentPage = await (await fetch(authorizeUrl)).text();
+  const ownerRow = consentPage.split('<li>').find((row) => row.includes(demo.owner));
+  const user = /name="user" value="([^"]+)"/.exec(ownerRow ?? '')?.[1];
+  expect({ ownerOnTheConsentPage: user !== undefined }).toEqual({ ownerOnTheConsentPage: true });
+  const form = new URLSearchParams(new URL(authorizeUrl).searchParams);
+  form.set('user', user!);
+  form.set('decision', 'allow');
+  const allowed = await fetch(`${supervisor.fakeUrl}/oauth/authorize`, { method: 'POST', body: form, redirect: 'manual' });
+  const callback = allowed.headers.get('location') ?? '';
+  expect({ status: allowed.status, callback: callback.split('?')[0] }).toEqual({ status: 302, callback: `${supervisor.receiverUrl}/api/connections/callback` });
+  const landed = await fetch(callback, { redirect: 'manual' });
+  const dashboard = landed.headers.get('location') ?? '';
+  expect({ status: landed.status, dashboard: dashboard.split('#')[0] }).toEqual({ status: 303, dashboard: '/?connection=authorized' });
+  const completed = await api(supervisor, 'POST', '/api/connection/complete', demo.token, Object.fromEntries(new URLSearchParams(dashboard.split('#')[1])));
+  expect({ status: completed.status, connected: completed.body.connection?.status }).toEqual({ status: 200, connected: 'connected' });
+
+  // The set-up subscribes the webhook, and the first sync brings in the demo account's bookings.
+  const connection = await waitFor(
+    'the first sync to complete',
+    120_000,
+    async () => {
+      const { body } = await api(supervisor, 'GET', '/api/connection', demo.token);
+      return body.connection?.sync.state === 'idle' && body.connection.lastSyncedAt ? body.connection : undefined;
+    },
+    supervisor,
+  );
+  expect({ webhook: connection.webhook.state, found: connection.sync.progress.invitees, new: connection.sync.progress.started }).toEqual({ webhook: 'active', found: 3, new: 3 });
+  const synced = await waitFor(
+    'the synced meetings to be readable',
+    60_000,
+    async () => {
+      const { body } = await api(supervisor, 'GET', '/api/meetings', demo.token);
+      return body.data?.length === 3 ? (body.data as { lead: { email: string } }[]) : undefined;
+    },
+    supervisor,
+  );
+  expect(synced.map((meeting) => meeting.lead.email).sort()).toEqual(['ada@example.com', 'alan@example.com', 'grace@example.com']);
+
+  // A live booking in the connected account arrives through the connection's webhook.
+  const email = `demo.lead+${Date.now()}@example.com`;
+  const booked = await runScript('dev/send-test-webhook.ts', [...demo.sendTestWebhook, '--email', email], supervisor.env);
+  expect({ code: booked.code, stderr: booked.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(booked.stdout).toMatch(new RegExp(`The fake delivered invitee.created to ${supervisor.receiverUrl}/calendly/webhook/${connection.id}: 202`));
+  const live = await api(supervisor, 'GET', `/api/meetings?email=${encodeURIComponent(email)}`, demo.token);
+  expect(live.body.data).toHaveLength(1);
+}
+
+it('lets the demo organization of .env.example connect through the fake Calendly, sync, and receive a booking, beside the single account', async () => {
+  const supervisor = await startSupervisor();
+  await runningChildren(supervisor);
+
+  // The single account, as before.
+  expect(supervisor.output()).toContain('Try it:          npm run send-test-webhook');
+  const email = `single.account+${Date.now()}@example.com`;
+  const single = await runScript('dev/send-test-webhook.ts', ['--email', email], supervisor.env);
+  expect({ code: single.code, stderr: single.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(single.stdout).toContain('Stored: meeting');
+
+  await connectTheDemoOrganization(supervisor);
+  // The demo organization's token sees its own meetings only.
+  const { token } = demoOrganizationOf(supervisor);
+  expect((await api(supervisor, 'GET', `/api/meetings?email=${encodeURIComponent(email)}`, token)).body.data).toEqual([]);
+}, 300_000);
+
+it('runs OAuth-only beside the fake Calendly when CALENDLY_API_TOKEN is empty: the demo organization connects, send-test-webhook asks for one', async () => {
+  const supervisor = await startSupervisor(() => ({ CALENDLY_API_TOKEN: '', CALENDLY_WEBHOOK_SIGNING_KEY: '' }));
+  await runningChildren(supervisor);
+  expect(supervisor.output()).toContain('for OAuth connections only (CALENDLY_API_TOKEN is empty)');
+  expect(supervisor.output()).not.toContain('Try it:');
+
+  const withoutOrganization = await runScript('dev/send-test-webhook.ts', [], supervisor.env);
+  expect(withoutOrganization.code).toBe(1);
+  expect(withoutOrganization.stderr).toContain('CALENDLY_API_TOKEN is empty (OAuth only), so there is no single account to book in');
+  expect(withoutOrganization.stderr).toContain('npm run send-test-webhook -- --organization <organization URI>');
+
+  await connectTheDemoOrganization(supervisor);
+}, 300_000);
