@@ -15,7 +15,7 @@ declare module 'zod' {
 }
 
 /** [variable, what is wrong and how to fix it]: one clause of the start-up error. */
-export type Problem = readonly [variable: string, message: string];
+type Problem = readonly [variable: string, message: string];
 
 /** A check between variables: it runs once the variables it reads have parsed, whatever else is wrong. */
 interface Rule<Values> {

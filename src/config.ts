@@ -17,7 +17,7 @@ type AllParts<Part> = (Part extends unknown ? (part: Part) => void : never) exte
 type Flat<T> = { [Key in keyof T]: T[Key] };
 
 /** The configuration as the sections parse it from the environment, before the files it names are read. */
-export type ParsedConfig = Flat<AllParts<{ [Name in keyof Sections]: z.output<Sections[Name]['schema']> }[keyof Sections]>>;
+type ParsedConfig = Flat<AllParts<{ [Name in keyof Sections]: z.output<Sections[Name]['schema']> }[keyof Sections]>>;
 
 type TemporalTlsFiles = NonNullable<ParsedConfig['temporal']['tlsFiles']>;
 
@@ -43,10 +43,12 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const { parts, problems } = parseSections(Object.values(SECTIONS), env);
-  const parsed = Object.assign({}, ...parts) as ParsedConfig;
+  // Complete once no section has a problem; the TLS files are read as soon as the Temporal section parsed.
+  const parsed = Object.assign({}, ...parts) as Partial<ParsedConfig>;
   const tls = parsed.temporal ? readTemporalTls(parsed.temporal.tlsFiles) : { problems: [] };
   stopOnProblems([...problems, ...tls.problems]);
-  return { ...parsed, temporal: { ...parsed.temporal, tls: tls.tls } };
+  const config = parsed as ParsedConfig;
+  return { ...config, temporal: { ...config.temporal, tls: tls.tls } };
 }
 
 /** For tools that only touch the database (migrations): they need none of the webhook settings. */
