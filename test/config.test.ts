@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'dotenv';
 import { loadConfig, ConfigError, EXAMPLE_SECRETS } from '../src/config';
+import { SECTIONS } from '../src/config-sections';
 
 const SIGNING_KEY_1 = 'signing-key-1-0123456789abcdef0123';
 const SIGNING_KEY_2 = 'signing-key-2-0123456789abcdef0123';
@@ -36,6 +37,12 @@ describe('configuration', () => {
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/calendly_bookings');
     expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'calendly-bookings' });
     expect(config.websocket).toEqual({ pingIntervalSeconds: 30, maxBufferedBytes: 1024 * 1024, maxConnections: 800, maxPerOrganization: 100, maxPerToken: 20 });
+  });
+
+  it('gets each part of its Config from one section, so that no section overwrites another', () => {
+    const parts = Object.values(SECTIONS).flatMap(({ schema }) => Object.keys(schema.parse(valid)));
+    expect(parts.filter((part, index) => parts.indexOf(part) !== index)).toEqual([]);
+    expect(parts.sort()).toEqual(Object.keys(loadConfig(valid)).sort());
   });
 
   it('refuses websocket caps that would leave webhooks no connection', () => {
