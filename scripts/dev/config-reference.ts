@@ -29,7 +29,14 @@ The secrets in \`.env.example\` are public, for a local trial: whenever \`API_UR
 const OUTSIDE = `## Outside the configuration
 
 The setup (\`npm run setup\`, also run by \`npm start\` and \`npm test\`) reads \`TEMPORAL_BIN\`, which \`src/config.ts\` does not:
-a Temporal CLI to use instead of building one.`;
+a Temporal CLI to use instead of building one.
+
+## Adding a setting
+
+Give it a schema, with its default and \`.meta({ description })\`, in its section of \`src/config-sections.ts\`, and
+put its value into the section's part of \`Config\` in that section's \`build\`; a check against another variable is
+one of the section's \`rules\`. Then add it to \`.env.example\` and run \`npm run docs:config\`:
+\`test/config-reference.test.ts\` fails until both name it.`;
 
 /** Its default, `required`, or what unset means (the schema's `unset` note, else `unset`). */
 function defaultOf(schema: z.ZodType): string {
@@ -49,9 +56,15 @@ function row(variable: string, schema: z.ZodType): string {
   return `| \`${variable}\` | ${defaultOf(schema)} | ${description.replaceAll('|', '\\|')} |`;
 }
 
+/** The section's heading as GitHub anchors it. */
+const anchor = (title: string) => `#${title.toLowerCase().replace(/[^a-z0-9 -]/g, '').replaceAll(' ', '-')}`;
+
 export function configurationReference(): string {
+  const contents = `Sections: ${Object.values(SECTIONS)
+    .map(({ title }) => `[${title}](${anchor(title)})`)
+    .join(', ')}.`;
   const sections = Object.values(SECTIONS).map(({ title, description, variables }) =>
     [`## ${title}`, '', description, '', '| variable | default | meaning |', '|---|---|---|', ...Object.entries<z.ZodType>(variables).map(([variable, schema]) => row(variable, schema))].join('\n'),
   );
-  return `${[INTRO, ...sections, OUTSIDE].join('\n\n')}\n`;
+  return `${[INTRO, contents, ...sections, OUTSIDE].join('\n\n')}\n`;
 }
