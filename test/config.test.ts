@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'dotenv';
 import { loadConfig, ConfigError, EXAMPLE_SECRETS } from '../src/config';
+import { SECTIONS } from '../src/config-sections';
 
 const SIGNING_KEY_1 = 'signing-key-1-0123456789abcdef0123';
 const SIGNING_KEY_2 = 'signing-key-2-0123456789abcdef0123';
@@ -14,6 +16,17 @@ const valid = {
 /** What `npm start` copies to .env on first run. */
 const example = parse(readFileSync(join(__dirname, '..', '.env.example')));
 
+/** The ConfigError's message, or '' when the environment is accepted. */
+function refusal(env: Record<string, string | undefined>): string {
+  try {
+    loadConfig(env);
+    return '';
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+}
+
 describe('configuration', () => {
   it('derives the webhook URL from API_URL and applies documented defaults', () => {
     const config = loadConfig(valid);
@@ -24,6 +37,12 @@ describe('configuration', () => {
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/calendly_bookings');
     expect(config.temporal).toMatchObject({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'calendly-bookings' });
     expect(config.websocket).toEqual({ pingIntervalSeconds: 30, maxBufferedBytes: 1024 * 1024, maxConnections: 800, maxPerOrganization: 100, maxPerToken: 20 });
+  });
+
+  it('gets each part of its Config from one section, so that no section overwrites another', () => {
+    const parts = Object.values(SECTIONS).flatMap(({ schema }) => Object.keys(schema.parse(valid)));
+    expect(parts.filter((part, index) => parts.indexOf(part) !== index)).toEqual([]);
+    expect(parts.sort()).toEqual(Object.keys(loadConfig(valid)).sort());
   });
 
   it('refuses websocket caps that would leave webhooks no connection', () => {
@@ -108,6 +127,45 @@ describe('configuration', () => {
     expect(attempt).toThrow(ConfigError);
     expect(attempt).toThrow(message);
     expect(attempt).toThrow(/Set it in \.env \(see \.env\.example\)/);
+  });
+
+  describe('a start-up with several mistakes', () => {
+    it('names the problems of every section in one line, each with how to fix it', () => {
+      const message = refusal({ ...valid, PORT: 'eighty', REMINDER_OFFSETS: '24 hours', OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS: '7200' });
+      expect(message).toBe(
+        'Configuration error: PORT must be a port number from 1 to 65535; ' +
+          'REMINDER_OFFSETS each offset is a number with s, m, h or d, e.g. REMINDER_OFFSETS=24h,1h,15m; ' +
+          'OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS must not exceed OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: the wait between attempts grows from the one up to the other. ' +
+          'Set it in .env (see .env.example).',
+      );
+    });
+
+    it("checks a rule between variables although another of its section's variables is wrong", () => {
+      const message = refusal({ ...valid, REMINDER_OFFSETS: '24 hours', REMINDER_WEBHOOK_URL: 'https://crm.example.com/hooks/reminders' });
+      expect(message).toMatch(/REMINDER_OFFSETS each offset is a number/);
+      expect(message).toMatch(/REMINDER_WEBHOOK_SECRET is required when REMINDER_WEBHOOK_URL is set/);
+    });
+
+    it('names a wrong variable once although several sections read it, and skips the rules that need it', () => {
+      const message = refusal({ ...valid, API_URL: 'bookings.example.com', API_TOKENS: 'short-token-0123' });
+      expect(message).toBe('Configuration error: API_URL must be an http(s) URL, e.g. API_URL=https://bookings.example.com. Set it in .env (see .env.example).');
+    });
+
+    it('reports a TLS file that cannot be read beside the other problems, with its path', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'config-'));
+      try {
+        const message = refusal({ ...valid, TEMPORAL_TLS_CA_PATH: join(dir, 'ca.pem'), LOG_LEVEL: 'loud' });
+        expect(message).toBe(
+          `Configuration error: LOG_LEVEL must be fatal, error, warn, info, debug or trace; TEMPORAL_TLS_CA_PATH cannot be read (ENOENT: ${join(dir, 'ca.pem')}): ` +
+            'give the path of a PEM CA certificate. Set it in .env (see .env.example).',
+        );
+        expect(refusal({ ...valid, TEMPORAL_TLS_CA_PATH: dir })).toBe(
+          `Configuration error: TEMPORAL_TLS_CA_PATH cannot be read (EISDIR: ${dir}): give the path of a PEM CA certificate. Set it in .env (see .env.example).`,
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   describe('the public example secrets of .env.example', () => {

@@ -15,6 +15,7 @@ const SCRIPTS = [
   'dev/send-test-webhook',
   'dev/benchmark',
   'dev/start-system',
+  'dev/docs-config',
 ];
 /** Complete configuration whose database cannot be reached (port 1). */
 const UNREACHABLE = {
