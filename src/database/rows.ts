@@ -48,6 +48,8 @@ export type RowOf<Spec extends Fields> = { [Field in keyof Spec]: ReturnType<Spe
 export interface RowShape<Row> {
   /** the columns, comma-separated, for `select ${shape.columns}` or `returning ${shape.columns}` */
   readonly columns: string;
+  /** the columns of the table named `alias` in the query (`t.id, t.created_at`), where another table has the same */
+  columnsOf(alias: string): string;
   read(row: Record<string, unknown>): Row;
 }
 
@@ -58,6 +60,7 @@ export function rowShape<const Spec extends Fields>(fields: Spec): RowShape<RowO
   const columns = Object.entries(fields).map(([field, read]) => ({ field, column: snakeCase(field), read }));
   return {
     columns: columns.map(({ column }) => column).join(', '),
+    columnsOf: (alias) => columns.map(({ column }) => `${alias}.${column}`).join(', '),
     read: (row) => Object.fromEntries(columns.map(({ field, column, read }) => [field, read(row[column], column)])) as RowOf<Spec>,
   };
 }
