@@ -21,6 +21,12 @@ export const integer: Column<number> = (value, column) => {
   if (typeof value === 'string' && /^-?\d+$/.test(value)) return Number(value);
   return wrong(column, 'an integer', value);
 };
+/** A bigint id, as text: the driver gives a bigint as text, a number only for smaller integers. */
+export const bigintText: Column<string> = (value, column) =>
+  typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value)) ? String(value) : wrong(column, 'a bigint', value);
+/** A text[]. */
+export const textArray: Column<string[]> = (value, column) =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string') ? value : wrong(column, 'a text array', value);
 /** A timestamp: the driver gives a Date, or text where the query made one. */
 export const timestamp: Column<Date> = (value, column) => {
   if (value instanceof Date) return value;
