@@ -32,12 +32,13 @@ export interface ErrorAnswerExtras {
   fields?: z.ZodRawShape;
   headers?: z.ZodObject;
 }
+export type ErrorAnswerExtrasByStatus = Readonly<Record<number, ErrorAnswerExtras>>;
 
 /** The error responses of an operation that can answer `codes`: one per status, each code described by its meaning. */
 export function errorAnswers<Catalogue extends ErrorCatalogue>(
   catalogue: Catalogue,
   codes: readonly CodeOf<Catalogue>[],
-  extras: Readonly<Record<number, ErrorAnswerExtras>> = {},
+  extras: ErrorAnswerExtrasByStatus = {},
 ): Record<number, ZodOpenApiResponseObject> {
   const byStatus = new Map<number, [string, ...string[]]>();
   for (const code of codes) {

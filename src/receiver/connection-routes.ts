@@ -20,7 +20,7 @@ import { CALENDLY_CONNECTION } from '../contract';
 import { connectionSecretPlace, type Connection } from '../database/connections';
 import { workflowListUrl } from '../temporal/web-ui-links';
 import { sendTestDelivery } from '../deliveries/test-delivery';
-import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorCode } from './api-errors';
+import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorAnswerExtrasByStatus, type ErrorCode } from './api-errors';
 import { connectionAnswerSchema, connectionSchema, connectStartSchema, testWebhookAnswerSchema } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
 import { JSON_BODY_ERRORS, jsonBody } from './json-body';
@@ -278,9 +278,9 @@ function notConnected(ctx: Context): void {
 }
 
 /** The errors of an operation: `codes` and, behind a token, the tenant scope's and 401. */
-const errors = (codes: readonly CodeOf<typeof CONNECTION_ERRORS>[], extras?: Parameters<typeof errorAnswers>[2]) =>
+const errors = (codes: readonly CodeOf<typeof CONNECTION_ERRORS>[], extras?: ErrorAnswerExtrasByStatus) =>
   errorAnswers(CONNECTION_ERRORS, codes, extras);
-const scoped = (codes: readonly CodeOf<typeof CONNECTION_ERRORS>[], extras?: Parameters<typeof errorAnswers>[2]) => ({
+const scoped = (codes: readonly CodeOf<typeof CONNECTION_ERRORS>[], extras?: ErrorAnswerExtrasByStatus) => ({
   ...errors(['invalid_query', 'organization_required', 'forbidden', 'oauth_not_configured', ...codes], extras),
   401: UNAUTHORIZED,
 });

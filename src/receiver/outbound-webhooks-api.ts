@@ -20,7 +20,7 @@ import { replayOutboundDelivery } from '../outbound/dispatch';
 import { SecretBox } from '../connections/secret-box';
 import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndpointRefused, secretSealing } from '../outbound/endpoints';
 import { OutboundDestinations } from '../outbound-destinations';
-import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorCode } from './api-errors';
+import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorAnswerExtrasByStatus, type ErrorCode } from './api-errors';
 import type { ReceiverDependencies } from './dependencies';
 import { JSON_BODY_ERRORS, jsonBody } from './json-body';
 import { BEARER_TOKEN, jsonAnswer, RETRY_AFTER, UNAUTHORIZED, type ApiPaths } from './openapi';
@@ -63,7 +63,7 @@ export const OUTBOUND_WEBHOOK_ERRORS = errorCatalogue({
 type OutboundWebhookError = CodeOf<typeof OUTBOUND_WEBHOOK_ERRORS>;
 const answer = (ctx: Context, code: OutboundWebhookError, error: string) => answerError(OUTBOUND_WEBHOOK_ERRORS, ctx, code, error);
 /** The errors of an operation: `codes`, the tenant scope's and 401. */
-const errors = (codes: readonly OutboundWebhookError[], extras?: Parameters<typeof errorAnswers>[2]) => ({
+const errors = (codes: readonly OutboundWebhookError[], extras?: ErrorAnswerExtrasByStatus) => ({
   ...errorAnswers(OUTBOUND_WEBHOOK_ERRORS, ['invalid_query', 'forbidden', ...codes], extras),
   401: UNAUTHORIZED,
 });
