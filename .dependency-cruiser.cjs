@@ -48,9 +48,16 @@ const RULES = {
     { path: [UPPER, '^src/(deliveries|subscriptions|connections|auth|temporal|outbound)/', '^(workflows|activities)/'] },
   ],
   'connections-stay-below-activities': [
-    "A connection's tokens, OAuth flow and secrets: used by the receiver, the activities and the scripts, never the reverse.",
-    { path: '^src/connections/' },
-    { path: [UPPER, '^src/deliveries/', '^(workflows|activities)/'] },
+    "A connection's tokens, OAuth flow and secrets: used by the receiver, the activities and the scripts, never the reverse; " +
+      'they do not reach up to the lifecycle either.',
+    { path: '^src/connections/', pathNot: '^src/connections/lifecycle\\.ts$' },
+    { path: [UPPER, '^src/deliveries/', '^(workflows|activities)/', '^src/connections/lifecycle\\.ts$'] },
+  ],
+  'connection-lifecycle-starts-workflows': [
+    "A connection's lifecycle starts its set-up and teardown workflows by reference, as the deliveries start theirs: " +
+      'it sits above the workflows, so the routes only map its outcomes to HTTP; it never reaches a process or the activities.',
+    { path: '^src/connections/lifecycle\\.ts$' },
+    { path: [UPPER, '^src/deliveries/', '^activities/'] },
   ],
   'broadcaster-reads-the-outbox-only': [
     'The broadcaster fans out outbox events; it does not reach into deliveries, workflows or activities.',

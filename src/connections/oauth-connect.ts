@@ -37,12 +37,21 @@ import type { SecretBox } from './secret-box';
 /** How long a started flow may take before its completion is refused: Calendly's code itself lasts 10 minutes. */
 const STATE_TTL_MS = 10 * 60_000;
 
-/** A flow that cannot complete, with the HTTP status and code the completion answers. */
+/** Why a flow cannot complete (the code the completion answers; the route gives each its HTTP status). */
+export type ConnectRefusal =
+  | 'invalid_state'
+  | 'state_expired'
+  | 'state_used'
+  | 'authorization_refused'
+  | 'consent_of_another_organization'
+  | 'calendly_organization_taken'
+  | 'confirm_replace_calendly_organization';
+
+/** A flow that cannot complete, with the code the completion answers. */
 export class ConnectError extends Error {
   override name = 'ConnectError';
   constructor(
-    readonly status: number,
-    readonly code: string,
+    readonly code: ConnectRefusal,
     message: string,
     readonly details: Record<string, unknown> = {},
   ) {
@@ -90,7 +99,6 @@ export class OAuthConnect {
     const sealed = this.openState(state, now);
     if (sealed.organization !== organization) {
       throw new ConnectError(
-        403,
         'consent_of_another_organization',
         'This Calendly consent was started by another organization, so nothing was connected: only the organization that clicked Connect can complete it',
       );
@@ -98,7 +106,7 @@ export class OAuthConnect {
     const em = this.options.orm.em.fork();
     const waiting = await grantAwaitingConfirmation(em, sealed.flow, organization);
     const opened = waiting && this.openOrNothing(waiting, waitingGrantPlace(sealed.flow));
-    if (waiting && !opened) throw new ConnectError(400, 'invalid_state', "This consent's waiting grant cannot be read: start connecting again");
+    if (waiting && !opened) throw new ConnectError('invalid_state', "This consent's waiting grant cannot be read: start connecting again");
     const grant = opened ? (JSON.parse(opened) as Grant) : await this.exchange(sealed, code);
     const tokens = { ...grant, expiresAt: new Date(grant.expiresAt) };
 
@@ -112,7 +120,6 @@ export class OAuthConnect {
     if (replaced && !confirm) {
       await awaitConfirmation(em, sealed.flow, this.options.box.seal(JSON.stringify(grant), waitingGrantPlace(sealed.flow)));
       throw new ConnectError(
-        409,
         'confirm_replace_calendly_organization',
         'This connection receives the bookings of another Calendly organization: complete again with "confirm": true to replace it (its webhook subscription is deleted)',
         {
@@ -178,7 +185,7 @@ export class OAuthConnect {
       return { ...tokens, expiresAt: tokens.expiresAt.toISOString() };
     } catch (error) {
       if (error instanceof OAuthError && error.permanent) {
-        throw new ConnectError(400, 'authorization_refused', `Calendly refused the authorization code (${error.code}): start connecting again`);
+        throw new ConnectError('authorization_refused', `Calendly refused the authorization code (${error.code}): start connecting again`);
       }
       throw error;
     }
@@ -220,18 +227,18 @@ export class OAuthConnect {
     try {
       sealed = JSON.parse(this.options.box.open(state, CONNECT_STATE_PLACE)) as SealedState;
     } catch {
-      throw new ConnectError(400, 'invalid_state', 'The state parameter is not one this system issued: start connecting again');
+      throw new ConnectError('invalid_state', 'The state parameter is not one this system issued: start connecting again');
     }
-    if (typeof sealed.flow !== 'string') throw new ConnectError(400, 'invalid_state', 'The state parameter is not one this system issued: start connecting again');
-    if (!(sealed.expiresAt > now)) throw new ConnectError(400, 'state_expired', 'The connect flow took too long: start connecting again');
+    if (typeof sealed.flow !== 'string') throw new ConnectError('invalid_state', 'The state parameter is not one this system issued: start connecting again');
+    if (!(sealed.expiresAt > now)) throw new ConnectError('state_expired', 'The connect flow took too long: start connecting again');
     return sealed;
   }
 }
 
 function usedError(): ConnectError {
-  return new ConnectError(400, 'state_used', 'This Calendly consent was already used (each one completes once): start connecting again');
+  return new ConnectError('state_used', 'This Calendly consent was already used (each one completes once): start connecting again');
 }
 
 function takenError(): ConnectError {
-  return new ConnectError(409, 'calendly_organization_taken', 'This Calendly organization is already connected to another organization');
+  return new ConnectError('calendly_organization_taken', 'This Calendly organization is already connected to another organization');
 }

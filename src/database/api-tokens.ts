@@ -3,6 +3,7 @@
  * Only the SHA-256 of a token is stored (see src/auth/api-tokens.ts); the clear token is shown once, when issued.
  */
 import type { EntityManager, MikroORM } from '@mikro-orm/postgresql';
+import { boolean, nullable, queryRow, queryRows, rowShape, text, timestamp, type RowShape } from './rows';
 import { insertWebsocketTicket, redeemWebsocketTicket, type TicketHolder } from './websocket-tickets';
 
 /** Revoking a token NOTIFYs its id here on commit: every broadcaster closes the websockets opened with it. */
@@ -20,37 +21,30 @@ export interface IssuedApiToken {
   revokedAt: Date | null;
 }
 
-/** Raw queries give timestamps as text. */
-interface Row {
-  id: string;
-  organization: string;
-  label: string | null;
-  created_at: string;
-  last_used_at: string | null;
-  revoked_at: string | null;
-}
-
-const dateOf = (value: string | null) => (value === null ? null : new Date(value));
-
-const toIssuedApiToken = (row: Row): IssuedApiToken => ({
-  id: row.id,
-  organization: row.organization,
-  label: row.label,
-  createdAt: new Date(row.created_at),
-  lastUsedAt: dateOf(row.last_used_at),
-  revokedAt: dateOf(row.revoked_at),
-});
+const ISSUED_TOKEN_FIELDS = {
+  id: text,
+  organization: text,
+  label: nullable(text),
+  createdAt: timestamp,
+  lastUsedAt: nullable(timestamp),
+  revokedAt: nullable(timestamp),
+};
+const issuedTokenRow: RowShape<IssuedApiToken> = rowShape(ISSUED_TOKEN_FIELDS);
+const revokedTokenRow = rowShape({ ...ISSUED_TOKEN_FIELDS, alreadyRevoked: boolean });
+const tokenOwnerRow = rowShape({ id: text, organization: text });
+const idRow = rowShape({ id: text });
 
 export async function insertApiToken(
   em: EntityManager,
   token: { organization: string; label?: string; tokenHash: Buffer },
 ): Promise<IssuedApiToken> {
-  const [row] = await em.execute<Row[]>(
-    `insert into api_tokens (organization, label, token_hash) values (?, ?, ?)
-     returning id, organization, label, created_at, last_used_at, revoked_at`,
+  const [row] = await queryRows(
+    em,
+    issuedTokenRow,
+    `insert into api_tokens (organization, label, token_hash) values (?, ?, ?) returning ${issuedTokenRow.columns}`,
     [token.organization, token.label ?? null, token.tokenHash],
   );
-  return toIssuedApiToken(row);
+  return row;
 }
 
 /**
@@ -58,7 +52,9 @@ export async function insertApiToken(
  * happens when the last noted use is over a minute old.
  */
 export async function useApiToken(em: EntityManager, tokenHash: Buffer): Promise<{ id: string; organization: string } | undefined> {
-  const [row] = await em.execute<{ id: string; organization: string }[]>(
+  return queryRow(
+    em,
+    tokenOwnerRow,
     `with found as (select id, organization, last_used_at from api_tokens where token_hash = ? and revoked_at is null),
      noted as (
        update api_tokens set last_used_at = now() from found
@@ -66,13 +62,14 @@ export async function useApiToken(em: EntityManager, tokenHash: Buffer): Promise
      select id, organization from found`,
     [tokenHash],
   );
-  return row;
 }
 
 /** Those of `ids` that are revoked (a broadcaster checks its open websockets after it missed notifications). */
 export async function revokedApiTokenIds(em: EntityManager, ids: readonly string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const rows = await em.execute<{ id: string }[]>(
+  const rows = await queryRows(
+    em,
+    idRow,
     `select id from api_tokens where id in (${ids.map(() => '?').join(', ')}) and revoked_at is not null`,
     [...ids],
   );
@@ -81,12 +78,12 @@ export async function revokedApiTokenIds(em: EntityManager, ids: readonly string
 
 /** Oldest first; every organization's when none is given. */
 export async function listApiTokens(em: EntityManager, organization?: string): Promise<IssuedApiToken[]> {
-  const rows = await em.execute<Row[]>(
-    `select id, organization, label, created_at, last_used_at, revoked_at from api_tokens
-     where ?::text is null or organization = ? order by created_at, id`,
+  return queryRows(
+    em,
+    issuedTokenRow,
+    `select ${issuedTokenRow.columns} from api_tokens where ?::text is null or organization = ? order by created_at, id`,
     [organization ?? null, organization ?? null],
   );
-  return rows.map(toIssuedApiToken);
 }
 
 /**
@@ -95,16 +92,19 @@ export async function listApiTokens(em: EntityManager, organization?: string): P
  */
 export async function revokeApiToken(em: EntityManager, id: string): Promise<{ token: IssuedApiToken; alreadyRevoked: boolean } | undefined> {
   return em.transactional(async (tx) => {
-    const [row] = await tx.execute<(Row & { already_revoked: boolean })[]>(
+    const row = await queryRow(
+      tx,
+      revokedTokenRow,
       `update api_tokens t set revoked_at = coalesce(before.revoked_at, now())
        from (select id, revoked_at from api_tokens where id = ? for update) before where t.id = before.id
-       returning t.id, t.organization, t.label, t.created_at, t.last_used_at, t.revoked_at, before.revoked_at is not null as already_revoked`,
+       returning ${issuedTokenRow.columnsOf('t')}, before.revoked_at is not null as already_revoked`,
       [id],
     );
     if (!row) return undefined;
+    const { alreadyRevoked, ...token } = row;
     // NOTIFY in a transaction is delivered on commit only.
-    if (!row.already_revoked) await tx.execute('select pg_notify(?, ?)', [API_TOKEN_REVOCATIONS_CHANNEL, row.id]);
-    return { token: toIssuedApiToken(row), alreadyRevoked: row.already_revoked };
+    if (!alreadyRevoked) await tx.execute('select pg_notify(?, ?)', [API_TOKEN_REVOCATIONS_CHANNEL, token.id]);
+    return { token, alreadyRevoked };
   });
 }
 

@@ -7,6 +7,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
+import { integer, oneOf, queryRows, rowShape, text, timestamp } from './rows';
 
 export interface BusinessFigures {
   from: Date;
@@ -41,18 +42,19 @@ export interface BusinessCountersQuery {
   revenue: Config['revenue'];
 }
 
-interface FiguresRow {
-  period: 'today' | 'last7Days' | 'last30Days' | 'range';
-  from_at: Date;
-  to_at: Date;
-  booked: number;
-  canceled: number;
-  rescheduled: number;
-  no_show: number;
-  held: number;
-  ended: number;
-  revenue: string;
-}
+/** One period's counts; `revenue` is a numeric, as text. */
+const figuresRow = rowShape({
+  period: oneOf(['today', 'last7Days', 'last30Days', 'range']),
+  fromAt: timestamp,
+  toAt: timestamp,
+  booked: integer,
+  canceled: integer,
+  rescheduled: integer,
+  noShow: integer,
+  held: integer,
+  ended: integer,
+  revenue: text,
+});
 
 /** Started in the period and over by now; a rescheduled meeting is left out: its replacement counts instead. */
 const ENDED = `c.over and c.start_time >= p.from_at and c.start_time < p.to_at and c.status <> 'rescheduled'`;
@@ -60,7 +62,9 @@ const HELD = `${ENDED} and c.status = 'active' and c.no_show_at is null`;
 
 export async function businessCounters(em: EntityManager, query: BusinessCountersQuery): Promise<BusinessCounters> {
   const { organization, timezone, now, range, revenue } = query;
-  const rows = await em.execute<FiguresRow[]>(
+  const rows = await queryRows(
+    em,
+    figuresRow,
     `with clock as (select ?::timestamptz as now_at, ?::text as tz),
      midnight as (select date_trunc('day', now_at at time zone tz) as local_day, tz from clock),
      periods as (
@@ -110,14 +114,14 @@ export async function businessCounters(em: EntityManager, query: BusinessCounter
   };
 }
 
-function figuresOf(row: FiguresRow): BusinessFigures {
+function figuresOf(row: ReturnType<typeof figuresRow.read>): BusinessFigures {
   return {
-    from: new Date(row.from_at),
-    to: new Date(row.to_at),
+    from: row.fromAt,
+    to: row.toAt,
     booked: row.booked,
     canceled: row.canceled,
     rescheduled: row.rescheduled,
-    noShow: row.no_show,
+    noShow: row.noShow,
     held: row.held,
     heldRate: row.ended === 0 ? null : row.held / row.ended,
     revenue: Number(row.revenue),

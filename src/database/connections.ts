@@ -4,41 +4,48 @@
  * sees them in clear.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { jsonObject, nullable, oneOf, queryRow, queryRows, rowShape, text, timestamp } from './rows';
 
 /** connected: working; needs_reauthorization: Calendly refused its token, a person must reconnect; disconnected: by a person */
-export type ConnectionStatus = 'connected' | 'needs_reauthorization' | 'disconnected';
+const CONNECTION_STATUSES = ['connected', 'needs_reauthorization', 'disconnected'] as const;
+export type ConnectionStatus = (typeof CONNECTION_STATUSES)[number];
 /** none: not created yet; active: Calendly delivers; upgrade_required: free plan (bookings come by polling); failed: see detail */
-export type WebhookState = 'none' | 'active' | 'upgrade_required' | 'failed' | 'deleted';
-export type SyncState = 'idle' | 'running' | 'failed';
+const WEBHOOK_STATES = ['none', 'active', 'upgrade_required', 'failed', 'deleted'] as const;
+export type WebhookState = (typeof WEBHOOK_STATES)[number];
+const SYNC_STATES = ['idle', 'running', 'failed'] as const;
+export type SyncState = (typeof SYNC_STATES)[number];
 
-export interface Connection {
-  id: string;
-  organization: string;
-  status: ConnectionStatus;
-  statusReason: string | null;
-  statusChangedAt: Date;
-  calendlyOrganization: string | null;
-  calendlyUser: string | null;
-  scope: string | null;
+/** A calendly_connections row. */
+const connectionRow = rowShape({
+  id: text,
+  organization: text,
+  status: oneOf(CONNECTION_STATUSES),
+  statusReason: nullable(text),
+  statusChangedAt: timestamp,
+  calendlyOrganization: nullable(text),
+  calendlyUser: nullable(text),
+  scope: nullable(text),
   /** sealed */
-  accessToken: string | null;
+  accessToken: nullable(text),
   /** sealed */
-  refreshToken: string | null;
-  tokenExpiresAt: Date | null;
+  refreshToken: nullable(text),
+  tokenExpiresAt: nullable(timestamp),
   /** sealed */
-  signingKey: string;
+  signingKey: text,
   /** sealed: the key of the Calendly organization this connection was moved away from (its subscription may remain) */
-  retiredSigningKey: string | null;
-  webhookSubscriptionUri: string | null;
-  webhookState: WebhookState;
-  webhookDetail: string | null;
-  lastDeliveryAt: Date | null;
-  lastSyncedAt: Date | null;
-  syncState: SyncState;
-  syncProgress: Record<string, unknown> | null;
-  createdAt: Date;
-  updatedAt: Date;
-}
+  retiredSigningKey: nullable(text),
+  webhookSubscriptionUri: nullable(text),
+  webhookState: oneOf(WEBHOOK_STATES),
+  webhookDetail: nullable(text),
+  lastDeliveryAt: nullable(timestamp),
+  lastSyncedAt: nullable(timestamp),
+  syncState: oneOf(SYNC_STATES),
+  syncProgress: nullable(jsonObject),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+});
+/** One Calendly account connected to one organization of ours; tokens and keys sealed. */
+export type Connection = ReturnType<typeof connectionRow.read>;
 
 /** The columns that hold a sealed secret. */
 export type SealedConnectionColumn = 'access_token' | 'refresh_token' | 'signing_key' | 'retired_signing_key';
@@ -48,40 +55,6 @@ export type SealedConnectionColumn = 'access_token' | 'refresh_token' | 'signing
  * open. The row is named by its organization (one connection each, and known before the row's id exists).
  */
 export const connectionSecretPlace = (column: SealedConnectionColumn, organization: string) => `calendly_connections.${column}:${organization}`;
-
-const COLUMNS = `id, organization, status, status_reason, status_changed_at, calendly_organization, calendly_user, scope,
-  access_token, refresh_token, token_expires_at, signing_key, retired_signing_key, webhook_subscription_uri, webhook_state, webhook_detail,
-  last_delivery_at, last_synced_at, sync_state, sync_progress, created_at, updated_at`;
-
-type Row = Record<string, unknown>;
-
-function connectionOf(row: Row): Connection {
-  const date = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
-  return {
-    id: row.id as string,
-    organization: row.organization as string,
-    status: row.status as ConnectionStatus,
-    statusReason: (row.status_reason as string | null) ?? null,
-    statusChangedAt: new Date(row.status_changed_at as string),
-    calendlyOrganization: (row.calendly_organization as string | null) ?? null,
-    calendlyUser: (row.calendly_user as string | null) ?? null,
-    scope: (row.scope as string | null) ?? null,
-    accessToken: (row.access_token as string | null) ?? null,
-    refreshToken: (row.refresh_token as string | null) ?? null,
-    tokenExpiresAt: date(row.token_expires_at),
-    signingKey: row.signing_key as string,
-    retiredSigningKey: (row.retired_signing_key as string | null) ?? null,
-    webhookSubscriptionUri: (row.webhook_subscription_uri as string | null) ?? null,
-    webhookState: row.webhook_state as WebhookState,
-    webhookDetail: (row.webhook_detail as string | null) ?? null,
-    lastDeliveryAt: date(row.last_delivery_at),
-    lastSyncedAt: date(row.last_synced_at),
-    syncState: row.sync_state as SyncState,
-    syncProgress: (row.sync_progress as Record<string, unknown> | null) ?? null,
-    createdAt: new Date(row.created_at as string),
-    updatedAt: new Date(row.updated_at as string),
-  };
-}
 
 export interface AuthorizedConnection {
   organization: string;
@@ -107,7 +80,9 @@ export class CalendlyOrganizationTakenError extends Error {
 /** Connects (or reconnects) the organization: one row per organization, so a reconnect keeps its id and its data. */
 export async function saveAuthorizedConnection(em: EntityManager, connection: AuthorizedConnection): Promise<Connection> {
   try {
-    const [row] = await em.execute<Row[]>(
+    const [row] = await queryRows(
+      em,
+      connectionRow,
       `insert into calendly_connections (organization, status, calendly_organization, calendly_user, scope, access_token, refresh_token, token_expires_at, signing_key)
        values (?, 'connected', ?, ?, ?, ?, ?, ?, ?)
        on conflict (organization) do update set
@@ -119,7 +94,7 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
          webhook_subscription_uri = case when ? then null else calendly_connections.webhook_subscription_uri end,
          webhook_state = case when ? then 'none' else calendly_connections.webhook_state end,
          updated_at = now()
-       returning ${COLUMNS}`,
+       returning ${connectionRow.columns}`,
       [
         connection.organization,
         connection.calendlyOrganization,
@@ -136,7 +111,7 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
         connection.newSigningKey,
       ],
     );
-    return connectionOf(row);
+    return row;
   } catch (error) {
     if ((error as { constraint?: string }).constraint === 'calendly_connections_calendly_organization_unique') {
       throw new CalendlyOrganizationTakenError('this Calendly organization is already connected to another organization');
@@ -147,31 +122,27 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
 
 /** Whether the Calendly organization is connected to an organization of ours other than `organization`. */
 export async function calendlyOrganizationTakenByOther(em: EntityManager, calendlyOrganization: string, organization: string): Promise<boolean> {
-  const rows = await em.execute<Row[]>(`select 1 from calendly_connections where calendly_organization = ? and organization <> ?`, [calendlyOrganization, organization]);
+  const rows = await em.execute(`select 1 from calendly_connections where calendly_organization = ? and organization <> ?`, [calendlyOrganization, organization]);
   return rows.length > 0;
 }
 
 export async function findConnection(em: EntityManager, id: string): Promise<Connection | undefined> {
   if (!isUuid(id)) return undefined;
-  const [row] = await em.execute<Row[]>(`select ${COLUMNS} from calendly_connections where id = ?`, [id]);
-  return row && connectionOf(row);
+  return queryRow(em, connectionRow, `select ${connectionRow.columns} from calendly_connections where id = ?`, [id]);
 }
 
 export async function connectionOfOrganization(em: EntityManager, organization: string): Promise<Connection | undefined> {
-  const [row] = await em.execute<Row[]>(`select ${COLUMNS} from calendly_connections where organization = ?`, [organization]);
-  return row && connectionOf(row);
+  return queryRow(em, connectionRow, `select ${connectionRow.columns} from calendly_connections where organization = ?`, [organization]);
 }
 
 /** Connections in these states, oldest first. */
 export async function listConnections(em: EntityManager, statuses: ConnectionStatus[] = ['connected', 'needs_reauthorization', 'disconnected']): Promise<Connection[]> {
-  const rows = await em.execute<Row[]>(`select ${COLUMNS} from calendly_connections where status = any(?::text[]) order by created_at, id`, [statuses]);
-  return rows.map(connectionOf);
+  return queryRows(em, connectionRow, `select ${connectionRow.columns} from calendly_connections where status = any(?::text[]) order by created_at, id`, [statuses]);
 }
 
 /** Call it inside a transaction: the row stays locked until it ends, so only one token refresh per connection runs. */
 export async function lockConnection(em: EntityManager, id: string): Promise<Connection | undefined> {
-  const [row] = await em.execute<Row[]>(`select ${COLUMNS} from calendly_connections where id = ? for update`, [id]);
-  return row && connectionOf(row);
+  return queryRow(em, connectionRow, `select ${connectionRow.columns} from calendly_connections where id = ? for update`, [id]);
 }
 
 export async function storeTokens(em: EntityManager, id: string, tokens: { accessToken: string; refreshToken: string; tokenExpiresAt: Date }): Promise<void> {
@@ -189,7 +160,7 @@ export async function storeTokens(em: EntityManager, id: string, tokens: { acces
  * True when it changed.
  */
 export async function markConnectionStatus(em: EntityManager, id: string, status: ConnectionStatus, reason: string | null): Promise<boolean> {
-  const rows = await em.execute<Row[]>(
+  const rows = await em.execute(
     `update calendly_connections set status = ?, status_reason = ?, status_changed_at = now(), updated_at = now()
      where id = ? and status <> ? and (status <> 'disconnected' or ? = 'disconnected') returning id`,
     [status, reason, id, status, status],

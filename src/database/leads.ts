@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Invitee } from '../calendly/schemas';
 import { emailKeyOf } from '../emails';
 import { LeadSchema, type Lead } from './entities/lead';
+import { integer, queryRows, rowShape } from './rows';
 
 export interface LeadChange {
   /** the lead as stored now */
@@ -10,6 +11,8 @@ export interface LeadChange {
   /** undefined: the booking said nothing new about the lead */
   change?: 'created' | 'updated';
 }
+
+const totalRow = rowShape({ total: integer });
 
 const LEAD_DETAILS = ['email', 'name', 'first_name', 'last_name', 'timezone', 'phone', 'first_seen_at', 'last_seen_at'] as const;
 
@@ -93,6 +96,6 @@ export async function listLeads(em: EntityManager, { organization, email, limit,
     `select l.* from leads l ${where} order by l.last_seen_at desc, l.id asc limit ? offset ?`,
     [...params, limit, offset],
   );
-  const [{ total }] = await em.execute<{ total: number }[]>(`select count(*)::int as total from leads l ${where}`, params);
+  const [{ total }] = await queryRows(em, totalRow, `select count(*)::int as total from leads l ${where}`, params);
   return [rows.map((row) => em.map(LeadSchema, row)), total];
 }

@@ -11,7 +11,10 @@ import { emailKeyOf } from '../emails';
 import { meetingWorkflowId } from '../workflow-ids';
 import { MeetingSchema, type Meeting, type MeetingStatus } from './entities/meeting';
 import { recordEvent } from './outbox';
+import { boolean, integer, nullable, oneOf, queryRow, queryRows, rowShape, text, timestamp, type RowShape } from './rows';
 import { meetingView, workflowIdOf } from './views';
+
+const MEETING_STATUSES = ['active', 'canceled', 'rescheduled'] as const satisfies readonly MeetingStatus[];
 
 function meetingStatusOf(invitee: Invitee): MeetingStatus {
   if (invitee.status === 'active') return 'active';
@@ -21,16 +24,20 @@ function meetingStatusOf(invitee: Invitee): MeetingStatus {
 export interface MeetingState {
   id: string;
   status: MeetingStatus;
-  no_show_at: Date | null;
+  noShowAt: Date | null;
 }
+const meetingStateRow: RowShape<MeetingState> = rowShape({ id: text, status: oneOf(MEETING_STATUSES), noShowAt: nullable(timestamp) });
+const appliedNoShowRow = rowShape({ organization: nullable(text), wasNoShow: boolean });
+/** A meeting (`m`) with its lead's (`l`) email. */
+const snapshotRow = rowShape({ id: text, status: oneOf(MEETING_STATUSES), startTime: timestamp, workflowId: nullable(text), email: text });
+const countsRow: RowShape<MeetingCounts> = rowShape({ booked: integer, canceled: integer, rescheduled: integer, noShow: integer });
 
 /** Call it inside a transaction: the meeting's row stays locked until it ends. */
 export async function lockMeetingState(em: EntityManager, organization: string, inviteeUri: string): Promise<MeetingState | undefined> {
-  const [row] = await em.execute<MeetingState[]>('select id, status, no_show_at from meetings where organization = ? and invitee_uri = ? for update', [
+  return queryRow(em, meetingStateRow, `select ${meetingStateRow.columns} from meetings where organization = ? and invitee_uri = ? for update`, [
     organization,
     inviteeUri,
   ]);
-  return row;
 }
 
 /** Set by PostgreSQL or by a no-show change, never by reading a booking; every other property is. */
@@ -118,7 +125,9 @@ export async function recordNoShowChange(
 ): Promise<AppliedNoShowChange | undefined> {
   // Every newer change is recorded, even one that does not flip the state, so that an older one arriving later
   // cannot undo it.
-  const [row] = await em.execute<{ organization: string | null; was_no_show: boolean }[]>(
+  return queryRow(
+    em,
+    appliedNoShowRow,
     `with previous as (select id, no_show_at from meetings where organization = ? and invitee_uri = ? for update)
      update meetings set no_show_at = ?, no_show_changed_at = ?, updated_at = now()
      from previous
@@ -126,7 +135,6 @@ export async function recordNoShowChange(
      returning meetings.organization, previous.no_show_at is not null as was_no_show`,
     [organization, inviteeUri, noShowAt, occurredAt, occurredAt],
   );
-  return row && { organization: row.organization, wasNoShow: row.was_no_show };
 }
 
 /**
@@ -166,7 +174,9 @@ export interface MeetingToRemind {
 
 /** The organization's meeting as its reminder workflow is told it; undefined when it is not stored. */
 export async function meetingSnapshot(em: EntityManager, organization: string, inviteeUri: string): Promise<MeetingToRemind | undefined> {
-  const [row] = await em.execute<{ id: string; status: MeetingStatus; start_time: string; workflow_id: string | null; email: string }[]>(
+  const row = await queryRow(
+    em,
+    snapshotRow,
     `select m.id, m.status, m.start_time, m.workflow_id, l.email from meetings m join leads l on l.id = m.lead_id
      where m.organization = ? and m.invitee_uri = ?`,
     [organization, inviteeUri],
@@ -178,9 +188,9 @@ export async function meetingSnapshot(em: EntityManager, organization: string, i
     inviteeEmail: emailKeyOf(row.email),
     eventUuid: uuidOf(inviteeUri.replace(/\/invitees\/[^/]+$/, '')),
     status: row.status,
-    startTime: new Date(row.start_time).toISOString(),
+    startTime: row.startTime.toISOString(),
   };
-  return { meeting, workflowId: workflowIdOf({ inviteeUri, workflowId: row.workflow_id }) };
+  return { meeting, workflowId: workflowIdOf({ inviteeUri, workflowId: row.workflowId }) };
 }
 
 export interface MeetingFilter {
@@ -221,7 +231,9 @@ export interface MeetingCounts {
 
 /** Over all organizations when `organization` is undefined. */
 export async function meetingCounts(em: EntityManager, organization: string | undefined): Promise<MeetingCounts> {
-  const [counts] = await em.execute<{ booked: number; canceled: number; rescheduled: number; no_show: number }[]>(
+  const [counts] = await queryRows(
+    em,
+    countsRow,
     `select count(*)::int as booked,
             count(*) filter (where status = 'canceled')::int as canceled,
             count(*) filter (where status = 'rescheduled')::int as rescheduled,
@@ -229,7 +241,7 @@ export async function meetingCounts(em: EntityManager, organization: string | un
      from meetings where (?::text is null or organization = ?)`,
     [organization ?? null, organization ?? null],
   );
-  return { booked: counts.booked, canceled: counts.canceled, rescheduled: counts.rescheduled, noShow: counts.no_show };
+  return counts;
 }
 
 /** Active meetings that have not ended by `now`, soonest first, with their leads; all organizations when undefined. */

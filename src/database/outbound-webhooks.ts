@@ -6,11 +6,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResult } from '@mikro-orm/core';
 import { EVENT_TYPES, type EventType } from './entities/outbox-event';
+import { bigintText, boolean, integer, jsonObject, nullable, oneOf, queryRow, queryRows, rowShape, text, textArray, timestamp, type RowShape } from './rows';
 
 /** What an endpoint may subscribe to: an event type, or every type of a kind (`meeting.*`). */
 export const OUTBOUND_EVENT_FILTERS = [...new Set(EVENT_TYPES.map((type) => `${type.split('.')[0]}.*`)), ...EVENT_TYPES] as const;
 
-export type OutboundDeliveryState = 'pending' | 'delivered' | 'dead';
+const OUTBOUND_DELIVERY_STATES = ['pending', 'delivered', 'dead'] as const;
+export type OutboundDeliveryState = (typeof OUTBOUND_DELIVERY_STATES)[number];
 
 export interface OutboundEndpoint {
   id: string;
@@ -52,59 +54,50 @@ export interface OutboundDeliveryToSend {
   event: { id: string; type: EventType; occurredAt: string; organization: string; data: Record<string, unknown> };
 }
 
-interface EndpointRow {
-  id: string;
-  organization: string;
-  url: string;
-  event_types: string[];
-  enabled: boolean;
-  created_at: Date;
-  disabled_at: Date | null;
-}
-
-interface DeliveryRow {
-  id: string;
-  endpoint_id: string;
-  outbox_event_id: string;
-  event_type: EventType;
-  organization: string;
-  state: OutboundDeliveryState;
-  attempts: number;
-  last_status: number | null;
-  last_error: string | null;
-  created_at: Date;
-  delivered_at: Date | null;
-  dead_at: Date | null;
-}
-
-const ENDPOINT_COLUMNS = 'id, organization, url, event_types, enabled, created_at, disabled_at';
-const DELIVERY_COLUMNS =
-  'id, endpoint_id, outbox_event_id, event_type, organization, state, attempts, last_status, last_error, created_at, delivered_at, dead_at';
-
-const toEndpoint = (row: EndpointRow): OutboundEndpoint => ({
-  id: row.id,
-  organization: row.organization,
-  url: row.url,
-  eventTypes: row.event_types,
-  enabled: row.enabled,
-  createdAt: new Date(row.created_at),
-  disabledAt: row.disabled_at && new Date(row.disabled_at),
+const endpointRow: RowShape<OutboundEndpoint> = rowShape({
+  id: text,
+  organization: text,
+  url: text,
+  eventTypes: textArray,
+  enabled: boolean,
+  createdAt: timestamp,
+  disabledAt: nullable(timestamp),
 });
 
-const toDelivery = (row: DeliveryRow): OutboundDelivery => ({
-  id: row.id,
-  endpointId: row.endpoint_id,
-  outboxEventId: String(row.outbox_event_id),
-  eventType: row.event_type,
-  organization: row.organization,
-  state: row.state,
-  attempts: row.attempts,
-  lastStatus: row.last_status,
-  lastError: row.last_error,
-  createdAt: new Date(row.created_at),
-  deliveredAt: row.delivered_at && new Date(row.delivered_at),
-  deadAt: row.dead_at && new Date(row.dead_at),
+const deliveryRow: RowShape<OutboundDelivery> = rowShape({
+  id: text,
+  endpointId: text,
+  outboxEventId: bigintText,
+  eventType: oneOf(EVENT_TYPES),
+  organization: text,
+  state: oneOf(OUTBOUND_DELIVERY_STATES),
+  attempts: integer,
+  lastStatus: nullable(integer),
+  lastError: nullable(text),
+  createdAt: timestamp,
+  deliveredAt: nullable(timestamp),
+  deadAt: nullable(timestamp),
 });
+
+/** A delivery joined with its endpoint (`p`) and its event (`e`). */
+const deliveryToSendRow = rowShape({
+  id: text,
+  state: oneOf(OUTBOUND_DELIVERY_STATES),
+  endpointId: text,
+  url: text,
+  secret: text,
+  enabled: boolean,
+  eventId: bigintText,
+  type: oneOf(EVENT_TYPES),
+  createdAt: timestamp,
+  organization: text,
+  payload: jsonObject,
+});
+/** A delivery (`d`) with whether its endpoint (`p`) is enabled. */
+const revivableRow = rowShape({ state: oneOf(OUTBOUND_DELIVERY_STATES), enabled: boolean, organization: text });
+const idRow = rowShape({ id: text });
+const organizationRow = rowShape({ organization: text });
+const countRow = rowShape({ n: integer });
 
 /**
  * The outbound deliveries of a new outbox event, for recordEvent's statement: one per enabled endpoint of the event's
@@ -127,23 +120,25 @@ export async function createOutboundEndpoint(
 ): Promise<OutboundEndpoint | undefined> {
   return em.transactional(async (tx) => {
     await tx.execute(`select pg_advisory_xact_lock(hashtext('outbound_endpoints:' || ?))`, [endpoint.organization]);
-    const [row] = await tx.execute<EndpointRow[]>(
+    return queryRow(
+      tx,
+      endpointRow,
       `insert into outbound_endpoints (id, organization, url, secret, event_types)
        select ?, ?, ?, ?, ?::text[] where (select count(*) from outbound_endpoints where organization = ? and enabled) < ?
-       returning ${ENDPOINT_COLUMNS}`,
+       returning ${endpointRow.columns}`,
       [endpoint.id, endpoint.organization, endpoint.url, endpoint.secret, `{${endpoint.eventTypes.join(',')}}`, endpoint.organization, maxPerOrganization],
     );
-    return row && toEndpoint(row);
   });
 }
 
 /** Enabled endpoints, newest first; of one organization when it is given. */
 export async function listOutboundEndpoints(em: EntityManager, organization?: string): Promise<OutboundEndpoint[]> {
-  const rows = await em.execute<EndpointRow[]>(
-    `select ${ENDPOINT_COLUMNS} from outbound_endpoints where enabled and (?::text is null or organization = ?) order by created_at desc, id`,
+  return queryRows(
+    em,
+    endpointRow,
+    `select ${endpointRow.columns} from outbound_endpoints where enabled and (?::text is null or organization = ?) order by created_at desc, id`,
     [organization ?? null, organization ?? null],
   );
-  return rows.map(toEndpoint);
 }
 
 /**
@@ -166,18 +161,20 @@ export async function listOutboundDeliveries(
 ): Promise<[OutboundDelivery[], number]> {
   const where = `(?::text is null or state = ?) and (?::text is null or organization = ?)`;
   const params = [filter.state ?? null, filter.state ?? null, filter.organization ?? null, filter.organization ?? null];
-  const rows = await em.execute<DeliveryRow[]>(
-    `select ${DELIVERY_COLUMNS} from outbound_deliveries where ${where} order by created_at desc, id limit ? offset ?`,
+  const rows = await queryRows(
+    em,
+    deliveryRow,
+    `select ${deliveryRow.columns} from outbound_deliveries where ${where} order by created_at desc, id limit ? offset ?`,
     [...params, filter.limit, filter.offset],
   );
-  const [{ total }] = await em.execute<{ total: string }[]>(`select count(*) as total from outbound_deliveries where ${where}`, params);
-  return [rows.map(toDelivery), Number(total)];
+  const [{ n }] = await queryRows(em, countRow, `select count(*) as n from outbound_deliveries where ${where}`, params);
+  return [rows, n];
 }
 
 export async function outboundDeliveryToSend(em: EntityManager, id: string): Promise<OutboundDeliveryToSend | null> {
-  const [row] = await em.execute<
-    { id: string; state: OutboundDeliveryState; endpoint_id: string; url: string; secret: string; enabled: boolean; event_id: string; type: EventType; created_at: Date; organization: string; payload: Record<string, unknown> }[]
-  >(
+  const row = await queryRow(
+    em,
+    deliveryToSendRow,
     `select d.id, d.state, d.endpoint_id, p.url, p.secret, p.enabled, e.id as event_id, e.type, e.created_at, d.organization, e.payload
      from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id join outbox_events e on e.id = d.outbox_event_id
      where d.id = ?`,
@@ -187,11 +184,11 @@ export async function outboundDeliveryToSend(em: EntityManager, id: string): Pro
   return {
     id: row.id,
     state: row.state,
-    endpointId: row.endpoint_id,
+    endpointId: row.endpointId,
     url: row.url,
     secret: row.secret,
     endpointEnabled: row.enabled,
-    event: { id: String(row.event_id), type: row.type, occurredAt: new Date(row.created_at).toISOString(), organization: row.organization, data: row.payload },
+    event: { id: row.eventId, type: row.type, occurredAt: row.createdAt.toISOString(), organization: row.organization, data: row.payload },
   };
 }
 
@@ -225,7 +222,9 @@ export async function markOutboundDeliveryDelivered(em: EntityManager, id: strin
  * organization when it was pending until now, else null.
  */
 export async function markOutboundDeliveryDead(em: EntityManager, id: string, reason?: string): Promise<string | null> {
-  const [row] = await em.execute<{ organization: string }[]>(
+  const row = await queryRow(
+    em,
+    organizationRow,
     `with settled as (
        update outbound_deliveries set state = 'dead', dead_at = now(), last_error = coalesce(?, last_error) where id = ? and state = 'pending'
        returning organization)
@@ -241,7 +240,9 @@ export async function markOutboundDeliveryDead(em: EntityManager, id: string, re
  * that one organization's slow or dead endpoints hold at most that many of the workers' activity slots.
  */
 export async function undispatchedOutboundDeliveries(em: EntityManager, limit: number, maxInFlightPerOrganization: number): Promise<string[]> {
-  const rows = await em.execute<{ id: string }[]>(
+  const rows = await queryRows(
+    em,
+    idRow,
     `with waiting as (select distinct organization from outbound_deliveries where state = 'pending' and dispatched_at is null),
           in_flight as (select organization, count(*) as n from outbound_deliveries where state = 'pending' and dispatched_at is not null group by organization)
      select next.id from waiting left join in_flight using (organization)
@@ -269,7 +270,9 @@ export async function reviveDeadOutboundDelivery(
   id: string,
   organization?: string,
 ): Promise<{ revived: true; organization: string } | { revived: false; reason: 'missing' | 'endpoint_disabled' | 'pending' | 'delivered' }> {
-  const [row] = await em.execute<{ state: OutboundDeliveryState; enabled: boolean; organization: string }[]>(
+  const row = await queryRow(
+    em,
+    revivableRow,
     `select d.state, p.enabled, d.organization from outbound_deliveries d join outbound_endpoints p on p.id = d.endpoint_id
      where d.id = ? and (?::text is null or d.organization = ?)`,
     [id, organization ?? null, organization ?? null],
@@ -288,9 +291,11 @@ export async function reviveDeadOutboundDelivery(
 
 /** The organization's deliveries dispatched and not yet settled (delivered or dead). */
 export async function outboundDeliveriesInFlight(em: EntityManager, organization: string): Promise<number> {
-  const [row] = await em.execute<{ n: string }[]>(
+  const row = await queryRow(
+    em,
+    countRow,
     `select count(*) as n from outbound_deliveries where organization = ? and state = 'pending' and dispatched_at is not null`,
     [organization],
   );
-  return Number(row?.n ?? 0);
+  return row?.n ?? 0;
 }

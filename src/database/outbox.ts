@@ -3,8 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResult } from '@mikro-orm/core';
 import type { EventType } from './entities/outbox-event';
 import { OUTBOUND_DELIVERIES_OF_EVENT } from './outbound-webhooks';
+import { bigintText, queryRows, rowShape } from './rows';
 
 export const OUTBOX_CHANNEL = 'outbox_events';
+
+const eventIdRow = rowShape({ id: bigintText });
 
 export interface NewEvent {
   type: EventType;
@@ -21,7 +24,9 @@ export async function recordEvent(em: EntityManager, event: NewEvent): Promise<s
 export async function recordEvents(em: EntityManager, events: NewEvent[]): Promise<string[]> {
   // One statement, as it runs for every change: the events, their outbound webhook deliveries in the same transaction
   // (a committed event always has them), and the NOTIFY (delivered on commit only, and not at all on rollback).
-  const rows = await em.execute<{ id: string }[]>(
+  const rows = await queryRows(
+    em,
+    eventIdRow,
     `with given as (
        select item->>'type' as type, item->>'organization' as organization, item->'payload' as payload, position
        from jsonb_array_elements(?::jsonb) with ordinality as given(item, position)

@@ -4,6 +4,7 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResult } from '@mikro-orm/core';
+import { integer, queryRows, rowShape, text, timestamp, type RowShape } from './rows';
 
 export interface RefusalCount {
   /** the start of the minute, UTC */
@@ -12,6 +13,8 @@ export interface RefusalCount {
   reason: string;
   count: number;
 }
+
+const refusalCountRow: RowShape<RefusalCount> = rowShape({ minute: timestamp, reason: text, count: integer });
 
 /** Adds the counts to their (minute, reason) rows: one upsert per minute and reason, all in one statement. */
 export async function addRefusalCounts(em: EntityManager, counts: readonly RefusalCount[]): Promise<void> {
@@ -26,11 +29,7 @@ export async function addRefusalCounts(em: EntityManager, counts: readonly Refus
 
 /** The counts from `since` on, oldest minute first. */
 export async function refusalCounts(em: EntityManager, since = new Date(0)): Promise<RefusalCount[]> {
-  const rows = await em.execute<{ minute: Date; reason: string; count: number }[]>(
-    'select minute, reason, count from refused_requests where minute >= ? order by minute, reason',
-    [since],
-  );
-  return rows.map((row) => ({ minute: new Date(row.minute), reason: row.reason, count: Number(row.count) }));
+  return queryRows(em, refusalCountRow, `select ${refusalCountRow.columns} from refused_requests where minute >= ? order by minute, reason`, [since]);
 }
 
 /** Retention: deletes at most `limit` counts of minutes before `before`, and says how many it deleted. */

@@ -8,20 +8,21 @@ import type { PlannedReminder, ReminderState } from '../contract';
 import { MeetingSchema } from './entities/meeting';
 import { ReminderSchema, type Reminder } from './entities/reminder';
 import { recordEvent } from './outbox';
+import { integer, nullable, oneOf, queryRow, queryRows, rowShape, text, timestamp } from './rows';
 import { meetingView } from './views';
 
-/** Raw rows: timestamps come back as strings. */
-interface ReminderRow {
-  id: string;
-  offset_seconds: number;
-  fire_at: string;
-  state: ReminderState;
-}
+const REMINDER_STATES = ['scheduled', 'sent', 'canceled', 'skipped'] as const satisfies readonly ReminderState[];
+const plannedRow = rowShape({ id: text, offsetSeconds: integer, fireAt: timestamp, state: oneOf(REMINDER_STATES) });
+/** A reminder (`r`) with its meeting's (`m`) status, start and organization. */
+const firingRow = rowShape({ state: oneOf(REMINDER_STATES), meetingId: text, status: text, startTime: timestamp, organization: nullable(text) });
+const noticeRow = rowShape({ id: text, meetingId: text, offsetSeconds: integer, fireAt: timestamp, sentAt: nullable(timestamp) });
+const outboundOutcomeRow = rowShape({ outboundDeliveredAt: nullable(timestamp), outboundFailedAt: nullable(timestamp) });
+const failedDeliveryRow = rowShape({ id: text, meetingId: text, offsetSeconds: integer, fireAt: timestamp, outboundFailedAt: timestamp, outboundFailure: text });
 
-const planned = (row: ReminderRow): PlannedReminder => ({
+const planned = (row: ReturnType<typeof plannedRow.read>): PlannedReminder => ({
   reminderId: row.id,
-  offsetSeconds: row.offset_seconds,
-  fireAt: new Date(row.fire_at).toISOString(),
+  offsetSeconds: row.offsetSeconds,
+  fireAt: row.fireAt.toISOString(),
   state: row.state,
 });
 
@@ -30,7 +31,9 @@ export async function planReminders(em: EntityManager, meetingId: string, offset
   // One statement, as it runs for every booking: the new rows (returned by the insert) and those planned before
   // (seen by the select, which cannot see the new ones).
   const plan = () =>
-    em.execute<ReminderRow[]>(
+    queryRows(
+      em,
+      plannedRow,
       `with added as (
          insert into reminders (meeting_id, offset_seconds, fire_at, state, skipped_at)
          select id, offset_seconds, fire_at, case when fire_at > ? then 'scheduled' else 'skipped' end, case when fire_at > ? then null else ?::timestamptz end
@@ -57,14 +60,16 @@ export async function planReminders(em: EntityManager, meetingId: string, offset
  */
 export async function fireReminder(em: EntityManager, reminderId: string, now: Date): Promise<ReminderState> {
   return em.transactional(async (tx) => {
-    const [row] = await tx.execute<{ state: ReminderState; meeting_id: string; status: string; start_time: string; organization: string | null }[]>(
+    const row = await queryRow(
+      tx,
+      firingRow,
       `select r.state, r.meeting_id, m.status, m.start_time, m.organization
        from reminders r join meetings m on m.id = r.meeting_id where r.id = ? for update of r`,
       [reminderId],
     );
     if (!row) throw new Error(`no reminder ${reminderId}`);
     if (row.state !== 'scheduled') return row.state;
-    const state: ReminderState = row.status !== 'active' ? 'canceled' : now >= new Date(row.start_time) ? 'skipped' : 'sent';
+    const state: ReminderState = row.status !== 'active' ? 'canceled' : now >= row.startTime ? 'skipped' : 'sent';
     await tx.execute(`update reminders set state = ?, ${state}_at = ?, updated_at = now() where id = ?`, [state, now, reminderId]);
     if (state === 'sent') {
       await recordEvent(tx, { type: 'reminder.sent', organization: row.organization, payload: await reminderNotice(tx, reminderId) });
@@ -74,7 +79,7 @@ export async function fireReminder(em: EntityManager, reminderId: string, now: D
 }
 
 export async function cancelScheduledReminders(em: EntityManager, meetingId: string): Promise<number> {
-  const rows = await em.execute<{ id: string }[]>(
+  const rows = await em.execute(
     `update reminders set state = 'canceled', canceled_at = now(), updated_at = now() where meeting_id = ? and state = 'scheduled' returning id`,
     [meetingId],
   );
@@ -83,13 +88,10 @@ export async function cancelScheduledReminders(em: EntityManager, meetingId: str
 
 /** What a sent reminder says, to the websocket and to the reminder webhook alike. */
 export async function reminderNotice(em: EntityManager, reminderId: string) {
-  const [reminder] = await em.execute<{ id: string; meeting_id: string; offset_seconds: number; fire_at: string; sent_at: string | null }[]>(
-    'select id, meeting_id, offset_seconds, fire_at, sent_at from reminders where id = ?',
-    [reminderId],
-  );
-  const meeting = await em.findOneOrFail(MeetingSchema, { id: reminder.meeting_id }, { populate: ['lead'], refresh: true });
+  const [reminder] = await queryRows(em, noticeRow, `select ${noticeRow.columns} from reminders where id = ?`, [reminderId]);
+  const meeting = await em.findOneOrFail(MeetingSchema, { id: reminder.meetingId }, { populate: ['lead'], refresh: true });
   return {
-    reminder: { id: reminder.id, offsetSeconds: reminder.offset_seconds, fireAt: new Date(reminder.fire_at), sentAt: reminder.sent_at && new Date(reminder.sent_at) },
+    reminder: { id: reminder.id, offsetSeconds: reminder.offsetSeconds, fireAt: reminder.fireAt, sentAt: reminder.sentAt },
     meeting: meetingView(meeting),
   };
 }
@@ -101,11 +103,8 @@ export async function markOutboundDelivered(em: EntityManager, reminderId: strin
 
 /** Delivered, or refused for good: either way the reminder webhook is not called again for it. */
 export async function outboundDelivered(em: EntityManager, reminderId: string): Promise<boolean> {
-  const [row] = await em.execute<{ outbound_delivered_at: string | null; outbound_failed_at: string | null }[]>(
-    'select outbound_delivered_at, outbound_failed_at from reminders where id = ?',
-    [reminderId],
-  );
-  return Boolean(row?.outbound_delivered_at || row?.outbound_failed_at);
+  const row = await queryRow(em, outboundOutcomeRow, `select ${outboundOutcomeRow.columns} from reminders where id = ?`, [reminderId]);
+  return Boolean(row?.outboundDeliveredAt || row?.outboundFailedAt);
 }
 
 /** Records that the reminder webhook refused this reminder for good (e.g. it answered 404); the first time only. */
@@ -128,8 +127,10 @@ export interface FailedReminderDelivery {
 
 /** Reminders the reminder webhook refused for good, latest first; of one organization when it is given. */
 export async function failedReminderDeliveries(em: EntityManager, organization: string | undefined, limit: number): Promise<FailedReminderDelivery[]> {
-  const rows = await em.execute<{ id: string; meeting_id: string; offset_seconds: number; fire_at: string; outbound_failed_at: string; outbound_failure: string }[]>(
-    `select r.id, r.meeting_id, r.offset_seconds, r.fire_at, r.outbound_failed_at, r.outbound_failure
+  const rows = await queryRows(
+    em,
+    failedDeliveryRow,
+    `select ${failedDeliveryRow.columnsOf('r')}
      from reminders r join meetings m on m.id = r.meeting_id
      where r.outbound_failed_at is not null and (?::text is null or m.organization = ?)
      order by r.outbound_failed_at desc, r.id limit ?`,
@@ -137,11 +138,11 @@ export async function failedReminderDeliveries(em: EntityManager, organization: 
   );
   return rows.map((row) => ({
     reminderId: row.id,
-    meetingId: row.meeting_id,
-    offsetSeconds: row.offset_seconds,
-    fireAt: new Date(row.fire_at),
-    failedAt: new Date(row.outbound_failed_at),
-    failure: row.outbound_failure,
+    meetingId: row.meetingId,
+    offsetSeconds: row.offsetSeconds,
+    fireAt: row.fireAt,
+    failedAt: row.outboundFailedAt,
+    failure: row.outboundFailure,
   }));
 }
 

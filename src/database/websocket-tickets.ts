@@ -4,6 +4,7 @@
  * redeeming deletes it, so a ticket opens one websocket on whichever receiver it reaches, once.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { nullable, queryRow, queryRows, rowShape, text, timestamp } from './rows';
 
 /** What a ticket stands for: the caller that asked for it (src/auth/api-tokens.ts, ApiCaller). */
 export interface TicketHolder {
@@ -12,21 +13,20 @@ export interface TicketHolder {
   issuedTokenId?: string;
 }
 
-interface Row {
-  organization: string | null;
-  token_key: string;
-  issued_token_id: string | null;
-}
+const holderRow = rowShape({ organization: nullable(text), tokenKey: text, issuedTokenId: nullable(text) });
+const expiryRow = rowShape({ expiresAt: timestamp });
 
 /** Stores the ticket's hash for `seconds`; expired tickets go in the same statement. Returns its expiry. */
 export async function insertWebsocketTicket(em: EntityManager, ticketHash: Buffer, holder: TicketHolder, seconds: number): Promise<Date> {
-  const [row] = await em.execute<{ expires_at: string }[]>(
+  const [row] = await queryRows(
+    em,
+    expiryRow,
     `with expired as (delete from websocket_tickets where expires_at < now())
      insert into websocket_tickets (ticket_hash, organization, token_key, issued_token_id, expires_at)
      values (?, ?, ?, ?, now() + make_interval(secs => ?)) returning expires_at`,
     [ticketHash, holder.organization ?? null, holder.tokenKey, holder.issuedTokenId ?? null, seconds],
   );
-  return new Date(row.expires_at);
+  return row.expiresAt;
 }
 
 /**
@@ -34,7 +34,9 @@ export async function insertWebsocketTicket(em: EntityManager, ticketHash: Buffe
  * revoked meanwhile; a second redeem of the same ticket finds nothing.
  */
 export async function redeemWebsocketTicket(em: EntityManager, ticketHash: Buffer): Promise<TicketHolder | undefined> {
-  const [row] = await em.execute<Row[]>(
+  const row = await queryRow(
+    em,
+    holderRow,
     `with redeemed as (delete from websocket_tickets where ticket_hash = ? returning organization, token_key, issued_token_id, expires_at)
      select organization, token_key, issued_token_id from redeemed
      where expires_at > now()
@@ -42,5 +44,5 @@ export async function redeemWebsocketTicket(em: EntityManager, ticketHash: Buffe
     [ticketHash],
   );
   if (!row) return undefined;
-  return { organization: row.organization ?? undefined, tokenKey: row.token_key, issuedTokenId: row.issued_token_id ?? undefined };
+  return { organization: row.organization ?? undefined, tokenKey: row.tokenKey, issuedTokenId: row.issuedTokenId ?? undefined };
 }

@@ -3,42 +3,67 @@
  * behind the organization's API token, start connecting (the authorize URL), complete it, read the connection's
  * status and disconnect it. The OAuth callback Calendly redirects the browser to needs no token and connects nothing:
  * it hands `code` and `state` on to the dashboard, which completes with its token, so a consent finished in
- * anyone else's browser cannot attach a Calendly account to the organization that started it. A completed connect
- * starts `setUpConnection` (subscription, schedules, first sync); a disconnect runs `disconnectConnection`. Without
- * config.oauth every route answers 404 `oauth_not_configured`.
+ * anyone else's browser cannot attach a Calendly account to the organization that started it. Completing and
+ * disconnecting go through the connection's lifecycle (src/connections/lifecycle.ts), which runs its set-up and
+ * teardown in Temporal; these routes check the input and map the outcomes to HTTP. Without config.oauth every route
+ * answers 404 `oauth_not_configured`.
  */
 import Router from '@koa/router';
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
 import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
-import { requireApiToken, type ApiCaller } from '../auth/api-tokens';
+import { requireApiToken } from '../auth/api-tokens';
 import type { Config } from '../config';
 import type { ConnectionServices } from '../connections/services';
-import { ConnectError } from '../connections/oauth-connect';
+import { ConnectionLifecycle, DISCONNECT_WAIT_MS } from '../connections/lifecycle';
+import type { ConnectRefusal } from '../connections/oauth-connect';
 import { CALENDLY_CONNECTION } from '../contract';
 import { connectionSecretPlace, type Connection } from '../database/connections';
-import { organizationUri } from '../outbound/endpoints';
 import { workflowListUrl } from '../temporal/web-ui-links';
-import { connectionWorkflowIds } from '../workflow-ids';
 import { sendTestDelivery } from '../deliveries/test-delivery';
-import { disconnectConnection, setUpConnection } from '../../workflows';
-import { connectionAnswerSchema, connectionSchema, connectStartSchema, errorWith, testWebhookAnswerSchema } from './api-schemas';
+import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorAnswerExtrasByStatus, type ErrorCode } from './api-errors';
+import { connectionAnswerSchema, connectionSchema, connectStartSchema, testWebhookAnswerSchema } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
+import { JSON_BODY_ERRORS, jsonBody } from './json-body';
 import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';
-import { jsonBody } from './outbound-webhooks-api';
 import { requestLogger } from './request-context';
+import { oneOrganization, TENANT_SCOPE_ERRORS } from './tenant-scope';
 
 export const CONNECTION_CALLBACK_PATH = '/api/connections/callback';
 const COMPLETE_PATH = '/api/connection/complete';
 /** Where the callback sends the browser, `code` and `state` in the fragment: the dashboard, which completes with its token. */
 const AUTHORIZED_REDIRECT = '/?connection=authorized';
-/** Temporal must accept a start within this, as for a webhook delivery. */
-const START_TIMEOUT_MS = 5_000;
-/** How long POST /api/connection/disconnect waits for the teardown before answering 202 with the status so far. */
-const DISCONNECT_WAIT_MS = 30_000;
 const DISCONNECT_REASON = 'disconnected by the organization (POST /api/connection/disconnect)';
 
-const organizationQuery = z.object({ organization: organizationUri.optional() });
+/** Why a completion was refused (src/connections/oauth-connect.ts), with its status: every refusal has one. */
+const CONNECT_REFUSALS = {
+  invalid_state: { status: 400, means: 'the state is not one this system issued: start again' },
+  state_expired: { status: 400, means: 'the flow took over 10 minutes: start again' },
+  state_used: { status: 400, means: 'this consent was already completed: start again' },
+  authorization_refused: { status: 400, means: 'Calendly refused the code: start again' },
+  consent_of_another_organization: { status: 403, means: 'another organization started this consent' },
+  calendly_organization_taken: { status: 409, means: 'this Calendly organization is connected to another organization' },
+  confirm_replace_calendly_organization: {
+    status: 409,
+    means: 'it would replace the connected Calendly organization (`current` and `replacement` name both): complete again with `confirm`',
+  },
+} as const satisfies Record<ConnectRefusal, ErrorCode>;
+
+export const CONNECTION_ERRORS = errorCatalogue({
+  ...TENANT_SCOPE_ERRORS,
+  ...JSON_BODY_ERRORS,
+  ...CONNECT_REFUSALS,
+  oauth_not_configured: { status: 404, means: 'this deployment has no OAuth app' },
+  not_connected: { status: 404, means: 'the organization has no connection' },
+  database_unavailable: { status: 503, means: 'the flow could not be recorded: try again' },
+  temporal_unavailable: { status: 503, means: 'Temporal did not accept the workflow in time: try again' },
+  disconnect_failed: { status: 502, means: 'the teardown failed (its workflow says why): try again' },
+  connect_failed: { status: 502, means: 'Calendly or the database did not answer: start connecting again' },
+  invalid_callback: { status: 400, means: 'no code or state' },
+  authorization_failed: { status: 400, means: 'Calendly answered an error' },
+  access_denied: { status: 403, means: 'the user declined access in Calendly' },
+});
+const answer = (ctx: Context, code: CodeOf<typeof CONNECTION_ERRORS>, error: string) => answerError(CONNECTION_ERRORS, ctx, code, error);
+
 const callbackQuery = z.object({
   code: z.string().min(1).optional(),
   state: z.string().min(1).optional(),
@@ -48,48 +73,59 @@ const completeBody = z.object({ code: z.string().min(1).max(2048), state: z.stri
 /** OAuth error codes are a fixed vocabulary (RFC 6749 §4.1.2.1); anything else is not echoed back. */
 const OAUTH_ERROR_CODE = /^[a-z_]{1,64}$/;
 
-type Handler = (ctx: Context, services: ConnectionServices) => void | Promise<void>;
+interface ConnectionRouting {
+  services: ConnectionServices;
+  lifecycle: ConnectionLifecycle;
+}
+type Handler = (ctx: Context, routing: ConnectionRouting) => void | Promise<void>;
 
 export function connectionRoutes({ config, temporal, logger, apiTokens, connections }: ReceiverDependencies): Router {
   const router = new Router();
   const authenticated = requireApiToken(apiTokens);
+  const routing = connections && {
+    services: connections,
+    lifecycle: new ConnectionLifecycle({
+      temporal,
+      taskQueue: config.temporal.taskQueue,
+      services: connections,
+      syncLookBackDays: config.oauth?.syncLookBackDays ?? 0,
+    }),
+  };
   const configured =
     (handler: Handler): Middleware =>
     async (ctx) => {
-      if (!connections) {
+      if (!routing) {
         return answer(
           ctx,
-          404,
           'oauth_not_configured',
           'OAuth connections are not configured here: set CALENDLY_CLIENT_ID, CALENDLY_CLIENT_SECRET, CALENDLY_OAUTH_REDIRECT_URI and CONNECTION_ENCRYPTION_KEY',
         );
       }
-      await handler(ctx, connections);
+      await handler(ctx, routing);
     };
   /** The organization's connection (the token's, or `?organization=`'s), or 404 `not_connected`. */
   const ofConnection =
-    (handler: (ctx: Context, services: ConnectionServices, connection: Connection, organization: string) => void | Promise<void>): Handler =>
-    async (ctx, services) => {
-      const organization = organizationOf(ctx);
+    (handler: (ctx: Context, routing: ConnectionRouting, connection: Connection, organization: string) => void | Promise<void>): Handler =>
+    async (ctx, routing) => {
+      const organization = oneOrganization(ctx);
       if (!organization) return;
-      const connection = await services.connect.connectionOf(organization);
+      const connection = await routing.services.connect.connectionOf(organization);
       if (!connection) return notConnected(ctx);
-      await handler(ctx, services, connection, organization);
+      await handler(ctx, routing, connection, organization);
     };
-  const taskQueue = config.temporal.taskQueue;
 
   router.post(
     '/api/connection/connect',
     authenticated,
-    configured(async (ctx, { connect }) => {
-      const organization = organizationOf(ctx);
+    configured(async (ctx, { services }) => {
+      const organization = oneOrganization(ctx);
       if (!organization) return;
       let started;
       try {
-        started = await connect.start(organization);
+        started = await services.connect.start(organization);
       } catch (error) {
         requestLogger(ctx, logger).error({ err: error, organization }, 'Could not record the Calendly connect');
-        return answer(ctx, 503, 'database_unavailable', 'Connecting cannot start now: try again in a moment');
+        return answer(ctx, 'database_unavailable', 'Connecting cannot start now: try again in a moment');
       }
       requestLogger(ctx, logger).info({ organization }, 'Calendly connect started');
       ctx.body = started satisfies z.output<typeof connectStartSchema>;
@@ -100,7 +136,7 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
     '/api/connection',
     authenticated,
     configured(
-      ofConnection((ctx, services, connection) => {
+      ofConnection((ctx, { services }, connection) => {
         ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
       }),
     ),
@@ -109,71 +145,63 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
   router.post(
     '/api/connection/disconnect',
     authenticated,
-    configured(ofConnection(async (ctx, services, connection, organization) => {
-      const log = requestLogger(ctx, logger).child({ connectionId: connection.id, organization });
-      if (connection.status !== 'disconnected') {
-        let handle;
-        try {
-          handle = await temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
-            temporal.workflow.start(disconnectConnection, {
-              workflowId: connectionWorkflowIds(connection.id).teardown,
-              taskQueue,
-              args: [{ connectionId: connection.id, reason: DISCONNECT_REASON }],
-              // A second click while one runs joins it; a later disconnect (after a reconnect) runs anew.
-              workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-              workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-              typedSearchAttributes: [{ key: CALENDLY_CONNECTION, value: connection.id }],
-            }),
-          );
-        } catch (error) {
-          log.error({ err: error }, 'Temporal did not accept the disconnect');
-          return answer(ctx, 503, 'temporal_unavailable', 'The disconnect could not be started now: try again in a moment');
+    configured(
+      ofConnection(async (ctx, { services, lifecycle }, connection, organization) => {
+        const log = requestLogger(ctx, logger).child({ connectionId: connection.id, organization });
+        const alreadyDisconnected = connection.status === 'disconnected';
+        const result = await lifecycle.disconnect(connection, DISCONNECT_REASON);
+        switch (result.outcome) {
+          case 'not_started':
+            log.error({ err: result.cause }, 'Temporal did not accept the disconnect');
+            return answer(ctx, 'temporal_unavailable', 'The disconnect could not be started now: try again in a moment');
+          case 'failed':
+            log.error({ err: result.cause }, 'Disconnecting failed');
+            return answer(ctx, 'disconnect_failed', `Disconnecting failed: see workflow ${result.workflowId} in the Temporal Web UI, then try again`);
+          case 'under_way':
+            // GET /api/connection later says how far it got.
+            ctx.status = 202;
+            break;
+          case 'disconnected':
+            if (!alreadyDisconnected) log.info('Calendly disconnected');
         }
-        const timeout = AbortSignal.timeout(DISCONNECT_WAIT_MS);
-        try {
-          await temporal.withAbortSignal(timeout, () => handle.result());
-          log.info('Calendly disconnected');
-        } catch (error) {
-          if (!timeout.aborted) {
-            log.error({ err: error }, 'Disconnecting failed');
-            return answer(ctx, 502, 'disconnect_failed', `Disconnecting failed: see workflow ${handle.workflowId} in the Temporal Web UI, then try again`);
-          }
-          // Still under way (e.g. Calendly is slow): the status says how far it got; GET /api/connection later.
-          ctx.status = 202;
-        }
-      }
-      const current = (await services.connect.connectionOf(organization)) ?? connection;
-      ctx.body = { connection: connectionView(current, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
-    })),
+        ctx.body = { connection: connectionView(result.connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
+      }),
+    ),
   );
 
   router.post(
     '/api/connection/test-webhook',
     authenticated,
-    configured(ofConnection(async (ctx, services, connection, organization) => {
-      if (connection.status === 'disconnected') return notConnected(ctx);
-      // Through API_URL, as Calendly would reach it: a wrong API_URL or proxy shows here, not at the first booking.
-      const result = await sendTestDelivery(`${services.webhookUrl}/${connection.id}`, services.box.open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization)), connection.id);
-      requestLogger(ctx, logger).info({ connectionId: connection.id, organization, status: result.status }, 'Test webhook sent');
-      ctx.body = { received: result.status === 200, ...result } satisfies z.output<typeof testWebhookAnswerSchema>;
-    })),
+    configured(
+      ofConnection(async (ctx, { services }, connection, organization) => {
+        if (connection.status === 'disconnected') return notConnected(ctx);
+        // Through API_URL, as Calendly would reach it: a wrong API_URL or proxy shows here, not at the first booking.
+        const result = await sendTestDelivery(
+          `${services.webhookUrl}/${connection.id}`,
+          services.box.open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization)),
+          connection.id,
+        );
+        requestLogger(ctx, logger).info({ connectionId: connection.id, organization, status: result.status }, 'Test webhook sent');
+        ctx.body = { received: result.status === 200, ...result } satisfies z.output<typeof testWebhookAnswerSchema>;
+      }),
+    ),
   );
 
   router.get(
     CONNECTION_CALLBACK_PATH,
     configured((ctx) => {
       const query = callbackQuery.safeParse(ctx.query);
-      if (!query.success) return answer(ctx, 400, 'invalid_callback', 'code, state and error must each be given once');
+      if (!query.success) return answer(ctx, 'invalid_callback', 'code, state and error must each be given once');
       const { code, state, error } = query.data;
       if (error === 'access_denied') {
-        return answer(ctx, 403, 'access_denied', 'Access was declined in Calendly, so nothing was connected: start connecting again to retry');
+        return answer(ctx, 'access_denied', 'Access was declined in Calendly, so nothing was connected: start connecting again to retry');
       }
       if (error !== undefined) {
         const named = OAUTH_ERROR_CODE.test(error) ? ` (${error})` : '';
-        return answer(ctx, 400, 'authorization_failed', `Calendly did not authorize the connection${named}: start connecting again`);
+        return answer(ctx, 'authorization_failed', `Calendly did not authorize the connection${named}: start connecting again`);
       }
       if (!code || !state) {
-        return answer(ctx, 400, 'invalid_callback', 'code and state are required: this URL is where Calendly sends the browser back after consent');
+        return answer(ctx, 'invalid_callback', 'code and state are required: this URL is where Calendly sends the browser back after consent');
       }
       // Nothing is connected here: the dashboard completes with the organization's own token. In the fragment, code
       // and state reach neither a server's logs nor a Referer again.
@@ -187,61 +215,38 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
   router.post(
     COMPLETE_PATH,
     authenticated,
-    configured(async (ctx, services) => {
-      const organization = organizationOf(ctx);
+    configured(async (ctx, { services, lifecycle }) => {
+      const organization = oneOrganization(ctx);
       if (!organization) return;
       const body = await jsonBody(ctx);
       if (body === undefined) return;
       const parsed = completeBody.safeParse(body);
-      if (!parsed.success) return answer(ctx, 400, 'invalid_body', 'code and state (as the callback handed them over) are required; confirm is a boolean');
+      if (!parsed.success) return answer(ctx, 'invalid_body', 'code and state (as the callback handed them over) are required; confirm is a boolean');
       const { code, state, confirm } = parsed.data;
       const log = requestLogger(ctx, logger).child({ organization });
 
-      let connection: Connection;
-      try {
-        connection = await services.connect.complete(organization, state, code, confirm);
-      } catch (failure) {
-        if (failure instanceof ConnectError) {
-          log.info({ code: failure.code }, 'Calendly connect not completed');
-          answer(ctx, failure.status, failure.code, failure.message);
-          Object.assign(ctx.body as object, failure.details);
+      const result = await lifecycle.complete(organization, state, code, confirm);
+      switch (result.outcome) {
+        case 'refused': {
+          const { refusal } = result;
+          log.info({ code: refusal.code }, 'Calendly connect not completed');
+          answer(ctx, refusal.code, refusal.message);
+          Object.assign(ctx.body as object, refusal.details);
           return;
         }
-        log.error({ err: failure }, 'Could not complete the Calendly connect');
-        return answer(ctx, 502, 'connect_failed', 'Calendly or the database did not answer while connecting: start connecting again');
+        case 'connect_failed':
+          log.error({ err: result.cause }, 'Could not complete the Calendly connect');
+          return answer(ctx, 'connect_failed', 'Calendly or the database did not answer while connecting: start connecting again');
+        case 'set_up_not_started':
+          log.error({ err: result.cause, connectionId: result.connection.id }, 'Temporal did not accept the connection set-up');
+          return answer(ctx, 'temporal_unavailable', 'Connected, but its set-up could not be started now: start connecting again in a moment');
+        case 'connected':
+          log.info({ connectionId: result.connection.id }, 'Calendly connected');
+          ctx.body = { connection: connectionView(result.connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
       }
-      const connectionId = connection.id;
-      try {
-        await temporal.connection.withDeadline(Date.now() + START_TIMEOUT_MS, () =>
-          temporal.workflow.start(setUpConnection, {
-            workflowId: connectionWorkflowIds(connectionId).setUp,
-            taskQueue,
-            args: [{ connectionId, syncFrom: syncFromFor(connection, config) }],
-            // A reconnect replaces a set-up still running (with the tokens it had); a finished one may run again.
-            workflowIdConflictPolicy: WorkflowIdConflictPolicy.TERMINATE_EXISTING,
-            workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-            typedSearchAttributes: [{ key: CALENDLY_CONNECTION, value: connectionId }],
-          }),
-        );
-      } catch (failure) {
-        log.error({ err: failure, connectionId }, 'Temporal did not accept the connection set-up');
-        return answer(ctx, 503, 'temporal_unavailable', 'Connected, but its set-up could not be started now: start connecting again in a moment');
-      }
-      log.info({ connectionId }, 'Calendly connected');
-      ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
     }),
   );
   return router;
-}
-
-/**
- * The first sync reaches back `syncLookBackDays`; a reconnect reaches back to its last complete sync if that is
- * earlier, so that bookings made while the connection was broken are backfilled.
- */
-function syncFromFor(connection: Connection, config: Config): string {
-  const lookBack = Date.now() - (config.oauth?.syncLookBackDays ?? 0) * 86_400_000;
-  const lastSynced = connection.lastSyncedAt?.getTime() ?? lookBack;
-  return new Date(Math.min(lookBack, lastSynced)).toISOString();
 }
 
 /** What the status shows: never a token or key, sealed or not. */
@@ -268,41 +273,17 @@ function connectionView(connection: Connection, config: Config, { webhookUrl }: 
   };
 }
 
-/**
- * The organization a request acts for: the token's own, or for a token bound to none the `?organization=` it must
- * name. Undefined when it was refused (answered 400 or 403).
- */
-function organizationOf(ctx: Context): string | undefined {
-  const token = (ctx.state as { apiToken?: ApiCaller }).apiToken;
-  const query = organizationQuery.safeParse({ organization: ctx.query.organization });
-  if (!query.success) return void answer(ctx, 400, 'invalid_query', query.error.issues.map((issue) => `organization: ${issue.message}`).join('; '));
-  const named = query.data.organization;
-  if (token?.organization) {
-    if (named && named !== token.organization) return void answer(ctx, 403, 'forbidden', 'This token is bound to another organization');
-    return token.organization;
-  }
-  if (!named) return void answer(ctx, 400, 'organization_required', 'This token is not bound to an organization: name one with ?organization=<organization URI>');
-  return named;
-}
-
 function notConnected(ctx: Context): void {
-  answer(ctx, 404, 'not_connected', 'This organization has no Calendly connection: POST /api/connection/connect to start one');
+  answer(ctx, 'not_connected', 'This organization has no Calendly connection: POST /api/connection/connect to start one');
 }
 
-function answer(ctx: Context, status: number, code: string, error: string): void {
-  ctx.status = status;
-  ctx.body = { error, code };
-}
-
-const NOT_CONFIGURED_OR_CONNECTED = jsonAnswer(
-  '`oauth_not_configured`: this deployment has no OAuth app; `not_connected`: the organization has no connection.',
-  errorWith(['oauth_not_configured', 'not_connected']),
-);
-const ORGANIZATION_REFUSED = jsonAnswer(
-  '`organization_required`: a token bound to no organization must name one with `?organization=`; `invalid_query`: it is not an http(s) URI.',
-  errorWith(['organization_required', 'invalid_query']),
-);
-const OTHER_ORGANIZATION = jsonAnswer('The token is bound to another organization than `?organization=`.', errorWith(['forbidden']));
+/** The errors of an operation: `codes` and, behind a token, the tenant scope's and 401. */
+const errors = (codes: readonly CodeOf<typeof CONNECTION_ERRORS>[], extras?: ErrorAnswerExtrasByStatus) =>
+  errorAnswers(CONNECTION_ERRORS, codes, extras);
+const scoped = (codes: readonly CodeOf<typeof CONNECTION_ERRORS>[], extras?: ErrorAnswerExtrasByStatus) => ({
+  ...errors(['invalid_query', 'organization_required', 'forbidden', 'oauth_not_configured', ...codes], extras),
+  401: UNAUTHORIZED,
+});
 const ORGANIZATION_PARAM = z.object({
   organization: z.string().optional().meta({ description: 'The organization, for a token bound to none (required then).' }),
 });
@@ -321,11 +302,7 @@ export const connectionPaths: ApiPaths = {
       requestParams: { query: ORGANIZATION_PARAM },
       responses: {
         200: jsonAnswer('The consent URL, valid until `expiresAt`.', connectStartSchema),
-        503: jsonAnswer('The flow could not be recorded: try again.', errorWith(['database_unavailable'])),
-        400: ORGANIZATION_REFUSED,
-        401: UNAUTHORIZED,
-        403: OTHER_ORGANIZATION,
-        404: jsonAnswer('This deployment has no OAuth app.', errorWith(['oauth_not_configured'])),
+        ...scoped(['database_unavailable']),
       },
     },
   },
@@ -336,7 +313,7 @@ export const connectionPaths: ApiPaths = {
       summary: "The organization's Calendly connection: status, webhook, last delivery, sync progress",
       security: BEARER_TOKEN,
       requestParams: { query: ORGANIZATION_PARAM },
-      responses: { 200: CONNECTION_STATUS, 400: ORGANIZATION_REFUSED, 401: UNAUTHORIZED, 403: OTHER_ORGANIZATION, 404: NOT_CONFIGURED_OR_CONNECTED },
+      responses: { 200: CONNECTION_STATUS, ...scoped(['not_connected']) },
     },
   },
   '/api/connection/disconnect': {
@@ -352,12 +329,7 @@ export const connectionPaths: ApiPaths = {
       responses: {
         200: jsonAnswer('Disconnected: the status.', connectionAnswerSchema),
         202: jsonAnswer('Still under way after the wait: the status so far; read it again later.', connectionAnswerSchema),
-        400: ORGANIZATION_REFUSED,
-        401: UNAUTHORIZED,
-        403: OTHER_ORGANIZATION,
-        404: NOT_CONFIGURED_OR_CONNECTED,
-        502: jsonAnswer('The teardown failed (its workflow says why): try again.', errorWith(['disconnect_failed'])),
-        503: jsonAnswer('Temporal did not accept the teardown in time: try again.', errorWith(['temporal_unavailable'])),
+        ...scoped(['not_connected', 'disconnect_failed', 'temporal_unavailable']),
       },
     },
   },
@@ -373,10 +345,7 @@ export const connectionPaths: ApiPaths = {
       requestParams: { query: ORGANIZATION_PARAM },
       responses: {
         200: jsonAnswer('What the webhook URL answered (`received` when it logged the test).', testWebhookAnswerSchema),
-        400: ORGANIZATION_REFUSED,
-        401: UNAUTHORIZED,
-        403: OTHER_ORGANIZATION,
-        404: NOT_CONFIGURED_OR_CONNECTED,
+        ...scoped(['not_connected']),
       },
     },
   },
@@ -397,12 +366,7 @@ export const connectionPaths: ApiPaths = {
       },
       responses: {
         303: { description: `On to the dashboard (\`${AUTHORIZED_REDIRECT}\`), \`code\` and \`state\` in the fragment.` },
-        400: jsonAnswer(
-          '`authorization_failed` (Calendly answered an error), `invalid_callback` (no code or state).',
-          errorWith(['authorization_failed', 'invalid_callback']),
-        ),
-        403: jsonAnswer('The user declined access in Calendly.', errorWith(['access_denied'])),
-        404: jsonAnswer('This deployment has no OAuth app.', errorWith(['oauth_not_configured'])),
+        ...errors(['authorization_failed', 'invalid_callback', 'access_denied', 'oauth_not_configured']),
       },
     },
   },
@@ -430,27 +394,23 @@ export const connectionPaths: ApiPaths = {
       },
       responses: {
         200: jsonAnswer('Connected; its set-up runs in the background.', connectionAnswerSchema),
-        400: jsonAnswer(
-          '`invalid_state`, `state_expired`, `state_used` (start again), `authorization_refused` (the code was refused), `invalid_body`, or the organization was refused.',
-          errorWith(['invalid_state', 'state_expired', 'state_used', 'authorization_refused', 'invalid_body', 'organization_required', 'invalid_query']),
+        ...scoped(
+          [
+            ...(Object.keys(CONNECT_REFUSALS) as (keyof typeof CONNECT_REFUSALS)[]),
+            'invalid_body',
+            'payload_too_large',
+            'connect_failed',
+            'temporal_unavailable',
+          ],
+          {
+            409: {
+              fields: {
+                current: z.object({ calendlyOrganization: z.string().nullable(), calendlyUser: z.string().nullable() }).optional(),
+                replacement: z.object({ calendlyOrganization: z.string(), calendlyUser: z.string() }).optional(),
+              },
+            },
+          },
         ),
-        401: UNAUTHORIZED,
-        403: jsonAnswer(
-          '`consent_of_another_organization`: another organization started this consent; `forbidden`: the token is bound to another organization than `?organization=`.',
-          errorWith(['consent_of_another_organization', 'forbidden']),
-        ),
-        404: jsonAnswer('This deployment has no OAuth app.', errorWith(['oauth_not_configured'])),
-        409: jsonAnswer(
-          '`calendly_organization_taken`: connected to another organization; `confirm_replace_calendly_organization`: it would replace ' +
-            'the connected one (`current` and `replacement` name both): complete again with `confirm`.',
-          errorWith(['calendly_organization_taken', 'confirm_replace_calendly_organization']).extend({
-            current: z.object({ calendlyOrganization: z.string().nullable(), calendlyUser: z.string().nullable() }).optional(),
-            replacement: z.object({ calendlyOrganization: z.string(), calendlyUser: z.string() }).optional(),
-          }),
-        ),
-        413: jsonAnswer('Body over 16 KiB.', errorWith(['payload_too_large'])),
-        502: jsonAnswer('Calendly or the database did not answer: start connecting again.', errorWith(['connect_failed'])),
-        503: jsonAnswer('Connected, but Temporal did not accept its set-up: start connecting again.', errorWith(['temporal_unavailable'])),
       },
     },
   },

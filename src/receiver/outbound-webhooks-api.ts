@@ -5,9 +5,8 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import getRawBody from 'raw-body';
 import { z } from 'zod';
-import { requireApiToken, type ApiCaller } from '../auth/api-tokens';
+import { requireApiToken } from '../auth/api-tokens';
 import {
   disableOutboundEndpoint,
   listOutboundDeliveries,
@@ -21,12 +20,13 @@ import { replayOutboundDelivery } from '../outbound/dispatch';
 import { SecretBox } from '../connections/secret-box';
 import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndpointRefused, secretSealing } from '../outbound/endpoints';
 import { OutboundDestinations } from '../outbound-destinations';
-import { errorWith } from './api-schemas';
+import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorAnswerExtrasByStatus, type ErrorCode } from './api-errors';
 import type { ReceiverDependencies } from './dependencies';
+import { JSON_BODY_ERRORS, jsonBody } from './json-body';
 import { BEARER_TOKEN, jsonAnswer, RETRY_AFTER, UNAUTHORIZED, type ApiPaths } from './openapi';
 import { requestLogger } from './request-context';
+import { oneOrganization, TENANT_SCOPE_ERRORS, tokenOrNamedOrganization } from './tenant-scope';
 
-const MAX_BODY_BYTES = 16 * 1024;
 /** A cap answer's Retry-After: no time frees an endpoint place (removing one does), so a client asks again this late. */
 const ENDPOINT_LIMIT_RETRY_AFTER_SECONDS = 60;
 
@@ -34,6 +34,39 @@ const organizationFilter = organizationUri
   .optional()
   .meta({ description: 'For a token bound to no organization: only this organization (required to add an endpoint).' });
 const organizationQuery = z.object({ organization: organizationFilter });
+
+/** Why an endpoint was refused (src/outbound/endpoints.ts), with its status: every refusal has one. */
+const ENDPOINT_REFUSALS = {
+  destination_not_allowed: {
+    status: 400,
+    means: 'not a public address (loopback, private, link-local, shared, multicast or reserved, also when its host name resolves to one)',
+  },
+  destination_unresolvable: { status: 400, means: 'its host name does not resolve' },
+  https_required: { status: 400, means: 'plain http where https is required' },
+  outbound_endpoint_limit_reached: {
+    status: 429,
+    means:
+      'the organization has as many endpoints as allowed (OUTBOUND_WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION, 25 by default): remove one, then add it; ' +
+      '`Retry-After` says when to ask again, a place frees only when one is removed',
+  },
+} as const satisfies Record<OutboundEndpointRefused['code'], ErrorCode>;
+
+export const OUTBOUND_WEBHOOK_ERRORS = errorCatalogue({
+  ...TENANT_SCOPE_ERRORS,
+  ...JSON_BODY_ERRORS,
+  ...ENDPOINT_REFUSALS,
+  unsupported_media_type: { status: 415, means: 'not a JSON body' },
+  not_found: { status: 404, means: 'no such endpoint or delivery for this token' },
+  not_dead: { status: 409, means: 'only a dead delivery can be replayed' },
+  endpoint_removed: { status: 409, means: "the delivery's endpoint was removed" },
+});
+type OutboundWebhookError = CodeOf<typeof OUTBOUND_WEBHOOK_ERRORS>;
+const answer = (ctx: Context, code: OutboundWebhookError, error: string) => answerError(OUTBOUND_WEBHOOK_ERRORS, ctx, code, error);
+/** The errors of an operation: `codes`, the tenant scope's and 401. */
+const errors = (codes: readonly OutboundWebhookError[], extras?: ErrorAnswerExtrasByStatus) => ({
+  ...errorAnswers(OUTBOUND_WEBHOOK_ERRORS, ['invalid_query', 'forbidden', ...codes], extras),
+  401: UNAUTHORIZED,
+});
 const deliveryQuery = z.object({
   state: z.enum(['pending', 'delivered', 'dead']).optional().meta({ description: 'Only deliveries in this state; `dead` lists the dead letters.' }),
   organization: organizationFilter,
@@ -94,9 +127,6 @@ const deliveryView = (row: OutboundDelivery): z.input<typeof deliverySchema> => 
 });
 
 const TAG = ['outbound webhooks'];
-const INVALID_QUERY = jsonAnswer('A query parameter is invalid: `error` names it and says why.', errorWith(['invalid_query']));
-const FORBIDDEN = jsonAnswer('`?organization=` names another organization than the token is bound to.', errorWith(['forbidden', 'invalid_query']));
-
 export const outboundWebhookPaths: ApiPaths = {
   '/api/outbound-endpoints': {
     post: {
@@ -108,21 +138,9 @@ export const outboundWebhookPaths: ApiPaths = {
       requestBody: { content: { 'application/json': { schema: newOutboundEndpoint } } },
       responses: {
         201: jsonAnswer('The endpoint, with its secret.', createdEndpointSchema),
-        400: jsonAnswer(
-          'Invalid body or query, or a token bound to no organization named none; or the URL is refused: not a public address (`destination_not_allowed`: ' +
-            'loopback, private, link-local, shared, multicast or reserved, also when its host name resolves to one), a host name that does not resolve ' +
-            '(`destination_unresolvable`), or plain http where https is required (`https_required`).',
-          errorWith(['invalid_body', 'invalid_query', 'organization_required', 'destination_not_allowed', 'destination_unresolvable', 'https_required']),
-        ),
-        401: UNAUTHORIZED,
-        403: FORBIDDEN,
-        413: jsonAnswer('Body over 16 KiB.', errorWith(['payload_too_large'])),
-        415: jsonAnswer('Not a JSON body.', errorWith(['unsupported_media_type'])),
-        429: jsonAnswer(
-          'The organization has as many endpoints as allowed (OUTBOUND_WEBHOOK_MAX_ENDPOINTS_PER_ORGANIZATION, 25 by default): remove one, then add it. ' +
-            '`Retry-After` says when to ask again; a place frees only when one is removed.',
-          errorWith(['outbound_endpoint_limit_reached']),
-          RETRY_AFTER,
+        ...errors(
+          ['organization_required', 'invalid_body', 'payload_too_large', 'unsupported_media_type', ...(Object.keys(ENDPOINT_REFUSALS) as (keyof typeof ENDPOINT_REFUSALS)[])],
+          { 429: { headers: RETRY_AFTER } },
         ),
       },
     },
@@ -134,9 +152,7 @@ export const outboundWebhookPaths: ApiPaths = {
       requestParams: { query: organizationQuery },
       responses: {
         200: jsonAnswer('The endpoints.', z.object({ data: z.array(endpointSchema) }).meta({ id: 'OutboundEndpointList' })),
-        400: INVALID_QUERY,
-        401: UNAUTHORIZED,
-        403: FORBIDDEN,
+        ...errors([]),
       },
     },
   },
@@ -149,10 +165,7 @@ export const outboundWebhookPaths: ApiPaths = {
       requestParams: { path: idParam, query: organizationQuery },
       responses: {
         204: { description: 'Removed.' },
-        400: INVALID_QUERY,
-        401: UNAUTHORIZED,
-        403: FORBIDDEN,
-        404: jsonAnswer('No such endpoint for this token.', errorWith(['not_found'])),
+        ...errors(['not_found']),
       },
     },
   },
@@ -163,7 +176,7 @@ export const outboundWebhookPaths: ApiPaths = {
       summary: 'Deliveries, newest first; `?state=dead` lists the dead letters',
       security: BEARER_TOKEN,
       requestParams: { query: deliveryQuery },
-      responses: { 200: jsonAnswer('A page of deliveries.', deliveryPageSchema), 400: INVALID_QUERY, 401: UNAUTHORIZED, 403: FORBIDDEN },
+      responses: { 200: jsonAnswer('A page of deliveries.', deliveryPageSchema), ...errors([]) },
     },
   },
   '/api/outbound-deliveries/{id}/replay': {
@@ -178,11 +191,7 @@ export const outboundWebhookPaths: ApiPaths = {
           'Pending again; its workflow is started (once one of its organization\'s deliveries settles, when as many as allowed are in flight).',
           z.object({ replayed: z.literal(true), deliveryId: z.uuid(), workflowId: z.string() }).meta({ id: 'OutboundReplay' }),
         ),
-        400: INVALID_QUERY,
-        401: UNAUTHORIZED,
-        403: FORBIDDEN,
-        404: jsonAnswer('No such delivery for this token.', errorWith(['not_found'])),
-        409: jsonAnswer('Not dead (`not_dead`), or its endpoint was removed (`endpoint_removed`).', errorWith(['not_dead', 'endpoint_removed'])),
+        ...errors(['not_found', 'not_dead', 'endpoint_removed']),
       },
     },
   },
@@ -204,23 +213,20 @@ export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens
   };
 
   router.post('/outbound-endpoints', async (ctx) => {
-    const scope = organizationScope(ctx);
-    if (!scope) return;
-    if (!scope.organization) {
-      return answer(ctx, 400, 'organization_required', 'This token is not bound to an organization: name the endpoint\'s one with ?organization=<organization URI>');
-    }
-    if (!ctx.is('application/json')) return answer(ctx, 415, 'unsupported_media_type', 'Send a JSON body (Content-Type: application/json)');
+    const organization = oneOrganization(ctx);
+    if (!organization) return;
+    if (!ctx.is('application/json')) return answer(ctx, 'unsupported_media_type', 'Send a JSON body (Content-Type: application/json)');
     const body = await jsonBody(ctx);
     if (body === undefined) return;
     const input = newOutboundEndpoint.safeParse(body);
-    if (!input.success) return answer(ctx, 400, 'invalid_body', describe(input.error));
+    if (!input.success) return answer(ctx, 'invalid_body', describe(input.error));
     let endpoint;
     try {
-      endpoint = await addOutboundEndpoint(orm.em, scope.organization, input.data, endpointRules);
+      endpoint = await addOutboundEndpoint(orm.em, organization, input.data, endpointRules);
     } catch (error) {
       if (!(error instanceof OutboundEndpointRefused)) throw error;
       if (error.code === 'outbound_endpoint_limit_reached') ctx.set('Retry-After', String(ENDPOINT_LIMIT_RETRY_AFTER_SECONDS));
-      return answer(ctx, error.code === 'outbound_endpoint_limit_reached' ? 429 : 400, error.code, error.message);
+      return answer(ctx, error.code, error.message);
     }
     requestLogger(ctx, logger).info({ endpointId: endpoint.id, organization: endpoint.organization }, 'Outbound endpoint added');
     ctx.status = 201;
@@ -228,17 +234,17 @@ export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens
   });
 
   router.get('/outbound-endpoints', async (ctx) => {
-    const scope = organizationScope(ctx);
+    const scope = tokenOrNamedOrganization(ctx);
     if (!scope) return;
     ctx.body = { data: (await listOutboundEndpoints(orm.em, scope.organization)).map(endpointView) };
   });
 
   router.delete('/outbound-endpoints/:id', async (ctx) => {
-    const scope = organizationScope(ctx);
+    const scope = tokenOrNamedOrganization(ctx);
     if (!scope) return;
     const endpointId = ctx.params.id;
     if (!id.safeParse(endpointId).success || !(await disableOutboundEndpoint(orm.em, endpointId, scope.organization))) {
-      return answer(ctx, 404, 'not_found', 'No such outbound endpoint');
+      return answer(ctx, 'not_found', 'No such outbound endpoint');
     }
     requestLogger(ctx, logger).info({ endpointId, organization: scope.organization ?? null }, 'Outbound endpoint removed');
     ctx.status = 204;
@@ -246,8 +252,8 @@ export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens
 
   router.get('/outbound-deliveries', async (ctx) => {
     const query = deliveryQuery.safeParse(ctx.query);
-    if (!query.success) return answer(ctx, 400, 'invalid_query', describe(query.error));
-    const scope = organizationScope(ctx);
+    if (!query.success) return answer(ctx, 'invalid_query', describe(query.error));
+    const scope = tokenOrNamedOrganization(ctx);
     if (!scope) return;
     const [rows, total] = await listOutboundDeliveries(orm.em, { ...query.data, organization: scope.organization });
     ctx.body = {
@@ -257,18 +263,18 @@ export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens
   });
 
   router.post('/outbound-deliveries/:id/replay', async (ctx) => {
-    const scope = organizationScope(ctx);
+    const scope = tokenOrNamedOrganization(ctx);
     if (!scope) return;
     const deliveryId = ctx.params.id;
-    if (!id.safeParse(deliveryId).success) return answer(ctx, 404, 'not_found', 'No such outbound delivery');
+    if (!id.safeParse(deliveryId).success) return answer(ctx, 'not_found', 'No such outbound delivery');
     const log = requestLogger(ctx, logger);
     const result = await replayOutboundDelivery(orm.em, dispatch, deliveryId, scope.organization, (error) =>
       log.warn({ err: error, deliveryId }, 'Could not start the replayed delivery now; the worker dispatches it at its next sweep'),
     );
     if (!result.replayed) {
-      if (result.reason === 'missing') return answer(ctx, 404, 'not_found', 'No such outbound delivery');
-      if (result.reason === 'endpoint_disabled') return answer(ctx, 409, 'endpoint_removed', 'Its endpoint was removed: add the endpoint again');
-      return answer(ctx, 409, 'not_dead', `Only a dead delivery can be replayed; this one is ${result.reason}`);
+      if (result.reason === 'missing') return answer(ctx, 'not_found', 'No such outbound delivery');
+      if (result.reason === 'endpoint_disabled') return answer(ctx, 'endpoint_removed', 'Its endpoint was removed: add the endpoint again');
+      return answer(ctx, 'not_dead', `Only a dead delivery can be replayed; this one is ${result.reason}`);
     }
     log.info({ deliveryId, organization: scope.organization ?? null }, 'Outbound delivery replayed');
     ctx.status = 202;
@@ -276,36 +282,6 @@ export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens
   });
 
   return router;
-}
-
-/**
- * The organization the request acts for: the token's own, or for a token bound to none the `?organization=` it
- * names (none: every organization). Undefined when it was refused (answered 400 or 403).
- */
-function organizationScope(ctx: Context): { organization: string | undefined } | undefined {
-  const token = (ctx.state as { apiToken?: ApiCaller }).apiToken;
-  const query = organizationQuery.safeParse({ organization: ctx.query.organization });
-  if (!query.success) return void answer(ctx, 400, 'invalid_query', describe(query.error));
-  const named = query.data.organization;
-  if (token?.organization && named && named !== token.organization) {
-    return void answer(ctx, 403, 'forbidden', 'This token is bound to another organization');
-  }
-  return { organization: token?.organization ?? named };
-}
-
-/** The parsed JSON body (at most 16 KiB), or undefined when it was refused (answered 400 or 413). */
-export async function jsonBody(ctx: Context): Promise<unknown> {
-  try {
-    return JSON.parse(await getRawBody(ctx.req, { limit: MAX_BODY_BYTES, length: ctx.request.length, encoding: 'utf8' })) as unknown;
-  } catch (error) {
-    if ((error as { type?: string }).type === 'entity.too.large') return void answer(ctx, 413, 'payload_too_large', `Body exceeds ${MAX_BODY_BYTES} bytes`);
-    return void answer(ctx, 400, 'invalid_body', 'The body is not valid JSON');
-  }
-}
-
-function answer(ctx: Context, status: number, code: string, error: string): void {
-  ctx.status = status;
-  ctx.body = { error, code };
 }
 
 function describe(error: z.ZodError): string {

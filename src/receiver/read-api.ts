@@ -1,13 +1,13 @@
 /** The read API for frontends: GET /api/leads and GET /api/meetings, paginated, behind a bearer token. */
 import Router from '@koa/router';
-import type { Context, Middleware } from 'koa';
+import type { Middleware } from 'koa';
 import type { z } from 'zod';
 import { listLeads } from '../database/leads';
 import { listMeetings } from '../database/meetings';
 import { leadView, meetingView } from '../database/views';
-import { requireApiToken, type ApiCaller } from '../auth/api-tokens';
+import { requireApiToken } from '../auth/api-tokens';
+import { answerInvalidQuery, errorAnswers, QUERY_ERRORS } from './api-errors';
 import {
-  errorWith,
   leadPageSchema,
   leadQuerySchema,
   leadSchema,
@@ -18,6 +18,7 @@ import {
 } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
 import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';
+import { tokenOrganization } from './tenant-scope';
 
 export function readApiRoutes({ orm, apiTokens }: ReceiverDependencies): Router {
   const router = new Router({ prefix: '/api' });
@@ -31,7 +32,7 @@ export function readApiRoutes({ orm, apiTokens }: ReceiverDependencies): Router 
   return router;
 }
 
-const INVALID_QUERY = jsonAnswer('A query parameter is invalid: `error` names it and says why.', errorWith(['invalid_query']));
+const QUERY_REFUSED = errorAnswers(QUERY_ERRORS, ['invalid_query']);
 
 export const readApiPaths: ApiPaths = {
   '/api/leads': {
@@ -42,7 +43,7 @@ export const readApiPaths: ApiPaths = {
       description: 'A token bound to an organization sees the leads who booked with that organization.',
       security: BEARER_TOKEN,
       requestParams: { query: leadQuerySchema },
-      responses: { 200: jsonAnswer('A page of leads.', leadPageSchema), 400: INVALID_QUERY, 401: UNAUTHORIZED },
+      responses: { 200: jsonAnswer('A page of leads.', leadPageSchema), ...QUERY_REFUSED, 401: UNAUTHORIZED },
     },
   },
   '/api/meetings': {
@@ -53,12 +54,12 @@ export const readApiPaths: ApiPaths = {
       description: "A token bound to an organization sees that organization's meetings.",
       security: BEARER_TOKEN,
       requestParams: { query: meetingQuerySchema },
-      responses: { 200: jsonAnswer('A page of meetings.', meetingPageSchema), 400: INVALID_QUERY, 401: UNAUTHORIZED },
+      responses: { 200: jsonAnswer('A page of meetings.', meetingPageSchema), ...QUERY_REFUSED, 401: UNAUTHORIZED },
     },
   },
 };
 
-/** A paginated list: the query validated (400 otherwise), scoped to the token's organization, as `{data, pagination}`. */
+/** A paginated list: the query validated (400 otherwise), scoped to the token's organization (all for a token bound to none), as `{data, pagination}`. */
 function pageOf<Query extends { limit: number; offset: number }, Row>(
   schema: z.ZodType<Query>,
   list: (filter: Query & { organization: string | undefined }) => Promise<[Row[], number]>,
@@ -66,20 +67,8 @@ function pageOf<Query extends { limit: number; offset: number }, Row>(
 ): Middleware {
   return async (ctx) => {
     const query = schema.safeParse(ctx.query);
-    if (!query.success) return badRequest(ctx, query.error);
-    const [rows, total] = await list({ ...query.data, organization: organizationOf(ctx) });
+    if (!query.success) return answerInvalidQuery(ctx, query.error);
+    const [rows, total] = await list({ ...query.data, organization: tokenOrganization(ctx) });
     ctx.body = { data: rows.map(view), pagination: { limit: query.data.limit, offset: query.data.offset, total } };
-  };
-}
-
-function organizationOf(ctx: Context): string | undefined {
-  return (ctx.state as { apiToken?: ApiCaller }).apiToken?.organization;
-}
-
-function badRequest(ctx: Context, error: z.ZodError): void {
-  ctx.status = 400;
-  ctx.body = {
-    error: error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '),
-    code: 'invalid_query',
   };
 }

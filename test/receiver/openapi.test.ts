@@ -13,7 +13,12 @@ import type Router from '@koa/router';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { createLogger } from '../../src/logger';
+import { QUERY_ERRORS, type ErrorCatalogue } from '../../src/receiver/api-errors';
 import { createReceiverApp } from '../../src/receiver/app';
+import { CONNECTION_ERRORS, connectionPaths } from '../../src/receiver/connection-routes';
+import { dashboardPaths } from '../../src/receiver/dashboard/dashboard-routes';
+import { OUTBOUND_WEBHOOK_ERRORS, outboundWebhookPaths } from '../../src/receiver/outbound-webhooks-api';
+import { readApiPaths } from '../../src/receiver/read-api';
 import { RefusalLog } from '../../src/receiver/refusals';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
@@ -135,6 +140,37 @@ it('answers every documented GET route as documented, and shows another organiza
   expect(seenBy.all).toEqual(expect.arrayContaining(['/api/leads', '/api/meetings', '/api/dashboard']));
   expect(seenBy.bound).toEqual(expect.arrayContaining(['/api/leads', '/api/meetings', '/api/dashboard']));
 });
+
+it('documents every error code a route module can answer, with its status', () => {
+  const modules: [string, ErrorCatalogue, object][] = [
+    ['connections', CONNECTION_ERRORS, connectionPaths],
+    ['outbound webhooks', OUTBOUND_WEBHOOK_ERRORS, outboundWebhookPaths],
+    ['read API', QUERY_ERRORS, readApiPaths],
+    ['dashboard', QUERY_ERRORS, dashboardPaths],
+  ];
+  for (const [module, catalogue, paths] of modules) {
+    // The codes each status of the module's operations names, as served in the document.
+    const documented = new Set<string>();
+    for (const path of Object.keys(paths)) {
+      for (const method of METHODS) {
+        for (const [status, response] of Object.entries<any>(document.paths[path]?.[method]?.responses ?? {})) {
+          for (const code of codesIn(response)) documented.add(`${status} ${code}`);
+        }
+      }
+    }
+    const undocumented = Object.entries(catalogue)
+      .map(([code, { status }]) => `${status} ${code}`)
+      .filter((answer) => !documented.has(answer));
+    expect({ module, undocumented }).toEqual({ module, undocumented: [] });
+  }
+});
+
+/** The `code` enums anywhere in a response's schema. */
+function codesIn(node: unknown): string[] {
+  if (!node || typeof node !== 'object') return [];
+  const own = (node as { properties?: { code?: { enum?: string[] } } }).properties?.code?.enum ?? [];
+  return [...own, ...Object.values(node).flatMap(codesIn)];
+}
 
 it('answers a bad query, an unknown route and a missing token with the documented error shape', async () => {
   const invalid = await call('/api/meetings?limit=0', API_TOKEN);

@@ -9,10 +9,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Router from '@koa/router';
 import { z } from 'zod';
-import { requireApiToken, type ApiCaller } from '../../auth/api-tokens';
-import { dashboardQuerySchema, dashboardSchema, errorWith } from '../api-schemas';
+import { requireApiToken } from '../../auth/api-tokens';
+import { answerInvalidQuery, errorAnswers, QUERY_ERRORS } from '../api-errors';
+import { dashboardQuerySchema, dashboardSchema } from '../api-schemas';
 import type { ReceiverDependencies } from '../dependencies';
 import { BEARER_TOKEN, jsonAnswer, textAnswer, UNAUTHORIZED, type ApiPaths } from '../openapi';
+import { tokenOrganization } from '../tenant-scope';
 import { readDashboard } from './dashboard-data';
 
 /** Copied next to the compiled code by `npm run build`, which also bundles the page's script there. */
@@ -34,16 +36,11 @@ export function dashboardRoutes({ orm, config, apiTokens }: ReceiverDependencies
   });
 
   router.get('/api/dashboard', requireApiToken(apiTokens), async (ctx) => {
-    const { organization } = ctx.state.apiToken as ApiCaller;
     const query = dashboardQuerySchema.safeParse(ctx.query);
-    if (!query.success) {
-      ctx.status = 400;
-      ctx.body = { error: query.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '), code: 'invalid_query' };
-      return;
-    }
+    if (!query.success) return answerInvalidQuery(ctx, query.error);
     const { tz, from, to } = query.data;
     const periods = { timezone: tz, range: from && to ? { from, to } : undefined };
-    ctx.body = (await readDashboard(orm.em, config, organization, periods)) satisfies z.output<typeof dashboardSchema>;
+    ctx.body = (await readDashboard(orm.em, config, tokenOrganization(ctx), periods)) satisfies z.output<typeof dashboardSchema>;
   });
 
   for (const [path, type] of [
@@ -88,7 +85,7 @@ export const dashboardPaths: ApiPaths = {
       requestParams: { query: dashboardQuerySchema },
       responses: {
         200: jsonAnswer('Counts, business counters, upcoming meetings, latest deliveries and failed reminder webhooks.', dashboardSchema),
-        400: jsonAnswer('A query parameter is invalid: `error` names it and says why.', errorWith(['invalid_query'])),
+        ...errorAnswers(QUERY_ERRORS, ['invalid_query']),
         401: UNAUTHORIZED,
       },
     },
