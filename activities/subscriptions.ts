@@ -6,6 +6,7 @@ import { heartbeat, log, sleep } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Activities, BackfillWindow, ConnectionRef, ReconnectResult, SubscriptionInspection, SyncSummary } from '../src/contract';
+import { recordedConnectionId } from '../src/workflow-ids';
 import { recordSyncProgress } from '../src/database/connections';
 import { syncBookings } from '../src/deliveries/backfill';
 import { organizationLabel } from '../src/metrics';
@@ -29,19 +30,18 @@ export function createSubscriptionActivities({
   taskQueue,
 }: SubscriptionActivityDependencies): Pick<Activities, 'inspectWebhookSubscription' | 'repairWebhookSubscription' | 'backfillBookings'> {
   return {
-    async inspectWebhookSubscription(connection?: ConnectionRef): Promise<SubscriptionInspection> {
+    async inspectWebhookSubscription(connection: ConnectionRef | undefined): Promise<SubscriptionInspection> {
       const { inspection, organization } = await withActivityFailures(async () => {
         const { calendly, target, organization } = await accounts.of(connection?.connectionId);
         return { inspection: await inspectSubscriptions(calendly, target.callbackUrl), organization };
       });
-      // A connection's bookings are its organization's; the environment's are its Calendly organization's.
-      const labels = { organization: organizationLabel(organization ?? inspection.organization) };
+      const labels = { organization: organizationLabel(organization) };
       for (const problem of inspection.problems) subscriptionProblems.inc({ problem, ...labels });
       return inspection;
     },
 
     /** Re-creates ours when it is missing, disabled or wrong; subscriptions at other URLs are left to a person. */
-    async repairWebhookSubscription(connection?: ConnectionRef): Promise<ReconnectResult> {
+    async repairWebhookSubscription(connection: ConnectionRef | undefined): Promise<ReconnectResult> {
       return await withActivityFailures(async () => {
         const { calendly, target } = await accounts.of(connection?.connectionId);
         return reconnectSubscription({ calendly, target, removeOthers: false, report: (line) => void log.info(line) });
@@ -49,10 +49,10 @@ export function createSubscriptionActivities({
     },
 
     /** Idempotent: a retry lists again and finds what the failed attempt started already known. */
-    async backfillBookings({ from, to }: BackfillWindow, connection?: ConnectionRef): Promise<SyncSummary> {
-      const connectionId = connection?.connectionId;
+    async backfillBookings({ from, to }: BackfillWindow, connection: ConnectionRef | undefined): Promise<SyncSummary> {
+      const connectionId = recordedConnectionId(connection?.connectionId);
       const progress = async (state: 'running' | 'idle' | 'failed', detail: Record<string, unknown>, finished?: { startedAt: string }) => {
-        if (connectionId) await recordSyncProgress(orm.em.fork(), connectionId, state, { from, to, ...detail, at: new Date().toISOString() }, finished);
+        await recordSyncProgress(orm.em.fork(), connectionId, state, { from, to, ...detail, at: new Date().toISOString() }, finished);
       };
       const startedAt = new Date().toISOString();
       let pending = Promise.resolve();
@@ -67,7 +67,7 @@ export function createSubscriptionActivities({
             window: { from: new Date(from), to: new Date(to) },
             report(line) {
               heartbeat();
-              log.info(line, connectionId ? { connectionId } : {});
+              log.info(line, { connectionId });
               // Page lines are the progress people watch; one write at a time, never blocking the sync.
               if (line.startsWith('Page ')) pending = pending.then(() => progress('running', { message: line })).catch(() => undefined);
             },

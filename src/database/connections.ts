@@ -1,7 +1,8 @@
 /**
- * The calendly_connections table: one Calendly account (organization, or user) connected to one organization of ours
- * through OAuth. Tokens and the signing key are stored sealed (src/connections/secret-box.ts); this module never
- * sees them in clear.
+ * The calendly_connections table: one Calendly account (organization, or user) connected to one organization of ours,
+ * through OAuth or with the personal access token of CALENDLY_API_TOKEN. An OAuth connection's tokens and signing key
+ * are stored sealed (src/connections/secret-box.ts); this module never sees them in clear. The personal token
+ * connection stores neither: both come from the environment.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 
@@ -10,9 +11,12 @@ export type ConnectionStatus = 'connected' | 'needs_reauthorization' | 'disconne
 /** none: not created yet; active: Calendly delivers; upgrade_required: free plan (bookings come by polling); failed: see detail */
 export type WebhookState = 'none' | 'active' | 'upgrade_required' | 'failed' | 'deleted';
 export type SyncState = 'idle' | 'running' | 'failed';
+/** How it authenticates: CALENDLY_API_TOKEN (one per deployment, src/connections/personal-token.ts), or OAuth. */
+export type ConnectionKind = 'personal_token' | 'oauth';
 
 export interface Connection {
   id: string;
+  kind: ConnectionKind;
   organization: string;
   status: ConnectionStatus;
   statusReason: string | null;
@@ -25,8 +29,8 @@ export interface Connection {
   /** sealed */
   refreshToken: string | null;
   tokenExpiresAt: Date | null;
-  /** sealed */
-  signingKey: string;
+  /** sealed; null for the personal token connection, whose keys are CALENDLY_WEBHOOK_SIGNING_KEY */
+  signingKey: string | null;
   /** sealed: the key of the Calendly organization this connection was moved away from (its subscription may remain) */
   retiredSigningKey: string | null;
   webhookSubscriptionUri: string | null;
@@ -49,7 +53,7 @@ export type SealedConnectionColumn = 'access_token' | 'refresh_token' | 'signing
  */
 export const connectionSecretPlace = (column: SealedConnectionColumn, organization: string) => `calendly_connections.${column}:${organization}`;
 
-const COLUMNS = `id, organization, status, status_reason, status_changed_at, calendly_organization, calendly_user, scope,
+const COLUMNS = `id, kind, organization, status, status_reason, status_changed_at, calendly_organization, calendly_user, scope,
   access_token, refresh_token, token_expires_at, signing_key, retired_signing_key, webhook_subscription_uri, webhook_state, webhook_detail,
   last_delivery_at, last_synced_at, sync_state, sync_progress, created_at, updated_at`;
 
@@ -59,6 +63,7 @@ function connectionOf(row: Row): Connection {
   const date = (value: unknown) => (value === null || value === undefined ? null : new Date(value as string));
   return {
     id: row.id as string,
+    kind: row.kind as ConnectionKind,
     organization: row.organization as string,
     status: row.status as ConnectionStatus,
     statusReason: (row.status_reason as string | null) ?? null,
@@ -69,7 +74,7 @@ function connectionOf(row: Row): Connection {
     accessToken: (row.access_token as string | null) ?? null,
     refreshToken: (row.refresh_token as string | null) ?? null,
     tokenExpiresAt: date(row.token_expires_at),
-    signingKey: row.signing_key as string,
+    signingKey: (row.signing_key as string | null) ?? null,
     retiredSigningKey: (row.retired_signing_key as string | null) ?? null,
     webhookSubscriptionUri: (row.webhook_subscription_uri as string | null) ?? null,
     webhookState: row.webhook_state as WebhookState,
@@ -119,6 +124,7 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
          webhook_subscription_uri = case when ? then null else calendly_connections.webhook_subscription_uri end,
          webhook_state = case when ? then 'none' else calendly_connections.webhook_state end,
          updated_at = now()
+       where calendly_connections.kind = 'oauth'
        returning ${COLUMNS}`,
       [
         connection.organization,
@@ -136,10 +142,48 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
         connection.newSigningKey,
       ],
     );
+    // The organization is served by CALENDLY_API_TOKEN: OAuth does not take its connection over.
+    if (!row) throw new CalendlyOrganizationTakenError('this organization is connected with CALENDLY_API_TOKEN (a personal token connection)');
     return connectionOf(row);
   } catch (error) {
     if ((error as { constraint?: string }).constraint === 'calendly_connections_calendly_organization_unique') {
       throw new CalendlyOrganizationTakenError('this Calendly organization is already connected to another organization');
+    }
+    throw error;
+  }
+}
+
+export interface PersonalTokenAccount {
+  id: string;
+  /** the organization of ours it serves */
+  organization: string;
+  calendlyOrganization: string;
+  calendlyUser: string;
+}
+
+/**
+ * Creates or updates the personal token connection under its fixed id: every process does at start-up, so two at once
+ * meet in one row. Connected again on every start, as the token may have been replaced; where its subscription points,
+ * its sync and its history stay.
+ */
+export async function savePersonalTokenConnection(em: EntityManager, account: PersonalTokenAccount): Promise<Connection> {
+  try {
+    const [row] = await em.execute<Row[]>(
+      `insert into calendly_connections (id, kind, organization, status, calendly_organization, calendly_user)
+       values (?, 'personal_token', ?, 'connected', ?, ?)
+       on conflict (id) do update set
+         organization = excluded.organization, calendly_organization = excluded.calendly_organization, calendly_user = excluded.calendly_user,
+         status = 'connected', status_reason = null,
+         status_changed_at = case when calendly_connections.status = 'connected' then calendly_connections.status_changed_at else now() end,
+         updated_at = now()
+       returning ${COLUMNS}`,
+      [account.id, account.organization, account.calendlyOrganization, account.calendlyUser],
+    );
+    return connectionOf(row);
+  } catch (error) {
+    const constraint = (error as { constraint?: string }).constraint;
+    if (constraint === 'calendly_connections_calendly_organization_unique' || constraint === 'calendly_connections_organization_unique') {
+      throw new CalendlyOrganizationTakenError(`the Calendly organization of CALENDLY_API_TOKEN (${account.calendlyOrganization}) is already connected through OAuth`);
     }
     throw error;
   }

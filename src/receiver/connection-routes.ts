@@ -4,8 +4,10 @@
  * status and disconnect it. The OAuth callback Calendly redirects the browser to needs no token and connects nothing:
  * it hands `code` and `state` on to the dashboard, which completes with its token, so a consent finished in
  * anyone else's browser cannot attach a Calendly account to the organization that started it. A completed connect
- * starts `setUpConnection` (subscription, schedules, first sync); a disconnect runs `disconnectConnection`. Without
- * config.oauth every route answers 404 `oauth_not_configured`.
+ * starts `setUpConnection` (subscription, schedules, first sync); a disconnect runs `disconnectConnection`. The status
+ * and the test webhook serve every connection, the personal token one (CALENDLY_API_TOKEN) too; without config.oauth
+ * the other routes answer 404 `oauth_not_configured`, and the personal token connection is neither connected nor
+ * disconnected here (it follows the environment).
  */
 import Router from '@koa/router';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/client';
@@ -16,7 +18,7 @@ import type { Config } from '../config';
 import type { ConnectionServices } from '../connections/services';
 import { ConnectError } from '../connections/oauth-connect';
 import { CALENDLY_CONNECTION } from '../contract';
-import { connectionSecretPlace, type Connection } from '../database/connections';
+import { connectionOfOrganization, connectionSecretPlace, type Connection } from '../database/connections';
 import { organizationUri } from '../outbound/endpoints';
 import { workflowListUrl } from '../temporal/web-ui-links';
 import { connectionWorkflowIds } from '../workflow-ids';
@@ -50,7 +52,7 @@ const OAUTH_ERROR_CODE = /^[a-z_]{1,64}$/;
 
 type Handler = (ctx: Context, services: ConnectionServices) => void | Promise<void>;
 
-export function connectionRoutes({ config, temporal, logger, apiTokens, connections }: ReceiverDependencies): Router {
+export function connectionRoutes({ config, temporal, orm, logger, apiTokens, connections }: ReceiverDependencies): Router {
   const router = new Router();
   const authenticated = requireApiToken(apiTokens);
   const configured =
@@ -66,15 +68,30 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
       }
       await handler(ctx, connections);
     };
-  /** The organization's connection (the token's, or `?organization=`'s), or 404 `not_connected`. */
+  /** The organization's connection of any kind (the token's, or `?organization=`'s); undefined once answered 400, 403 or 404. */
+  const connectionOfRequest = async (ctx: Context): Promise<{ connection: Connection; organization: string } | undefined> => {
+    const organization = organizationOf(ctx);
+    if (!organization) return undefined;
+    const connection = await connectionOfOrganization(orm.em, organization);
+    if (!connection) return void notConnected(ctx);
+    return { connection, organization };
+  };
   const ofConnection =
+    (handler: (ctx: Context, connection: Connection, organization: string) => void | Promise<void>): Middleware =>
+    async (ctx) => {
+      const found = await connectionOfRequest(ctx);
+      if (found) await handler(ctx, found.connection, found.organization);
+    };
+  /** Disconnecting is OAuth's: the personal token connection follows CALENDLY_API_TOKEN. */
+  const ofOAuthConnection =
     (handler: (ctx: Context, services: ConnectionServices, connection: Connection, organization: string) => void | Promise<void>): Handler =>
     async (ctx, services) => {
-      const organization = organizationOf(ctx);
-      if (!organization) return;
-      const connection = await services.connect.connectionOf(organization);
-      if (!connection) return notConnected(ctx);
-      await handler(ctx, services, connection, organization);
+      const found = await connectionOfRequest(ctx);
+      if (!found) return;
+      if (found.connection.kind !== 'oauth') {
+        return answer(ctx, 409, 'personal_token_connection', 'This connection uses CALENDLY_API_TOKEN: it follows the environment, and is not disconnected here');
+      }
+      await handler(ctx, services, found.connection, found.organization);
     };
   const taskQueue = config.temporal.taskQueue;
 
@@ -99,17 +116,15 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
   router.get(
     '/api/connection',
     authenticated,
-    configured(
-      ofConnection((ctx, services, connection) => {
-        ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
-      }),
-    ),
+    ofConnection((ctx, connection) => {
+      ctx.body = { connection: connectionView(connection, config) } satisfies z.output<typeof connectionAnswerSchema>;
+    }),
   );
 
   router.post(
     '/api/connection/disconnect',
     authenticated,
-    configured(ofConnection(async (ctx, services, connection, organization) => {
+    configured(ofOAuthConnection(async (ctx, services, connection, organization) => {
       const log = requestLogger(ctx, logger).child({ connectionId: connection.id, organization });
       if (connection.status !== 'disconnected') {
         let handle;
@@ -143,20 +158,22 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
         }
       }
       const current = (await services.connect.connectionOf(organization)) ?? connection;
-      ctx.body = { connection: connectionView(current, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
+      ctx.body = { connection: connectionView(current, config) } satisfies z.output<typeof connectionAnswerSchema>;
     })),
   );
 
   router.post(
     '/api/connection/test-webhook',
     authenticated,
-    configured(ofConnection(async (ctx, services, connection, organization) => {
+    ofConnection(async (ctx, connection, organization) => {
       if (connection.status === 'disconnected') return notConnected(ctx);
+      const signingKey = signingKeyOf(connection);
+      if (!signingKey) return answer(ctx, 409, 'no_signing_key', 'This connection has no signing key here (CALENDLY_WEBHOOK_SIGNING_KEY, or OAuth not configured)');
       // Through API_URL, as Calendly would reach it: a wrong API_URL or proxy shows here, not at the first booking.
-      const result = await sendTestDelivery(`${services.webhookUrl}/${connection.id}`, services.box.open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization)), connection.id);
+      const result = await sendTestDelivery(callbackUrlOf(connection, config), signingKey, connection.id);
       requestLogger(ctx, logger).info({ connectionId: connection.id, organization, status: result.status }, 'Test webhook sent');
       ctx.body = { received: result.status === 200, ...result } satisfies z.output<typeof testWebhookAnswerSchema>;
-    })),
+    }),
   );
 
   router.get(
@@ -228,9 +245,17 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
         return answer(ctx, 503, 'temporal_unavailable', 'Connected, but its set-up could not be started now: start connecting again in a moment');
       }
       log.info({ connectionId }, 'Calendly connected');
-      ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
+      ctx.body = { connection: connectionView(connection, config) } satisfies z.output<typeof connectionAnswerSchema>;
     }),
   );
+
+  /** The key its subscription signs with: the environment's for the personal token connection, the stored one for OAuth's. */
+  function signingKeyOf(connection: Connection): string | undefined {
+    if (connection.kind === 'personal_token') return config.calendly.signingKeys[0];
+    if (!connection.signingKey) return undefined;
+    return connections?.box.open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization));
+  }
+
   return router;
 }
 
@@ -244,10 +269,19 @@ function syncFromFor(connection: Connection, config: Config): string {
   return new Date(Math.min(lookBack, lastSynced)).toISOString();
 }
 
+/**
+ * Where its subscription delivers: the personal token connection's was made before connections had URLs of their
+ * own, and keeps the bare one (webhook-route.ts routes it to that connection).
+ */
+function callbackUrlOf(connection: Connection, config: Config): string {
+  return connection.kind === 'personal_token' ? config.webhookUrl : `${config.webhookUrl}/${connection.id}`;
+}
+
 /** What the status shows: never a token or key, sealed or not. */
-function connectionView(connection: Connection, config: Config, { webhookUrl }: ConnectionServices): z.output<typeof connectionSchema> {
+function connectionView(connection: Connection, config: Config): z.output<typeof connectionSchema> {
   return {
     id: connection.id,
+    kind: connection.kind,
     organization: connection.organization,
     status: connection.status,
     statusReason: connection.statusReason,
@@ -263,7 +297,7 @@ function connectionView(connection: Connection, config: Config, { webhookUrl }: 
     lastDeliveryAt: connection.lastDeliveryAt,
     lastSyncedAt: connection.lastSyncedAt,
     sync: { state: connection.syncState, progress: connection.syncProgress },
-    callbackUrl: `${webhookUrl}/${connection.id}`,
+    callbackUrl: callbackUrlOf(connection, config),
     workflowsUrl: workflowListUrl(config.temporal, `${CALENDLY_CONNECTION.name} = "${connection.id}"`),
   };
 }
