@@ -15,7 +15,7 @@ export function createBookingActivities(orm: MikroORM, accounts: CalendlyAccount
   return {
     async saveBookings({ bookings, organization, connectionId }: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]> {
       try {
-        const saved = await saveBookings(orm.em.fork(), bookings, organization, noShowChange, recordedConnectionId(connectionId));
+        const saved = await saveBookings(orm.em.fork(), bookings, organization, recordedConnectionId(connectionId), noShowChange);
         bookingsSaved.inc({ organization: organizationLabel(organization) }, saved.length);
         return saved;
       } catch (error) {

@@ -20,8 +20,8 @@ export async function saveBookings(
   em: EntityManager,
   bookings: Booking[],
   organization: string,
-  noShowChange: NoShowChange | undefined,
   connectionId: string,
+  noShowChange?: NoShowChange,
 ): Promise<SavedBooking[]> {
   return em.transactional(async (tx) => {
     await lockBookings(tx, bookings, organization);

@@ -8,6 +8,7 @@ import { ReminderSchema } from '../../src/database/entities/reminder';
 import type { MeetingPlan } from '../../src/contract';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -29,7 +30,7 @@ const remindersOf = async (inviteeUri: string) => {
 };
 // The meeting's workflow is started by the step after the meeting is saved, so it may not exist for a moment.
 const finished = (inviteeUri: string) =>
-  eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri)).result() as Promise<MeetingPlan>, 30_000, `the workflow of ${inviteeUri}`);
+  eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri, PERSONAL_TOKEN_CONNECTION_ID)).result() as Promise<MeetingPlan>, 30_000, `the workflow of ${inviteeUri}`);
 
 async function waitForMeeting(inviteeUri: string, accept: (meeting: Meeting) => boolean = () => true): Promise<Meeting> {
   return eventually(async () => {

@@ -9,6 +9,7 @@ import { meetingWorkflowId } from '../../src/workflow-ids';
 import { plan as planQuery, type MeetingPlan } from '../../src/contract';
 import { startReminderEndpoint, type ReminderEndpoint } from '../support/reminder-endpoint';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 const REMINDER_SECRET = 'reminder-webhook-secret-0123';
 let system: TestSystem;
@@ -33,7 +34,7 @@ async function book(startTime: string, email = `reminded-${Date.now()}@example.c
   expect(deliveries.map((attempt) => attempt.status)).toEqual([202]);
   const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: invitee.uri }).then((row) => row ?? undefined));
   // The meeting's workflow is started by the step after the save.
-  await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).describe(), 30_000, "the meeting's workflow");
+  await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).describe(), 30_000, "the meeting's workflow");
   return { invitee, meeting };
 }
 
@@ -47,7 +48,7 @@ const reminderEventsOf = async (meetingId: string) =>
 it('fires each reminder once, at its time, to the outbox and the signed reminder webhook (retried when it fails)', async () => {
   endpoint.failNext(1);
   const { invitee, meeting } = await book(inSeconds(10));
-  const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
+  const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
 
   const planned = await eventually(async () => {
     const plan = await workflow.query(planQuery);
@@ -84,7 +85,7 @@ it('fires each reminder once, at its time, to the outbox and the signed reminder
 
 it('records reminders whose time has passed at booking as skipped, never sent late', async () => {
   const { invitee, meeting } = await book(inSeconds(3));
-  await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).result();
+  await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).result();
   const reminders = await remindersOf(meeting.id);
   expect(reminders.map((reminder) => [reminder.offsetSeconds, reminder.state])).toEqual([[6, 'skipped'], [4, 'skipped'], [2, 'sent']]);
   expect(reminders[0].skippedAt).not.toBeNull();
@@ -97,7 +98,7 @@ it('never fires a reminder once the meeting is canceled', async () => {
   const { deliveries } = await system.fake.cancelInvitee(invitee.uri, { canceledBy: 'Reminded Lead', reason: 'Conflict', cancelerType: 'invitee' });
   expect(deliveries.map((attempt) => attempt.status)).toEqual([202]);
 
-  const result = (await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).result()) as MeetingPlan;
+  const result = (await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).result()) as MeetingPlan;
   expect(result.status).toBe('canceled');
   await new Promise((resolve) => setTimeout(resolve, Math.max(0, meeting.startTime.getTime() - Date.now())));
   expect((await remindersOf(meeting.id)).map((reminder) => reminder.state)).toEqual(['canceled', 'canceled', 'canceled']);
@@ -120,7 +121,7 @@ it('plans reminders as UTC instants, unshifted by a daylight-saving change in th
       startTime: '2027-03-15T13:00:00.000000Z',
       timezone: 'America/New_York',
     });
-    const workflow = production.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
+    const workflow = production.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
     const plan = await eventually(async () => {
       const current = await workflow.query(planQuery);
       return current.reminders.length === 3 ? current : undefined;

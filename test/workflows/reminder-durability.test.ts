@@ -14,6 +14,7 @@ import { meetingWorkflowId } from '../../src/workflow-ids';
 import { startTemporalDevServer, type DevServer } from '../../scripts/dev/temporal-dev-server';
 import { freePort } from '../../scripts/lib/free-ports';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
 
@@ -22,7 +23,7 @@ async function bookAndPlan(system: TestSystem, startTime: string) {
   const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: invitee.uri }).then((row) => row ?? undefined));
   await eventually(async () => ((await system.orm.em.fork().count(ReminderSchema, { meeting: meeting.id })) === 2 ? true : undefined));
   // The rows are written just before the meeting's workflow is started, so it may not exist yet for a moment.
-  const plan = await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).query(planQuery), 30_000, "the meeting workflow's plan");
+  const plan = await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).query(planQuery), 30_000, "the meeting workflow's plan");
   return { invitee, meeting, plan };
 }
 
@@ -60,14 +61,14 @@ describe('with the shared dev server', () => {
 
   it('continues as new when the history grows, keeping its plan', async () => {
     const { invitee, meeting, plan } = await bookAndPlan(system, inSeconds(3600));
-    const running = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
+    const running = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
     const input: MeetingRemindersInput = {
       meeting: { meetingId: meeting.id, inviteeUri: invitee.uri, inviteeEmail: 'x@example.com', eventUuid: 'e', status: 'active', startTime: plan.startTime },
       offsetsSeconds: [6, 3],
       sendOutbound: false,
       maxHistoryEvents: 20,
     };
-    const workflowId = `${meetingWorkflowId(invitee.uri)}-continue-as-new`;
+    const workflowId = `${meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)}-continue-as-new`;
     const handle = await system.temporal.workflow.start(keepMeetingReminders, { workflowId, taskQueue: system.config.temporal.taskQueue, args: [input] });
     const firstRunId = handle.firstExecutionRunId;
     const latest = system.temporal.workflow.getHandle(workflowId);
