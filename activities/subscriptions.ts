@@ -1,6 +1,6 @@
 /**
- * The self-healing schedules' activities, for the environment's account or one connection: checking and repairing
- * the webhook subscription, backfilling bookings (a connection's sync records its progress on the connection).
+ * The self-healing schedules' activities, for one connection of any kind: checking and repairing the webhook
+ * subscription, backfilling bookings (each sync records its progress on the connection).
  */
 import { heartbeat, log, sleep } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';

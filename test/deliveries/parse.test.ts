@@ -29,7 +29,7 @@ describe('parsing a signed delivery', () => {
         inviteeUri: uri,
         inviteeEmail: 'Ada@Example.com',
         occurredAt,
-        connectionId: null,
+        connectionId: PERSONAL_TOKEN_CONNECTION_ID,
       },
       eventUuid: event.split('/').at(-1),
       inviteeUuid: uri.split('/').at(-1),
