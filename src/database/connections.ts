@@ -181,17 +181,22 @@ export async function savePersonalTokenConnection(em: EntityManager, account: Pe
     );
     return connectionOf(row);
   } catch (error) {
-    const constraint = (error as { constraint?: string }).constraint;
-    if (constraint === 'calendly_connections_calendly_organization_unique' || constraint === 'calendly_connections_organization_unique') {
-      throw new CalendlyOrganizationTakenError(`the Calendly organization of CALENDLY_API_TOKEN (${account.calendlyOrganization}) is already connected through OAuth`);
+    if ((error as { constraint?: string }).constraint === 'calendly_connections_organization_unique') {
+      throw new CalendlyOrganizationTakenError(`the organization of CALENDLY_API_TOKEN (${account.organization}) already has an OAuth connection`);
     }
     throw error;
   }
 }
 
-/** Whether the Calendly organization is connected to an organization of ours other than `organization`. */
+/**
+ * Whether the Calendly organization is connected through OAuth to an organization of ours other than `organization`
+ * (the personal token's Calendly organization may be connected by another organization too, as it always could).
+ */
 export async function calendlyOrganizationTakenByOther(em: EntityManager, calendlyOrganization: string, organization: string): Promise<boolean> {
-  const rows = await em.execute<Row[]>(`select 1 from calendly_connections where calendly_organization = ? and organization <> ?`, [calendlyOrganization, organization]);
+  const rows = await em.execute<Row[]>(`select 1 from calendly_connections where calendly_organization = ? and organization <> ? and kind = 'oauth'`, [
+    calendlyOrganization,
+    organization,
+  ]);
   return rows.length > 0;
 }
 
