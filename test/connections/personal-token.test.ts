@@ -13,6 +13,7 @@ import { ensurePersonalTokenConnection } from '../../src/connections/personal-to
 import { ormConfig } from '../../src/database/orm-config';
 import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { harness } from '../support/harness';
+import { recordHistory } from '../support/schedules';
 import { API_TOKEN, CALENDLY_TOKEN, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 const OWNER_TOKEN = 'personal-token-owner-0123456789abcdef';
@@ -85,6 +86,8 @@ it("answers at its own URL as at the bare one: the same delivery at both is one 
   });
   expect(again.status).toBe(200);
   expect(await again.json()).toMatchObject({ duplicate: true, workflowId: first.body.workflowId });
+  await system.temporal.workflow.getHandle(first.body.workflowId as string).result();
+  await recordHistory(system.temporal, { workflowId: first.body.workflowId as string }, 'invitee-created-delivery-personal-token.json');
 });
 
 it('shows the dashboard panel with its test webhook button, and no connect or disconnect of its own', async () => {

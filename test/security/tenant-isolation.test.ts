@@ -102,7 +102,7 @@ describe('the same invitee URI stored for two organizations', () => {
   });
 });
 
-describe("a second organization connecting the environment account's Calendly organization", () => {
+describe("a second organization connecting the personal token connection's Calendly organization", () => {
   interface Meetings {
     environment: Awaited<ReturnType<typeof meetingIn>>;
     connection: Awaited<ReturnType<typeof meetingIn>>;
@@ -110,7 +110,7 @@ describe("a second organization connecting the environment account's Calendly or
   let connectionId: string;
   let signingKey: string;
 
-  /** Sends `event` about the invitee to the connection's URL only, signed with its key: the environment's is not told. */
+  /** Sends `event` about the invitee to the connection's URL only, signed with its key: the personal token connection's is not told. */
   async function deliverToConnection(event: WebhookEventName, inviteeUri: string) {
     const { body } = system.fake.webhookDelivery(event, inviteeUri, 'unused-key-0123456789');
     const response = await fetch(`${system.receiverUrl}/calendly/webhook/${connectionId}`, {
@@ -140,7 +140,8 @@ describe("a second organization connecting the environment account's Calendly or
 
     expect(environment.id).not.toBe(connection.id);
     expect(environment.lead.id).not.toBe(connection.lead.id);
-    expect(environment.workflowId).toBeNull();
+    // The personal token connection's meeting workflows keep the unprefixed ID they had before it was a connection.
+    expect(environment.workflowId).toBe(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
     expect(connection.workflowId).toBe(meetingWorkflowId(invitee.uri, connectionId));
     // Each workflow keeps its own organization's reminders.
     const plans = await eventually(async () => {

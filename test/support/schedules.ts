@@ -1,5 +1,8 @@
-/** Runs a schedule's action now (as if it were due) and waits for the workflow it started. */
+/** Runs a schedule's action now (as if it were due) and waits for the workflow it started; records histories. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { eventually } from './system';
 
 export async function triggerAndWait<T>(client: Client, scheduleId: string, timeoutMs = 45_000): Promise<T> {
@@ -22,4 +25,18 @@ export async function triggerAndWait<T>(client: Client, scheduleId: string, time
     client.workflow.getHandle(workflowId, firstExecutionRunId).result(),
     new Promise((_, reject) => setTimeout(() => reject(new Error(`${workflowId} did not finish within ${timeoutMs} ms`)), timeoutMs).unref()),
   ])) as T;
+}
+
+/**
+ * With RECORD_HISTORY set, writes the history of a finished workflow (a schedule's latest run when given a schedule)
+ * to test/workflows/histories/<file>, for the replay test (test/workflows/replay.test.ts).
+ */
+export async function recordHistory(client: Client, which: { workflowId: string } | { scheduleId: string }, file: string): Promise<void> {
+  if (!process.env.RECORD_HISTORY) return;
+  const run =
+    'workflowId' in which
+      ? { workflowId: which.workflowId, firstExecutionRunId: undefined }
+      : (await client.schedule.getHandle(which.scheduleId).describe()).info.recentActions.at(-1)!.action.workflow;
+  const history = await client.workflow.getHandle(run.workflowId, run.firstExecutionRunId).fetchHistory();
+  writeFileSync(join(__dirname, '..', 'workflows', 'histories', file), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
 }

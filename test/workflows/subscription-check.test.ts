@@ -1,7 +1,7 @@
 /** The subscription check schedule: re-creates the subscription when it is missing, wrong or disabled by Calendly. */
 import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
 import type { SubscriptionCheckResult } from '../../src/contract';
-import { triggerAndWait } from '../support/schedules';
+import { recordHistory, triggerAndWait } from '../support/schedules';
 import { FRONTEND_URL, subscriptionKit, type SubscriptionKit } from '../support/subscriptions';
 import { startTestSystem, type TestSystem } from '../support/system';
 
@@ -37,6 +37,7 @@ it('creates the subscription when there is none', async () => {
   const result = await check();
   expect(result).toMatchObject({ problems: ['missing'], repaired: true });
   expect(result.subscriptionUri).toBe((await expectDelivering()).uri);
+  await recordHistory(system.temporal, { scheduleId }, 'subscription-check-personal-token.json');
 });
 
 it('re-creates the subscription that Calendly disabled after 24 h of failed deliveries', async () => {
