@@ -32,7 +32,9 @@ export async function scriptAccount(config: Config, connectionId = PERSONAL_TOKE
     return { ...account, close: () => orm.close() };
   } catch (error) {
     await orm.close();
-    if (error instanceof ConnectionUnavailableError) throw new UsageError(`${connectionId === PERSONAL_TOKEN_CONNECTION_ID ? 'CALENDLY_API_TOKEN' : '--connection'}: ${error.message}`);
+    if (error instanceof ConnectionUnavailableError) {
+      throw new UsageError(connectionId === PERSONAL_TOKEN_CONNECTION_ID ? `${error.message}; pass --connection <id>` : `--connection: ${error.message}`);
+    }
     throw error;
   }
 }
