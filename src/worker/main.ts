@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   let metricsServer: MetricsServer | undefined;
   if (config.metrics.workerPort !== undefined) {
     collectDefaultMetrics();
-    if (config.oauth) registerConnectionStatusGauge(orm);
+    registerConnectionStatusGauge(orm);
     metricsServer = await startMetricsServer({ port: config.metrics.workerPort, host: config.metrics.host, healthy: () => worker.getState() === 'RUNNING' });
     logger.info({ url: `${metricsServer.url}/metrics` }, 'Metrics served');
   }
