@@ -7,7 +7,7 @@ import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Activities, BackfillWindow, ConnectionRef, ReconnectResult, SubscriptionInspection, SyncSummary } from '../src/contract';
 import { recordedConnectionId } from '../src/workflow-ids';
-import { recordSyncProgress } from '../src/database/connections';
+import { recordSyncProgress, recordWebhookState } from '../src/database/connections';
 import { syncBookings } from '../src/deliveries/backfill';
 import { organizationLabel } from '../src/metrics';
 import { inspectSubscriptions } from '../src/subscriptions/inspection';
@@ -29,22 +29,38 @@ export function createSubscriptionActivities({
   temporal,
   taskQueue,
 }: SubscriptionActivityDependencies): Pick<Activities, 'inspectWebhookSubscription' | 'repairWebhookSubscription' | 'backfillBookings'> {
+  /**
+   * What the check found working shows on the connection's status, for every kind (an OAuth connection's set-up
+   * records it too). Only the good news: a failure keeps the state its set-up recorded (e.g. upgrade_required).
+   * Best effort: the check does not fail for a database that cannot take it now.
+   */
+  async function recordActive(connectionId: string, subscriptionUri: string): Promise<void> {
+    try {
+      await recordWebhookState(orm.em.fork(), connectionId, 'active', subscriptionUri, null);
+    } catch (error) {
+      log.warn('The webhook state could not be recorded on the connection', { connectionId, error: (error as Error).message });
+    }
+  }
+
   return {
     async inspectWebhookSubscription(connection: ConnectionRef | undefined): Promise<SubscriptionInspection> {
-      const { inspection, organization } = await withActivityFailures(async () => {
-        const { calendly, target, organization } = await accounts.of(connection?.connectionId);
-        return { inspection: await inspectSubscriptions(calendly, target.callbackUrl), organization };
+      const { inspection, organization, connectionId } = await withActivityFailures(async () => {
+        const { calendly, target, organization, connectionId } = await accounts.of(connection?.connectionId);
+        return { inspection: await inspectSubscriptions(calendly, target.callbackUrl), organization, connectionId };
       });
       const labels = { organization: organizationLabel(organization) };
       for (const problem of inspection.problems) subscriptionProblems.inc({ problem, ...labels });
+      if (inspection.ours && !inspection.repairable) await recordActive(connectionId, inspection.ours.uri);
       return inspection;
     },
 
     /** Re-creates ours when it is missing, disabled or wrong; subscriptions at other URLs are left to a person. */
     async repairWebhookSubscription(connection: ConnectionRef | undefined): Promise<ReconnectResult> {
       return await withActivityFailures(async () => {
-        const { calendly, target } = await accounts.of(connection?.connectionId);
-        return reconnectSubscription({ calendly, target, removeOthers: false, report: (line) => void log.info(line) });
+        const { calendly, target, connectionId } = await accounts.of(connection?.connectionId);
+        const result = await reconnectSubscription({ calendly, target, removeOthers: false, report: (line) => void log.info(line) });
+        if (result.subscription) await recordActive(connectionId, result.subscription.uri);
+        return result;
       });
     },
 

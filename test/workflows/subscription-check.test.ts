@@ -3,7 +3,7 @@ import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
 import type { SubscriptionCheckResult } from '../../src/contract';
 import { recordHistory, triggerAndWait } from '../support/schedules';
 import { FRONTEND_URL, subscriptionKit, type SubscriptionKit } from '../support/subscriptions';
-import { startTestSystem, type TestSystem } from '../support/system';
+import { API_TOKEN, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 let kit: SubscriptionKit;
@@ -38,6 +38,9 @@ it('creates the subscription when there is none', async () => {
   expect(result).toMatchObject({ problems: ['missing'], repaired: true });
   expect(result.subscriptionUri).toBe((await expectDelivering()).uri);
   await recordHistory(system.temporal, { scheduleId }, 'subscription-check-personal-token.json');
+  // Its connection's status shows the subscription, as an OAuth connection's does.
+  const { body } = await system.get(`/api/connection?organization=${encodeURIComponent(system.fake.organizationUri)}`, API_TOKEN);
+  expect(body.connection.webhook).toEqual({ state: 'active', active: true, subscriptionUri: result.subscriptionUri, detail: null });
 });
 
 it('re-creates the subscription that Calendly disabled after 24 h of failed deliveries', async () => {
