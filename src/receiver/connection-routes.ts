@@ -58,14 +58,7 @@ export function connectionRoutes({ config, temporal, orm, logger, apiTokens, con
   const configured =
     (handler: Handler): Middleware =>
     async (ctx) => {
-      if (!connections) {
-        return answer(
-          ctx,
-          404,
-          'oauth_not_configured',
-          'OAuth connections are not configured here: set CALENDLY_CLIENT_ID, CALENDLY_CLIENT_SECRET, CALENDLY_OAUTH_REDIRECT_URI and CONNECTION_ENCRYPTION_KEY',
-        );
-      }
+      if (!connections) return notConfigured(ctx);
       await handler(ctx, connections);
     };
   /** The organization's connection of any kind (the token's, or `?organization=`'s); undefined once answered 400, 403 or 404. */
@@ -73,7 +66,8 @@ export function connectionRoutes({ config, temporal, orm, logger, apiTokens, con
     const organization = organizationOf(ctx);
     if (!organization) return undefined;
     const connection = await connectionOfOrganization(orm.em, organization);
-    if (!connection) return void notConnected(ctx);
+    // Without OAuth, an organization without a connection has no way to get one here.
+    if (!connection) return void (connections ? notConnected(ctx) : notConfigured(ctx));
     return { connection, organization };
   };
   const ofConnection =
@@ -317,6 +311,15 @@ function organizationOf(ctx: Context): string | undefined {
   }
   if (!named) return void answer(ctx, 400, 'organization_required', 'This token is not bound to an organization: name one with ?organization=<organization URI>');
   return named;
+}
+
+function notConfigured(ctx: Context): void {
+  answer(
+    ctx,
+    404,
+    'oauth_not_configured',
+    'OAuth connections are not configured here: set CALENDLY_CLIENT_ID, CALENDLY_CLIENT_SECRET, CALENDLY_OAUTH_REDIRECT_URI and CONNECTION_ENCRYPTION_KEY',
+  );
 }
 
 function notConnected(ctx: Context): void {

@@ -65,8 +65,9 @@ it('takes a test webhook into its own delivery log; another organization neither
   );
   expect(row).toEqual({ connection_id: PERSONAL_TOKEN_CONNECTION_ID, organization: system.fake.organizationUri });
 
-  expect(await system.get('/api/connection', OTHER_TOKEN)).toMatchObject({ status: 404, body: { code: 'not_connected' } });
-  expect(await post('/api/connection/test-webhook', OTHER_TOKEN)).toMatchObject({ status: 404, body: { code: 'not_connected' } });
+  // Without OAuth here, an organization without a connection is told it cannot get one.
+  expect(await system.get('/api/connection', OTHER_TOKEN)).toMatchObject({ status: 404, body: { code: 'oauth_not_configured' } });
+  expect(await post('/api/connection/test-webhook', OTHER_TOKEN)).toMatchObject({ status: 404, body: { code: 'oauth_not_configured' } });
   // Naming its organization does not help a token bound to another.
   const named = await system.get(`/api/connection?organization=${encodeURIComponent(system.fake.organizationUri)}`, OTHER_TOKEN);
   expect(named).toMatchObject({ status: 403, body: { code: 'forbidden' } });
@@ -102,6 +103,14 @@ it('shows the dashboard panel with its test webhook button, and no connect or di
     await page.getByRole('button', { name: 'Send test webhook' }).click();
     await page.locator('#connection-result', { hasText: 'Test webhook received' }).waitFor({ timeout: PAGE_TIMEOUT_MS });
     await page.locator('#deliveries tbody tr', { has: page.locator('td.outcome-test') }).first().waitFor({ timeout: PAGE_TIMEOUT_MS });
+
+    // Another organization's panel says in one line that connections are not configured, and offers no buttons.
+    const other = await browser.newPage();
+    await other.goto(`${system.receiverUrl}/#token=${encodeURIComponent(OTHER_TOKEN)}`);
+    await other.locator('#connection[data-status="not_configured"]').waitFor({ timeout: PAGE_TIMEOUT_MS });
+    expect(await other.locator('#connection-status').textContent()).toBe('Calendly connections are not configured on this server.');
+    expect(await other.locator('#connection button').evaluateAll((buttons) => buttons.filter((button) => button.checkVisibility()).length)).toBe(0);
+    await other.locator('#deliveries tbody', { hasText: 'No deliveries yet.' }).waitFor({ timeout: PAGE_TIMEOUT_MS });
   } finally {
     await browser.close();
   }
