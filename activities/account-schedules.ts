@@ -1,6 +1,6 @@
 /**
- * The self-healing schedules of one Calendly account, the environment's (created by the worker at start-up) or a
- * connection's (created by its set-up): reconcile its bookings, and check its webhook subscription.
+ * The self-healing schedules of one connection (the personal token connection's are created by the worker at
+ * start-up, an OAuth connection's by its set-up): reconcile its bookings, and check its webhook subscription.
  * SKIP: a run still going when the next is due makes that one pointless. Catch-up covers one interval: after Temporal
  * was down, one late run is enough, as every run looks at the whole window.
  */
@@ -13,13 +13,11 @@ export function accountScheduleOptions(
   taskQueue: string,
   settings: Config['schedules'],
   ids: { reconcile: string; subscriptionCheck: string },
-  /** unset: the environment's account, whose workflows take no connection (as before connections existed) */
-  connectionId?: string,
+  connectionId: string,
 ): ScheduleOptions[] {
   const { reconcileEveryMinutes, reconcileLookBackHours, reconcileLookAheadDays, subscriptionCheckEveryMinutes } = settings;
-  const connection = connectionId ? { connectionId } : {};
-  const typedSearchAttributes = connectionId ? [{ key: CALENDLY_CONNECTION, value: connectionId }] : undefined;
-  const whose = connectionId ? `connection ${connectionId}'s` : 'the';
+  const typedSearchAttributes = [{ key: CALENDLY_CONNECTION, value: connectionId }];
+  const whose = `connection ${connectionId}'s`;
   return [
     {
       scheduleId: ids.reconcile,
@@ -29,7 +27,7 @@ export function accountScheduleOptions(
         workflowType: reconcileBookings,
         workflowId: ids.reconcile,
         taskQueue,
-        args: [{ lookBackHours: reconcileLookBackHours, lookAheadDays: reconcileLookAheadDays, ...connection }],
+        args: [{ lookBackHours: reconcileLookBackHours, lookAheadDays: reconcileLookAheadDays, connectionId }],
         typedSearchAttributes,
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${reconcileEveryMinutes} minutes` },
@@ -45,7 +43,7 @@ export function accountScheduleOptions(
         workflowType: checkWebhookSubscription,
         workflowId: ids.subscriptionCheck,
         taskQueue,
-        args: connectionId ? [{ connectionId }] : [],
+        args: [{ connectionId }],
         typedSearchAttributes,
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${subscriptionCheckEveryMinutes} minutes` },

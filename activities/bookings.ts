@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Activities, FetchedBookings, NoShowChange, SavedBooking } from '../src/contract';
+import { recordedConnectionId } from '../src/workflow-ids';
 import { saveBookings } from '../src/database/bookings';
 import { describeDatabaseError, isPermanentDataError } from '../src/database/errors';
 import { cancelMeetingFromFailedDelivery } from '../src/database/meetings';
@@ -14,7 +15,7 @@ export function createBookingActivities(orm: MikroORM, accounts: CalendlyAccount
   return {
     async saveBookings({ bookings, organization, connectionId }: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]> {
       try {
-        const saved = await saveBookings(orm.em.fork(), bookings, organization, noShowChange, connectionId ?? null);
+        const saved = await saveBookings(orm.em.fork(), bookings, organization, recordedConnectionId(connectionId), noShowChange);
         bookingsSaved.inc({ organization: organizationLabel(organization) }, saved.length);
         return saved;
       } catch (error) {
@@ -26,7 +27,7 @@ export function createBookingActivities(orm: MikroORM, accounts: CalendlyAccount
       }
     },
 
-    async cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string, connectionId?: string | null): Promise<boolean> {
+    async cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string, connectionId: string): Promise<boolean> {
       const organization = await withActivityFailures(() => accounts.organizationOfConnection(connectionId));
       return cancelMeetingFromFailedDelivery(orm.em.fork(), organization, inviteeUri, canceledAt, reason);
     },

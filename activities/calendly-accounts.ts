@@ -1,62 +1,57 @@
 /**
- * The Calendly account an activity works for: the environment's (CALENDLY_API_TOKEN, single-account mode) or one
- * OAuth connection's, with the client, the organization its bookings belong to, and where its subscription points.
+ * The Calendly account an activity works for: one connection, whatever its kind, with the client, the organization
+ * its bookings belong to, and where its subscription points. The personal token connection (CALENDLY_API_TOKEN) uses
+ * the environment's token and signing key; an OAuth connection its own, stored sealed.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CalendlyApiClient } from '../src/calendly/api-client';
 import { ConnectionUnavailableError } from '../src/connections/connection-tokens';
+import { ensurePersonalTokenConnection } from '../src/connections/personal-token';
 import type { ConnectionServices } from '../src/connections/services';
 import { connectionSecretPlace, findConnection, type Connection } from '../src/database/connections';
 import type { SubscriptionTarget } from '../src/subscriptions/inspection';
+import { PERSONAL_TOKEN_CONNECTION_ID, recordedConnectionId } from '../src/workflow-ids';
 
 export interface CalendlyAccount {
   calendly: CalendlyApiClient;
   target: SubscriptionTarget;
-  /** set for a connection: the organization of ours its bookings belong to */
-  organization?: string;
-  connectionId?: string;
+  /** the organization of ours its bookings belong to */
+  organization: string;
+  connectionId: string;
 }
 
 export interface CalendlyAccountsOptions {
-  /** the environment's account, when CALENDLY_API_TOKEN is set */
-  environment?: { calendly: CalendlyApiClient; target: SubscriptionTarget };
-  /** when OAuth is configured: the services, and where connections are stored */
-  connections?: { services: ConnectionServices; orm: MikroORM };
+  orm: MikroORM;
+  /** the personal token connection's client and subscription target, when CALENDLY_API_TOKEN is set */
+  personalToken?: { calendly: CalendlyApiClient; target: SubscriptionTarget };
+  /** when OAuth is configured */
+  oauth?: ConnectionServices;
 }
 
 export class CalendlyAccounts {
-  /** The environment's token belongs to one Calendly organization: asked once. A connection's is on its row. */
-  private environmentOrganization: Promise<string> | undefined;
-
   constructor(private readonly options: CalendlyAccountsOptions) {}
 
-  /** The organization whose meetings the account's bookings are. */
-  async organizationOf(account: CalendlyAccount): Promise<string> {
-    if (account.organization) return account.organization;
-    this.environmentOrganization ??= account.calendly.getCurrentUser().then((user) => user.current_organization);
-    return this.environmentOrganization.catch((error: unknown) => {
-      this.environmentOrganization = undefined;
-      throw error;
-    });
+  /** The organization of the connection's bookings. */
+  async organizationOfConnection(connectionId: string): Promise<string> {
+    return (await this.of(connectionId)).organization;
   }
 
-  /** The organization of the connection's bookings, or of the environment's account (null or absent). */
-  async organizationOfConnection(connectionId?: string | null): Promise<string> {
-    return this.organizationOf(await this.of(connectionId));
-  }
-
-  async of(connectionId?: string | null): Promise<CalendlyAccount> {
-    if (!connectionId) {
-      if (!this.options.environment) throw new ConnectionUnavailableError('no CALENDLY_API_TOKEN is configured: this deployment serves OAuth connections only');
-      return this.options.environment;
+  /** A workflow recorded before every account was a connection names none: it means the personal token connection. */
+  async of(recordedId: string | null | undefined): Promise<CalendlyAccount> {
+    const connectionId = recordedConnectionId(recordedId);
+    const { orm, personalToken, oauth } = this.options;
+    if (connectionId === PERSONAL_TOKEN_CONNECTION_ID) {
+      if (!personalToken) throw new ConnectionUnavailableError('no CALENDLY_API_TOKEN is configured: this deployment serves OAuth connections only');
+      // Created at start-up; when Calendly did not answer then, by the first activity that needs it.
+      const connection = (await findConnection(orm.em.fork(), connectionId)) ?? (await ensurePersonalTokenConnection(orm, personalToken.calendly));
+      return { ...personalToken, organization: connection.organization, connectionId };
     }
-    if (!this.options.connections) throw new ConnectionUnavailableError(`connection ${connectionId}: OAuth is not configured (CALENDLY_CLIENT_ID)`);
-    const { services, orm } = this.options.connections;
+    if (!oauth) throw new ConnectionUnavailableError(`connection ${connectionId}: OAuth is not configured (CALENDLY_CLIENT_ID)`);
     const connection = await findConnection(orm.em.fork(), connectionId);
     if (!connection) throw new ConnectionUnavailableError(`connection ${connectionId} does not exist`);
     return {
-      calendly: services.tokens.clientFor(connectionId, connection.organization),
-      target: { callbackUrl: `${services.webhookUrl}/${connectionId}`, signingKey: signingKeyOf(services, connection) },
+      calendly: oauth.tokens.clientFor(connectionId, connection.organization),
+      target: { callbackUrl: `${oauth.webhookUrl}/${connectionId}`, signingKey: signingKeyOf(oauth, connection) },
       organization: connection.organization,
       connectionId,
     };
@@ -66,7 +61,7 @@ export class CalendlyAccounts {
 /** A key that does not open (sealed for another row or column, or changed) fails the activity for good: no retry fixes it. */
 function signingKeyOf(services: ConnectionServices, connection: Connection): string {
   try {
-    return services.box.open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization));
+    return services.box.open(connection.signingKey ?? '', connectionSecretPlace('signing_key', connection.organization));
   } catch {
     throw new ConnectionUnavailableError(`connection ${connection.id}: its stored signing key does not open (sealed for another connection, or changed)`);
   }

@@ -9,13 +9,11 @@ export function createCalendlyActivities(accounts: CalendlyAccounts): Pick<Activ
   return {
     fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri' | 'connectionId'>): Promise<FetchedBookings> {
       return withActivityFailures(async () => {
-        const account = await accounts.of(delivery.connectionId);
-        const { calendly } = account;
+        const { calendly, organization, connectionId } = await accounts.of(delivery.connectionId);
         const primary = await fetchBooking(calendly, delivery.inviteeUri, delivery.scheduledEventUri);
         const relatedUri = primary.invitee.old_invitee ?? primary.invitee.new_invitee;
         const related = relatedUri ? await fetchRelated(calendly, relatedUri) : undefined;
-        const organization = await accounts.organizationOf(account);
-        return { bookings: related ? [primary, related] : [primary], organization, connectionId: account.connectionId ?? null };
+        return { bookings: related ? [primary, related] : [primary], organization, connectionId };
       });
     },
   };
@@ -77,7 +75,7 @@ function asActivityFailure(error: unknown): unknown {
     // feeds it again once the token is fixed.
     return ApplicationFailure.nonRetryable(
       `Calendly rejected the API token (${error.status}): reconnect (an OAuth connection: POST /api/connection/connect; ` +
-        `the environment's account: a valid CALENDLY_API_TOKEN with users:read, scheduled_events:read, webhooks:read, ` +
+        `the personal token connection: a valid CALENDLY_API_TOKEN with users:read, scheduled_events:read, webhooks:read, ` +
         `webhooks:write, then bookings:sync or replay-deliveries -- --failed). ${error.message}`,
       'CalendlyUnauthorized',
     );

@@ -22,8 +22,8 @@ import { createSubscriptionActivities } from './subscriptions';
 
 export interface ActivityDependencies {
   orm: MikroORM;
-  /** the environment's account (CALENDLY_API_TOKEN), with where the self-healing jobs point its subscription */
-  environment?: { calendly: CalendlyApiClient; target: SubscriptionTarget };
+  /** the personal token connection's client (CALENDLY_API_TOKEN) and where its subscription points, when set */
+  personalToken?: { calendly: CalendlyApiClient; target: SubscriptionTarget };
   /** OAuth connections, when configured */
   connections?: ConnectionServices;
   /** for activities that start or signal other workflows */
@@ -38,8 +38,8 @@ export interface ActivityDependencies {
   schedules: Config['schedules'];
 }
 
-export function createActivities({ orm, environment, connections, temporal, taskQueue, reminders, destinations, secretBox, schedules }: ActivityDependencies): Activities {
-  const accounts = new CalendlyAccounts({ environment, connections: connections && { services: connections, orm } });
+export function createActivities({ orm, personalToken, connections, temporal, taskQueue, reminders, destinations, secretBox, schedules }: ActivityDependencies): Activities {
+  const accounts = new CalendlyAccounts({ orm, personalToken, oauth: connections });
   return withoutPersonalDataInErrors({
     ...createCalendlyActivities(accounts),
     ...createBookingActivities(orm, accounts),

@@ -32,6 +32,7 @@ import { withActivityFailures } from './calendly';
 import { reminderLateness, remindersSent, reminderWebhookFailures } from './metrics';
 import { DestinationRefused, type OutboundDestinations } from '../src/outbound-destinations';
 import { isPermanentRefusal, postSigned } from './signed-post';
+import { recordedConnectionId } from '../src/workflow-ids';
 
 export interface ReminderSettings {
   offsetsSeconds: number[];
@@ -49,7 +50,7 @@ export async function tellMeetingWorkflow(
   taskQueue: string,
   input: MeetingRemindersInput,
   workflowId: string,
-  connectionId?: string | null,
+  connectionId: string,
 ): Promise<void> {
   const { meeting } = input;
   try {
@@ -65,7 +66,7 @@ export async function tellMeetingWorkflow(
         { key: EVENT_UUID, value: meeting.eventUuid },
         { key: MEETING_START, value: new Date(meeting.startTime) },
         { key: MEETING_STATUS, value: meeting.status },
-        ...(connectionId ? [{ key: CALENDLY_CONNECTION, value: connectionId }] : []),
+        { key: CALENDLY_CONNECTION, value: connectionId },
       ],
     });
   } catch (error) {
@@ -89,8 +90,9 @@ export function createReminderActivities(
      * UI by its connection too (`CalendlyConnection`), as the connection's deliveries are. The meeting is the one of
      * the connection's organization: another organization's meeting of the same invitee is never told.
      */
-    async syncMeetingReminders(inviteeUri: string, connectionId?: string | null): Promise<void> {
+    async syncMeetingReminders(inviteeUri: string, recordedId: string): Promise<void> {
       const em = orm.em.fork();
+      const connectionId = recordedConnectionId(recordedId);
       const organization = await withActivityFailures(() => accounts.organizationOfConnection(connectionId));
       const stored = await meetingSnapshot(em, organization, inviteeUri);
       if (!stored) throw new Error(`no meeting for ${inviteeUri}`);

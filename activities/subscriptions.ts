@@ -1,12 +1,13 @@
 /**
- * The self-healing schedules' activities, for the environment's account or one connection: checking and repairing
- * the webhook subscription, backfilling bookings (a connection's sync records its progress on the connection).
+ * The self-healing schedules' activities, for one connection of any kind: checking and repairing the webhook
+ * subscription, backfilling bookings (each sync records its progress on the connection).
  */
 import { heartbeat, log, sleep } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { Activities, BackfillWindow, ConnectionRef, ReconnectResult, SubscriptionInspection, SyncSummary } from '../src/contract';
-import { recordSyncProgress } from '../src/database/connections';
+import { recordedConnectionId } from '../src/workflow-ids';
+import { recordSyncProgress, recordWebhookState } from '../src/database/connections';
 import { syncBookings } from '../src/deliveries/backfill';
 import { organizationLabel } from '../src/metrics';
 import { inspectSubscriptions } from '../src/subscriptions/inspection';
@@ -28,31 +29,46 @@ export function createSubscriptionActivities({
   temporal,
   taskQueue,
 }: SubscriptionActivityDependencies): Pick<Activities, 'inspectWebhookSubscription' | 'repairWebhookSubscription' | 'backfillBookings'> {
+  /**
+   * What the check found working shows on the connection's status, for every kind (an OAuth connection's set-up
+   * records it too). Only the good news: a failure keeps the state its set-up recorded (e.g. upgrade_required).
+   * Best effort: the check does not fail for a database that cannot take it now.
+   */
+  async function recordActive(connectionId: string, subscriptionUri: string): Promise<void> {
+    try {
+      await recordWebhookState(orm.em.fork(), connectionId, 'active', subscriptionUri, null);
+    } catch (error) {
+      log.warn('The webhook state could not be recorded on the connection', { connectionId, error: (error as Error).message });
+    }
+  }
+
   return {
-    async inspectWebhookSubscription(connection?: ConnectionRef): Promise<SubscriptionInspection> {
-      const { inspection, organization } = await withActivityFailures(async () => {
-        const { calendly, target, organization } = await accounts.of(connection?.connectionId);
-        return { inspection: await inspectSubscriptions(calendly, target.callbackUrl), organization };
+    async inspectWebhookSubscription(connection: ConnectionRef | undefined): Promise<SubscriptionInspection> {
+      const { inspection, organization, connectionId } = await withActivityFailures(async () => {
+        const { calendly, target, organization, connectionId } = await accounts.of(connection?.connectionId);
+        return { inspection: await inspectSubscriptions(calendly, target.callbackUrl), organization, connectionId };
       });
-      // A connection's bookings are its organization's; the environment's are its Calendly organization's.
-      const labels = { organization: organizationLabel(organization ?? inspection.organization) };
+      const labels = { organization: organizationLabel(organization) };
       for (const problem of inspection.problems) subscriptionProblems.inc({ problem, ...labels });
+      if (inspection.ours && !inspection.repairable) await recordActive(connectionId, inspection.ours.uri);
       return inspection;
     },
 
     /** Re-creates ours when it is missing, disabled or wrong; subscriptions at other URLs are left to a person. */
-    async repairWebhookSubscription(connection?: ConnectionRef): Promise<ReconnectResult> {
+    async repairWebhookSubscription(connection: ConnectionRef | undefined): Promise<ReconnectResult> {
       return await withActivityFailures(async () => {
-        const { calendly, target } = await accounts.of(connection?.connectionId);
-        return reconnectSubscription({ calendly, target, removeOthers: false, report: (line) => void log.info(line) });
+        const { calendly, target, connectionId } = await accounts.of(connection?.connectionId);
+        const result = await reconnectSubscription({ calendly, target, removeOthers: false, report: (line) => void log.info(line) });
+        if (result.subscription) await recordActive(connectionId, result.subscription.uri);
+        return result;
       });
     },
 
     /** Idempotent: a retry lists again and finds what the failed attempt started already known. */
-    async backfillBookings({ from, to }: BackfillWindow, connection?: ConnectionRef): Promise<SyncSummary> {
-      const connectionId = connection?.connectionId;
+    async backfillBookings({ from, to }: BackfillWindow, connection: ConnectionRef | undefined): Promise<SyncSummary> {
+      const connectionId = recordedConnectionId(connection?.connectionId);
       const progress = async (state: 'running' | 'idle' | 'failed', detail: Record<string, unknown>, finished?: { startedAt: string }) => {
-        if (connectionId) await recordSyncProgress(orm.em.fork(), connectionId, state, { from, to, ...detail, at: new Date().toISOString() }, finished);
+        await recordSyncProgress(orm.em.fork(), connectionId, state, { from, to, ...detail, at: new Date().toISOString() }, finished);
       };
       const startedAt = new Date().toISOString();
       let pending = Promise.resolve();
@@ -67,7 +83,7 @@ export function createSubscriptionActivities({
             window: { from: new Date(from), to: new Date(to) },
             report(line) {
               heartbeat();
-              log.info(line, connectionId ? { connectionId } : {});
+              log.info(line, { connectionId });
               // Page lines are the progress people watch; one write at a time, never blocking the sync.
               if (line.startsWith('Page ')) pending = pending.then(() => progress('running', { message: line })).catch(() => undefined);
             },

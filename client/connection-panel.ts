@@ -182,7 +182,10 @@ export class ConnectionPanel {
     }
     node('#connection-actions').hidden = false;
     this.connectButton.textContent = connection ? 'Reconnect' : 'Connect Calendly';
-    this.disconnectButton.hidden = !connection || connection.status === 'disconnected';
+    // The deployment's CALENDLY_API_TOKEN connection follows the environment: only its test webhook is for this page.
+    const personalToken = connection?.kind === 'personal_token';
+    this.connectButton.hidden = personalToken;
+    this.disconnectButton.hidden = !connection || personalToken || connection.status === 'disconnected';
     this.testButton.hidden = !connection || connection.status === 'disconnected';
     this.setButtonsDisabled(this.busy);
     this.pollWhileBusy();

@@ -55,8 +55,11 @@ export interface InviteeDelivery {
   occurredAt: string | null;
   receivedAt: string;
   source: DeliverySource;
-  /** the OAuth connection it came through; null or absent: the environment's account (CALENDLY_API_TOKEN) */
-  connectionId?: string | null;
+  /**
+   * the connection it came through. Inputs and results recorded before every account was a connection carry none:
+   * activities read that as the personal token connection (recordedConnectionId in src/workflow-ids.ts).
+   */
+  connectionId: string;
 }
 
 /** A signed delivery that could not be processed (malformed or an event type not handled yet): kept raw for replay. */
@@ -67,7 +70,7 @@ export interface UnprocessedDelivery {
   reason: string;
   rawBody: string;
   receivedAt: string;
-  connectionId?: string | null;
+  connectionId: string;
 }
 
 export type DeliveryOutcomeSummary =
@@ -84,10 +87,10 @@ export interface Booking {
 export interface FetchedBookings {
   /** the delivery's invitee first, then the other side of a reschedule (old or new invitee) if there is one */
   bookings: Booking[];
-  /** whose bookings these are: the connection's organization, or the Calendly organization of the environment's token */
+  /** whose bookings these are: the connection's organization */
   organization: string;
-  /** the connection they were read through (null: the environment's account); absent from reads recorded before it was added */
-  connectionId?: string | null;
+  /** the connection they were read through */
+  connectionId: string;
 }
 
 export interface SavedBooking {
@@ -159,13 +162,13 @@ export interface ReconcileWindow {
   lookBackHours: number;
   /** events starting up to this many days ahead */
   lookAheadDays: number;
-  /** the connection whose bookings to reconcile; absent: the environment's account */
-  connectionId?: string;
+  /** the connection whose bookings to reconcile */
+  connectionId: string;
 }
 
-/** The environment's account (absent) or one OAuth connection. */
+/** One connection, of any kind. */
 export interface ConnectionRef {
-  connectionId?: string;
+  connectionId: string;
 }
 
 /** ISO date-times: the workflow computes the window from its own clock. */
@@ -317,23 +320,22 @@ export interface Activities {
   saveBookings(fetched: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]>;
   /**
    * After an `invitee.canceled` delivery failed for good: marks the invitee's meeting of the delivery's organization
-   * (that of its connection, or the environment's account) canceled from what is known. False when that organization
-   * holds no meeting for the invitee.
+   * (that of its connection) canceled from what is known. False when that organization holds no meeting for the invitee.
    */
-  cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string, connectionId?: string | null): Promise<boolean>;
+  cancelMeetingOfFailedDelivery(inviteeUri: string, canceledAt: string, reason: string, connectionId: string): Promise<boolean>;
   /**
    * Starts the meeting's workflow (searchable by the delivery's connection), or tells the running one that the meeting
-   * changed; the meeting is the one of the connection's organization (or the environment account's).
+   * changed; the meeting is the one of the connection's organization.
    */
-  syncMeetingReminders(inviteeUri: string, connectionId?: string | null): Promise<void>;
+  syncMeetingReminders(inviteeUri: string, connectionId: string): Promise<void>;
   planReminders(meetingId: string, offsetsSeconds: number[]): Promise<PlannedReminder[]>;
   sendReminder(reminderId: string): Promise<ReminderState>;
   cancelReminders(meetingId: string): Promise<number>;
   deliverReminderWebhook(reminderId: string): Promise<void>;
-  inspectWebhookSubscription(connection?: ConnectionRef): Promise<SubscriptionInspection>;
-  repairWebhookSubscription(connection?: ConnectionRef): Promise<ReconnectResult>;
-  /** For a connection, also records the sync's progress and end on it (status endpoint, dashboard). */
-  backfillBookings(window: BackfillWindow, connection?: ConnectionRef): Promise<SyncSummary>;
+  inspectWebhookSubscription(connection: ConnectionRef): Promise<SubscriptionInspection>;
+  repairWebhookSubscription(connection: ConnectionRef): Promise<ReconnectResult>;
+  /** Also records the sync's progress and end on the connection (status endpoint, dashboard). */
+  backfillBookings(window: BackfillWindow, connection: ConnectionRef): Promise<SyncSummary>;
   /** Creates (or repairs) its subscription, or records why it cannot; returns the webhook state (`active` when Calendly delivers). */
   setUpConnectionSubscription(connectionId: string): Promise<string>;
   /** Creates or updates its reconcile and subscription-check schedules. */

@@ -13,8 +13,8 @@ export function histogram<T extends string = never>(name: string, help: string, 
 }
 
 /**
- * The `organization` label (never personal data): a connection's organization, or the Calendly organization URI of
- * the environment's account (CALENDLY_API_TOKEN); `none` for what has none, or whose organization is not known yet.
+ * The `organization` label (never personal data): a connection's organization (for the personal token connection,
+ * the Calendly organization URI of CALENDLY_API_TOKEN); `none` for what has none, or whose organization is not known yet.
  */
 export function organizationLabel(organization: string | null | undefined): string {
   return organization ?? 'none';

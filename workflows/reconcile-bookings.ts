@@ -19,7 +19,7 @@ export async function reconcileBookings({ lookBackHours, lookAheadDays, connecti
   const now = Date.now();
   const from = new Date(now - lookBackHours * 3_600_000).toISOString();
   const to = new Date(now + lookAheadDays * 86_400_000).toISOString();
-  const summary = connectionId ? await backfillBookings({ from, to }, { connectionId }) : await backfillBookings({ from, to });
+  const summary = await backfillBookings({ from, to }, { connectionId });
   if (summary.started) log.warn('Fed bookings or cancellations this system had missed from the Calendly API', { from, to, ...summary });
   else log.info('Bookings reconciled: none missing', { from, to, ...summary });
   return summary;

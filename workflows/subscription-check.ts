@@ -12,13 +12,12 @@ const { inspectWebhookSubscription, repairWebhookSubscription } = proxyActivitie
  * wrong events, or was disabled by Calendly after 24 h of failed deliveries (it cannot be re-enabled). Problems a new
  * subscription would not fix (deliveries failing right now, subscriptions at other URLs) are logged for a person.
  */
-export async function checkWebhookSubscription(connection?: ConnectionRef): Promise<SubscriptionCheckResult> {
-  // Called without an argument for the environment's account, as before connections existed (and in old histories).
-  const args: [ConnectionRef] | [] = connection?.connectionId ? [connection] : [];
-  const inspection = await inspectWebhookSubscription(...args);
+export async function checkWebhookSubscription(connection: ConnectionRef): Promise<SubscriptionCheckResult> {
+  // Runs started before every account was a connection have no argument: the activities read it as the personal token's.
+  const inspection = await inspectWebhookSubscription(connection);
   const { problems } = inspection;
   if (inspection.repairable) {
-    const repaired = await repairWebhookSubscription(...args);
+    const repaired = await repairWebhookSubscription(connection);
     log.warn('Webhook subscription re-created', { problems, subscriptionUri: repaired.subscription?.uri });
     return { problems, repaired: true, subscriptionUri: repaired.subscription?.uri ?? null };
   }

@@ -19,7 +19,7 @@ import { SIGNATURE_HEADER } from '../../src/calendly/signature';
 import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
 import { CONNECTION_CALLBACK_PATH } from '../../src/receiver/connection-routes';
 import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
-import { connectionWorkflowIds } from '../../src/workflow-ids';
+import { connectionWorkflowIds, PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { startDeliveryWorkflow } from '../../src/deliveries/intake';
 import { inviteeDelivery } from '../../src/deliveries/parse';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
@@ -340,7 +340,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   say(`Temporal only: ${sizes.burst} deliveries started on a task queue of their own, its worker idle, ${sizes.concurrency} in flight`);
   const onlyStarts = await closedLoop(sizes.burst, sizes.concurrency, async (index) => {
     const eventUri = `${fake.url}/scheduled_events/temporal-only-${id}-${index}`;
-    const parsed = inviteeDelivery('invitee.created', 'current', eventUri, `${eventUri}/invitees/temporal-only-${id}-${index}`, template.invitee.email);
+    const parsed = inviteeDelivery('invitee.created', 'current', eventUri, `${eventUri}/invitees/temporal-only-${id}-${index}`, template.invitee.email, null, PERSONAL_TOKEN_CONNECTION_ID);
     const startedAt = performance.now();
     const intake = { client: temporal, taskQueue: onlyQueue, deliveryId: randomUUID(), receivedAt: new Date(), source: 'webhook' as const };
     const status = await startDeliveryWorkflow(parsed, intake).then(() => 201, () => 0);

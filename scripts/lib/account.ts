@@ -1,7 +1,8 @@
 /**
- * The Calendly account a script works on: the environment's (CALENDLY_API_TOKEN, as always), or with
- * `--connection <id>` one OAuth connection's: its own client (tokens refreshed as needed), its callback URL
- * (API_URL + /calendly/webhook/<id>) and its signing key.
+ * The connection a script works on, through the same path as the worker's activities: the personal token
+ * connection (CALENDLY_API_TOKEN, its callback URL API_URL + /calendly/webhook and CALENDLY_WEBHOOK_SIGNING_KEY) unless
+ * `--connection <id>` names another, e.g. an OAuth connection (its own client, tokens refreshed as needed, its
+ * callback URL API_URL + /calendly/webhook/<id> and its signing key).
  */
 import { MikroORM } from '@mikro-orm/postgresql';
 import { CalendlyAccounts, type CalendlyAccount } from '../../activities/calendly-accounts';
@@ -11,30 +12,29 @@ import { ConnectionUnavailableError } from '../../src/connections/connection-tok
 import { connectionServicesFrom } from '../../src/connections/services';
 import { ormConfig } from '../../src/database/orm-config';
 import { subscriptionTargetOf } from '../../src/subscriptions/inspection';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { UsageError } from './cli';
 
 export const CONNECTION_OPTION = { connection: { type: 'string' } } as const;
 
-export const CONNECTION_USAGE = `  --connection <id>  work on this OAuth connection (its id: GET /api/connection) instead of CALENDLY_API_TOKEN`;
+export const CONNECTION_USAGE = `  --connection <id>  work on this connection (its id: GET /api/connection); default: CALENDLY_API_TOKEN's (${PERSONAL_TOKEN_CONNECTION_ID})`;
 
 export interface ScriptAccount extends CalendlyAccount {
-  /** Releases what the account holds (the database pool of a connection's tokens). */
+  /** Releases what the account holds (its database pool). */
   close: () => Promise<void>;
 }
 
-export async function scriptAccount(config: Config, connectionId: string | undefined): Promise<ScriptAccount> {
-  if (connectionId === undefined) {
-    return { calendly: calendlyClientFrom(config), target: subscriptionTargetOf(config), close: () => Promise.resolve() };
-  }
+export async function scriptAccount(config: Config, connectionId = PERSONAL_TOKEN_CONNECTION_ID): Promise<ScriptAccount> {
   const orm = await MikroORM.init(ormConfig(config.databaseUrl));
-  const services = connectionServicesFrom(config, orm);
   try {
-    if (!services) throw new UsageError('--connection needs OAuth connections configured: set CALENDLY_CLIENT_ID, CALENDLY_CLIENT_SECRET, CALENDLY_OAUTH_REDIRECT_URI and CONNECTION_ENCRYPTION_KEY');
-    const account = await new CalendlyAccounts({ connections: { services, orm } }).of(connectionId);
+    const personalToken = config.calendly.apiToken ? { calendly: calendlyClientFrom(config), target: subscriptionTargetOf(config) } : undefined;
+    const account = await new CalendlyAccounts({ orm, personalToken, oauth: connectionServicesFrom(config, orm) }).of(connectionId);
     return { ...account, close: () => orm.close() };
   } catch (error) {
     await orm.close();
-    if (error instanceof ConnectionUnavailableError) throw new UsageError(`--connection: ${error.message}`);
+    if (error instanceof ConnectionUnavailableError) {
+      throw new UsageError(connectionId === PERSONAL_TOKEN_CONNECTION_ID ? `${error.message}; pass --connection <id>` : `--connection: ${error.message}`);
+    }
     throw error;
   }
 }

@@ -91,11 +91,11 @@ export interface CalendlyApiClientOptions {
   /** told of a 401 before it is thrown: an OAuth connection is then marked as needing reauthorization */
   onUnauthorized?: (error: CalendlyApiError) => Promise<void>;
   timeoutMs?: number;
-  /** whose token this is, for the metrics: a connection's organization; the environment's learns its own from GET /users/me */
+  /** whose token this is, for the metrics: an OAuth connection's organization; CALENDLY_API_TOKEN's client learns its own from GET /users/me */
   organization?: string;
 }
 
-/** The client for the environment's Calendly account (single-account mode), as the worker and the admin scripts use it. */
+/** The client of the personal token connection (CALENDLY_API_TOKEN), as the worker and the admin scripts use it. */
 export function calendlyClientFrom(config: Pick<Config, 'calendly'>): CalendlyApiClient {
   const { apiToken } = config.calendly;
   if (!apiToken) throw new Error('CALENDLY_API_TOKEN is not set: this deployment uses OAuth connections only; pass --connection <id>');

@@ -210,7 +210,8 @@ export class OAuthConnect {
   }
 
   /** A secret that does not open (sealed for another row or column, or changed) is not this connection's: none. */
-  private openOrNothing(sealed: string, place: string): string | undefined {
+  private openOrNothing(sealed: string | null, place: string): string | undefined {
+    if (!sealed) return undefined;
     try {
       return this.options.box.open(sealed, place);
     } catch {

@@ -9,7 +9,7 @@ export interface ConnectionServices {
   box: SecretBox;
   tokens: ConnectionTokens;
   connect: OAuthConnect;
-  /** the environment's webhook URL; a connection's is this plus `/<connection id>` */
+  /** WEBHOOK_URL; an OAuth connection's is this plus `/<connection id>` (the personal token connection's is this one) */
   webhookUrl: string;
 }
 

@@ -14,14 +14,14 @@ import { leadView, meetingView } from './views';
 
 /**
  * Everything is the organization's: a meeting another organization holds for the same invitee URI is neither read nor
- * changed. `connectionId`: the connection the bookings were read through (null: the environment's account).
+ * changed. `connectionId`: the connection the bookings were read through.
  */
 export async function saveBookings(
   em: EntityManager,
   bookings: Booking[],
   organization: string,
+  connectionId: string,
   noShowChange?: NoShowChange,
-  connectionId: string | null = null,
 ): Promise<SavedBooking[]> {
   return em.transactional(async (tx) => {
     await lockBookings(tx, bookings, organization);
@@ -44,7 +44,7 @@ async function lockBookings(em: EntityManager, bookings: Booking[], organization
   ]);
 }
 
-async function saveBooking(em: EntityManager, { event, invitee }: Booking, organization: string, connectionId: string | null): Promise<SavedBooking> {
+async function saveBooking(em: EntityManager, { event, invitee }: Booking, organization: string, connectionId: string): Promise<SavedBooking> {
   const before = await lockMeetingState(em, organization, invitee.uri);
   const { lead, change } = await upsertLead(em, invitee, organization);
   // Left as it was (the row holds a newer read), the meeting is as locked above: nothing to announce about it.

@@ -1,7 +1,8 @@
 /**
- * The calendly_connections table: one Calendly account (organization, or user) connected to one organization of ours
- * through OAuth. Tokens and the signing key are stored sealed (src/connections/secret-box.ts); this module never
- * sees them in clear.
+ * The calendly_connections table: one Calendly account (organization, or user) connected to one organization of ours,
+ * through OAuth or with the personal access token of CALENDLY_API_TOKEN. An OAuth connection's tokens and signing key
+ * are stored sealed (src/connections/secret-box.ts); this module never sees them in clear. The personal token
+ * connection stores neither: both come from the environment.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { jsonObject, nullable, oneOf, queryRow, queryRows, rowShape, text, timestamp } from './rows';
@@ -14,10 +15,14 @@ const WEBHOOK_STATES = ['none', 'active', 'upgrade_required', 'failed', 'deleted
 export type WebhookState = (typeof WEBHOOK_STATES)[number];
 const SYNC_STATES = ['idle', 'running', 'failed'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];
+/** How it authenticates: CALENDLY_API_TOKEN (one per deployment, src/connections/personal-token.ts), or OAuth. */
+const CONNECTION_KINDS = ['personal_token', 'oauth'] as const;
+export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
 
 /** A calendly_connections row. */
 const connectionRow = rowShape({
   id: text,
+  kind: oneOf(CONNECTION_KINDS),
   organization: text,
   status: oneOf(CONNECTION_STATUSES),
   statusReason: nullable(text),
@@ -30,8 +35,8 @@ const connectionRow = rowShape({
   /** sealed */
   refreshToken: nullable(text),
   tokenExpiresAt: nullable(timestamp),
-  /** sealed */
-  signingKey: text,
+  /** sealed; null for the personal token connection, whose keys are CALENDLY_WEBHOOK_SIGNING_KEY */
+  signingKey: nullable(text),
   /** sealed: the key of the Calendly organization this connection was moved away from (its subscription may remain) */
   retiredSigningKey: nullable(text),
   webhookSubscriptionUri: nullable(text),
@@ -94,6 +99,7 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
          webhook_subscription_uri = case when ? then null else calendly_connections.webhook_subscription_uri end,
          webhook_state = case when ? then 'none' else calendly_connections.webhook_state end,
          updated_at = now()
+       where calendly_connections.kind = 'oauth'
        returning ${connectionRow.columns}`,
       [
         connection.organization,
@@ -111,6 +117,8 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
         connection.newSigningKey,
       ],
     );
+    // The organization is served by CALENDLY_API_TOKEN: OAuth does not take its connection over.
+    if (!row) throw new CalendlyOrganizationTakenError('this organization is connected with CALENDLY_API_TOKEN (a personal token connection)');
     return row;
   } catch (error) {
     if ((error as { constraint?: string }).constraint === 'calendly_connections_calendly_organization_unique') {
@@ -120,9 +128,52 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
   }
 }
 
-/** Whether the Calendly organization is connected to an organization of ours other than `organization`. */
+export interface PersonalTokenAccount {
+  id: string;
+  /** the organization of ours it serves */
+  organization: string;
+  calendlyOrganization: string;
+  calendlyUser: string;
+}
+
+/**
+ * Creates or updates the personal token connection under its fixed id: every process does at start-up, so two at once
+ * meet in one row. Connected again on every start, as the token may have been replaced; where its subscription points,
+ * its sync and its history stay.
+ */
+export async function savePersonalTokenConnection(em: EntityManager, account: PersonalTokenAccount): Promise<Connection> {
+  try {
+    const [row] = await queryRows(
+      em,
+      connectionRow,
+      `insert into calendly_connections (id, kind, organization, status, calendly_organization, calendly_user)
+       values (?, 'personal_token', ?, 'connected', ?, ?)
+       on conflict (id) do update set
+         organization = excluded.organization, calendly_organization = excluded.calendly_organization, calendly_user = excluded.calendly_user,
+         status = 'connected', status_reason = null,
+         status_changed_at = case when calendly_connections.status = 'connected' then calendly_connections.status_changed_at else now() end,
+         updated_at = now()
+       returning ${connectionRow.columns}`,
+      [account.id, account.organization, account.calendlyOrganization, account.calendlyUser],
+    );
+    return row;
+  } catch (error) {
+    if ((error as { constraint?: string }).constraint === 'calendly_connections_organization_unique') {
+      throw new CalendlyOrganizationTakenError(`the organization of CALENDLY_API_TOKEN (${account.organization}) already has an OAuth connection`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Whether the Calendly organization is connected through OAuth to an organization of ours other than `organization`
+ * (the personal token's Calendly organization may be connected by another organization too, as it always could).
+ */
 export async function calendlyOrganizationTakenByOther(em: EntityManager, calendlyOrganization: string, organization: string): Promise<boolean> {
-  const rows = await em.execute(`select 1 from calendly_connections where calendly_organization = ? and organization <> ?`, [calendlyOrganization, organization]);
+  const rows = await em.execute(`select 1 from calendly_connections where calendly_organization = ? and organization <> ? and kind = 'oauth'`, [
+    calendlyOrganization,
+    organization,
+  ]);
   return rows.length > 0;
 }
 

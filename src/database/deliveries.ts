@@ -2,6 +2,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResult } from '@mikro-orm/core';
 import type { InviteeDelivery, UnprocessedDelivery } from '../contract';
+import { recordedConnectionId } from '../workflow-ids';
 import { recordDeliveryReceived } from './connections';
 import { pgText } from './text';
 import { WebhookDeliverySchema, type DeliveryOutcome, type WebhookDelivery } from './entities/webhook-delivery';
@@ -16,7 +17,7 @@ import { WebhookDeliverySchema, type DeliveryOutcome, type WebhookDelivery } fro
 export async function recordAcceptedDelivery(em: EntityManager, delivery: InviteeDelivery, workflowId: string): Promise<void> {
   const backfill = delivery.source === 'backfill';
   const again = { webhook: 'redelivered', backfill: 'backfilled', replay: 'replayed' }[delivery.source];
-  const connectionId = delivery.connectionId ?? null;
+  const connectionId = recordedConnectionId(delivery.connectionId);
   await em.execute(
     `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, scheduled_event_uri, invitee_uri, occurred_at, connection_id, organization)
      values (?, ?, ?, ?, ?, ?, 'processing', ?, ?, ?, ?, ?::uuid, (select organization from calendly_connections where id = ?::uuid))
@@ -42,7 +43,7 @@ export async function recordAcceptedDelivery(em: EntityManager, delivery: Invite
       again,
     ].map(pgText),
   );
-  if (connectionId && delivery.source === 'webhook') await recordDeliveryReceived(em, connectionId, delivery.receivedAt);
+  if (delivery.source === 'webhook') await recordDeliveryReceived(em, connectionId, delivery.receivedAt);
 }
 
 export async function recordDeliveryOutcome(
@@ -63,14 +64,14 @@ export async function recordDeliveryOutcome(
  * refuses (a NUL character) is replaced, so that even such a body is kept rather than retried forever.
  */
 export async function keepUnprocessedDelivery(em: EntityManager, delivery: UnprocessedDelivery, workflowId: string): Promise<void> {
-  const connectionId = delivery.connectionId ?? null;
+  const connectionId = recordedConnectionId(delivery.connectionId);
   await em.execute(
     `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, raw_body, connection_id, organization)
      values (?, ?, ?, ?, 'valid', ?, 'unprocessed', ?, ?, ?::uuid, (select organization from calendly_connections where id = ?::uuid))
      on conflict do nothing`,
     [delivery.deliveryId, delivery.receivedAt, delivery.eventName, delivery.dedupKey, workflowId, delivery.reason, delivery.rawBody, connectionId, connectionId].map(pgText),
   );
-  if (connectionId) await recordDeliveryReceived(em, connectionId, delivery.receivedAt);
+  await recordDeliveryReceived(em, connectionId, delivery.receivedAt);
 }
 
 /** A connection's test webhook, received with a valid signature: logged as `test`, of the connection's organization. */

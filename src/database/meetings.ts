@@ -57,7 +57,7 @@ export async function upsertMeeting(
   invitee: Invitee,
   leadId: string,
   organization: string,
-  connectionId: string | null,
+  connectionId: string,
 ): Promise<Meeting | undefined> {
   const host = event.event_memberships[0];
   const cancellation = invitee.cancellation ?? null;
@@ -88,7 +88,7 @@ export async function upsertMeeting(
     bookedAt: invitee.created_at,
     calendlyUpdatedAt: latest(invitee.updated_at, event.updated_at),
     organization,
-    workflowId: connectionId ? meetingWorkflowId(invitee.uri, connectionId) : null,
+    workflowId: meetingWorkflowId(invitee.uri, connectionId),
     lead: leadId,
   };
   // The columns are the entity's: a property added to it must be given a value above, or this does not compile.

@@ -1,5 +1,5 @@
 /** The JSON shape of leads and meetings, shared by the read API and the outbox events frontends receive. */
-import { meetingWorkflowId } from '../workflow-ids';
+import { meetingWorkflowId, PERSONAL_TOKEN_CONNECTION_ID } from '../workflow-ids';
 import type { Lead } from './entities/lead';
 import type { Meeting } from './entities/meeting';
 
@@ -19,7 +19,7 @@ export function leadView(lead: Lead) {
 
 /** The ID of the meeting's reminder workflow: stored with it, or for meetings that have none the unprefixed one. */
 export function workflowIdOf(meeting: Pick<Meeting, 'inviteeUri' | 'workflowId'>): string {
-  return meeting.workflowId ?? meetingWorkflowId(meeting.inviteeUri);
+  return meeting.workflowId ?? meetingWorkflowId(meeting.inviteeUri, PERSONAL_TOKEN_CONNECTION_ID);
 }
 
 export function meetingView(meeting: Meeting) {

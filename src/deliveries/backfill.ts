@@ -27,8 +27,8 @@ export interface SyncOptions {
   temporal: Client;
   taskQueue: string;
   window: SyncWindow;
-  /** the OAuth connection whose bookings these are; unset: the environment's account */
-  connectionId?: string;
+  /** the connection whose bookings these are */
+  connectionId: string;
   /** list what would be fed, start nothing */
   dryRun?: boolean;
   /** scheduled events per page, 1..100 (default 100) */
@@ -105,10 +105,10 @@ async function feed(
   summary: SyncSummary,
   options: SyncOptions,
 ): Promise<void> {
-  const { temporal, taskQueue, connectionId = null, dryRun = false, report = () => {} } = options;
+  const { temporal, taskQueue, connectionId, dryRun = false, report = () => {} } = options;
   let parsed: ParsedDelivery;
   try {
-    parsed = inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email, occurredAt, connectionId);
+    parsed = inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email, occurredAt ?? null, connectionId);
   } catch (error) {
     if (!(error instanceof InvalidDeliveryError)) throw error;
     summary.skipped += 1;

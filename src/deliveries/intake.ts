@@ -38,8 +38,7 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
     workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
   };
   const envelope = { deliveryId, receivedAt: receivedAt.toISOString() };
-  const { connectionId } = parsed.delivery;
-  const connection: SearchAttributePair[] = connectionId ? [{ key: CALENDLY_CONNECTION, value: connectionId }] : [];
+  const connection: SearchAttributePair = { key: CALENDLY_CONNECTION, value: parsed.delivery.connectionId };
   try {
     await client.connection.withDeadline(Date.now() + timeoutMs, async () => {
       if (parsed.kind === 'invitee') {
@@ -48,7 +47,7 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
           ...(inviteeEmail ? [{ key: INVITEE_EMAIL, value: emailKeyOf(inviteeEmail) }] : []),
           { key: EVENT_UUID, value: parsed.eventUuid },
           { key: DELIVERY_TYPE, value: parsed.delivery.eventName },
-          ...connection,
+          connection,
         ];
         await client.workflow.start(processInviteeDelivery, {
           ...common,
@@ -58,7 +57,7 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
       } else {
         const searchAttributes: SearchAttributePair[] = [
           ...(parsed.delivery.eventName ? [{ key: DELIVERY_TYPE, value: parsed.delivery.eventName }] : []),
-          ...connection,
+          connection,
         ];
         await client.workflow.start(keepUnprocessed, {
           ...common,

@@ -15,6 +15,7 @@ import {
   type HandledEventName,
 } from '../calendly/schemas';
 import type { InviteeDelivery, UnprocessedDelivery } from '../contract';
+import { connectionKeyPrefix } from '../workflow-ids';
 
 export type ParsedDelivery =
   | { kind: 'invitee'; delivery: Omit<InviteeDelivery, 'deliveryId' | 'receivedAt' | 'source'>; eventUuid: string; inviteeUuid: string }
@@ -23,10 +24,10 @@ export type ParsedDelivery =
 const isHandled = (name: string): name is HandledEventName => (HANDLED_EVENTS as readonly string[]).includes(name);
 
 /**
- * `apiBaseUrl` builds invitee URIs for legacy deliveries, which carry bare uuids. `connectionId`: the OAuth connection
- * the delivery was sent to (null: the environment's subscription); it scopes the dedup key.
+ * `apiBaseUrl` builds invitee URIs for legacy deliveries, which carry bare uuids. `connectionId`: the connection the
+ * delivery was sent to; it scopes the dedup key.
  */
-export function parseDelivery(rawBody: Buffer, apiBaseUrl: string, connectionId: string | null = null): ParsedDelivery {
+export function parseDelivery(rawBody: Buffer, apiBaseUrl: string, connectionId: string): ParsedDelivery {
   const text = rawBody.toString('utf8');
   const unprocessed = (reason: string, eventName: string | null = null): ParsedDelivery => ({
     kind: 'unprocessed',
@@ -58,7 +59,7 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string, connectionId:
 function parseJson(
   json: unknown,
   apiBaseUrl: string,
-  connectionId: string | null,
+  connectionId: string,
   unprocessed: (reason: string, eventName?: string | null) => ParsedDelivery,
 ): ParsedDelivery {
   const current = webhookEnvelopeSchema.safeParse(json);
@@ -124,8 +125,8 @@ export function inviteeDelivery(
   scheduledEventUri: string,
   inviteeUri: string,
   inviteeEmail: string | null,
-  occurredAt: string | null = null,
-  connectionId: string | null = null,
+  occurredAt: string | null,
+  connectionId: string,
 ): ParsedDelivery {
   const eventUuid = keyUuidOf(scheduledEventUri, 'scheduled event');
   const inviteeUuid = keyUuidOf(inviteeUri, 'invitee');
@@ -139,11 +140,8 @@ export function inviteeDelivery(
   };
 }
 
-/**
- * A connection's keys start with its id, so the same Calendly identifiers under two connections never collide; the
- * environment's keys stay as they always were (deliveries accepted before connections existed keep theirs).
- */
-const scopedKey = (connectionId: string | null, key: string) => (connectionId ? `${connectionId}:${key}` : key);
+/** A connection's keys start with its id, but for the personal token connection's (see connectionKeyPrefix). */
+const scopedKey = (connectionId: string, key: string) => `${connectionKeyPrefix(connectionId, ':')}${key}`;
 
 const isNoShow = (eventName: string) => eventName.startsWith('invitee_no_show.');
 

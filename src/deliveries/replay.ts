@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { HANDLED_EVENTS, type HandledEventName } from '../calendly/schemas';
 import { markReplayed, replayableDeliveries } from '../database/deliveries';
 import type { WebhookDelivery } from '../database/entities/webhook-delivery';
+import { recordedConnectionId } from '../workflow-ids';
 import { inviteeDelivery, InvalidDeliveryError, parseDelivery, workflowIdFor, type ParsedDelivery } from './parse';
 import { startDeliveryWorkflow } from './intake';
 
@@ -38,7 +39,7 @@ export async function replayUnprocessedDeliveries(options: ReplayOptions): Promi
 }
 
 async function replayOne(row: WebhookDelivery, { em, temporal, taskQueue, apiBaseUrl, dryRun }: ReplayOptions): Promise<ReplayResult> {
-  const parsed = parseDelivery(Buffer.from(row.rawBody ?? '', 'utf8'), apiBaseUrl, row.connectionId);
+  const parsed = parseDelivery(Buffer.from(row.rawBody ?? '', 'utf8'), apiBaseUrl, recordedConnectionId(row.connectionId));
   if (parsed.kind === 'unprocessed') return { id: row.id, result: 'still unprocessable', reason: parsed.delivery.reason };
   if (dryRun) return { id: row.id, result: 'would replay', workflowId: workflowIdFor(parsed.delivery.dedupKey) };
 
@@ -80,7 +81,7 @@ function failedDeliveryOf(row: WebhookDelivery, apiBaseUrl: string): ParsedDeliv
     inviteeUri = `${scheduledEventUri}/invitees/${inviteeUuid}`;
     occurredAt = rest.length ? rest.join(':') : null;
   }
-  const parsed = inviteeDelivery(row.eventType, 'current', scheduledEventUri, inviteeUri, null, occurredAt, row.connectionId);
+  const parsed = inviteeDelivery(row.eventType, 'current', scheduledEventUri, inviteeUri, null, occurredAt, recordedConnectionId(row.connectionId));
   if (parsed.kind === 'invitee' && parsed.delivery.dedupKey !== row.dedupKey) {
     throw new InvalidDeliveryError(`the kept URIs give dedup key ${parsed.delivery.dedupKey}, not ${row.dedupKey}`);
   }

@@ -5,8 +5,10 @@
  * it hands `code` and `state` on to the dashboard, which completes with its token, so a consent finished in
  * anyone else's browser cannot attach a Calendly account to the organization that started it. Completing and
  * disconnecting go through the connection's lifecycle (src/connections/lifecycle.ts), which runs its set-up and
- * teardown in Temporal; these routes check the input and map the outcomes to HTTP. Without config.oauth every route
- * answers 404 `oauth_not_configured`.
+ * teardown in Temporal; these routes check the input and map the outcomes to HTTP. The status and the test webhook
+ * serve every connection, the personal token one (CALENDLY_API_TOKEN) too; without config.oauth the other routes
+ * answer 404 `oauth_not_configured`, and the personal token connection is neither connected nor disconnected here (it
+ * follows the environment).
  */
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
@@ -17,7 +19,7 @@ import type { ConnectionServices } from '../connections/services';
 import { ConnectionLifecycle, DISCONNECT_WAIT_MS } from '../connections/lifecycle';
 import type { ConnectRefusal } from '../connections/oauth-connect';
 import { CALENDLY_CONNECTION } from '../contract';
-import { connectionSecretPlace, type Connection } from '../database/connections';
+import { connectionOfOrganization, connectionSecretPlace, type Connection } from '../database/connections';
 import { workflowListUrl } from '../temporal/web-ui-links';
 import { sendTestDelivery } from '../deliveries/test-delivery';
 import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorAnswerExtrasByStatus, type ErrorCode } from './api-errors';
@@ -54,6 +56,8 @@ export const CONNECTION_ERRORS = errorCatalogue({
   ...CONNECT_REFUSALS,
   oauth_not_configured: { status: 404, means: 'this deployment has no OAuth app' },
   not_connected: { status: 404, means: 'the organization has no connection' },
+  personal_token_connection: { status: 409, means: 'the connection uses CALENDLY_API_TOKEN: it follows the environment, and is not disconnected here' },
+  no_signing_key: { status: 409, means: 'the connection has no signing key here (CALENDLY_WEBHOOK_SIGNING_KEY, or OAuth not configured)' },
   database_unavailable: { status: 503, means: 'the flow could not be recorded: try again' },
   temporal_unavailable: { status: 503, means: 'Temporal did not accept the workflow in time: try again' },
   disconnect_failed: { status: 502, means: 'the teardown failed (its workflow says why): try again' },
@@ -79,7 +83,7 @@ interface ConnectionRouting {
 }
 type Handler = (ctx: Context, routing: ConnectionRouting) => void | Promise<void>;
 
-export function connectionRoutes({ config, temporal, logger, apiTokens, connections }: ReceiverDependencies): Router {
+export function connectionRoutes({ config, temporal, orm, logger, apiTokens, connections }: ReceiverDependencies): Router {
   const router = new Router();
   const authenticated = requireApiToken(apiTokens);
   const routing = connections && {
@@ -94,24 +98,34 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
   const configured =
     (handler: Handler): Middleware =>
     async (ctx) => {
-      if (!routing) {
-        return answer(
-          ctx,
-          'oauth_not_configured',
-          'OAuth connections are not configured here: set CALENDLY_CLIENT_ID, CALENDLY_CLIENT_SECRET, CALENDLY_OAUTH_REDIRECT_URI and CONNECTION_ENCRYPTION_KEY',
-        );
-      }
+      if (!routing) return notConfigured(ctx);
       await handler(ctx, routing);
     };
-  /** The organization's connection (the token's, or `?organization=`'s), or 404 `not_connected`. */
+  /** The organization's connection of any kind (the token's, or `?organization=`'s); undefined once answered 400, 403 or 404. */
+  const connectionOfRequest = async (ctx: Context): Promise<{ connection: Connection; organization: string } | undefined> => {
+    const organization = oneOrganization(ctx);
+    if (!organization) return undefined;
+    const connection = await connectionOfOrganization(orm.em, organization);
+    // Without OAuth, an organization without a connection has no way to get one here.
+    if (!connection) return void (routing ? notConnected(ctx) : notConfigured(ctx));
+    return { connection, organization };
+  };
   const ofConnection =
+    (handler: (ctx: Context, connection: Connection, organization: string) => void | Promise<void>): Middleware =>
+    async (ctx) => {
+      const found = await connectionOfRequest(ctx);
+      if (found) await handler(ctx, found.connection, found.organization);
+    };
+  /** Disconnecting is OAuth's: the personal token connection follows CALENDLY_API_TOKEN. */
+  const ofOAuthConnection =
     (handler: (ctx: Context, routing: ConnectionRouting, connection: Connection, organization: string) => void | Promise<void>): Handler =>
     async (ctx, routing) => {
-      const organization = oneOrganization(ctx);
-      if (!organization) return;
-      const connection = await routing.services.connect.connectionOf(organization);
-      if (!connection) return notConnected(ctx);
-      await handler(ctx, routing, connection, organization);
+      const found = await connectionOfRequest(ctx);
+      if (!found) return;
+      if (found.connection.kind !== 'oauth') {
+        return answer(ctx, 'personal_token_connection', 'This connection uses CALENDLY_API_TOKEN: it follows the environment, and is not disconnected here');
+      }
+      await handler(ctx, routing, found.connection, found.organization);
     };
 
   router.post(
@@ -135,18 +149,16 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
   router.get(
     '/api/connection',
     authenticated,
-    configured(
-      ofConnection((ctx, { services }, connection) => {
-        ctx.body = { connection: connectionView(connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
-      }),
-    ),
+    ofConnection((ctx, connection) => {
+      ctx.body = { connection: connectionView(connection, config) } satisfies z.output<typeof connectionAnswerSchema>;
+    }),
   );
 
   router.post(
     '/api/connection/disconnect',
     authenticated,
     configured(
-      ofConnection(async (ctx, { services, lifecycle }, connection, organization) => {
+      ofOAuthConnection(async (ctx, { lifecycle }, connection, organization) => {
         const log = requestLogger(ctx, logger).child({ connectionId: connection.id, organization });
         const alreadyDisconnected = connection.status === 'disconnected';
         const result = await lifecycle.disconnect(connection, DISCONNECT_REASON);
@@ -164,7 +176,7 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
           case 'disconnected':
             if (!alreadyDisconnected) log.info('Calendly disconnected');
         }
-        ctx.body = { connection: connectionView(result.connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
+        ctx.body = { connection: connectionView(result.connection, config) } satisfies z.output<typeof connectionAnswerSchema>;
       }),
     ),
   );
@@ -172,19 +184,15 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
   router.post(
     '/api/connection/test-webhook',
     authenticated,
-    configured(
-      ofConnection(async (ctx, { services }, connection, organization) => {
-        if (connection.status === 'disconnected') return notConnected(ctx);
-        // Through API_URL, as Calendly would reach it: a wrong API_URL or proxy shows here, not at the first booking.
-        const result = await sendTestDelivery(
-          `${services.webhookUrl}/${connection.id}`,
-          services.box.open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization)),
-          connection.id,
-        );
-        requestLogger(ctx, logger).info({ connectionId: connection.id, organization, status: result.status }, 'Test webhook sent');
-        ctx.body = { received: result.status === 200, ...result } satisfies z.output<typeof testWebhookAnswerSchema>;
-      }),
-    ),
+    ofConnection(async (ctx, connection, organization) => {
+      if (connection.status === 'disconnected') return notConnected(ctx);
+      const signingKey = signingKeyOf(connection);
+      if (!signingKey) return answer(ctx, 'no_signing_key', 'This connection has no signing key here (CALENDLY_WEBHOOK_SIGNING_KEY, or OAuth not configured)');
+      // Through API_URL, as Calendly would reach it: a wrong API_URL or proxy shows here, not at the first booking.
+      const result = await sendTestDelivery(callbackUrlOf(connection, config), signingKey, connection.id);
+      requestLogger(ctx, logger).info({ connectionId: connection.id, organization, status: result.status }, 'Test webhook sent');
+      ctx.body = { received: result.status === 200, ...result } satisfies z.output<typeof testWebhookAnswerSchema>;
+    }),
   );
 
   router.get(
@@ -215,7 +223,7 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
   router.post(
     COMPLETE_PATH,
     authenticated,
-    configured(async (ctx, { services, lifecycle }) => {
+    configured(async (ctx, { lifecycle }) => {
       const organization = oneOrganization(ctx);
       if (!organization) return;
       const body = await jsonBody(ctx);
@@ -242,17 +250,33 @@ export function connectionRoutes({ config, temporal, logger, apiTokens, connecti
           return answer(ctx, 'temporal_unavailable', 'Connected, but its set-up could not be started now: start connecting again in a moment');
         case 'connected':
           log.info({ connectionId: result.connection.id }, 'Calendly connected');
-          ctx.body = { connection: connectionView(result.connection, config, services) } satisfies z.output<typeof connectionAnswerSchema>;
+          ctx.body = { connection: connectionView(result.connection, config) } satisfies z.output<typeof connectionAnswerSchema>;
       }
     }),
   );
   return router;
+
+  /** The key its subscription signs with: the environment's for the personal token connection, the stored one for OAuth's. */
+  function signingKeyOf(connection: Connection): string | undefined {
+    if (connection.kind === 'personal_token') return config.calendly.signingKeys[0];
+    if (!connection.signingKey) return undefined;
+    return connections?.box.open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization));
+  }
+}
+
+/**
+ * Where its subscription delivers: the personal token connection's was made before connections had URLs of their
+ * own, and keeps the bare one (webhook-route.ts routes it to that connection).
+ */
+function callbackUrlOf(connection: Connection, config: Config): string {
+  return connection.kind === 'personal_token' ? config.webhookUrl : `${config.webhookUrl}/${connection.id}`;
 }
 
 /** What the status shows: never a token or key, sealed or not. */
-function connectionView(connection: Connection, config: Config, { webhookUrl }: ConnectionServices): z.output<typeof connectionSchema> {
+function connectionView(connection: Connection, config: Config): z.output<typeof connectionSchema> {
   return {
     id: connection.id,
+    kind: connection.kind,
     organization: connection.organization,
     status: connection.status,
     statusReason: connection.statusReason,
@@ -268,9 +292,17 @@ function connectionView(connection: Connection, config: Config, { webhookUrl }: 
     lastDeliveryAt: connection.lastDeliveryAt,
     lastSyncedAt: connection.lastSyncedAt,
     sync: { state: connection.syncState, progress: connection.syncProgress },
-    callbackUrl: `${webhookUrl}/${connection.id}`,
+    callbackUrl: callbackUrlOf(connection, config),
     workflowsUrl: workflowListUrl(config.temporal, `${CALENDLY_CONNECTION.name} = "${connection.id}"`),
   };
+}
+
+function notConfigured(ctx: Context): void {
+  answer(
+    ctx,
+    'oauth_not_configured',
+    'OAuth connections are not configured here: set CALENDLY_CLIENT_ID, CALENDLY_CLIENT_SECRET, CALENDLY_OAUTH_REDIRECT_URI and CONNECTION_ENCRYPTION_KEY',
+  );
 }
 
 function notConnected(ctx: Context): void {
@@ -329,7 +361,7 @@ export const connectionPaths: ApiPaths = {
       responses: {
         200: jsonAnswer('Disconnected: the status.', connectionAnswerSchema),
         202: jsonAnswer('Still under way after the wait: the status so far; read it again later.', connectionAnswerSchema),
-        ...scoped(['not_connected', 'disconnect_failed', 'temporal_unavailable']),
+        ...scoped(['not_connected', 'personal_token_connection', 'disconnect_failed', 'temporal_unavailable']),
       },
     },
   },
@@ -345,7 +377,7 @@ export const connectionPaths: ApiPaths = {
       requestParams: { query: ORGANIZATION_PARAM },
       responses: {
         200: jsonAnswer('What the webhook URL answered (`received` when it logged the test).', testWebhookAnswerSchema),
-        ...scoped(['not_connected']),
+        ...scoped(['not_connected', 'no_signing_key']),
       },
     },
   },

@@ -1,5 +1,5 @@
 /**
- * The signing key of each connection's subscription, for the webhook route: read from PostgreSQL (sealed) and kept
+ * The signing key of each OAuth connection's subscription, for the webhook route: read from PostgreSQL (sealed) and kept
  * in memory, so that a burst of deliveries costs one read. An entry is read again once it is older than
  * CONNECTION_SIGNING_KEY_CACHE_SECONDS, so a rotation or a disconnect takes effect within that time in every receiver
  * process. While PostgreSQL does not answer, a key read before keeps serving (Temporal alone makes a delivery
@@ -10,7 +10,7 @@
  * reconnect (same id) must not have its new subscription deleted by a receiver that remembers the disconnect.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { ConnectionServices } from '../connections/services';
+import type { SecretBox } from '../connections/secret-box';
 import { connectionSecretPlace, findConnection, type Connection } from '../database/connections';
 import type { Logger } from '../logger';
 
@@ -21,7 +21,10 @@ const READ_TIMEOUT_MS = 2_000;
 export interface ConnectionKey {
   connectionId: string;
   organization: string;
-  /** null: the stored key does not open (sealed for another row or column, or changed), so no delivery is accepted */
+  /**
+   * null: the stored key does not open (sealed for another row or column, or changed), or nothing is stored (the
+   * personal token connection, whose keys are the environment's), so no delivery is accepted with a stored key
+   */
   signingKey: string | null;
   /** disconnected by a person: its subscription should not exist any more */
   disconnected: boolean;
@@ -46,7 +49,8 @@ export class ConnectionSigningKeys {
 
   constructor(
     private readonly orm: MikroORM,
-    private readonly services: ConnectionServices,
+    /** unset without OAuth: then no stored key opens */
+    private readonly box: SecretBox | undefined,
     private readonly ttlMs: number,
     private readonly logger: Logger,
   ) {}
@@ -97,9 +101,9 @@ export class ConnectionSigningKeys {
 
   private open(connection: Connection, column: 'signing_key' | 'retired_signing_key'): string | null {
     const sealed = column === 'signing_key' ? connection.signingKey : connection.retiredSigningKey;
-    if (!sealed) return null;
+    if (!sealed || !this.box) return null;
     try {
-      return this.services.box.open(sealed, connectionSecretPlace(column, connection.organization));
+      return this.box.open(sealed, connectionSecretPlace(column, connection.organization));
     } catch (error) {
       // Nothing a retry fixes: only restoring the row does.
       this.logger.error({ err: error, connectionId: connection.id, organization: connection.organization, column }, 'A sealed signing key does not open: its deliveries are refused');

@@ -6,6 +6,8 @@ import { startBroadcaster } from '../broadcaster/broadcaster';
 import { WEBSOCKET_PATH } from '../broadcaster/protocol';
 import { configFromEnvironment } from '../config';
 import { connectionServicesFrom } from '../connections/services';
+import { keepPersonalTokenConnection } from '../connections/personal-token';
+import { calendlyClientFrom } from '../calendly/api-client';
 import { issuedApiTokenStore } from '../database/api-tokens';
 import { ormConfig } from '../database/orm-config';
 import { createLogger, logUnexpectedFailures } from '../logger';
@@ -27,6 +29,9 @@ async function main(): Promise<void> {
   // OAuth connections, when configured: the connect flow, its callback, status and disconnect (connection-routes.ts).
   const connections = connectionServicesFrom(config, orm);
 
+  // The personal token connection's row (src/connections/personal-token.ts): its status, dashboard panel and organization.
+  const stopPersonalToken = config.calendly.apiToken ? keepPersonalTokenConnection(orm, calendlyClientFrom(config), logger) : undefined;
+
   const receiver = await startReceiverServer({ config, temporal, orm, logger, apiTokens, connections }, config.port, config.host);
   const { server } = receiver;
   const broadcaster = startBroadcaster({ server, config, apiTokens, logger });
@@ -46,6 +51,7 @@ async function main(): Promise<void> {
 
   const stop = async (signal: string) => {
     logger.info({ signal }, 'Receiver stopping');
+    stopPersonalToken?.();
     // Open websockets would keep the server from closing.
     await broadcaster.stop();
     // Then the refusal counts are flushed, before the database closes.

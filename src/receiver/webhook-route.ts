@@ -24,6 +24,7 @@ import { ConnectionSigningKeys, SigningKeysUnavailable } from './connection-sign
 import type { ReceiverDependencies } from './dependencies';
 import { jsonAnswer, RETRY_AFTER, type ApiOperation, type ApiPaths } from './openapi';
 import { organizationLabel } from '../metrics';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../workflow-ids';
 import { eventTypeLabel, webhookAckSeconds, webhookDeliveries, type DeliveryOutcome } from './metrics';
 import { requestLogger, setTrackingId } from './request-context';
 
@@ -32,12 +33,28 @@ export const MAX_BODY_BYTES = 1024 * 1024;
 
 export function webhookRoutes(deps: ReceiverDependencies): Router {
   const router = new Router();
-  router.post(WEBHOOK_PATH, (ctx) => receiveDelivery(ctx, deps, () => Promise.resolve(deps.config.calendly.signingKeys.length ? ENVIRONMENT : undefined)));
+  const keys = new ConnectionSigningKeys(deps.orm, deps.connections?.box, deps.config.http.signingKeyCacheSeconds * 1000, deps.logger);
+  const personalTokenKeys = deps.config.calendly.signingKeys;
+  /**
+   * Signed with CALENDLY_WEBHOOK_SIGNING_KEY, which needs no database: its deliveries are accepted while PostgreSQL
+   * is down, as they always were. Its organization (for metrics and logs) is read with the OAuth connections' keys,
+   * and is unknown until its row exists (src/connections/personal-token.ts).
+   */
+  const personalTokenTarget = async (): Promise<DeliveryTarget | undefined> => {
+    if (!personalTokenKeys.length) return undefined;
+    const key = await keys.keyOf(PERSONAL_TOKEN_CONNECTION_ID).catch((error: unknown) => {
+      if (error instanceof SigningKeysUnavailable) return undefined;
+      throw error;
+    });
+    return { connectionId: PERSONAL_TOKEN_CONNECTION_ID, organization: key?.organization ?? null, signingKeys: personalTokenKeys, gone: false, retiredSigningKeys: [] };
+  };
+  // The personal token connection's subscription was made before connections had URLs of their own: the bare URL is its.
+  router.post(WEBHOOK_PATH, (ctx) => receiveDelivery(ctx, deps, personalTokenTarget));
   // Each OAuth connection's subscription delivers to its own URL, signed with its own key.
-  const keys = deps.connections && new ConnectionSigningKeys(deps.orm, deps.connections, deps.config.http.signingKeyCacheSeconds * 1000, deps.logger);
   router.post(`${WEBHOOK_PATH}/:connectionId`, (ctx) =>
     receiveDelivery(ctx, deps, async () => {
-      const key = await keys?.keyOf(ctx.params.connectionId);
+      if (ctx.params.connectionId === PERSONAL_TOKEN_CONNECTION_ID) return personalTokenTarget();
+      const key = await keys.keyOf(ctx.params.connectionId);
       return (
         key && {
           connectionId: key.connectionId,
@@ -54,8 +71,8 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
 
 /** Whose subscription a delivery was sent to, and the keys it may be signed with. */
 interface DeliveryTarget {
-  connectionId: string | null;
-  /** the connection's organization; null for the environment's subscription, whose organization the receiver does not ask for */
+  connectionId: string;
+  /** the connection's organization; null while the personal token connection's row cannot be read */
   organization: string | null;
   signingKeys: readonly string[];
   /** a disconnected connection: a delivery signed with its key is answered 410 Gone, which deletes its subscription */
@@ -63,8 +80,6 @@ interface DeliveryTarget {
   /** keys of subscriptions that should not exist any more (a former Calendly organization's): answered 410 Gone too */
   retiredSigningKeys: readonly string[];
 }
-
-const ENVIRONMENT: DeliveryTarget = { connectionId: null, organization: null, signingKeys: [], gone: false, retiredSigningKeys: [] };
 
 /** `target` resolves to undefined when nothing may deliver to this URL (an unknown connection). */
 async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target: () => Promise<DeliveryTarget | undefined>): Promise<void> {
@@ -95,7 +110,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
 
   const header = ctx.get(SIGNATURE_HEADER) || undefined;
   const verifyOptions = {
-    signingKeys: config.calendly.signingKeys as readonly string[],
+    signingKeys: [] as readonly string[],
     toleranceSeconds: config.calendly.signatureToleranceSeconds,
     nowSeconds: Math.floor(receivedAt.getTime() / 1000),
   };
@@ -115,7 +130,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
     return;
   }
   if (!delivery) return reject(404, 'unknown_connection', 'No Calendly connection receives deliveries at this URL', 'unchecked');
-  if (delivery.connectionId) verifyOptions.signingKeys = delivery.signingKeys;
+  verifyOptions.signingKeys = delivery.signingKeys;
 
   const declaredLength = ctx.request.length;
   if (declaredLength !== undefined && declaredLength > MAX_BODY_BYTES) {
@@ -145,7 +160,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
   }
 
   const { connectionId, organization } = delivery;
-  const log = requestLogger(ctx, logger).child({ trackingId, ...(connectionId ? { connectionId, organization } : {}) });
+  const log = requestLogger(ctx, logger).child({ trackingId, connectionId, organization });
   if (delivery.gone || retired) {
     // Only the subscription that should be gone can sign this: Calendly deletes it on this answer.
     stopAckTimer({ organization: organizationLabel(organization) });
@@ -157,7 +172,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
     return;
   }
   const labels = { organization: organizationLabel(organization) };
-  if (connectionId && isTestDelivery(rawBody)) {
+  if (isTestDelivery(rawBody)) {
     stopAckTimer(labels);
     try {
       await recordTestDelivery(deps.orm.em, { id: trackingId, receivedAt, eventType: TEST_EVENT, connectionId });
@@ -264,11 +279,11 @@ function deliveryOperation(operationId: string, subscription: string, pathParams
 }
 
 export const webhookPaths: ApiPaths = {
-  [WEBHOOK_PATH]: { post: deliveryOperation('receiveCalendlyWebhook', "the environment's Calendly subscription (CALENDLY_WEBHOOK_SIGNING_KEY)") },
+  [WEBHOOK_PATH]: { post: deliveryOperation('receiveCalendlyWebhook', "the personal token connection's Calendly subscription (CALENDLY_WEBHOOK_SIGNING_KEY)") },
   [`${WEBHOOK_PATH}/{connectionId}`]: {
     post: deliveryOperation(
       'receiveConnectionWebhook',
-      "an OAuth connection's Calendly subscription",
+      "a connection's Calendly subscription (the personal token connection's too, with its fixed id)",
       z.object({ connectionId: z.string().meta({ description: 'The connection the subscription belongs to.' }) }),
     ),
   },

@@ -7,6 +7,7 @@ import { calendlyClientFrom } from '../calendly/api-client';
 import { configFromEnvironment } from '../config';
 import { SecretBox } from '../connections/secret-box';
 import { connectionServicesFrom } from '../connections/services';
+import { keepPersonalTokenConnection } from '../connections/personal-token';
 import { ormConfig } from '../database/orm-config';
 import { createLogger, logUnexpectedFailures } from '../logger';
 import { startOutboundDispatcher } from '../outbound/dispatcher';
@@ -73,12 +74,14 @@ async function main(): Promise<void> {
   const orm = await MikroORM.init(ormConfig(config.databaseUrl, { connect: false }));
   const connection = await connectWithRetry(() => connectWorker(config.temporal), config.temporal.address, logger);
   const temporal = new Client({ connection: lazyTemporalConnection(config.temporal), namespace: config.temporal.namespace });
+  const personalToken = config.calendly.apiToken ? { calendly: calendlyClientFrom(config), target: subscriptionTargetOf(config) } : undefined;
+  const stopPersonalToken = personalToken && keepPersonalTokenConnection(orm, personalToken.calendly, logger);
   const worker = await createBookingWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     orm,
-    environment: config.calendly.apiToken ? { calendly: calendlyClientFrom(config), target: subscriptionTargetOf(config) } : undefined,
+    personalToken,
     connections: connectionServicesFrom(config, orm),
     temporal,
     reminders: config.reminders,
@@ -93,7 +96,7 @@ async function main(): Promise<void> {
   let metricsServer: MetricsServer | undefined;
   if (config.metrics.workerPort !== undefined) {
     collectDefaultMetrics();
-    if (config.oauth) registerConnectionStatusGauge(orm);
+    registerConnectionStatusGauge(orm);
     metricsServer = await startMetricsServer({ port: config.metrics.workerPort, host: config.metrics.host, healthy: () => worker.getState() === 'RUNNING' });
     logger.info({ url: `${metricsServer.url}/metrics` }, 'Metrics served');
   }
@@ -120,6 +123,7 @@ async function main(): Promise<void> {
   try {
     await worker.run();
   } finally {
+    stopPersonalToken?.();
     await outboundDispatcher.stop();
     await metricsServer?.close();
     await connection.close();

@@ -7,48 +7,45 @@ import { createOrUpdateSchedule } from '../temporal/schedules';
 import type { Config } from '../config';
 import { accountScheduleOptions } from '../../activities/account-schedules';
 import { pruneExpiredRecords } from '../../workflows';
+import { connectionScheduleIds, PERSONAL_TOKEN_CONNECTION_ID } from '../workflow-ids';
 import { FAILED_DELIVERY_RETENTION_FACTOR } from '../../workflows/retention';
 
 /** How often the retention schedule runs. */
 const RETENTION_EVERY_MINUTES = 60;
 
+/** The personal token connection's two (under the IDs they had before it was a connection), and retention. */
 export function scheduleIdsFor(taskQueue: string) {
-  return {
-    reconcile: `${taskQueue}-reconcile-bookings`,
-    subscriptionCheck: `${taskQueue}-subscription-check`,
-    retention: `${taskQueue}-retention`,
-  };
+  return { ...connectionScheduleIds(taskQueue, PERSONAL_TOKEN_CONNECTION_ID), retention: `${taskQueue}-retention` };
 }
 
-/** `environmentAccount`: CALENDLY_API_TOKEN is set; without it only retention runs here (connections have their own). */
-export function scheduleOptionsFor(taskQueue: string, settings: Config['schedules'], environmentAccount = true): ScheduleOptions[] {
+/**
+ * `personalToken`: CALENDLY_API_TOKEN is set, and its connection's two schedules are kept here (like an OAuth
+ * connection's, activities/account-schedules.ts); without it only retention (OAuth connections have their own).
+ */
+export function scheduleOptionsFor(taskQueue: string, settings: Config['schedules'], personalToken = true): ScheduleOptions[] {
   const ids = scheduleIdsFor(taskQueue);
-  const forEnvironment = new Set([ids.reconcile, ids.subscriptionCheck]);
-  return allScheduleOptions(taskQueue, settings, ids).filter((options) => environmentAccount || !forEnvironment.has(options.scheduleId));
+  return [...(personalToken ? accountScheduleOptions(taskQueue, settings, ids, PERSONAL_TOKEN_CONNECTION_ID) : []), retentionScheduleOptions(taskQueue, settings, ids.retention)];
 }
 
-/** The environment account's two (activities/account-schedules.ts), and retention, with SKIP and one interval of catch-up too. */
-function allScheduleOptions(taskQueue: string, settings: Config['schedules'], ids: ReturnType<typeof scheduleIdsFor>): ScheduleOptions[] {
+/** Retention, with SKIP and one interval of catch-up, as the connections' schedules. */
+function retentionScheduleOptions(taskQueue: string, settings: Config['schedules'], scheduleId: string): ScheduleOptions {
   const { deliveryLogRetentionDays, outboxRetentionDays } = settings;
-  return [
-    ...accountScheduleOptions(taskQueue, settings, ids),
-    {
-      scheduleId: ids.retention,
-      // Hourly, so that each run deletes about an hour's worth of rows.
-      spec: { intervals: [{ every: `${RETENTION_EVERY_MINUTES} minutes` }] },
-      action: {
-        type: 'startWorkflow',
-        workflowType: pruneExpiredRecords,
-        workflowId: ids.retention,
-        taskQueue,
-        args: [{ deliveryLogRetentionDays, outboxRetentionDays }],
-      },
-      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${RETENTION_EVERY_MINUTES} minutes` },
-      state: {
-        note: `Deletes delivery log rows and refusal counts older than ${deliveryLogRetentionDays} days (failed deliveries: ${FAILED_DELIVERY_RETENTION_FACTOR * deliveryLogRetentionDays}; never processing or unprocessed ones) and outbox events older than ${outboxRetentionDays} days.`,
-      },
+  return {
+    scheduleId,
+    // Hourly, so that each run deletes about an hour's worth of rows.
+    spec: { intervals: [{ every: `${RETENTION_EVERY_MINUTES} minutes` }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: pruneExpiredRecords,
+      workflowId: scheduleId,
+      taskQueue,
+      args: [{ deliveryLogRetentionDays, outboxRetentionDays }],
     },
-  ];
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${RETENTION_EVERY_MINUTES} minutes` },
+    state: {
+      note: `Deletes delivery log rows and refusal counts older than ${deliveryLogRetentionDays} days (failed deliveries: ${FAILED_DELIVERY_RETENTION_FACTOR * deliveryLogRetentionDays}; never processing or unprocessed ones) and outbox events older than ${outboxRetentionDays} days.`,
+    },
+  };
 }
 
 export interface EnsuredSchedule {
@@ -56,9 +53,9 @@ export interface EnsuredSchedule {
   outcome: 'created' | 'updated';
 }
 
-export async function ensureSchedules(client: Client, taskQueue: string, settings: Config['schedules'], environmentAccount = true): Promise<EnsuredSchedule[]> {
+export async function ensureSchedules(client: Client, taskQueue: string, settings: Config['schedules'], personalToken = true): Promise<EnsuredSchedule[]> {
   const ensured: EnsuredSchedule[] = [];
-  for (const options of scheduleOptionsFor(taskQueue, settings, environmentAccount)) {
+  for (const options of scheduleOptionsFor(taskQueue, settings, personalToken)) {
     ensured.push({ scheduleId: options.scheduleId, outcome: await createOrUpdateSchedule(client, options) });
   }
   return ensured;

@@ -9,6 +9,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBookingActivities } from '../../activities/bookings';
 import { sanitizedActivityError } from '../../activities';
 import { CalendlyAccounts } from '../../activities/calendly-accounts';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { createLogger } from '../../src/logger';
 import { booking, newOrganization, openOrm } from '../database/database';
 
@@ -47,7 +48,7 @@ it('reduces a constraint violation to its code, table and constraint: no email i
   const phone = '+44 20 7946 0958';
   const stored = booking({ email, name: 'Ada Lovelace' });
   stored.invitee.text_reminder_number = phone;
-  const { saveBookings } = createBookingActivities(orm, new CalendlyAccounts({}));
+  const { saveBookings } = createBookingActivities(orm, new CalendlyAccounts({ orm }));
 
   await withRefusingConstraint(async () => {
     // The driver's own error does carry it: that is what must not leave.
@@ -55,7 +56,7 @@ it('reduces a constraint violation to its code, table and constraint: no email i
     expect(String((raw as Error).message) + JSON.stringify(raw)).toContain(email);
 
     const failure: unknown = await new MockActivityEnvironment()
-      .run(saveBookings, { bookings: [stored], organization: newOrganization() })
+      .run(saveBookings, { bookings: [stored], organization: newOrganization(), connectionId: PERSONAL_TOKEN_CONNECTION_ID })
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(ApplicationFailure);
     expect(failure).toMatchObject({ type: 'InvalidBookingData', nonRetryable: true });

@@ -8,16 +8,27 @@ import type { FetchedBookings } from '../../src/contract';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { calendlyAuthFailures } from '../../src/calendly/metrics';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
+import type { MikroORM } from '@mikro-orm/postgresql';
+import { ensurePersonalTokenConnection } from '../../src/connections/personal-token';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
+import { openOrm } from '../database/database';
 
 let fake: FakeCalendly;
+let orm: MikroORM;
 let activities: ReturnType<typeof createCalendlyActivities>;
-const fetchBookings = (delivery: { scheduledEventUri: string; inviteeUri: string }) => activities.fetchBookings(delivery);
+const fetchBookings = (delivery: { scheduledEventUri: string; inviteeUri: string }) => activities.fetchBookings({ ...delivery, connectionId: PERSONAL_TOKEN_CONNECTION_ID });
 beforeAll(async () => {
   fake = await startFakeCalendly({ apiToken: 'calendly-token' });
+  orm = await openOrm();
   const calendly = new CalendlyApiClient({ baseUrl: fake.url, token: 'calendly-token' });
-  activities = createCalendlyActivities(new CalendlyAccounts({ environment: { calendly, target: { callbackUrl: 'https://unused.example.com', signingKey: 'unused' } } }));
+  // As a process does at start-up: the personal token connection, of this fake's organization.
+  await ensurePersonalTokenConnection(orm, calendly);
+  activities = createCalendlyActivities(new CalendlyAccounts({ orm, personalToken: { calendly, target: { callbackUrl: 'https://unused.example.com', signingKey: 'unused' } } }));
 });
-afterAll(() => fake.close());
+afterAll(async () => {
+  await fake.close();
+  await orm.close();
+});
 
 async function booking() {
   const { event, invitee } = await fake.bookMeeting({ email: 'rate@example.com', startTime: '2031-01-01T10:00:00.000000Z' }, { deliver: false });
@@ -80,7 +91,7 @@ it('gives up on a deleted event (404) without retrying', async () => {
 
 it.each([401, 403] as const)('gives up at once on a rejected API token (%i), saying how to fix it, and counts it under its organization', async (status) => {
   const delivery = await booking();
-  // The environment's token learnt its organization from GET /users/me (the first test asked for it).
+  // The personal token connection learnt its organization from GET /users/me (at start-up).
   const failures = async () =>
     (await calendlyAuthFailures.get()).values.find(({ labels }) => labels.status === String(status) && labels.organization === fake.organizationUri)?.value ?? 0;
   const before = await failures();

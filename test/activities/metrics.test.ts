@@ -5,6 +5,7 @@
  */
 import { register, type Counter, type Histogram } from 'prom-client';
 import { CalendlyAccounts } from '../../activities/calendly-accounts';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { createSubscriptionActivities } from '../../activities/subscriptions';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { endpointOf } from '../../src/calendly/metrics';
@@ -88,13 +89,13 @@ it('counts what the subscription check finds wrong, by problem and organization'
   const target = { callbackUrl: 'https://nobody.example.com/calendly/webhook', signingKey: 'unused-signing-key-0123456789' };
   const { inspectWebhookSubscription } = createSubscriptionActivities({
     orm: system.orm,
-    accounts: new CalendlyAccounts({ environment: { calendly, target } }),
+    accounts: new CalendlyAccounts({ orm: system.orm, personalToken: { calendly, target } }),
     temporal: system.temporal,
     taskQueue: system.config.temporal.taskQueue,
   });
   const labels = { problem: 'missing', organization: system.fake.organizationUri };
   const missing = await valueOf('calendly_webhook_subscription_problems_total', labels);
-  expect((await inspectWebhookSubscription()).problems).toContain('missing');
+  expect((await inspectWebhookSubscription({ connectionId: PERSONAL_TOKEN_CONNECTION_ID })).problems).toContain('missing');
   expect(await valueOf('calendly_webhook_subscription_problems_total', labels)).toBe(missing + 1);
 });
 

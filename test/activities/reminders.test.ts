@@ -17,6 +17,7 @@ import { ReminderSchema } from '../../src/database/entities/reminder';
 import { fireReminder, planReminders } from '../../src/database/reminders';
 import { OutboundDestinations } from '../../src/outbound-destinations';
 import { booking, newEmail, newOrganization, openOrm } from '../database/database';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let orm: MikroORM;
 let server: Server;
@@ -41,13 +42,13 @@ afterAll(async () => {
 });
 
 async function sentReminder(): Promise<string> {
-  const [saved] = await saveBookings(orm.em.fork(), [booking({ email: newEmail('webhook'), startTime: '2031-06-01T09:00:00.000Z' })], newOrganization());
+  const [saved] = await saveBookings(orm.em.fork(), [booking({ email: newEmail('webhook'), startTime: '2031-06-01T09:00:00.000Z' })], newOrganization(), PERSONAL_TOKEN_CONNECTION_ID);
   const [reminder] = await planReminders(orm.em.fork(), saved.meetingId, [3600], new Date('2031-01-01T00:00:00Z'));
   await fireReminder(orm.em.fork(), reminder.reminderId, new Date('2031-06-01T08:00:00Z'));
   return reminder.reminderId;
 }
 
-const activities = () => createReminderActivities(orm, new CalendlyAccounts({}), {} as Client, 'unused', { offsetsSeconds: [3600], webhook: { url, secret: 'reminder-secret-0123456789' } }, localReceivers);
+const activities = () => createReminderActivities(orm, new CalendlyAccounts({ orm }), {} as Client, 'unused', { offsetsSeconds: [3600], webhook: { url, secret: 'reminder-secret-0123456789' } }, localReceivers);
 const deliver = (reminderId: string) => new MockActivityEnvironment().run(activities().deliverReminderWebhook, reminderId).then(() => undefined, (error: unknown) => error);
 const failures = async (status: string) => (await reminderWebhookFailures.get()).values.find((value) => value.labels.status === status)?.value ?? 0;
 const reminderRow = (id: string) => orm.em.fork().findOneOrFail(ReminderSchema, { id });

@@ -9,6 +9,7 @@ import { insertApiToken, revokeApiToken } from '../../src/database/api-tokens';
 import { booking, newEmail, newOrganization } from '../database/database';
 import { openEventStream, refusedUpgrade, startSecondBroadcaster } from '../support/event-stream';
 import { startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -26,7 +27,7 @@ const meetingIdOf = (event: EventMessage) => ('meeting' in event.data ? (event.d
 
 async function book(organization: string) {
   const email = newEmail('issued');
-  const [saved] = await saveBookings(system.orm.em.fork(), [booking({ email })], organization);
+  const [saved] = await saveBookings(system.orm.em.fork(), [booking({ email })], organization, PERSONAL_TOKEN_CONNECTION_ID);
   return { email, meetingId: saved.meetingId };
 }
 

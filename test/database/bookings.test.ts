@@ -9,6 +9,7 @@ import { MeetingSchema } from '../../src/database/entities/meeting';
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { leadView, meetingView } from '../../src/database/views';
 import { booking, newEmail, newOrganization, openOrm } from './database';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let orm: MikroORM;
 beforeAll(async () => {
@@ -23,9 +24,9 @@ it('saves a new booking with lead.created and meeting.created, and a retry annou
   const organization = newOrganization();
   const email = newEmail('new');
   const first = booking({ email });
-  const [saved] = await saveBookings(orm.em.fork(), [first], organization);
+  const [saved] = await saveBookings(orm.em.fork(), [first], organization, PERSONAL_TOKEN_CONNECTION_ID);
   expect(saved).toEqual({ leadId: expect.any(String), meetingId: expect.any(String), inviteeUri: first.invitee.uri });
-  expect(await saveBookings(orm.em.fork(), [first], organization)).toEqual([saved]);
+  expect(await saveBookings(orm.em.fork(), [first], organization, PERSONAL_TOKEN_CONNECTION_ID)).toEqual([saved]);
   expect(await announced(organization)).toEqual(['lead.created', 'meeting.created']);
 
   const [created, meeting] = await orm.em.fork().find(OutboxEventSchema, { organization }, { orderBy: { id: 'asc' } });
@@ -39,8 +40,8 @@ it('announces each change with the lead and the meeting exactly as they are stor
   const organization = newOrganization();
   const email = newEmail('stored');
   const first = booking({ email, at: '2030-01-01T10:00:00.000Z' });
-  const [saved] = await saveBookings(orm.em.fork(), [first], organization);
-  await saveBookings(orm.em.fork(), [booking({ email, inviteeUri: first.invitee.uri, status: 'canceled', bookedAt: '2030-01-01T10:00:00.000Z', at: '2030-01-02T10:00:00.000Z' })], organization);
+  const [saved] = await saveBookings(orm.em.fork(), [first], organization, PERSONAL_TOKEN_CONNECTION_ID);
+  await saveBookings(orm.em.fork(), [booking({ email, inviteeUri: first.invitee.uri, status: 'canceled', bookedAt: '2030-01-01T10:00:00.000Z', at: '2030-01-02T10:00:00.000Z' })], organization, PERSONAL_TOKEN_CONNECTION_ID);
 
   const events = await orm.em.fork().find(OutboxEventSchema, { organization }, { orderBy: { id: 'asc' } });
   const stored = await orm.em.fork().findOneOrFail(MeetingSchema, { id: saved.meetingId }, { populate: ['lead'] });
@@ -55,11 +56,11 @@ it('announces a cancel once, and a second booking of the same person as a new me
   const organization = newOrganization();
   const email = newEmail('cancel');
   const first = booking({ email, at: '2030-01-01T10:00:00.000Z' });
-  const [saved] = await saveBookings(orm.em.fork(), [first], organization);
+  const [saved] = await saveBookings(orm.em.fork(), [first], organization, PERSONAL_TOKEN_CONNECTION_ID);
   const canceled = booking({ email, inviteeUri: first.invitee.uri, status: 'canceled', bookedAt: '2030-01-01T10:00:00.000Z', at: '2030-01-02T10:00:00.000Z' });
-  await saveBookings(orm.em.fork(), [canceled], organization);
-  await saveBookings(orm.em.fork(), [canceled], organization);
-  const [again] = await saveBookings(orm.em.fork(), [booking({ email: email.toUpperCase(), at: '2030-01-02T10:00:00.000Z' })], organization);
+  await saveBookings(orm.em.fork(), [canceled], organization, PERSONAL_TOKEN_CONNECTION_ID);
+  await saveBookings(orm.em.fork(), [canceled], organization, PERSONAL_TOKEN_CONNECTION_ID);
+  const [again] = await saveBookings(orm.em.fork(), [booking({ email: email.toUpperCase(), at: '2030-01-02T10:00:00.000Z' })], organization, PERSONAL_TOKEN_CONNECTION_ID);
   expect(again.leadId).toBe(saved.leadId);
   // The second booking's email differs in case from the first: the lead's details change too.
   expect(await announced(organization)).toEqual(['lead.created', 'meeting.created', 'meeting.canceled', 'lead.updated', 'meeting.created']);
@@ -68,14 +69,14 @@ it('announces a cancel once, and a second booking of the same person as a new me
 it('announces a no-show mark and its removal once each, in Calendly\'s order', async () => {
   const organization = newOrganization();
   const first = booking({ email: newEmail('no-show') });
-  await saveBookings(orm.em.fork(), [first], organization);
+  await saveBookings(orm.em.fork(), [first], organization, PERSONAL_TOKEN_CONNECTION_ID);
   const inviteeUri = first.invitee.uri;
   const mark = { inviteeUri, noShowAt: '2031-06-01T09:10:00.000Z', occurredAt: '2031-06-01T09:10:00.000Z' };
   const unmark = { inviteeUri, noShowAt: null, occurredAt: '2031-06-01T09:20:00.000Z' };
-  await saveBookings(orm.em.fork(), [first], organization, mark);
-  await saveBookings(orm.em.fork(), [first], organization, mark);
-  await saveBookings(orm.em.fork(), [first], organization, unmark);
-  await saveBookings(orm.em.fork(), [first], organization, mark);
+  await saveBookings(orm.em.fork(), [first], organization, PERSONAL_TOKEN_CONNECTION_ID, mark);
+  await saveBookings(orm.em.fork(), [first], organization, PERSONAL_TOKEN_CONNECTION_ID, mark);
+  await saveBookings(orm.em.fork(), [first], organization, PERSONAL_TOKEN_CONNECTION_ID, unmark);
+  await saveBookings(orm.em.fork(), [first], organization, PERSONAL_TOKEN_CONNECTION_ID, mark);
   expect(await announced(organization)).toEqual(['lead.created', 'meeting.created', 'meeting.no_show', 'meeting.no_show_removed']);
 });
 
@@ -85,7 +86,7 @@ it('saves nothing of a batch when one booking in it fails', async () => {
   const good = booking({ email });
   const bad = booking({ email: newEmail('bad') });
   bad.event.start_time = 'not a time';
-  await expect(saveBookings(orm.em.fork(), [good, bad], organization)).rejects.toThrow();
+  await expect(saveBookings(orm.em.fork(), [good, bad], organization, PERSONAL_TOKEN_CONNECTION_ID)).rejects.toThrow();
   expect(await orm.em.fork().count(MeetingSchema, { inviteeUri: good.invitee.uri })).toBe(0);
   expect(await orm.em.fork().count(LeadSchema, { emailKey: email })).toBe(0);
   expect(await announced(organization)).toEqual([]);
@@ -98,8 +99,8 @@ it('announces a new meeting once when two transactions save it at the same time,
   const replacement = booking({ email, at: '2030-01-02T10:00:00.000Z', startTime: '2031-06-02T09:00:00.000Z' });
   // A reschedule's two deliveries each save both sides, one in each order, while nothing of it is stored yet.
   await Promise.all([
-    ...Array.from({ length: 4 }, () => saveBookings(orm.em.fork(), [old, replacement], organization)),
-    ...Array.from({ length: 4 }, () => saveBookings(orm.em.fork(), [replacement, old], organization)),
+    ...Array.from({ length: 4 }, () => saveBookings(orm.em.fork(), [old, replacement], organization, PERSONAL_TOKEN_CONNECTION_ID)),
+    ...Array.from({ length: 4 }, () => saveBookings(orm.em.fork(), [replacement, old], organization, PERSONAL_TOKEN_CONNECTION_ID)),
   ]);
   expect((await announced(organization)).sort()).toEqual(['lead.created', 'meeting.created', 'meeting.created', 'meeting.rescheduled']);
   expect(await orm.em.fork().count(MeetingSchema, { organization })).toBe(2);

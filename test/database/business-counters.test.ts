@@ -7,6 +7,7 @@ import { saveBookings } from '../../src/database/bookings';
 import { businessCounters } from '../../src/database/business-counters';
 import type { NoShowChange } from '../../src/contract';
 import { booking, newEmail, newOrganization, openOrm, type BookingFields } from './database';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 const NOW = new Date('2030-03-10T12:00:00.000Z');
 const INTRO = 'https://api.calendly.com/event_types/INTRO';
@@ -23,7 +24,7 @@ async function save(owner: string, fields: Omit<BookingFields, 'email'>, options
   const noShow: NoShowChange | undefined = options.noShowAt
     ? { inviteeUri: stored.invitee.uri, noShowAt: options.noShowAt, occurredAt: options.noShowAt }
     : undefined;
-  await saveBookings(orm.em.fork(), [stored], owner, noShow);
+  await saveBookings(orm.em.fork(), [stored], owner, PERSONAL_TOKEN_CONNECTION_ID, noShow);
 }
 
 const counters = (owner: string, extra: { timezone?: string; range?: { from: Date; to: Date } } = {}) =>

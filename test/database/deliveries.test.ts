@@ -16,6 +16,7 @@ import {
   unprocessedDeliveries,
 } from '../../src/database/deliveries';
 import { openOrm } from './database';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let orm: MikroORM;
 beforeAll(async () => {
@@ -38,6 +39,7 @@ function accepted(source: InviteeDelivery['source'] = 'webhook'): InviteeDeliver
     inviteeEmail: 'ann@example.com',
     occurredAt: null,
     receivedAt: new Date().toISOString(),
+    connectionId: PERSONAL_TOKEN_CONNECTION_ID,
     source,
   };
 }
@@ -51,6 +53,7 @@ function unprocessed(receivedAt: Date) {
     dedupKey: `unprocessed:${deliveryId}`,
     reason: 'event type routing_form_submission.created is not handled yet',
     rawBody: '{"event":"routing_form_submission.created"}',
+    connectionId: PERSONAL_TOKEN_CONNECTION_ID,
   };
 }
 

@@ -4,6 +4,7 @@ import { saveBookings } from '../../src/database/bookings';
 import { LeadSchema } from '../../src/database/entities/lead';
 import { listLeads, upsertLead } from '../../src/database/leads';
 import { booking, newEmail, newOrganization, openOrm } from './database';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let orm: MikroORM;
 beforeAll(async () => {
@@ -69,9 +70,9 @@ describe('listLeads', () => {
 
   beforeAll(async () => {
     const em = orm.em.fork();
-    await saveBookings(em, [booking({ email: early, at: '2030-01-01T10:00:00.000Z' })], organization);
-    await saveBookings(em, [booking({ email: late, at: '2030-01-05T10:00:00.000Z' }), booking({ email: late, at: '2030-01-06T10:00:00.000Z' })], organization);
-    await saveBookings(em, [booking({ email: elsewhere, at: '2030-01-09T10:00:00.000Z' })], otherOrganization);
+    await saveBookings(em, [booking({ email: early, at: '2030-01-01T10:00:00.000Z' })], organization, PERSONAL_TOKEN_CONNECTION_ID);
+    await saveBookings(em, [booking({ email: late, at: '2030-01-05T10:00:00.000Z' }), booking({ email: late, at: '2030-01-06T10:00:00.000Z' })], organization, PERSONAL_TOKEN_CONNECTION_ID);
+    await saveBookings(em, [booking({ email: elsewhere, at: '2030-01-09T10:00:00.000Z' })], otherOrganization, PERSONAL_TOKEN_CONNECTION_ID);
   });
 
   it('lists the leads who booked in an organization, most recently seen first, page by page', async () => {

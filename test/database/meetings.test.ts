@@ -5,6 +5,7 @@ import { MeetingSchema } from '../../src/database/entities/meeting';
 import { listMeetings, meetingCounts, meetingSnapshot, recordNoShowChange, upcomingMeetings } from '../../src/database/meetings';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { booking, newEmail, newOrganization, openOrm, type BookingFields } from './database';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let orm: MikroORM;
 beforeAll(async () => {
@@ -14,7 +15,7 @@ afterAll(() => orm.close());
 
 async function save(organization: string, fields: BookingFields) {
   const stored = booking(fields);
-  const [saved] = await saveBookings(orm.em.fork(), [stored], organization);
+  const [saved] = await saveBookings(orm.em.fork(), [stored], organization, PERSONAL_TOKEN_CONNECTION_ID);
   return { ...saved, ...stored };
 }
 
@@ -100,7 +101,7 @@ describe('meetingSnapshot', () => {
         status: 'canceled',
         startTime: '2031-07-01T08:00:00.000Z',
       },
-      workflowId: meetingWorkflowId(invitee.uri),
+      workflowId: meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID),
     });
     expect(await meetingSnapshot(orm.em.fork(), organization, `${invitee.uri}-unknown`)).toBeUndefined();
     expect(await meetingSnapshot(orm.em.fork(), newOrganization(), invitee.uri)).toBeUndefined();

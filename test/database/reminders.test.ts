@@ -13,6 +13,7 @@ import {
   planReminders,
 } from '../../src/database/reminders';
 import { booking, newEmail, newOrganization, openOrm, type BookingFields } from './database';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let orm: MikroORM;
 beforeAll(async () => {
@@ -25,7 +26,7 @@ const DAY = 24 * HOUR;
 
 async function meetingOf(organization: string, fields: Omit<BookingFields, 'email'> = {}) {
   const stored = booking({ email: newEmail('reminded'), ...fields });
-  const [saved] = await saveBookings(orm.em.fork(), [stored], organization);
+  const [saved] = await saveBookings(orm.em.fork(), [stored], organization, PERSONAL_TOKEN_CONNECTION_ID);
   return saved;
 }
 

@@ -5,6 +5,7 @@ import { WebhookDeliverySchema } from '../../src/database/entities/webhook-deliv
 import { syncBookings, type SyncOptions } from '../../src/deliveries/backfill';
 import { subscriptionKit, type SubscriptionKit } from '../support/subscriptions';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let system: TestSystem;
 let kit: SubscriptionKit;
@@ -28,6 +29,7 @@ async function sync(year: number, options: Partial<SyncOptions> = {}) {
   const lines: string[] = [];
   const summary = await syncBookings({
     calendly: kit.calendly,
+    connectionId: PERSONAL_TOKEN_CONNECTION_ID,
     temporal: system.temporal,
     taskQueue: system.config.temporal.taskQueue,
     window: { from: new Date(`${year}-01-01T00:00:00Z`), to: new Date(`${year + 1}-01-01T00:00:00Z`) },

@@ -34,6 +34,7 @@ const STATUS_FIELDS = [
   'calendlyUser',
   'callbackUrl',
   'id',
+  'kind',
   'lastDeliveryAt',
   'lastSyncedAt',
   'organization',

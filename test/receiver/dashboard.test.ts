@@ -7,6 +7,7 @@ import type { WebhookEventName } from '../../src/calendly/schemas';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { workflowUrl } from '../../src/temporal/web-ui-links';
 import { API_TOKEN, SIGNING_KEY, eventually, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 const ORGANIZATION = 'https://api.calendly.com/organizations/ORG-DASHBOARD';
 const BOUND_TOKEN = 'dashboard-bound-token-0123456789';
@@ -78,9 +79,9 @@ it('reports counts, upcoming meetings with their next reminder, and recent deliv
     noShow: before.noShow + 1,
   });
   const upcoming = body.upcomingMeetings.map((meeting: { workflowId: string }) => meeting.workflowId);
-  expect(upcoming).toEqual(expect.arrayContaining([meetingWorkflowId(soon.inviteeUri), meetingWorkflowId(newInvitee.uri)]));
-  expect(upcoming).not.toContain(meetingWorkflowId(canceled.inviteeUri));
-  expect(upcoming).not.toContain(meetingWorkflowId(moved.inviteeUri));
+  expect(upcoming).toEqual(expect.arrayContaining([meetingWorkflowId(soon.inviteeUri, PERSONAL_TOKEN_CONNECTION_ID), meetingWorkflowId(newInvitee.uri, PERSONAL_TOKEN_CONNECTION_ID)]));
+  expect(upcoming).not.toContain(meetingWorkflowId(canceled.inviteeUri, PERSONAL_TOKEN_CONNECTION_ID));
+  expect(upcoming).not.toContain(meetingWorkflowId(moved.inviteeUri, PERSONAL_TOKEN_CONNECTION_ID));
   expect((await dashboard(API_TOKEN)).recentDeliveries).toEqual(
     expect.arrayContaining([
       expect.objectContaining({ workflowId: soon.workflowId, eventType: 'invitee.created', outcome: 'processed', workflowUrl: linkTo(soon.workflowId) }),
@@ -90,14 +91,14 @@ it('reports counts, upcoming meetings with their next reminder, and recent deliv
 
   // Reminders are planned by the meeting's own workflow; the 24 h and 1 h ones of a meeting in 30 minutes are skipped.
   const soonMeeting = await eventually(async () => {
-    const meeting = (await dashboard()).upcomingMeetings.find((m: { workflowId: string }) => m.workflowId === meetingWorkflowId(soon.inviteeUri));
+    const meeting = (await dashboard()).upcomingMeetings.find((m: { workflowId: string }) => m.workflowId === meetingWorkflowId(soon.inviteeUri, PERSONAL_TOKEN_CONNECTION_ID));
     return meeting?.nextReminder ? meeting : undefined;
   }, 15_000, 'the reminders of the meeting in 30 minutes');
   expect(soonMeeting).toMatchObject({
     startTime: soonStart,
     invitee: { email: expect.stringMatching(/^soon-/), name: 'Dashboard Test' },
     nextReminder: { offsetSeconds: 15 * 60, fireAt: new Date(Date.parse(soonStart) - 15 * 60_000).toISOString() },
-    workflowUrl: linkTo(meetingWorkflowId(soon.inviteeUri)),
+    workflowUrl: linkTo(meetingWorkflowId(soon.inviteeUri, PERSONAL_TOKEN_CONNECTION_ID)),
   });
 });
 
@@ -109,7 +110,7 @@ it('shows a token bound to an organization only its meetings and its own deliver
   expect(body.counts).toEqual({ booked: 1, canceled: 0, rescheduled: 0, noShow: 0 });
   const bookedOnly = { booked: 1, canceled: 0, rescheduled: 0, noShow: 0, held: 0, heldRate: null, revenue: 0 };
   expect(body.business).toMatchObject({ timezone: 'UTC', today: bookedOnly, last7Days: bookedOnly, last30Days: bookedOnly, range: null });
-  expect(body.upcomingMeetings.map((meeting: { workflowId: string }) => meeting.workflowId)).toEqual([meetingWorkflowId(inviteeUri)]);
+  expect(body.upcomingMeetings.map((meeting: { workflowId: string }) => meeting.workflowId)).toEqual([meetingWorkflowId(inviteeUri, PERSONAL_TOKEN_CONNECTION_ID)]);
   // Its meeting was moved to it by hand: every delivery of this file belongs to another organization or to none.
   expect(body.recentDeliveries).toEqual([]);
 });
@@ -132,10 +133,11 @@ it('shows a meeting booked while the page is open, without a reload (headless Ch
   await page.locator('#count-booked', { hasText: /^\d+$/ }).waitFor({ timeout: 10_000 });
   expect(requested.filter((url) => url.includes(OWN_TOKEN))).toEqual([]);
   expect(requested).toContainEqual(expect.stringMatching(/\/ws\?ticket=cbt_/));
-  // Without an OAuth app the connection panel says so in one line and offers no buttons.
-  await page.locator('#connection[data-status="not_configured"]').waitFor({ timeout: 10_000 });
-  expect(await page.locator('#connection-status').textContent()).toBe('Calendly connections are not configured on this server.');
-  expect(await page.locator('#connection button').evaluateAll((buttons) => buttons.filter((button) => button.checkVisibility()).length)).toBe(0);
+  // This organization's account is the deployment's CALENDLY_API_TOKEN: the panel shows that connection, whose only
+  // button is the test webhook (it follows the environment: no connect or disconnect here).
+  await page.locator('#connection[data-status="connected"]').waitFor({ timeout: 10_000 });
+  const visibleButtons = await page.locator('#connection button').evaluateAll((buttons) => buttons.filter((button) => button.checkVisibility()).map((button) => button.textContent));
+  expect(visibleButtons).toEqual(['Send test webhook']);
   const bookedBefore = Number(await page.locator('#count-booked').textContent());
 
   const email = `live-${Date.now()}@example.com`;
@@ -145,7 +147,7 @@ it('shows a meeting booked while the page is open, without a reload (headless Ch
   const row = page.locator('#meetings tbody tr', { hasText: email });
   await row.waitFor({ timeout: 30_000 });
   expect(await row.textContent()).toContain('Grace Hopper');
-  expect(await row.locator('a').getAttribute('href')).toBe(linkTo(meetingWorkflowId(invitee.uri)));
+  expect(await row.locator('a').getAttribute('href')).toBe(linkTo(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)));
   await page.locator('#last-event', { hasText: 'meeting.created' }).waitFor({ timeout: 10_000 });
   await page.locator('#count-booked', { hasText: String(bookedBefore + 1) }).waitFor({ timeout: 10_000 });
 

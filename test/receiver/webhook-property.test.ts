@@ -19,6 +19,7 @@ import { parseDelivery, workflowIdFor } from '../../src/deliveries/parse';
 import { MAX_BODY_BYTES } from '../../src/receiver/webhook-route';
 import { inParallel } from '../support/in-parallel';
 import { SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 jest.setTimeout(240_000);
 
@@ -346,7 +347,7 @@ function send(req: RandomRequest): Promise<{ status: number | 'no-answer'; text:
 
 function describeParse(body: Buffer): string {
   try {
-    const parsed = parseDelivery(body, system.fake.url);
+    const parsed = parseDelivery(body, system.fake.url, PERSONAL_TOKEN_CONNECTION_ID);
     const workflowId = workflowIdFor(parsed.delivery.dedupKey);
     return `${parsed.kind}, workflow ID of ${workflowId.length} characters (${Buffer.byteLength(workflowId)} bytes)`;
   } catch (error) {

@@ -5,6 +5,7 @@ import { booking, newEmail, newOrganization } from '../database/database';
 import { openEventStream } from '../support/event-stream';
 import { startTestSystem, type TestSystem } from '../support/system';
 import { runScript, type ScriptRun } from '../support/scripts';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -21,7 +22,7 @@ function apiTokens(...args: string[]): Promise<ScriptRun> {
 }
 
 async function book(organization: string) {
-  const [saved] = await saveBookings(system.orm.em.fork(), [booking({ email: newEmail('cli') })], organization);
+  const [saved] = await saveBookings(system.orm.em.fork(), [booking({ email: newEmail('cli') })], organization, PERSONAL_TOKEN_CONNECTION_ID);
   return saved.meetingId;
 }
 

@@ -84,11 +84,12 @@ it("bookings:sync feeds the connection's bookings into its organization only", a
   expect((await system.get(meetings, OTHER_TOKEN)).body.pagination.total).toBe(0);
 }, 60_000);
 
-it('answers an unknown connection with 2, and keeps the environment mode (here: no CALENDLY_API_TOKEN) explicit', async () => {
+it('answers an unknown connection with 2, and a missing CALENDLY_API_TOKEN (for its default connection) with 2 too', async () => {
   const unknown = await run('bookings-sync.ts', ['--connection', '00000000-0000-4000-8000-000000000000']);
   expect(unknown.code).toBe(2);
   expect(unknown.stderr).toContain('--connection: connection 00000000-0000-4000-8000-000000000000 does not exist');
   const withoutToken = await run('subscription-verify.ts');
-  expect(withoutToken.code).toBe(1);
+  expect(withoutToken.code).toBe(2);
+  expect(withoutToken.stderr).toContain('no CALENDLY_API_TOKEN is configured');
   expect(withoutToken.stderr).toContain('pass --connection <id>');
 });

@@ -9,6 +9,7 @@ import { booking, newEmail } from '../database/database';
 import { signedWith, startOutboundEndpoint, type OutboundEndpointServer } from '../support/outbound-endpoint';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 import { runScript, type ScriptRun } from '../support/scripts';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let system: TestSystem;
 let endpoint: OutboundEndpointServer;
@@ -54,7 +55,7 @@ it('adds an endpoint that receives the events, shows a refused one as dead, repl
 
   // The endpoint refuses the first event for good: the delivery ends dead, and `dead` shows it.
   endpoint.answerNext(410);
-  await saveBookings(system.orm.em.fork(), [booking({ email: newEmail('cli-outbound') })], organization);
+  await saveBookings(system.orm.em.fork(), [booking({ email: newEmail('cli-outbound') })], organization, PERSONAL_TOKEN_CONNECTION_ID);
   const refused = await eventually(() => Promise.resolve(endpoint.received.find((webhook) => webhook.body.organization === organization)), 60_000, 'the first attempt');
   expect(refused.body.type).toBe('meeting.created');
   expect(signedWith(refused, secret)).toBe(true);

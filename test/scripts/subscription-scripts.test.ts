@@ -20,6 +20,8 @@ function run(script: string, args: string[] = []): Promise<ScriptRun> {
     CALENDLY_API_TOKEN: CALENDLY_TOKEN,
     CALENDLY_API_BASE_URL: system.fake.url,
     API_TOKENS: API_TOKEN,
+    // The personal token connection is read (or saved) like any connection.
+    DATABASE_URL: system.config.databaseUrl,
     TEMPORAL_ADDRESS: system.config.temporal.address,
     TEMPORAL_NAMESPACE: system.config.temporal.namespace,
     TEMPORAL_TASK_QUEUE: system.config.temporal.taskQueue,

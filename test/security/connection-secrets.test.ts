@@ -111,7 +111,7 @@ it('still refreshes with a refresh token and checks deliveries with a signing ke
     .fork()
     .execute(`update calendly_connections set refresh_token = ?, signing_key = ?, token_expires_at = now() where id = ?`, [
       sealedAsBefore(inClear('refresh_token', stored.refreshToken!)),
-      sealedAsBefore(inClear('signing_key', stored.signingKey)),
+      sealedAsBefore(inClear('signing_key', stored.signingKey!)),
       id,
     ]);
   const refreshes = system.fake.oauthStats().refreshesByOwner[hooli.owner] ?? 0;

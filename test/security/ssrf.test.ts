@@ -23,6 +23,7 @@ import { booking, newEmail, newOrganization } from '../database/database';
 import { startOutboundEndpoint, type OutboundEndpointServer } from '../support/outbound-endpoint';
 import { runScript } from '../support/scripts';
 import { API_TOKEN, eventually, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let system: TestSystem;
 let server: OutboundEndpointServer;
@@ -192,13 +193,13 @@ describe('the reminder webhook', () => {
   });
 
   it('is not POSTed when its name resolves to loopback at the attempt: the reminder records the refusal, not retried', async () => {
-    const [saved] = await saveBookings(system.orm.em.fork(), [booking({ email: newEmail('ssrf'), startTime: '2031-06-01T09:00:00.000Z' })], newOrganization());
+    const [saved] = await saveBookings(system.orm.em.fork(), [booking({ email: newEmail('ssrf'), startTime: '2031-06-01T09:00:00.000Z' })], newOrganization(), PERSONAL_TOKEN_CONNECTION_ID);
     const [reminder] = await planReminders(system.orm.em.fork(), saved.meetingId, [3600], new Date('2031-01-01T00:00:00Z'));
     await fireReminder(system.orm.em.fork(), reminder.reminderId, new Date('2031-06-01T08:00:00Z'));
     const before = server.received.length;
     const activities = createReminderActivities(
       system.orm,
-      new CalendlyAccounts({}),
+      new CalendlyAccounts({ orm: system.orm }),
       {} as Client,
       'unused',
       { offsetsSeconds: [3600], webhook: { url: `http://localhost:${port}/reminders`, secret: 'reminder-secret-0123456789' } },

@@ -21,6 +21,7 @@ import { meetingWorkflowId } from '../../src/workflow-ids';
 import { booking, newEmail, newOrganization } from '../database/database';
 import { connectAndSetUp, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 /** Another company: its own organization of ours and API token. */
 const OTHER = {
@@ -50,7 +51,7 @@ describe('the same invitee URI stored for two organizations', () => {
 
   beforeAll(async () => {
     const stored = booking({ email: newEmail('victim'), name: 'Vera Victim', inviteeUri, at: '2030-01-01T10:00:00.000Z', startTime: '2031-06-01T09:00:00.000Z' });
-    const [saved] = await saveBookings(system.orm.em.fork(), [stored], victim, undefined, randomUUID());
+    const [saved] = await saveBookings(system.orm.em.fork(), [stored], victim, randomUUID());
     victimMeetingId = saved.meetingId;
     victimLeadId = saved.leadId;
     await planReminders(system.orm.em.fork(), victimMeetingId, [3600], new Date('2031-01-01T00:00:00Z'));
@@ -59,7 +60,7 @@ describe('the same invitee URI stored for two organizations', () => {
   it("gives the other organization's newer booking a meeting and lead of its own, leaving the first one's as they were", async () => {
     const before = await meetingIn(victim, inviteeUri);
     const hostile = booking({ email: newEmail('attacker'), name: 'Mallory', inviteeUri, at: '2030-06-01T10:00:00.000Z', startTime: '2031-07-01T09:00:00.000Z' });
-    const [saved] = await saveBookings(system.orm.em.fork(), [hostile], attacker, undefined, randomUUID());
+    const [saved] = await saveBookings(system.orm.em.fork(), [hostile], attacker, randomUUID());
 
     expect(saved.meetingId).not.toBe(victimMeetingId);
     expect(saved.leadId).not.toBe(victimLeadId);
@@ -75,7 +76,7 @@ describe('the same invitee URI stored for two organizations', () => {
   it("marks a no-show of the other organization on its own meeting only", async () => {
     const mark = { inviteeUri, noShowAt: '2031-06-01T09:10:00.000Z', occurredAt: '2031-06-01T09:10:00.000Z' };
     const noLongerNew = booking({ email: newEmail('attacker'), inviteeUri, at: '2030-06-01T10:00:00.000Z' });
-    await saveBookings(system.orm.em.fork(), [noLongerNew], attacker, mark);
+    await saveBookings(system.orm.em.fork(), [noLongerNew], attacker, PERSONAL_TOKEN_CONNECTION_ID, mark);
     expect((await meetingIn(attacker, inviteeUri)).noShowAt).toEqual(new Date(mark.noShowAt));
     expect((await meetingIn(victim, inviteeUri)).noShowAt).toBeNull();
 
@@ -101,7 +102,7 @@ describe('the same invitee URI stored for two organizations', () => {
   });
 });
 
-describe("a second organization connecting the environment account's Calendly organization", () => {
+describe("a second organization connecting the personal token connection's Calendly organization", () => {
   interface Meetings {
     environment: Awaited<ReturnType<typeof meetingIn>>;
     connection: Awaited<ReturnType<typeof meetingIn>>;
@@ -109,7 +110,7 @@ describe("a second organization connecting the environment account's Calendly or
   let connectionId: string;
   let signingKey: string;
 
-  /** Sends `event` about the invitee to the connection's URL only, signed with its key: the environment's is not told. */
+  /** Sends `event` about the invitee to the connection's URL only, signed with its key: the personal token connection's is not told. */
   async function deliverToConnection(event: WebhookEventName, inviteeUri: string) {
     const { body } = system.fake.webhookDelivery(event, inviteeUri, 'unused-key-0123456789');
     const response = await fetch(`${system.receiverUrl}/calendly/webhook/${connectionId}`, {
@@ -139,12 +140,13 @@ describe("a second organization connecting the environment account's Calendly or
 
     expect(environment.id).not.toBe(connection.id);
     expect(environment.lead.id).not.toBe(connection.lead.id);
-    expect(environment.workflowId).toBeNull();
+    // The personal token connection's meeting workflows keep the unprefixed ID they had before it was a connection.
+    expect(environment.workflowId).toBe(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
     expect(connection.workflowId).toBe(meetingWorkflowId(invitee.uri, connectionId));
     // Each workflow keeps its own organization's reminders.
     const plans = await eventually(async () => {
       const [ofEnvironment, ofConnection] = await Promise.all([
-        system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).query(planQuery),
+        system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).query(planQuery),
         system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, connectionId)).query(planQuery),
       ]);
       return ofEnvironment.reminders.length && ofConnection.reminders.length ? { ofEnvironment, ofConnection } : undefined;
@@ -174,7 +176,7 @@ describe("a second organization connecting the environment account's Calendly or
     const untouched = await meetingIn(system.fake.organizationUri, invitee.uri);
     expect(untouched).toMatchObject({ id: environment.id, status: 'active', canceledAt: null, noShowAt: null });
     expect((await remindersOf(environment.id)).map(({ state }) => state)).toEqual(['scheduled']);
-    const { status } = await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).query(planQuery);
+    const { status } = await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).query(planQuery);
     expect(status).toBe('active');
   });
 
@@ -182,9 +184,9 @@ describe("a second organization connecting the environment account's Calendly or
     const startTime = new Date(Date.now() + 7 * 86_400_000).toISOString();
     const { event, invitee } = await system.fake.bookMeeting({ email: newEmail('stored-before'), startTime }, { deliver: false });
     // As such a meeting was left by the migration: no workflow_id, and its workflow running under the unprefixed ID.
-    await saveBookings(system.orm.em.fork(), [{ event, invitee }], OTHER.organization);
+    await saveBookings(system.orm.em.fork(), [{ event, invitee }], OTHER.organization, PERSONAL_TOKEN_CONNECTION_ID);
     const stored = (await meetingSnapshot(system.orm.em.fork(), OTHER.organization, invitee.uri))!;
-    expect(stored.workflowId).toBe(meetingWorkflowId(invitee.uri));
+    expect(stored.workflowId).toBe(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
     const reminders = await planReminders(system.orm.em.fork(), stored.meeting.meetingId, [3600], new Date());
     await tellMeetingWorkflow(system.temporal, system.config.temporal.taskQueue, { meeting: stored.meeting, offsetsSeconds: [3600], reminders, sendOutbound: false }, stored.workflowId, connectionId);
 

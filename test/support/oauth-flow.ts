@@ -84,7 +84,7 @@ export async function connectThroughCalendly(system: Parties, token: string, use
 /** A connection's webhook signing key in clear, as its Calendly subscription holds it. */
 export async function signingKeyOf(system: Pick<TestSystem, 'orm'>, connectionId: string): Promise<string> {
   const connection = (await findConnection(system.orm.em.fork(), connectionId))!;
-  return new SecretBox(Buffer.from(OAUTH_APP.encryptionKey, 'base64')).open(connection.signingKey, connectionSecretPlace('signing_key', connection.organization));
+  return new SecretBox(Buffer.from(OAUTH_APP.encryptionKey, 'base64')).open(connection.signingKey!, connectionSecretPlace('signing_key', connection.organization));
 }
 
 /** A value in the format written before associated data existed (v1), sealed as the code before did it. */

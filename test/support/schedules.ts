@@ -1,4 +1,4 @@
-/** Runs a schedule's action now (as if it were due) and waits for the workflow it started. */
+/** Runs a schedule's action now (as if it were due) and waits for the workflow it started; and finds its last run. */
 import type { Client } from '@temporalio/client';
 import { eventually } from './system';
 
@@ -22,4 +22,10 @@ export async function triggerAndWait<T>(client: Client, scheduleId: string, time
     client.workflow.getHandle(workflowId, firstExecutionRunId).result(),
     new Promise((_, reject) => setTimeout(() => reject(new Error(`${workflowId} did not finish within ${timeoutMs} ms`)), timeoutMs).unref()),
   ])) as T;
+}
+
+/** The workflow a schedule started last: its ID and first run, as recordHistory takes them. */
+export async function lastScheduledRun(client: Client, scheduleId: string): Promise<{ workflowId: string; firstExecutionRunId: string }> {
+  const { recentActions } = (await client.schedule.getHandle(scheduleId).describe()).info;
+  return recentActions.at(-1)!.action.workflow;
 }

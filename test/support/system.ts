@@ -18,6 +18,7 @@ import { issuedApiTokenStore } from '../../src/database/api-tokens';
 import { ormConfig } from '../../src/database/orm-config';
 import { createLogger, type Logger } from '../../src/logger';
 import { startReceiverServer } from '../../src/receiver/http-server';
+import { ensurePersonalTokenConnection } from '../../src/connections/personal-token';
 import { startReceiverMetrics } from '../../src/receiver/metrics';
 import { temporalConnectionOptions } from '../../src/temporal/client-connection';
 import { createBookingWorker } from '../../src/worker/create-worker';
@@ -140,6 +141,9 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const receiverConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const receiverClient = new Client({ connection: receiverConnection, namespace });
   const apiTokens = new ApiTokens(config.apiTokens, issuedApiTokenStore(systemOrm));
+  // As every process does at start-up (src/connections/personal-token.ts); the test database outlives one fake
+  // Calendly, so this also moves the connection to this fake's organization.
+  if (config.calendly.apiToken) await ensurePersonalTokenConnection(orm, new CalendlyApiClient({ baseUrl: fake.url, token: config.calendly.apiToken }));
   const receiver = await startReceiverServer(
     { config, temporal: receiverClient, orm: systemOrm, logger, apiTokens, connections: connectionServicesFrom(config, systemOrm) },
     receiverPort,
@@ -161,10 +165,10 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       namespace,
       taskQueue: config.temporal.taskQueue,
       orm: systemOrm,
-      environment: {
-        calendly: new CalendlyApiClient({ baseUrl: fake.url, token: CALENDLY_TOKEN }),
+      personalToken: config.calendly.apiToken ? {
+        calendly: new CalendlyApiClient({ baseUrl: fake.url, token: config.calendly.apiToken }),
         target: { callbackUrl: `${receiverUrl}/calendly/webhook`, signingKey: SIGNING_KEY },
-      },
+      } : undefined,
       connections: connectionServicesFrom(config, systemOrm),
       temporal: activityClient,
       reminders: config.reminders,

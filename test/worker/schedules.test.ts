@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, ScheduleOverlapPolicy } from '@temporalio/client';
 import { ensureSchedules, scheduleIdsFor, scheduleOptionsFor } from '../../src/worker/schedules';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { harness } from '../support/harness';
 
 let connection: Connection;
@@ -45,12 +46,12 @@ it('creates the reconcile, subscription check and retention schedules, then upda
   ]);
   const reconcile = await client.schedule.getHandle(ids.reconcile).describe();
   expect(reconcile.spec.intervals).toEqual([expect.objectContaining({ every: 15 * 60_000 })]);
-  expect(reconcile.action).toMatchObject({ workflowType: 'reconcileBookings', taskQueue, args: [{ lookBackHours: 48, lookAheadDays: 60 }] });
+  expect(reconcile.action).toMatchObject({ workflowType: 'reconcileBookings', taskQueue, args: [{ lookBackHours: 48, lookAheadDays: 60, connectionId: PERSONAL_TOKEN_CONNECTION_ID }] });
   expect(reconcile.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
   expect(reconcile.state.note).toContain('from 48 h ago to 60 days ahead');
   const check = await client.schedule.getHandle(ids.subscriptionCheck).describe();
   expect(check.spec.intervals).toEqual([expect.objectContaining({ every: 10 * 60_000 })]);
-  expect(check.action).toMatchObject({ workflowType: 'checkWebhookSubscription', taskQueue, args: [] });
+  expect(check.action).toMatchObject({ workflowType: 'checkWebhookSubscription', taskQueue, args: [{ connectionId: PERSONAL_TOKEN_CONNECTION_ID }] });
   const retention = await client.schedule.getHandle(ids.retention).describe();
   expect(retention.spec.intervals).toEqual([expect.objectContaining({ every: 60 * 60_000 })]);
   expect(retention.action).toMatchObject({ workflowType: 'pruneExpiredRecords', taskQueue, args: [{ deliveryLogRetentionDays: 30, outboxRetentionDays: 7 }] });
@@ -66,7 +67,7 @@ it('creates the reconcile, subscription check and retention schedules, then upda
   ]);
   const updated = await client.schedule.getHandle(ids.reconcile).describe();
   expect(updated.spec.intervals).toEqual([expect.objectContaining({ every: 5 * 60_000 })]);
-  expect(updated.action).toMatchObject({ args: [{ lookBackHours: 72, lookAheadDays: 60 }] });
+  expect(updated.action).toMatchObject({ args: [{ lookBackHours: 72, lookAheadDays: 60, connectionId: PERSONAL_TOKEN_CONNECTION_ID }] });
   expect((await client.schedule.getHandle(ids.subscriptionCheck).describe()).state).toMatchObject({ paused: true, note: 'paused by ops while Calendly is down' });
   expect((await client.schedule.getHandle(ids.retention).describe()).action).toMatchObject({ args: [{ deliveryLogRetentionDays: 14, outboxRetentionDays: 3 }] });
 });

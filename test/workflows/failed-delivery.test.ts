@@ -15,6 +15,7 @@ import { meetingWorkflowId } from '../../src/workflow-ids';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { recordHistory } from '../support/histories';
 import { CALENDLY_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -88,6 +89,7 @@ it('is fed again by the backfill, which does not count it as already known', asy
   const first = await deliverWhileTokenRevoked(invitee.uri);
   const summary = await syncBookings({
     calendly: new CalendlyApiClient({ baseUrl: system.fake.url, token: CALENDLY_TOKEN }),
+    connectionId: PERSONAL_TOKEN_CONNECTION_ID,
     temporal: system.temporal,
     taskQueue: system.config.temporal.taskQueue,
     window: { from: new Date('2034-01-01T00:00:00Z'), to: new Date('2035-01-01T00:00:00Z') },
@@ -120,7 +122,7 @@ it('cancels the meeting and its reminders when a cancel fails because Calendly d
   expect(await logRow(response.body.workflowId)).toMatchObject({ outcome: 'failed', detail: expect.stringContaining('404'), inviteeUri: invitee.uri });
 
   expect(await meetingOf(invitee.uri)).toMatchObject({ status: 'canceled', canceledAt: expect.any(Date), cancelReason: expect.stringContaining('404') });
-  const plan = (await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).result()) as MeetingPlan;
+  const plan = (await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).result()) as MeetingPlan;
   expect(plan.status).toBe('canceled');
   const meeting = await meetingOf(invitee.uri);
   const reminders = await system.orm.em.fork().find(ReminderSchema, { meeting: meeting!.id });

@@ -8,7 +8,7 @@ import { MeetingSchema, type Meeting } from '../../src/database/entities/meeting
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
 import { plan as planQuery, type MeetingPlan } from '../../src/contract';
-import { meetingWorkflowId } from '../../src/workflow-ids';
+import { meetingWorkflowId, PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
@@ -31,11 +31,11 @@ const remindersOf = async (inviteeUri: string) => {
 };
 // The meeting's workflow is started by the step after the meeting is saved, so it may not exist for a moment.
 const finished = (inviteeUri: string) =>
-  eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri)).result() as Promise<MeetingPlan>, 30_000, `the workflow of ${inviteeUri}`);
+  eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri, PERSONAL_TOKEN_CONNECTION_ID)).result() as Promise<MeetingPlan>, 30_000, `the workflow of ${inviteeUri}`);
 /** The plan of a meeting whose workflow waits for its reminders, once both are planned. */
 const waitingPlan = (inviteeUri: string) =>
   eventually(async () => {
-    const plan = await system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri)).query(planQuery);
+    const plan = await system.temporal.workflow.getHandle(meetingWorkflowId(inviteeUri, PERSONAL_TOKEN_CONNECTION_ID)).query(planQuery);
     return plan.reminders.length === 2 ? plan : undefined;
   }, 30_000, `the plan of ${inviteeUri}`);
 

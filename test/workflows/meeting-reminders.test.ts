@@ -6,7 +6,7 @@
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
-import { meetingWorkflowId } from '../../src/workflow-ids';
+import { meetingWorkflowId, PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { plan as planQuery, type MeetingPlan } from '../../src/contract';
 import { recordHistory } from '../support/histories';
 import { startReminderEndpoint, type ReminderEndpoint } from '../support/reminder-endpoint';
@@ -35,7 +35,7 @@ async function book(startTime: string) {
   const { invitee, deliveries } = await system.fake.bookMeeting({ email: `reminded-${Date.now()}@example.com`, name: 'Reminded Lead', startTime });
   expect(deliveries.map((attempt) => attempt.status)).toEqual([202]);
   const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: invitee.uri }).then((row) => row ?? undefined));
-  const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
+  const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
   // The meeting's workflow is started by the step after the save.
   const planned = await eventually(async () => {
     const plan = await workflow.query(planQuery);

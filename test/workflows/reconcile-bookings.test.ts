@@ -2,8 +2,10 @@
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import type { SyncSummary } from '../../src/contract';
 import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
-import { triggerAndWait } from '../support/schedules';
-import { eventually, startTestSystem, type TestSystem } from '../support/system';
+import { recordHistory } from '../support/histories';
+import { lastScheduledRun, triggerAndWait } from '../support/schedules';
+import { API_TOKEN, eventually, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let system: TestSystem;
 let scheduleId: string;
@@ -39,6 +41,12 @@ it('stores every undelivered booking starting in the window (now-24 h .. now+60 
 
   const first = await triggerAndWait<SyncSummary>(system.temporal, scheduleId);
   expect(first).toMatchObject({ events: 3, invitees: 3, started: 3, alreadyKnown: 0 });
+  const { workflowId, firstExecutionRunId } = await lastScheduledRun(system.temporal, scheduleId);
+  await recordHistory(system.temporal, 'reconcile-bookings-personal-token.json', workflowId, firstExecutionRunId);
+  // Its sync shows on its connection, as an OAuth connection's does.
+  const { body } = await system.get(`/api/connection?organization=${encodeURIComponent(system.fake.organizationUri)}`, API_TOKEN);
+  expect(body.connection).toMatchObject({ id: PERSONAL_TOKEN_CONNECTION_ID, sync: { state: 'idle', progress: { message: 'done', started: 3 } } });
+  expect(body.connection.lastSyncedAt).not.toBeNull();
   for (const { invitee } of inWindow) {
     await eventually(async () => ((await meetingCount(invitee.uri)) === 1 ? true : undefined), 30_000, `meeting of ${invitee.email}`);
   }

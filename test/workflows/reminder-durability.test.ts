@@ -7,7 +7,7 @@ import { OutboxEventSchema } from '../../src/database/entities/outbox-event';
 import { ReminderSchema } from '../../src/database/entities/reminder';
 import { meetingChanged, plan as planQuery, type MeetingRemindersInput } from '../../src/contract';
 import { keepMeetingReminders } from '../../workflows';
-import { meetingWorkflowId } from '../../src/workflow-ids';
+import { meetingWorkflowId, PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { eventually, startTestSystem, type TestSystem } from '../support/system';
 
 const inSeconds = (seconds: number) => new Date(Date.now() + seconds * 1000).toISOString();
@@ -17,7 +17,7 @@ async function bookAndPlan(system: TestSystem, startTime: string) {
   const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: invitee.uri }).then((row) => row ?? undefined));
   await eventually(async () => ((await system.orm.em.fork().count(ReminderSchema, { meeting: meeting.id })) === 2 ? true : undefined));
   // The rows are written just before the meeting's workflow is started, so it may not exist yet for a moment.
-  const plan = await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).query(planQuery), 30_000, "the meeting workflow's plan");
+  const plan = await eventually(() => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).query(planQuery), 30_000, "the meeting workflow's plan");
   return { invitee, meeting, plan };
 }
 
@@ -44,7 +44,7 @@ describe('with the shared dev server', () => {
   it('fires a reminder once when its timer fired while the worker was stopped', async () => {
     const { invitee, meeting } = await bookAndPlan(system, inSeconds(8));
     await system.stopWorker();
-    const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
+    const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
     await eventually(async () => {
       const { events } = await workflow.fetchHistory();
       return events!.some((event) => event.timerFiredEventAttributes) ? true : undefined;
@@ -58,7 +58,7 @@ describe('with the shared dev server', () => {
 
   it('holds one timer for a meeting far ahead, and continues as new when the history grows, keeping its plan', async () => {
     const { invitee, meeting, plan } = await bookAndPlan(system, inSeconds(90 * 24 * 3600));
-    const running = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri));
+    const running = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
     // Months ahead, the workflow waits on one timer: its history stays short.
     expect((await running.fetchHistory()).events!.length).toBeLessThan(40);
     const input: MeetingRemindersInput = {
@@ -67,7 +67,7 @@ describe('with the shared dev server', () => {
       sendOutbound: false,
       maxHistoryEvents: 20,
     };
-    const workflowId = `${meetingWorkflowId(invitee.uri)}-continue-as-new`;
+    const workflowId = `${meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)}-continue-as-new`;
     const handle = await system.temporal.workflow.start(keepMeetingReminders, { workflowId, taskQueue: system.config.temporal.taskQueue, args: [input] });
     const firstRunId = handle.firstExecutionRunId;
     const latest = system.temporal.workflow.getHandle(workflowId);

@@ -10,6 +10,7 @@ import { MeetingSchema } from '../../src/database/entities/meeting';
 import { ReminderSchema } from '../../src/database/entities/reminder';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { API_TOKEN, eventually, startTestSystem, type TestSystem } from '../support/system';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 let system: TestSystem;
 let endpoint: Server;
@@ -39,7 +40,7 @@ it('records the refusal, shows it, sends the next reminder and ends the meeting 
   const startTime = new Date(Date.now() + 7_000).toISOString();
   const { invitee } = await system.fake.bookMeeting({ email: `refused-${Date.now()}@example.com`, startTime });
   const plan = (await eventually(
-    () => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri)).result().catch(() => undefined),
+    () => system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).result().catch(() => undefined),
     40_000,
     'the meeting workflow finished',
   )) as MeetingPlan;

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RetentionSummary } from '../../src/contract';
 import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
-import { triggerAndWait } from '../support/schedules';
+import { lastScheduledRun, triggerAndWait } from '../support/schedules';
 import { recordHistory } from '../support/histories';
 import { startTestSystem, type TestSystem } from '../support/system';
 
@@ -83,7 +83,6 @@ it('deletes what is older than the retention, per table, and keeps the rest', as
   const keptEvents = (await em.execute<{ id: string }[]>('select id from outbox_events where organization = ? order by id', [organization])).map(({ id }) => id);
   expect(keptEvents).toEqual([events.days5, events.now]);
 
-  const { recentActions } = (await system.temporal.schedule.getHandle(scheduleId).describe()).info;
-  const { workflowId, firstExecutionRunId } = recentActions.at(-1)!.action.workflow;
+  const { workflowId, firstExecutionRunId } = await lastScheduledRun(system.temporal, scheduleId);
   await recordHistory(system.temporal, 'retention-pruned.json', workflowId, firstExecutionRunId);
 });

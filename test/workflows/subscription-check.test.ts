@@ -1,9 +1,10 @@
 /** The subscription check schedule: re-creates the subscription when it is missing, wrong or disabled by Calendly. */
 import { ensureSchedules, scheduleIdsFor } from '../../src/worker/schedules';
 import type { SubscriptionCheckResult } from '../../src/contract';
-import { triggerAndWait } from '../support/schedules';
+import { recordHistory } from '../support/histories';
+import { lastScheduledRun, triggerAndWait } from '../support/schedules';
 import { FRONTEND_URL, subscriptionKit, type SubscriptionKit } from '../support/subscriptions';
-import { startTestSystem, type TestSystem } from '../support/system';
+import { API_TOKEN, startTestSystem, type TestSystem } from '../support/system';
 
 let system: TestSystem;
 let kit: SubscriptionKit;
@@ -37,6 +38,11 @@ it('creates the subscription when there is none', async () => {
   const result = await check();
   expect(result).toMatchObject({ problems: ['missing'], repaired: true });
   expect(result.subscriptionUri).toBe((await expectDelivering()).uri);
+  const { workflowId, firstExecutionRunId } = await lastScheduledRun(system.temporal, scheduleId);
+  await recordHistory(system.temporal, 'subscription-check-personal-token.json', workflowId, firstExecutionRunId);
+  // Its connection's status shows the subscription, as an OAuth connection's does.
+  const { body } = await system.get(`/api/connection?organization=${encodeURIComponent(system.fake.organizationUri)}`, API_TOKEN);
+  expect(body.connection.webhook).toEqual({ state: 'active', active: true, subscriptionUri: result.subscriptionUri, detail: null });
 });
 
 it('re-creates the subscription that Calendly disabled after 24 h of failed deliveries', async () => {

@@ -31,9 +31,9 @@ async function main(): Promise<void> {
   const activities: Partial<Activities> = {
     async recordAcceptedDelivery() {},
     async recordDeliveryOutcome() {},
-    fetchBookings({ inviteeUri, scheduledEventUri }) {
+    fetchBookings({ inviteeUri, scheduledEventUri, connectionId }) {
       const invitee = { ...template.invitee, uri: inviteeUri, event: scheduledEventUri };
-      return Promise.resolve({ bookings: [{ invitee, event: { ...template.event, uri: scheduledEventUri } }], organization: 'benchmark' });
+      return Promise.resolve({ bookings: [{ invitee, event: { ...template.event, uri: scheduledEventUri } }], organization: 'benchmark', connectionId });
     },
     saveBookings({ bookings }) {
       return Promise.resolve(bookings.map(({ invitee }) => ({ leadId: randomUUID(), meetingId: randomUUID(), inviteeUri: invitee.uri })));

@@ -42,7 +42,7 @@ export interface Meeting {
   calendlyUpdatedAt: Date;
   /** the organization of ours it belongs to; with inviteeUri, the identity of a meeting (never changed once stored) */
   organization: string | null;
-  /** set when stored through a connection: its reminders' workflow ID; null: the unprefixed one (see meetingWorkflowId) */
+  /** its reminders' workflow ID; null for meetings stored before connections existed: the unprefixed one (see meetingWorkflowId) */
   workflowId: string | null;
   lead: Lead;
   createdAt: Date;

@@ -30,9 +30,9 @@ export interface WebhookDelivery {
   inviteeUri: string | null;
   /** the delivery's `created_at` in Calendly, as given (it keys no-show marks) */
   occurredAt: string | null;
-  /** whose delivery it is, once known (a connection's deliveries from the start, the environment's once processed) */
+  /** whose delivery it is, once known (from the start when its connection's row exists) */
   organization: string | null;
-  /** the Calendly connection it was sent to; null for the environment's subscription */
+  /** the Calendly connection it was sent to; null in rows logged before every account was a connection */
   connectionId: string | null;
   updatedAt: Date;
 }

@@ -6,6 +6,7 @@ const INVITEE = 'https://api.calendly.com/scheduled_events/E/invitees/I';
 
 const delivery = (eventName: InviteeDelivery['eventName'], occurredAt: string | null = '2031-06-02T09:30:00.000000Z'): InviteeDelivery => ({
   deliveryId: 'delivery-1',
+  connectionId: 'connection-1',
   dedupKey: `${eventName}:E:I`,
   eventName,
   format: 'current',

@@ -1,0 +1,49 @@
+/**
+ * The single account of CALENDLY_API_TOKEN, served as a connection like the OAuth ones (kind `personal_token`): its
+ * own row under a fixed id (PERSONAL_TOKEN_CONNECTION_ID), with its organization, status, schedules and sync. Its
+ * token and signing keys (CALENDLY_WEBHOOK_SIGNING_KEY) stay in the environment and never reach the database. Its
+ * organization of ours is the Calendly organization of the token, as it always was, so rows stored before it was a
+ * connection stay its own. Its subscription keeps pointing at the bare webhook URL (WEBHOOK_URL), which the receiver
+ * routes to it, as it does `<WEBHOOK_URL>/<its id>`.
+ */
+import type { MikroORM } from '@mikro-orm/postgresql';
+import type { CalendlyApiClient } from '../calendly/api-client';
+import { savePersonalTokenConnection, type Connection } from '../database/connections';
+import type { Logger } from '../logger';
+import { PERSONAL_TOKEN_CONNECTION_ID } from '../workflow-ids';
+
+/** Asks Calendly whose the token is, then creates or updates the row: idempotent, and safe in several processes at once. */
+export async function ensurePersonalTokenConnection(orm: MikroORM, calendly: CalendlyApiClient): Promise<Connection> {
+  const user = await calendly.getCurrentUser();
+  return savePersonalTokenConnection(orm.em.fork(), {
+    id: PERSONAL_TOKEN_CONNECTION_ID,
+    organization: user.current_organization,
+    calendlyOrganization: user.current_organization,
+    calendlyUser: user.uri,
+  });
+}
+
+const RETRY_EVERY_MS = 30_000;
+
+/**
+ * At a process's start: the row, without making the start wait for Calendly. While Calendly or PostgreSQL does not
+ * answer it is tried again; the worker's activities create it themselves when they need it first. Returns a stop.
+ */
+export function keepPersonalTokenConnection(orm: MikroORM, calendly: CalendlyApiClient, logger: Logger, retryEveryMs = RETRY_EVERY_MS): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const attempt = async () => {
+    try {
+      const connection = await ensurePersonalTokenConnection(orm, calendly);
+      logger.info({ connectionId: connection.id, organization: connection.organization }, 'Personal token connection ready');
+    } catch (error) {
+      logger.warn({ err: error, retryInMs: retryEveryMs }, 'The personal token connection could not be saved yet');
+      if (!stopped) timer = setTimeout(() => void attempt(), retryEveryMs);
+    }
+  };
+  void attempt();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
