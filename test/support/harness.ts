@@ -62,6 +62,9 @@ export function harness(): Harness {
   };
 }
 
+/** The run's workflow bundle, as a file: what WORKFLOW_BUNDLE_PATH of a worker process can name. */
+export const workflowBundlePath = (): string => thisRun().workflowBundle;
+
 export function workflowBundle(): { code: string } {
-  return { code: readFileSync(thisRun().workflowBundle, 'utf8') };
+  return { code: readFileSync(workflowBundlePath(), 'utf8') };
 }
