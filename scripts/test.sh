@@ -27,13 +27,34 @@ fi
 # Named files (`npm test -- test/x.test.ts`) and the fast tier skip the whole-project checks, which `npm test` alone
 # (CI) runs.
 if [ "$#" -eq 0 ] && [ "${#tier[@]}" -eq 0 ]; then
-  echo "==> Type check"
-  node_modules/.bin/tsc --noEmit
-  node_modules/.bin/tsc --noEmit -p client
-  echo "==> Lint"
-  node_modules/.bin/eslint .
-  echo "==> Architecture (import rules in .dependency-cruiser.cjs)"
-  node_modules/.bin/depcruise src workflows activities scripts fake-calendly migrations --config .dependency-cruiser.cjs
+  # Two at a time, each single-threaded: the type checks beside lint and the import rules. Each one's output is
+  # shown once it is done, under its heading.
+  checks=$(mktemp -d)
+  (
+    set -e
+    echo "==> Type check"
+    node_modules/.bin/tsc --noEmit
+    node_modules/.bin/tsc --noEmit -p client
+  ) >"$checks/types" 2>&1 &
+  types=$!
+  (
+    set -e
+    echo "==> Lint"
+    node_modules/.bin/eslint .
+    echo "==> Architecture (import rules in .dependency-cruiser.cjs)"
+    node_modules/.bin/depcruise src workflows activities scripts fake-calendly migrations --config .dependency-cruiser.cjs
+  ) >"$checks/rules" 2>&1 &
+  rules=$!
+  checked=0
+  wait "$types" || checked=1
+  cat "$checks/types"
+  wait "$rules" || checked=1
+  cat "$checks/rules"
+  rm -rf "$checks"
+  if [ "$checked" -ne 0 ]; then
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
 fi
 echo "==> Tests"
 mkdir -p .data

@@ -13,7 +13,7 @@
  *   - sends a 20x duplicate storm of already accepted deliveries, all at once.
  *
  * The load client behaves like Calendly: each attempt signed anew, anything but a 2xx retried with back-off (bounded).
- * Reminders are half a minute to a minute ahead (REMINDER_OFFSETS=60s,30s) for a few meetings booked first, so that they fall
+ * Reminders are 45 s and 90 s ahead (REMINDER_OFFSETS=90s,45s) for a few meetings booked first, so that they fall
  * due during the faults. Afterwards (bounded wait): every accepted delivery's booking stored once, every cancel and
  * reschedule applied, no duplicate row or outbox event, each due reminder sent exactly once, no process left.
  * The figures are printed.
@@ -31,7 +31,7 @@ import type { WebhookEventName } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
 import { freePorts } from '../../scripts/lib/free-ports';
-import { TEST_POSTGRES_URL } from '../support/harness';
+import { TEST_POSTGRES_URL, workflowBundlePath } from '../support/harness';
 import { describeProcess, spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';
 import { connectionWorkflowIds } from '../../src/workflow-ids';
 import { connectThroughCalendly } from '../support/oauth-flow';
@@ -49,9 +49,9 @@ const LOAD_SCENARIOS = 72;
 const BURST_SIZE = 6;
 const BURST_EVERY_MS = 3_000;
 const REMINDER_MEETINGS = 10;
-const OFFSETS_SECONDS = [60, 30];
+const OFFSETS_SECONDS = [90, 45];
 /** The reminder meetings start this long after they are planned, this far apart: their reminders fire from 20 s on. */
-const REMINDER_MEETINGS_START_MS = 80_000;
+const REMINDER_MEETINGS_START_MS = 110_000;
 const REMINDER_MEETINGS_APART_MS = 2_500;
 const DATABASE_OUTAGE_MS = 15_000;
 const STORM_DELIVERIES = 10;
@@ -111,6 +111,8 @@ function childEnvironment(): NodeJS.ProcessEnv {
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: `fault-suite-${RUN}`,
+    // Prebuilt, as a deployment's worker (npm run build): a killed worker is back in seconds, not after bundling.
+    WORKFLOW_BUNDLE_PATH: workflowBundlePath(),
     TEMPORAL_WEB_UI_URL: '',
     API_TOKENS: [API_TOKEN, ...TENANTS.map(({ token, organization }) => `${token}:${organization}`)].join(','),
     ...oauthEnvironment(fake),

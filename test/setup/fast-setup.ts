@@ -5,6 +5,5 @@
 import { setUpDatabases, setUpWorkflowBundle } from './run-parts';
 
 export default async function fastSetup(globalConfig: { maxWorkers: number }): Promise<void> {
-  await setUpDatabases(globalConfig.maxWorkers);
-  await setUpWorkflowBundle();
+  await Promise.all([setUpDatabases(globalConfig.maxWorkers), setUpWorkflowBundle()]);
 }

@@ -2,7 +2,5 @@
 import { setUpDatabases, setUpTemporal, setUpWorkflowBundle } from './run-parts';
 
 export default async function globalSetup(globalConfig: { maxWorkers: number }): Promise<void> {
-  await setUpDatabases(globalConfig.maxWorkers);
-  await setUpWorkflowBundle();
-  await setUpTemporal();
+  await Promise.all([setUpDatabases(globalConfig.maxWorkers), setUpWorkflowBundle(), setUpTemporal()]);
 }

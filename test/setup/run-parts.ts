@@ -1,7 +1,8 @@
 /**
  * The parts a test run sets up once, whichever tiers it holds (a run of both tiers runs both global setups): the
  * databases, the workflow bundle and the Temporal dev server. Each part is written to the run's state file
- * (test/support/harness.ts reads it) and skipped when it is there already.
+ * (test/support/harness.ts reads it) and skipped when it is there already. The parts run at the same time: each
+ * reads and writes the state in one synchronous step.
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -16,7 +17,10 @@ import { runFiles, TEST_DIR, TEST_POSTGRES_URL, type RunState } from '../support
 
 const files = () => runFiles(process.pid);
 const readState = (): RunState => (existsSync(files().state) ? (JSON.parse(readFileSync(files().state, 'utf8')) as RunState) : {});
-const writeState = (state: RunState) => writeFileSync(files().state, JSON.stringify(state));
+const writeState = (state: RunState) => {
+  mkdirSync(TEST_DIR, { recursive: true });
+  writeFileSync(files().state, JSON.stringify(state));
+};
 const shared = globalThis as { temporalDevServer?: DevServer };
 
 /**
@@ -24,7 +28,6 @@ const shared = globalThis as { temporalDevServer?: DevServer };
  * count or prune whole tables). Migrated once, then copied: CREATE DATABASE … TEMPLATE takes a fraction of a second.
  */
 export async function setUpDatabases(workers: number): Promise<void> {
-  mkdirSync(TEST_DIR, { recursive: true });
   if (readState().databaseUrls) return;
   const name = `calendly_bookings_test_${randomBytes(4).toString('hex')}`;
   const templateUrl = `${TEST_POSTGRES_URL}/${name}`;
@@ -47,6 +50,7 @@ export async function setUpDatabases(workers: number): Promise<void> {
 /** The workflow code, bundled once for every worker (and replay) of the run. */
 export async function setUpWorkflowBundle(): Promise<void> {
   if (existsSync(files().workflowBundle)) return;
+  mkdirSync(TEST_DIR, { recursive: true });
   const { code } = await bundleWorkflows(createLogger('error', 'test-setup'));
   writeFileSync(files().workflowBundle, code);
 }
