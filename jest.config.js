@@ -4,7 +4,7 @@
  * real Temporal dev server for the run. Each jest worker has a PostgreSQL database of its own (test/setup).
  */
 const common = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/setup/test-environment.ts',
   roots: ['<rootDir>/test'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',

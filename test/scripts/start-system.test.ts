@@ -15,7 +15,7 @@ import { dropDatabase } from '../../src/database/migrate';
 import { diesWithThisProcess } from '../../scripts/dev/temporal-dev-server';
 import { freePorts } from '../../scripts/lib/free-ports';
 import { isAlive } from '../support/process-group';
-import { TEST_POSTGRES_URL, workflowBundlePath } from '../support/harness';
+import { TEST_POSTGRES_URL } from '../support/harness';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
@@ -46,8 +46,6 @@ async function startSupervisor(settings: (ports: { port: number; fakePort: numbe
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
     TEMPORAL_WEB_UI_URL: `http://127.0.0.1:${uiPort}`,
     TEMPORAL_TASK_QUEUE: `start-system-test-${randomBytes(4).toString('hex')}`,
-    // The run's bundle, so that the worker starts in seconds; blank (one test) to bundle at start-up as by default.
-    WORKFLOW_BUNDLE_PATH: workflowBundlePath(),
     LOG_LEVEL: 'info',
     ...settings({ port, fakePort }),
   };
@@ -172,7 +170,7 @@ it('ends every child when it is killed (SIGKILL), without a chance to stop them'
 }, 150_000);
 
 it('ends every child when it is killed during start-up, while the worker is still bundling its workflows', async () => {
-  const supervisor = await startSupervisor(() => ({ WORKFLOW_BUNDLE_PATH: '' }));
+  const supervisor = await startSupervisor();
   const pids = await runningChildren(supervisor, { workerRunning: false });
 
   process.kill(supervisor.pid, 'SIGKILL');
