@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, checks types and lint, then runs every test against the real Temporal dev server and
-# the real PostgreSQL (the test setup starts one and creates its own database). Extra arguments go to jest.
+# the real PostgreSQL (the test setup starts the server and creates a database for each jest worker), test files
+# side by side (jest.config.js sets the workers). Extra arguments go to jest. `--fast` first (`npm run test:fast`):
+# only the fast tier, which starts no Temporal server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -15,20 +17,49 @@ if [ ! -e /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 
-# Named files (`npm test -- test/x.test.ts`) skip the whole-project checks, which `npm test` alone (CI) runs.
-if [ "$#" -eq 0 ]; then
-  echo "==> Type check"
-  node_modules/.bin/tsc --noEmit
-  node_modules/.bin/tsc --noEmit -p client
-  echo "==> Lint"
-  node_modules/.bin/eslint .
-  echo "==> Architecture (import rules in .dependency-cruiser.cjs)"
-  node_modules/.bin/depcruise src workflows activities scripts fake-calendly migrations --config .dependency-cruiser.cjs
+tier=()
+if [ "${1:-}" = "--fast" ]; then
+  shift
+  # Last: it takes every word after it as a project name.
+  tier=(--selectProjects fast)
+fi
+
+# Named files (`npm test -- test/x.test.ts`) and the fast tier skip the whole-project checks, which `npm test` alone
+# (CI) runs.
+if [ "$#" -eq 0 ] && [ "${#tier[@]}" -eq 0 ]; then
+  # Two at a time, each single-threaded: the type checks beside lint and the import rules. Each one's output is
+  # shown once it is done, under its heading.
+  checks=$(mktemp -d)
+  (
+    set -e
+    echo "==> Type check"
+    node_modules/.bin/tsc --noEmit
+    node_modules/.bin/tsc --noEmit -p client
+  ) >"$checks/types" 2>&1 &
+  types=$!
+  (
+    set -e
+    echo "==> Lint"
+    node_modules/.bin/eslint .
+    echo "==> Architecture (import rules in .dependency-cruiser.cjs)"
+    node_modules/.bin/depcruise src workflows activities scripts fake-calendly migrations --config .dependency-cruiser.cjs
+  ) >"$checks/rules" 2>&1 &
+  rules=$!
+  checked=0
+  wait "$types" || checked=1
+  cat "$checks/types"
+  wait "$rules" || checked=1
+  cat "$checks/rules"
+  rm -rf "$checks"
+  if [ "$checked" -ne 0 ]; then
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
 fi
 echo "==> Tests"
 mkdir -p .data
 status=0
-node_modules/.bin/jest --runInBand --json --outputFile=.data/jest-results.json "$@" || status=$?
+node_modules/.bin/jest --json --outputFile=.data/jest-results.json "$@" "${tier[@]}" || status=$?
 node -e '
   const r = require("./.data/jest-results.json");
   const failed = r.numFailedTests + r.numRuntimeErrorTestSuites;

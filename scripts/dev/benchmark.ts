@@ -54,8 +54,9 @@ stops everything it started.
   --meetings <n>       meeting workflows holding reminder timers while the probe reminders fire; the phases before
                        leave about burst + loaded + rate × seconds + backfill, and \`bookings:sync\` tops them up
                        to this (20000)
-  --probes <n>         meetings booked so that their first reminder fires about 40 s later, half a second apart;
-                       each reminder's lateness is its sent time minus its fire time (20)
+  --probes <n>         meetings booked so that their first reminder fires --probe-lead seconds later, half a second
+                       apart; each reminder's lateness is its sent time minus its fire time (20)
+  --probe-lead <s>     how far ahead of its first reminder a probe meeting is booked (40)
   --fairness-sync <n>  bookings organization A already has in Calendly when it connects through OAuth, fed by its
                        connection's first sync (2000)
   --fairness-rate <n>  live bookings/s of organization B, delivered by the fake Calendly API to B's connection and
@@ -100,6 +101,7 @@ const DEFAULTS = {
   backfill: '10000',
   meetings: '20000',
   probes: '20',
+  'probe-lead': '40',
   'fairness-sync': '2000',
   'fairness-rate': '5',
   'fairness-baseline': '20',
@@ -416,8 +418,8 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   figure('duplicateMeetings', `meetings beyond the ${expected} booked`, (await readable()) - expected, '', { op: '<=', value: 0 });
 
   const holdingTimers = await waiting();
-  say(`Reminders: ${holdingTimers} meeting workflows hold their timers; ${sizes.probes} probe meetings whose first reminder fires in about 40 s`);
-  const probe = await reminderProbe(receiverUrl, sizes.probes, (startTime) => fake.bookMeeting({ email: `probe-${Date.parse(startTime)}@example.com`, startTime }, { deliver: false }).then(({ invitee }) => invitee.uri), (inviteeUri) => deliver(sign(inviteeUri)));
+  say(`Reminders: ${holdingTimers} meeting workflows hold their timers; ${sizes.probes} probe meetings whose first reminder fires in about ${sizes['probe-lead']} s`);
+  const probe = await reminderProbe(receiverUrl, sizes.probes, sizes['probe-lead'], (startTime) => fake.bookMeeting({ email: `probe-${Date.parse(startTime)}@example.com`, startTime }, { deliver: false }).then(({ invitee }) => invitee.uri), (inviteeUri) => deliver(sign(inviteeUri)));
   figure('meetingsHoldingTimers', 'meeting workflows holding reminder timers', holdingTimers, '', { op: '>=', value: 20_000 });
   figure('reminderLatenessP50Ms', `reminders: sent after their time, p50 of ${sizes.probes}`, percentile(probe.latenessMs, 0.5), 'ms');
   figure('reminderLatenessMaxMs', `reminders: sent after their time, max of ${sizes.probes}`, maximum(probe.latenessMs), 'ms', { op: '<=', value: 1000 });
@@ -683,6 +685,7 @@ async function steadyRun(receiverUrl: string, run: LiveRun, send: (index: number
 async function reminderProbe(
   receiverUrl: string,
   count: number,
+  leadSeconds: number,
   bookAt: (startTime: string) => Promise<string>,
   deliver: (inviteeUri: string) => Promise<{ status: number }>,
 ) {
@@ -699,14 +702,14 @@ async function reminderProbe(
     if (latenessMs.length === count) allSeen();
   });
   try {
-    const firstFiresAt = Date.now() + 40_000;
+    const firstFiresAt = Date.now() + leadSeconds * 1000;
     for (let index = 0; index < count; index++) {
       const inviteeUri = await bookAt(new Date(firstFiresAt + FIRST_OFFSET_MS + index * 500).toISOString());
       probes.add(inviteeUri);
       const { status } = await deliver(inviteeUri);
       if (status !== 202) throw new Error(`a probe delivery was answered ${status}`);
     }
-    const timeout = new Promise((resolve) => setTimeout(resolve, 40_000 + count * 500 + 60_000).unref());
+    const timeout = new Promise((resolve) => setTimeout(resolve, leadSeconds * 1000 + count * 500 + 60_000).unref());
     await Promise.race([seenAll, timeout]);
   } finally {
     socket.terminate();

@@ -5,7 +5,7 @@
  *
  *   - SIGKILLs the worker (its whole process group) while activities run, twice, and starts a new one each time,
  *   - restarts the Temporal dev server (SIGTERM, then again on the same port and state file),
- *   - cuts PostgreSQL for 30 s (every connection through the proxy dropped, new ones refused), while Calendly also
+ *   - cuts PostgreSQL for 15 s (every connection through the proxy dropped, new ones refused), while Calendly also
  *     delivers to two OAuth connections' URLs: the one whose signing key the receiver read before keeps being
  *     accepted, the other (and, after the receiver's restart, both) get 503, never 500, and Calendly's retries get
  *     them stored once the database is back,
@@ -13,7 +13,7 @@
  *   - sends a 20x duplicate storm of already accepted deliveries, all at once.
  *
  * The load client behaves like Calendly: each attempt signed anew, anything but a 2xx retried with back-off (bounded).
- * Reminders are a minute or two ahead (REMINDER_OFFSETS=120s,60s) for a few meetings booked first, so that they fall
+ * Reminders are 45 s and 90 s ahead (REMINDER_OFFSETS=90s,45s) for a few meetings booked first, so that they fall
  * due during the faults. Afterwards (bounded wait): every accepted delivery's booking stored once, every cancel and
  * reschedule applied, no duplicate row or outbox event, each due reminder sent exactly once, no process left.
  * The figures are printed.
@@ -31,7 +31,7 @@ import type { WebhookEventName } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { dropDatabase, migrateDatabase } from '../../src/database/migrate';
 import { freePorts } from '../../scripts/lib/free-ports';
-import { TEST_POSTGRES_URL } from '../support/harness';
+import { TEST_POSTGRES_URL, workflowBundlePath } from '../support/harness';
 import { describeProcess, spawnGroup, waitUntilGone, type GroupProcess } from '../support/process-group';
 import { connectionWorkflowIds } from '../../src/workflow-ids';
 import { connectThroughCalendly } from '../support/oauth-flow';
@@ -47,10 +47,13 @@ const RUN = randomBytes(3).toString('hex');
 const LOAD_SCENARIOS = 72;
 /** Bookings arrive in bursts, so that faults meet activities that are running. */
 const BURST_SIZE = 6;
-const BURST_EVERY_MS = 6_000;
+const BURST_EVERY_MS = 3_000;
 const REMINDER_MEETINGS = 10;
-const OFFSETS_SECONDS = [120, 60];
-const DATABASE_OUTAGE_MS = 30_000;
+const OFFSETS_SECONDS = [90, 45];
+/** The reminder meetings start this long after they are planned, this far apart: their reminders fire from 20 s on. */
+const REMINDER_MEETINGS_START_MS = 110_000;
+const REMINDER_MEETINGS_APART_MS = 2_500;
+const DATABASE_OUTAGE_MS = 15_000;
 const STORM_DELIVERIES = 10;
 const STORM_COPIES = 20;
 /** Two organizations of ours, each connected to a Calendly organization of its own through OAuth (the fake's). */
@@ -108,6 +111,8 @@ function childEnvironment(): NodeJS.ProcessEnv {
     TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: `fault-suite-${RUN}`,
+    // Prebuilt, as a deployment's worker (npm run build): a killed worker is back in seconds, not after bundling.
+    WORKFLOW_BUNDLE_PATH: workflowBundlePath(),
     TEMPORAL_WEB_UI_URL: '',
     API_TOKENS: [API_TOKEN, ...TENANTS.map(({ token, organization }) => `${token}:${organization}`)].join(','),
     ...oauthEnvironment(fake),
@@ -435,7 +440,7 @@ it('stores every accepted booking once and sends each due reminder once through 
       const email = `reminder-${index}-${RUN}@example.com`;
       emails.add(email);
       const { invitee } = await fake.bookMeeting(
-        { email, name: `Reminder ${index}`, startTime: new Date(planned + 140_000 + index * 5_000).toISOString() },
+        { email, name: `Reminder ${index}`, startTime: new Date(planned + REMINDER_MEETINGS_START_MS + index * REMINDER_MEETINGS_APART_MS).toISOString() },
         { deliver: false },
       );
       expected.set(invitee.uri, { role: 'reminder', email, status: 'active', reminders: true });
@@ -465,17 +470,17 @@ it('stores every accepted booking once and sends each due reminder once through 
     }),
   );
   const injected = (async () => {
-    await at(6_100);
+    await at(BURST_EVERY_MS + 100);
     await killWorker('mid-load, just after a burst');
-    await at(29_000);
+    await at(13_000);
     await restartTemporal();
-    await at(40_000);
+    await at(18_000);
     const cutAt = Date.now();
     proxy.cut();
     // Calendly delivers to both connections' URLs: the key read before serves, the one never read cannot be checked.
-    await at(40_000 + SIGNING_KEY_CACHE_SECONDS * 1000 + 500);
+    await at(18_000 + SIGNING_KEY_CACHE_SECONDS * 1000 + 500);
     await Promise.all([connectionBooking(connected[0], 'during the outage', 202), connectionBooking(connected[1], 'during the outage', 503)]);
-    await at(47_500);
+    await at(23_000);
     await restartReceiver();
     // The new receiver has read no key yet, and the database is still down.
     await connectionBooking(connected[0], 'during the outage, after the receiver restart', 503);
@@ -484,7 +489,7 @@ it('stores every accepted booking once and sends each due reminder once through 
     faults.push({ fault: 'PostgreSQL cut (TCP proxy)', at: cutAt - loadStart, ms: Date.now() - cutAt, detail: 'every connection dropped, new ones refused' });
     await sleep(1_000);
     await killWorker('while the activities held up by the outage ran again');
-    await at(86_000);
+    await at(40_000);
     await duplicateStorm();
   })();
   await Promise.all([load, injected]);
@@ -492,7 +497,7 @@ it('stores every accepted booking once and sends each due reminder once through 
 
   // 3. Bounded wait until everything is processed and every reminder that is due has fired.
   const drainStart = Date.now();
-  const lastFireAt = planned + 140_000 + (REMINDER_MEETINGS - 1) * 5_000 - Math.min(...OFFSETS_SECONDS) * 1000;
+  const lastFireAt = planned + REMINDER_MEETINGS_START_MS + (REMINDER_MEETINGS - 1) * REMINDER_MEETINGS_APART_MS - Math.min(...OFFSETS_SECONDS) * 1000;
   const drainDeadline = Math.max(Date.now() + 60_000, lastFireAt + 60_000);
   const settled = async () => {
     const { rows } = await db.query<{ invitee_uri: string; status: string }>(`select invitee_uri, status from meetings`);

@@ -1,5 +1,5 @@
 /**
- * Property-based test of POST /calendly/webhook (fast-check): 10,000 random requests (random and garbled
+ * Property-based test of POST /calendly/webhook (fast-check): 2,000 random requests (random and garbled
  * Calendly-Webhook-Signature headers, random content types and extra headers, random bytes, JSON, mutated real
  * Calendly envelopes, legacy envelopes, bodies over 1 MiB), a part of them validly signed with the configured key.
  *
@@ -8,7 +8,8 @@
  *   - a request that is not validly signed is never accepted (no 2xx): it gets a 4xx;
  *   - a validly signed request with Calendly's content type and at most 1 MiB is acknowledged with 2xx, whatever
  *     its body: what cannot be processed is kept as unprocessed (README, "Delivery log and replay").
- * Violations are collected over the whole run (with the fast-check seed) and reported by kind.
+ * Violations are collected over the whole run (with the fast-check seed) and reported by kind. The seed is new each
+ * run, so runs add up to far more cases than one run sends; a failing seed is printed to replay it.
  */
 import { Agent, request } from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -23,8 +24,8 @@ import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 jest.setTimeout(240_000);
 
-const RUNS = 100;
-const BATCH = 100; // RUNS x BATCH = 10,000 requests
+const RUNS = 20;
+const BATCH = 100; // RUNS x BATCH = 2,000 requests
 const CONCURRENCY = 16;
 const TOLERANCE_SECONDS = 180;
 
@@ -367,7 +368,7 @@ interface Violation {
   parsed: string;
 }
 
-it('answers 10,000 random requests without a 5xx, accepts no forgery and acknowledges every signed Calendly delivery', async () => {
+it('answers 2,000 random requests without a 5xx, accepts no forgery and acknowledges every signed Calendly delivery', async () => {
   const violations: Violation[] = [];
   const statuses: Record<string, number> = {};
   const figures = { requests: 0, signed: 0, signedAcknowledged: 0, refused: 0, unprocessedAnswers: 0 };

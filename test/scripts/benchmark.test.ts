@@ -15,7 +15,11 @@ import { TEST_POSTGRES_URL } from '../support/harness';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
-const TINY = ['--quick', '--requests', '10', '--burst', '5', '--loaded', '3', '--rate', '2', '--seconds', '2', '--backfill', '5', '--fairness-sync', '5', '--fairness-rate', '2', '--fairness-baseline', '2', '--drain-timeout', '120'];
+/** The smallest run that still goes through every phase; --quick's sizes would add minutes of waiting. */
+const TINY = [
+  ...['--requests', '10', '--burst', '5', '--loaded', '3', '--rate', '2', '--seconds', '2', '--backfill', '5', '--meetings', '1'],
+  ...['--probes', '1', '--probe-lead', '5', '--fairness-sync', '5', '--fairness-rate', '2', '--fairness-baseline', '2', '--drain-timeout', '120'],
+];
 
 interface Run {
   child: ChildProcess;
