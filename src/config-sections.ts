@@ -109,7 +109,7 @@ function offsetSeconds(offset: string): number {
 
 /**
  * The secrets `.env.example` ships for a local trial: public, so refused wherever API_URL is not a loopback address
- * (test/config.test.ts keeps .env.example in line with these).
+ * (test/config.fast.test.ts keeps .env.example in line with these).
  */
 export const EXAMPLE_SECRETS = {
   CALENDLY_WEBHOOK_SIGNING_KEY: 'local-trial-signing-key',

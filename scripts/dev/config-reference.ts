@@ -1,6 +1,6 @@
 /**
  * docs/configuration.md, written from the settings' schemas (src/config-sections.ts): each section's variables with
- * their defaults and descriptions. `npm run docs:config` writes it; test/config-reference.test.ts fails while it is
+ * their defaults and descriptions. `npm run docs:config` writes it; test/config-reference.fast.test.ts fails while it is
  * stale.
  */
 import { join } from 'node:path';
@@ -36,7 +36,7 @@ a Temporal CLI to use instead of building one.
 Give it a schema, with its default and \`.meta({ description })\`, in its section of \`src/config-sections.ts\`, and
 put its value into the section's part of \`Config\` in that section's \`build\`; a check against another variable is
 one of the section's \`rules\`. Then add it to \`.env.example\` and run \`npm run docs:config\`:
-\`test/config-reference.test.ts\` fails until both name it.`;
+\`test/config-reference.fast.test.ts\` fails until both name it.`;
 
 /** Its default, `required`, or what unset means (the schema's `unset` note, else `unset`). */
 function defaultOf(schema: z.ZodType): string {
