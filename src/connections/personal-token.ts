@@ -7,7 +7,7 @@
  * routes to it, as it does `<WEBHOOK_URL>/<its id>`.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import type { CalendlyApiClient } from '../calendly/api-client';
+import { CalendlyApiError, type CalendlyApiClient } from '../calendly/api-client';
 import { savePersonalTokenConnection, type Connection } from '../database/connections';
 import type { Logger } from '../logger';
 import { PERSONAL_TOKEN_CONNECTION_ID } from '../workflow-ids';
@@ -27,7 +27,7 @@ const RETRY_EVERY_MS = 30_000;
 
 /**
  * At a process's start: the row, without making the start wait for Calendly. While Calendly or PostgreSQL does not
- * answer it is tried again; the worker's activities create it themselves when they need it first. Returns a stop.
+ * answer it is tried again (not when Calendly refuses the token: that needs a person); the worker's activities create it themselves when they need it first. Returns a stop.
  */
 export function keepPersonalTokenConnection(orm: MikroORM, calendly: CalendlyApiClient, logger: Logger, retryEveryMs = RETRY_EVERY_MS): () => void {
   let timer: NodeJS.Timeout | undefined;
@@ -37,6 +37,11 @@ export function keepPersonalTokenConnection(orm: MikroORM, calendly: CalendlyApi
       const connection = await ensurePersonalTokenConnection(orm, calendly);
       logger.info({ connectionId: connection.id, organization: connection.organization }, 'Personal token connection ready');
     } catch (error) {
+      // A refused token stays refused: say so once, and let a restart with a new token try again.
+      if (error instanceof CalendlyApiError && (error.status === 401 || error.status === 403)) {
+        logger.error({ status: error.status }, 'Calendly refused CALENDLY_API_TOKEN: replace it in .env and restart');
+        return;
+      }
       logger.warn({ err: error, retryInMs: retryEveryMs }, 'The personal token connection could not be saved yet');
       if (!stopped) timer = setTimeout(() => void attempt(), retryEveryMs);
     }

@@ -9,12 +9,13 @@ import { MikroORM } from '@mikro-orm/postgresql';
 import { chromium, type Browser } from 'playwright-core';
 import { randomUUID } from 'node:crypto';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
-import { ensurePersonalTokenConnection } from '../../src/connections/personal-token';
+import { ensurePersonalTokenConnection, keepPersonalTokenConnection } from '../../src/connections/personal-token';
+import { createLogger } from '../../src/logger';
 import { ormConfig } from '../../src/database/orm-config';
 import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { harness } from '../support/harness';
 import { recordHistory } from '../support/histories';
-import { API_TOKEN, CALENDLY_TOKEN, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { API_TOKEN, CALENDLY_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 const OWNER_TOKEN = 'personal-token-owner-0123456789abcdef';
 const OTHER_TOKEN = 'personal-token-other-0123456789abcdef';
@@ -128,5 +129,21 @@ it('keeps its id across restarts, and processes starting at once make one row', 
     expect(rows).toEqual([{ id: PERSONAL_TOKEN_CONNECTION_ID }]);
   } finally {
     await Promise.all(orms.map((orm) => orm.close()));
+  }
+});
+
+it('stops trying, and says why once, when Calendly refuses the token: a revoked token needs a person, not retries', async () => {
+  const lines: { level: number; msg: string }[] = [];
+  const logger = createLogger('info', 'personal-token-test', { write: (line: string) => void lines.push(JSON.parse(line)) });
+  const refused = new CalendlyApiClient({ baseUrl: system.fake.url, token: 'a-revoked-personal-access-token' });
+  const stop = keepPersonalTokenConnection(system.orm, refused, logger, 10);
+  try {
+    const error = await eventually(() => Promise.resolve(lines.find((line) => line.level === 50)), 10_000, 'the refusal logged');
+    expect(error.msg).toBe('Calendly refused CALENDLY_API_TOKEN: replace it in .env and restart');
+    // A transient failure would have been logged as a warning and tried again.
+    expect(lines.filter((line) => line.level === 40)).toEqual([]);
+    expect(JSON.stringify(lines)).not.toContain('a-revoked-personal-access-token');
+  } finally {
+    stop();
   }
 });
