@@ -84,12 +84,12 @@ describe('metrics', () => {
 
     const after = await scrape();
     const delta = (key: string) => sample(after, key) - sample(before, key);
-    expect(delta('calendly_webhook_deliveries_total{event_type="invitee.created",outcome="accepted",organization="none"}')).toBe(1);
-    expect(delta('calendly_webhook_deliveries_total{event_type="invitee.created",outcome="duplicate",organization="none"}')).toBe(1);
-    expect(delta('calendly_webhook_deliveries_total{event_type="other",outcome="unprocessed",organization="none"}')).toBe(1);
-    expect(delta('calendly_webhook_deliveries_total{event_type="other",outcome="temporal_unavailable",organization="none"}')).toBe(0);
-    expect(delta('calendly_webhook_ack_seconds_count{organization="none"}')).toBe(3);
-    expect(delta('calendly_webhook_ack_seconds_bucket{le="5",organization="none"}')).toBe(3);
+    expect(delta(`calendly_webhook_deliveries_total{event_type="invitee.created",outcome="accepted",organization="${system.fake.organizationUri}"}`)).toBe(1);
+    expect(delta(`calendly_webhook_deliveries_total{event_type="invitee.created",outcome="duplicate",organization="${system.fake.organizationUri}"}`)).toBe(1);
+    expect(delta(`calendly_webhook_deliveries_total{event_type="other",outcome="unprocessed",organization="${system.fake.organizationUri}"}`)).toBe(1);
+    expect(delta(`calendly_webhook_deliveries_total{event_type="other",outcome="temporal_unavailable",organization="${system.fake.organizationUri}"}`)).toBe(0);
+    expect(delta(`calendly_webhook_ack_seconds_count{organization="${system.fake.organizationUri}"}`)).toBe(3);
+    expect(delta(`calendly_webhook_ack_seconds_bucket{le="5",organization="${system.fake.organizationUri}"}`)).toBe(3);
     expect(delta('calendly_webhook_refusals_total{reason="signature_missing"}')).toBe(1);
     // No label value carries what a sender chose: only handled event types or "other", known outcomes.
     for (const key of after.keys()) {
@@ -224,9 +224,9 @@ describe('metrics while Temporal is unreachable', () => {
     system.temporalProxy!.cut();
     expect((await post(body)).body).toMatchObject({ code: 'temporal_unavailable' });
     const after = await scrape();
-    const key = 'calendly_webhook_deliveries_total{event_type="invitee.created",outcome="temporal_unavailable",organization="none"}';
+    const key = `calendly_webhook_deliveries_total{event_type="invitee.created",outcome="temporal_unavailable",organization="${system.fake.organizationUri}"}`;
     expect(sample(after, key) - sample(before, key)).toBe(1);
-    const acks = 'calendly_webhook_ack_seconds_count{organization="none"}';
+    const acks = `calendly_webhook_ack_seconds_count{organization="${system.fake.organizationUri}"}`;
     expect(sample(after, acks) - sample(before, acks)).toBe(1);
   });
 });
