@@ -38,12 +38,12 @@ export const WEBHOOK_ERRORS = errorCatalogue({
   signature_missing: { status: 401, means: 'no Calendly-Webhook-Signature header' },
   signature_malformed: { status: 401, means: 'the signature header is not `t=<unix seconds>,v1=<hex>`' },
   signature_mismatch: { status: 401, means: 'the signature matches no signing key of the subscription' },
-  signature_expired: { status: 401, means: 'the signature\'s `t` is too old' },
-  signature_future: { status: 401, means: 'the signature\'s `t` is ahead of the receiver\'s clock' },
+  signature_expired: { status: 401, means: "the signature's `t` is too old" },
+  signature_future: { status: 401, means: "the signature's `t` is ahead of the receiver's clock" },
   unknown_connection: { status: 404, means: 'no connection has this URL' },
   connection_disconnected: {
     status: 410,
-    means: 'the connection was disconnected: Calendly deletes its subscription at once (never for a connected connection\'s current key)',
+    means: "the connection was disconnected: Calendly deletes its subscription at once (never for a connected connection's current key)",
   },
   subscription_retired: {
     status: 410,
