@@ -21,10 +21,16 @@ export type CodeOf<Catalogue extends ErrorCatalogue> = keyof Catalogue & string;
 /** A route module's catalogue (typed by its literal codes). */
 export const errorCatalogue = <const Catalogue extends ErrorCatalogue>(catalogue: Catalogue): Catalogue => catalogue;
 
-/** Answers `{error, code}` with the code's status. */
-export function answerError<Catalogue extends ErrorCatalogue>(catalogue: Catalogue, ctx: Context, code: CodeOf<Catalogue>, error: string): void {
+/** Answers `{error, code}` with the code's status, and `fields` the module documents for it (the webhook's trackingId). */
+export function answerError<Catalogue extends ErrorCatalogue>(
+  catalogue: Catalogue,
+  ctx: Context,
+  code: CodeOf<Catalogue>,
+  error: string,
+  fields: Readonly<Record<string, unknown>> = {},
+): void {
   ctx.status = catalogue[code].status;
-  ctx.body = { error, code };
+  ctx.body = { error, code, ...fields };
 }
 
 /** What one status of an operation adds to the error shape: fields (a 409's details) or headers (Retry-After). */

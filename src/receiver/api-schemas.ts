@@ -250,11 +250,6 @@ export const webhookAcknowledgementSchema = z
   })
   .meta({ id: 'WebhookAcknowledgement' });
 
-/** A refused webhook request: the error shape plus the trackingId that the log line carries. */
-export function webhookErrorWith<const Codes extends readonly [string, ...string[]]>(codes: Codes) {
-  return errorWith(codes).extend({ trackingId: z.uuid() });
-}
-
 // ---- OAuth connections (src/receiver/connection-routes.ts)
 
 export const connectStartSchema = z

@@ -19,7 +19,8 @@ import { parseDelivery } from '../deliveries/parse';
 import { startDeliveryWorkflow } from '../deliveries/intake';
 import { isTestDelivery, TEST_EVENT } from '../deliveries/test-delivery';
 import { recordTestDelivery } from '../database/deliveries';
-import { webhookAcknowledgementSchema, webhookErrorWith } from './api-schemas';
+import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorAnswerExtrasByStatus } from './api-errors';
+import { webhookAcknowledgementSchema } from './api-schemas';
 import { ConnectionSigningKeys, SigningKeysUnavailable } from './connection-signing-keys';
 import type { ReceiverDependencies } from './dependencies';
 import { jsonAnswer, RETRY_AFTER, type ApiOperation, type ApiPaths } from './openapi';
@@ -30,6 +31,35 @@ import { requestLogger, setTrackingId } from './request-context';
 
 export const WEBHOOK_PATH = '/calendly/webhook';
 export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Every error the webhook answers; each also carries the delivery's `trackingId`. */
+export const WEBHOOK_ERRORS = errorCatalogue({
+  request_aborted: { status: 400, means: 'the request was aborted before its body arrived' },
+  signature_missing: { status: 401, means: 'no Calendly-Webhook-Signature header' },
+  signature_malformed: { status: 401, means: 'the signature header is not `t=<unix seconds>,v1=<hex>`' },
+  signature_mismatch: { status: 401, means: 'the signature matches no signing key of the subscription' },
+  signature_expired: { status: 401, means: "the signature's `t` is too old" },
+  signature_future: { status: 401, means: "the signature's `t` is ahead of the receiver's clock" },
+  unknown_connection: { status: 404, means: 'no connection has this URL' },
+  connection_disconnected: {
+    status: 410,
+    means: "the connection was disconnected: Calendly deletes its subscription at once (never for a connected connection's current key)",
+  },
+  subscription_retired: {
+    status: 410,
+    means: 'signed with the key of the Calendly organization the connection was moved away from: Calendly deletes that subscription at once',
+  },
+  payload_too_large: { status: 413, means: `the body is over ${MAX_BODY_BYTES} bytes` },
+  unsupported_media_type: { status: 415, means: 'not a JSON content type' },
+  rate_limited: { status: 429, means: 'this client address was refused too often this minute (never a validly signed delivery)' },
+  temporal_unavailable: { status: 503, means: 'Temporal did not accept the delivery in time: not durable, so Calendly retries' },
+  database_unavailable: {
+    status: 503,
+    means:
+      "PostgreSQL is down: a connection's signing key was never read by this receiver (a connection's URL), or a test delivery cannot be logged; Calendly retries",
+  },
+});
+type WebhookError = CodeOf<typeof WEBHOOK_ERRORS>;
 
 export function webhookRoutes(deps: ReceiverDependencies): Router {
   const router = new Router();
@@ -91,21 +121,20 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
   const address = ctx.ip || 'unknown';
   const limitedForMs = await refusals.limitedFor(address);
 
-  const reject = (status: number, code: string, error: string, signature: SignatureOutcome | 'unchecked') => {
+  const answer = (code: WebhookError, error: string) => answerError(WEBHOOK_ERRORS, ctx, code, error, { trackingId });
+  const reject = (code: WebhookError, error: string, signature: SignatureOutcome | 'unchecked') => {
     if (limitedForMs !== undefined) {
-      status = 429;
       code = 'rate_limited';
       error = 'Too many refused requests from this address; retry later';
       ctx.set('Retry-After', String(Math.ceil(limitedForMs / 1000)));
     }
-    refusals.record({ reason: code, status, trackingId, address, signature });
-    ctx.status = status;
-    ctx.body = { error, code, trackingId };
+    refusals.record({ reason: code, status: WEBHOOK_ERRORS[code].status, trackingId, address, signature });
+    answer(code, error);
   };
 
   const type = ctx.request.type;
   if (type !== 'application/json' && !type.endsWith('+json')) {
-    return reject(415, 'unsupported_media_type', 'Content-Type must be application/json', 'unchecked');
+    return reject('unsupported_media_type', 'Content-Type must be application/json', 'unchecked');
   }
 
   const header = ctx.get(SIGNATURE_HEADER) || undefined;
@@ -115,7 +144,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
     nowSeconds: Math.floor(receivedAt.getTime() / 1000),
   };
   const headerProblem = signatureHeaderProblem(header, verifyOptions);
-  if (headerProblem) return reject(401, `signature_${headerProblem}`, SIGNATURE_ERRORS[headerProblem], headerProblem);
+  if (headerProblem) return reject(`signature_${headerProblem}`, SIGNATURE_ERRORS[headerProblem], headerProblem);
 
   let delivery: DeliveryTarget | undefined;
   try {
@@ -124,17 +153,15 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
     if (!(error instanceof SigningKeysUnavailable)) throw error;
     // Not the client's fault and not a refusal: Calendly retries a 5xx, and by then the database may be back.
     requestLogger(ctx, logger).warn({ err: error, trackingId }, 'Delivery not checked: its signing key cannot be read');
-    ctx.status = 503;
     ctx.set('Retry-After', '30');
-    ctx.body = { error: "The connection's signing key cannot be read now; retry later", code: 'database_unavailable', trackingId };
-    return;
+    return answer('database_unavailable', "The connection's signing key cannot be read now; retry later");
   }
-  if (!delivery) return reject(404, 'unknown_connection', 'No Calendly connection receives deliveries at this URL', 'unchecked');
+  if (!delivery) return reject('unknown_connection', 'No Calendly connection receives deliveries at this URL', 'unchecked');
   verifyOptions.signingKeys = delivery.signingKeys;
 
   const declaredLength = ctx.request.length;
   if (declaredLength !== undefined && declaredLength > MAX_BODY_BYTES) {
-    return reject(413, 'payload_too_large', `Body exceeds ${MAX_BODY_BYTES} bytes`, 'unchecked');
+    return reject('payload_too_large', `Body exceeds ${MAX_BODY_BYTES} bytes`, 'unchecked');
   }
 
   let rawBody: Buffer;
@@ -143,11 +170,11 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
   } catch (error) {
     const failure = (error as { type?: string }).type;
     if (failure === 'entity.too.large') {
-      return reject(413, 'payload_too_large', `Body exceeds ${MAX_BODY_BYTES} bytes`, 'unchecked');
+      return reject('payload_too_large', `Body exceeds ${MAX_BODY_BYTES} bytes`, 'unchecked');
     }
     if (failure === 'request.aborted') {
       // The client went away or the server's request timeout cut a stalled upload: no one to answer.
-      return reject(400, 'request_aborted', 'The request was aborted before its body arrived', 'unchecked');
+      return reject('request_aborted', 'The request was aborted before its body arrived', 'unchecked');
     }
     throw error;
   }
@@ -156,7 +183,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
   const signature = verifySignature(rawBody, header, verifyOptions);
   const retired = signature === 'mismatch' && verifySignature(rawBody, header, { ...verifyOptions, signingKeys: delivery.retiredSigningKeys }) === 'valid';
   if (signature !== 'valid' && !retired) {
-    return reject(401, `signature_${signature}`, SIGNATURE_ERRORS[signature], signature);
+    return reject(`signature_${signature}`, SIGNATURE_ERRORS[signature], signature);
   }
 
   const { connectionId, organization } = delivery;
@@ -165,11 +192,9 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
     // Only the subscription that should be gone can sign this: Calendly deletes it on this answer.
     stopAckTimer({ organization: organizationLabel(organization) });
     log.info({ retired }, 'Delivery from a subscription that should be gone: answered 410 Gone so that Calendly deletes it');
-    ctx.status = 410;
-    ctx.body = delivery.gone
-      ? { error: 'This connection was disconnected: its webhook subscription should be deleted', code: 'connection_disconnected', trackingId }
-      : { error: 'This connection moved to another Calendly organization: this subscription should be deleted', code: 'subscription_retired', trackingId };
-    return;
+    return delivery.gone
+      ? answer('connection_disconnected', 'This connection was disconnected: its webhook subscription should be deleted')
+      : answer('subscription_retired', 'This connection moved to another Calendly organization: this subscription should be deleted');
   }
   const labels = { organization: organizationLabel(organization) };
   if (isTestDelivery(rawBody)) {
@@ -178,9 +203,7 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
       await recordTestDelivery(deps.orm.em, { id: trackingId, receivedAt, eventType: TEST_EVENT, connectionId });
     } catch (error) {
       log.error({ err: error }, 'The test webhook could not be logged');
-      ctx.status = 503;
-      ctx.body = { error: 'The delivery log is unavailable; retry later', code: 'database_unavailable', trackingId };
-      return;
+      return answer('database_unavailable', 'The delivery log is unavailable; retry later');
     }
     log.info('Test webhook received');
     ctx.body = { accepted: true, test: true, trackingId };
@@ -215,12 +238,23 @@ async function receiveDelivery(ctx: Context, deps: ReceiverDependencies, target:
   } catch (error) {
     counted('temporal_unavailable');
     log.error({ err: error }, 'Temporal did not accept the delivery');
-    ctx.status = 503;
     ctx.set('Retry-After', '30');
-    ctx.body = { error: 'The delivery could not be stored durably; retry later', code: 'temporal_unavailable', trackingId };
+    answer('temporal_unavailable', 'The delivery could not be stored durably; retry later');
   }
 }
 
+
+const TRACKING_ID = { trackingId: z.uuid().meta({ description: 'The id on the log line of this request.' }) };
+/**
+ * Every error carries the trackingId. A 429 says when to retry; so does a 503, except when a test delivery cannot be
+ * logged (Calendly's retry schedule then applies).
+ */
+const WEBHOOK_ERROR_EXTRAS: ErrorAnswerExtrasByStatus = Object.fromEntries(
+  Object.values(WEBHOOK_ERRORS).map(({ status }) => [
+    status,
+    { fields: TRACKING_ID, ...(status === 429 ? { headers: RETRY_AFTER } : status === 503 ? { headers: RETRY_AFTER.partial() } : {}) },
+  ]),
+);
 
 /** Both webhook URLs answer alike; `subscription` says whose subscription delivers to the URL. */
 function deliveryOperation(operationId: string, subscription: string, pathParams?: z.ZodObject): ApiOperation {
@@ -251,29 +285,7 @@ function deliveryOperation(operationId: string, subscription: string, pathParams
     responses: {
       202: jsonAnswer('Accepted and durable in Temporal (with `unprocessed` when it is kept raw for replay).', webhookAcknowledgementSchema),
       200: jsonAnswer('The same delivery was accepted before (`duplicate: true`): nothing changes.', webhookAcknowledgementSchema),
-      400: jsonAnswer('The request was aborted before its body arrived.', webhookErrorWith(['request_aborted'])),
-      401: jsonAnswer(
-        'The signature is missing, malformed, matches no signing key, or its `t` is too old or ahead.',
-        webhookErrorWith(['signature_missing', 'signature_malformed', 'signature_mismatch', 'signature_expired', 'signature_future']),
-      ),
-      404: jsonAnswer('No connection has this URL.', webhookErrorWith(['unknown_connection'])),
-      410: jsonAnswer(
-        'The connection was disconnected, or the delivery is signed with the key of the Calendly organization it was moved away from: ' +
-          'Calendly deletes that subscription at once. Never for a delivery signed with a current key of a connected connection.',
-        webhookErrorWith(['connection_disconnected', 'subscription_retired']),
-      ),
-      413: jsonAnswer(`The body is over ${MAX_BODY_BYTES} bytes.`, webhookErrorWith(['payload_too_large'])),
-      415: jsonAnswer('Not a JSON content type.', webhookErrorWith(['unsupported_media_type'])),
-      429: jsonAnswer(
-        'This client address was refused too often this minute (never a validly signed delivery).',
-        webhookErrorWith(['rate_limited']),
-        RETRY_AFTER,
-      ),
-      503: jsonAnswer(
-        "Not durable, so Calendly retries: Temporal did not accept it in time, or (a connection's URL) PostgreSQL is down and the connection's signing key was never read by this receiver.",
-        webhookErrorWith(['temporal_unavailable', 'database_unavailable']),
-        RETRY_AFTER,
-      ),
+      ...errorAnswers(WEBHOOK_ERRORS, Object.keys(WEBHOOK_ERRORS) as WebhookError[], WEBHOOK_ERROR_EXTRAS),
     },
   };
 }

@@ -20,6 +20,7 @@ import { dashboardPaths } from '../../src/receiver/dashboard/dashboard-routes';
 import { OUTBOUND_WEBHOOK_ERRORS, outboundWebhookPaths } from '../../src/receiver/outbound-webhooks-api';
 import { readApiPaths } from '../../src/receiver/read-api';
 import { RefusalLog } from '../../src/receiver/refusals';
+import { WEBHOOK_ERRORS, webhookPaths } from '../../src/receiver/webhook-route';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 const BOUND_TOKEN = 'openapi-bound-token-0123456789';
@@ -147,6 +148,7 @@ it('documents every error code a route module can answer, with its status', () =
     ['outbound webhooks', OUTBOUND_WEBHOOK_ERRORS, outboundWebhookPaths],
     ['read API', QUERY_ERRORS, readApiPaths],
     ['dashboard', QUERY_ERRORS, dashboardPaths],
+    ['Calendly webhook', WEBHOOK_ERRORS, webhookPaths],
   ];
   for (const [module, catalogue, paths] of modules) {
     // The codes each status of the module's operations names, as served in the document.
