@@ -188,7 +188,7 @@ export async function connectionOfOrganization(em: EntityManager, organization: 
 
 /** Connections in these states, oldest first. */
 export async function listConnections(em: EntityManager, statuses: ConnectionStatus[] = ['connected', 'needs_reauthorization', 'disconnected']): Promise<Connection[]> {
-  return queryRows(em, connectionRow, `select ${connectionRow.columns} from calendly_connections where status = any(?::text[]) order by created_at, id`, [statuses]);
+  return queryRows(em, connectionRow, `select ${connectionRow.columns} from calendly_connections where status in (?) order by created_at, id`, [statuses]);
 }
 
 /** Call it inside a transaction: the row stays locked until it ends, so only one token refresh per connection runs. */
