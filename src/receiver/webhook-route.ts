@@ -20,7 +20,7 @@ import { startDeliveryWorkflow } from '../deliveries/intake';
 import { isTestDelivery, TEST_EVENT } from '../deliveries/test-delivery';
 import { recordTestDelivery } from '../database/deliveries';
 import { webhookAcknowledgementSchema, webhookErrorWith } from './api-schemas';
-import { ConnectionSigningKeys, SigningKeysUnavailable } from './connection-signing-keys';
+import { ConnectionSigningKeys, SigningKeysUnavailable, type ConnectionKey } from './connection-signing-keys';
 import type { ReceiverDependencies } from './dependencies';
 import { jsonAnswer, RETRY_AFTER, type ApiOperation, type ApiPaths } from './openapi';
 import { organizationLabel } from '../metrics';
@@ -35,18 +35,33 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
   const router = new Router();
   const keys = new ConnectionSigningKeys(deps.orm, deps.connections?.box, deps.config.http.signingKeyCacheSeconds * 1000, deps.logger);
   const personalTokenKeys = deps.config.calendly.signingKeys;
+  const connectionTarget = (key: ConnectionKey): DeliveryTarget => ({
+    connectionId: key.connectionId,
+    organization: key.organization,
+    signingKeys: key.signingKey ? [key.signingKey] : [],
+    gone: key.disconnected,
+    retiredSigningKeys: key.retiredSigningKey ? [key.retiredSigningKey] : [],
+  });
   /**
    * Signed with CALENDLY_WEBHOOK_SIGNING_KEY, which needs no database: its deliveries are accepted while PostgreSQL
    * is down, as they always were. Its organization (for metrics and logs) is read with the OAuth connections' keys,
-   * and is unknown until its row exists (src/connections/personal-token.ts).
+   * and is unknown until its row exists (src/connections/personal-token.ts). Once OAuth took the row over, its new
+   * subscription signs with the stored key, and the old one (at the bare URL) with the environment's key until the
+   * operator deletes it: both are accepted, as the same connection, so a booking sent by both is one delivery. The
+   * environment's key is not made the retired key (answered 410 Gone): that would delete the old subscription before
+   * the operator has checked the new one delivers.
    */
   const personalTokenTarget = async (): Promise<DeliveryTarget | undefined> => {
-    if (!personalTokenKeys.length) return undefined;
+    if (!personalTokenKeys.length) {
+      const key = await keys.keyOf(PERSONAL_TOKEN_CONNECTION_ID);
+      return key && connectionTarget(key);
+    }
     const key = await keys.keyOf(PERSONAL_TOKEN_CONNECTION_ID).catch((error: unknown) => {
       if (error instanceof SigningKeysUnavailable) return undefined;
       throw error;
     });
-    return { connectionId: PERSONAL_TOKEN_CONNECTION_ID, organization: key?.organization ?? null, signingKeys: personalTokenKeys, gone: false, retiredSigningKeys: [] };
+    const target = key ? connectionTarget(key) : { connectionId: PERSONAL_TOKEN_CONNECTION_ID, organization: null, gone: false, retiredSigningKeys: [] };
+    return { ...target, signingKeys: [...(key?.signingKey ? [key.signingKey] : []), ...personalTokenKeys] };
   };
   // The personal token connection's subscription was made before connections had URLs of their own: the bare URL is its.
   router.post(WEBHOOK_PATH, (ctx) => receiveDelivery(ctx, deps, personalTokenTarget));
@@ -55,15 +70,7 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
     receiveDelivery(ctx, deps, async () => {
       if (ctx.params.connectionId === PERSONAL_TOKEN_CONNECTION_ID) return personalTokenTarget();
       const key = await keys.keyOf(ctx.params.connectionId);
-      return (
-        key && {
-          connectionId: key.connectionId,
-          organization: key.organization,
-          signingKeys: key.signingKey ? [key.signingKey] : [],
-          gone: key.disconnected,
-          retiredSigningKeys: key.retiredSigningKey ? [key.retiredSigningKey] : [],
-        }
-      );
+      return key && connectionTarget(key);
     }),
   );
   return router;
