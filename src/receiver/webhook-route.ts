@@ -52,10 +52,7 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
    * the operator has checked the new one delivers.
    */
   const personalTokenTarget = async (): Promise<DeliveryTarget | undefined> => {
-    if (!personalTokenKeys.length) {
-      const key = await keys.keyOf(PERSONAL_TOKEN_CONNECTION_ID);
-      return key && connectionTarget(key);
-    }
+    if (!personalTokenKeys.length) return undefined;
     const key = await keys.keyOf(PERSONAL_TOKEN_CONNECTION_ID).catch((error: unknown) => {
       if (error instanceof SigningKeysUnavailable) return undefined;
       throw error;
@@ -68,7 +65,8 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
   // Each OAuth connection's subscription delivers to its own URL, signed with its own key.
   router.post(`${WEBHOOK_PATH}/:connectionId`, (ctx) =>
     receiveDelivery(ctx, deps, async () => {
-      if (ctx.params.connectionId === PERSONAL_TOKEN_CONNECTION_ID) return personalTokenTarget();
+      // Without CALENDLY_WEBHOOK_SIGNING_KEY, the personal token connection's row (taken over by OAuth) is like any other.
+      if (ctx.params.connectionId === PERSONAL_TOKEN_CONNECTION_ID && personalTokenKeys.length) return personalTokenTarget();
       const key = await keys.keyOf(ctx.params.connectionId);
       return key && connectionTarget(key);
     }),
