@@ -11,7 +11,7 @@ import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { ensurePersonalTokenConnection, keepPersonalTokenConnection } from '../../src/connections/personal-token';
 import { createLogger } from '../../src/logger';
 import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
-import { connectAndSetUp, signingKeyOf } from '../support/oauth-flow';
+import { calendlyAccount, connectAndSetUp, connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, CALENDLY_TOKEN, eventually, oauthEnvironment, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
 const OWNER_TOKEN = 'takeover-owner-0123456789abcdef';
@@ -52,6 +52,16 @@ async function deliverBooking(inviteeUri: string, url: string, signingKey: strin
 }
 
 const meetingsOf = async (token: string) => ((await system.get('/api/meetings?limit=100', token)).body.data as { inviteeUri: string }[]).map(({ inviteeUri }) => inviteeUri);
+
+it("refuses to replace the token's Calendly organization by another through OAuth, and leaves the connection the token's", async () => {
+  const elsewhere = calendlyAccount(system, 'Elsewhere');
+  expect(await connectThroughCalendly(system, OWNER_TOKEN, elsewhere.owner)).toMatchObject({ status: 409, body: { code: 'calendly_organization_taken' } });
+  expect((await system.get('/api/connection', OWNER_TOKEN)).body.connection).toMatchObject({
+    id: PERSONAL_TOKEN_CONNECTION_ID,
+    kind: 'personal_token',
+    calendlyOrganization: system.fake.organizationUri,
+  });
+});
 
 it('takes the personal token connection over: same id and data, kind oauth, its own URL; the old and the new subscription deliver one booking once', async () => {
   const bare = `${system.receiverUrl}/calendly/webhook`;
