@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
 import { ensurePersonalTokenConnection, keepPersonalTokenConnection } from '../../src/connections/personal-token';
 import { createLogger } from '../../src/logger';
+import { personalTokenKeepsSchedules } from '../../src/worker/schedules';
 import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { calendlyAccount, connectAndSetUp, connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, CALENDLY_TOKEN, eventually, oauthEnvironment, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
@@ -70,6 +71,7 @@ it('takes the personal token connection over: same id and data, kind oauth, its 
   expect(accepted.status).toBe(202);
   await system.temporal.workflow.getHandle(accepted.body.workflowId as string).result();
   expect((await system.get('/api/connection', OWNER_TOKEN)).body.connection).toMatchObject({ id: PERSONAL_TOKEN_CONNECTION_ID, kind: 'personal_token' });
+  expect(await personalTokenKeepsSchedules(system.orm, true)).toBe(true);
 
   const id = await connectAndSetUp(system, OWNER_TOKEN, system.fake.userUri);
   expect(id).toBe(PERSONAL_TOKEN_CONNECTION_ID);
@@ -119,6 +121,8 @@ it('stays OAuth through a restart with CALENDLY_API_TOKEN still set, which says 
     stop();
   }
   expect(lines.filter((line) => line.level === 40)).toHaveLength(1);
+  // Its set-up keeps its schedules now, and its teardown deletes them: a worker's start must not bring them back.
+  expect(await personalTokenKeepsSchedules(system.orm, true)).toBe(false);
   expect((await system.get('/api/connection', OWNER_TOKEN)).body.connection).toMatchObject({ id: PERSONAL_TOKEN_CONNECTION_ID, kind: 'oauth', status: 'connected' });
 
   const answer = await fetch(`${system.receiverUrl}/api/connection/disconnect`, { method: 'POST', headers: { authorization: `Bearer ${OWNER_TOKEN}` } });
