@@ -1,7 +1,8 @@
 /**
  * The Calendly account an activity works for: one connection, whatever its kind, with the client, the organization
- * its bookings belong to, and where its subscription points. The personal token connection (CALENDLY_API_TOKEN) uses
- * the environment's token and signing key; an OAuth connection its own, stored sealed.
+ * its bookings belong to, and where its subscription points. A connection of kind `personal_token` (CALENDLY_API_TOKEN)
+ * uses the environment's token and signing key; an OAuth connection its own, stored sealed (also the personal token
+ * connection's row once OAuth took it over).
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { CalendlyApiClient } from '../src/calendly/api-client';
@@ -40,14 +41,18 @@ export class CalendlyAccounts {
   async of(recordedId: string | null | undefined): Promise<CalendlyAccount> {
     const connectionId = recordedConnectionId(recordedId);
     const { orm, personalToken, oauth } = this.options;
-    if (connectionId === PERSONAL_TOKEN_CONNECTION_ID) {
+    let connection = await findConnection(orm.em.fork(), connectionId);
+    // By its kind, not its id: the personal token connection's row becomes OAuth's when its organization connects so.
+    if (!connection && connectionId === PERSONAL_TOKEN_CONNECTION_ID) {
       if (!personalToken) throw new ConnectionUnavailableError('no CALENDLY_API_TOKEN is configured: this deployment serves OAuth connections only');
       // Created at start-up; when Calendly did not answer then, by the first activity that needs it.
-      const connection = (await findConnection(orm.em.fork(), connectionId)) ?? (await ensurePersonalTokenConnection(orm, personalToken.calendly));
+      connection = await ensurePersonalTokenConnection(orm, personalToken.calendly);
+    }
+    if (connection?.kind === 'personal_token') {
+      if (!personalToken) throw new ConnectionUnavailableError('no CALENDLY_API_TOKEN is configured: this deployment serves OAuth connections only');
       return { ...personalToken, organization: connection.organization, connectionId };
     }
     if (!oauth) throw new ConnectionUnavailableError(`connection ${connectionId}: OAuth is not configured (CALENDLY_CLIENT_ID)`);
-    const connection = await findConnection(orm.em.fork(), connectionId);
     if (!connection) throw new ConnectionUnavailableError(`connection ${connectionId} does not exist`);
     return {
       calendly: oauth.tokens.clientFor(connectionId, connection.organization),

@@ -116,6 +116,16 @@ export class OAuthConnect {
       throw takenError();
     }
     const current = await connectionOfOrganization(em, organization);
+    // The personal token connection moves to OAuth (saveAuthorizedConnection takes it over) for its own Calendly
+    // organization only: another would replace a subscription that only CALENDLY_API_TOKEN can delete.
+    if (current?.kind === 'personal_token' && current.calendlyOrganization !== tokens.organization) {
+      await completeConnectFlow(em, sealed.flow);
+      await this.revoke(tokens.refreshToken);
+      throw new ConnectError(
+        'calendly_organization_taken',
+        "This organization is connected with CALENDLY_API_TOKEN to another Calendly organization: only that one can be connected through OAuth in its place",
+      );
+    }
     const replaced = current?.calendlyOrganization && current.calendlyOrganization !== tokens.organization ? current : undefined;
     if (replaced && !confirm) {
       await awaitConfirmation(em, sealed.flow, this.options.box.seal(JSON.stringify(grant), waitingGrantPlace(sealed.flow)));

@@ -4,7 +4,8 @@
  * token and signing keys (CALENDLY_WEBHOOK_SIGNING_KEY) stay in the environment and never reach the database. Its
  * organization of ours is the Calendly organization of the token, as it always was, so rows stored before it was a
  * connection stay its own. Its subscription keeps pointing at the bare webhook URL (WEBHOOK_URL), which the receiver
- * routes to it, as it does `<WEBHOOK_URL>/<its id>`.
+ * routes to it, as it does `<WEBHOOK_URL>/<its id>`. Connecting its Calendly organization through OAuth takes the row
+ * over (kind `oauth`, same id and data); from then on the start-up leaves it OAuth's, and the token is of no use.
  */
 import type { MikroORM } from '@mikro-orm/postgresql';
 import { CalendlyApiError, type CalendlyApiClient } from '../calendly/api-client';
@@ -12,7 +13,10 @@ import { savePersonalTokenConnection, type Connection } from '../database/connec
 import type { Logger } from '../logger';
 import { PERSONAL_TOKEN_CONNECTION_ID } from '../workflow-ids';
 
-/** Asks Calendly whose the token is, then creates or updates the row: idempotent, and safe in several processes at once. */
+/**
+ * Asks Calendly whose the token is, then creates or updates the row: idempotent, and safe in several processes at once.
+ * Once OAuth took it over, the row is returned as it is (kind `oauth`).
+ */
 export async function ensurePersonalTokenConnection(orm: MikroORM, calendly: CalendlyApiClient): Promise<Connection> {
   const user = await calendly.getCurrentUser();
   return savePersonalTokenConnection(orm.em.fork(), {
@@ -35,6 +39,13 @@ export function keepPersonalTokenConnection(orm: MikroORM, calendly: CalendlyApi
   const attempt = async () => {
     try {
       const connection = await ensurePersonalTokenConnection(orm, calendly);
+      if (connection.kind === 'oauth') {
+        logger.warn(
+          { connectionId: connection.id, organization: connection.organization },
+          "CALENDLY_API_TOKEN's account is now connected through OAuth: once its old subscription is deleted, remove CALENDLY_API_TOKEN and CALENDLY_WEBHOOK_SIGNING_KEY",
+        );
+        return;
+      }
       logger.info({ connectionId: connection.id, organization: connection.organization }, 'Personal token connection ready');
     } catch (error) {
       // A refused token stays refused: say so once, and let a restart with a new token try again.

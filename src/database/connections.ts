@@ -82,7 +82,11 @@ export class CalendlyOrganizationTakenError extends Error {
   override name = 'CalendlyOrganizationTakenError';
 }
 
-/** Connects (or reconnects) the organization: one row per organization, so a reconnect keeps its id and its data. */
+/**
+ * Connects (or reconnects) the organization: one row per organization, so a reconnect keeps its id and its data. The
+ * personal token connection of the same Calendly organization is taken over (kind `oauth` from then on, with its id,
+ * its data, and a new key for a new subscription at its own URL): that is how it moves to OAuth.
+ */
 export async function saveAuthorizedConnection(em: EntityManager, connection: AuthorizedConnection): Promise<Connection> {
   try {
     const [row] = await queryRows(
@@ -94,12 +98,13 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
          status = 'connected', status_reason = null, status_changed_at = now(),
          calendly_organization = excluded.calendly_organization, calendly_user = excluded.calendly_user, scope = excluded.scope,
          access_token = excluded.access_token, refresh_token = excluded.refresh_token, token_expires_at = excluded.token_expires_at,
-         signing_key = case when ? then excluded.signing_key else calendly_connections.signing_key end,
+         kind = 'oauth',
+         signing_key = case when ? or calendly_connections.kind = 'personal_token' then excluded.signing_key else calendly_connections.signing_key end,
          retired_signing_key = case when ? then ? else calendly_connections.retired_signing_key end,
-         webhook_subscription_uri = case when ? then null else calendly_connections.webhook_subscription_uri end,
-         webhook_state = case when ? then 'none' else calendly_connections.webhook_state end,
+         webhook_subscription_uri = case when ? or calendly_connections.kind = 'personal_token' then null else calendly_connections.webhook_subscription_uri end,
+         webhook_state = case when ? or calendly_connections.kind = 'personal_token' then 'none' else calendly_connections.webhook_state end,
          updated_at = now()
-       where calendly_connections.kind = 'oauth'
+       where calendly_connections.kind = 'oauth' or calendly_connections.calendly_organization = excluded.calendly_organization
        returning ${connectionRow.columns}`,
       [
         connection.organization,
@@ -117,8 +122,8 @@ export async function saveAuthorizedConnection(em: EntityManager, connection: Au
         connection.newSigningKey,
       ],
     );
-    // The organization is served by CALENDLY_API_TOKEN: OAuth does not take its connection over.
-    if (!row) throw new CalendlyOrganizationTakenError('this organization is connected with CALENDLY_API_TOKEN (a personal token connection)');
+    // Only the token's own Calendly organization takes its connection over: another would need its subscription retired with the token.
+    if (!row) throw new CalendlyOrganizationTakenError('this organization is connected with CALENDLY_API_TOKEN to another Calendly organization');
     return row;
   } catch (error) {
     if ((error as { constraint?: string }).constraint === 'calendly_connections_calendly_organization_unique') {
@@ -139,7 +144,8 @@ export interface PersonalTokenAccount {
 /**
  * Creates or updates the personal token connection under its fixed id: every process does at start-up, so two at once
  * meet in one row. Connected again on every start, as the token may have been replaced; where its subscription points,
- * its sync and its history stay.
+ * its sync and its history stay. A row taken over by OAuth (saveAuthorizedConnection) stays OAuth's: it is returned
+ * as it is, kind `oauth`.
  */
 export async function savePersonalTokenConnection(em: EntityManager, account: PersonalTokenAccount): Promise<Connection> {
   try {
@@ -153,10 +159,11 @@ export async function savePersonalTokenConnection(em: EntityManager, account: Pe
          status = 'connected', status_reason = null,
          status_changed_at = case when calendly_connections.status = 'connected' then calendly_connections.status_changed_at else now() end,
          updated_at = now()
+       where calendly_connections.kind = 'personal_token'
        returning ${connectionRow.columns}`,
       [account.id, account.organization, account.calendlyOrganization, account.calendlyUser],
     );
-    return row;
+    return row ?? (await queryRow(em, connectionRow, `select ${connectionRow.columns} from calendly_connections where id = ?`, [account.id]))!;
   } catch (error) {
     if ((error as { constraint?: string }).constraint === 'calendly_connections_organization_unique') {
       throw new CalendlyOrganizationTakenError(`the organization of CALENDLY_API_TOKEN (${account.organization}) already has an OAuth connection`);

@@ -263,7 +263,7 @@ export const connectionSchema = z
   .object({
     id: z.uuid(),
     kind: z.enum(['personal_token', 'oauth']).meta({
-      description: "How it authenticates: `personal_token`, the deployment's CALENDLY_API_TOKEN (its fixed id is 00000000-0000-4000-8000-000000000001); `oauth`, connected by the organization.",
+      description: "How it authenticates: `personal_token`, the deployment's CALENDLY_API_TOKEN (its fixed id is 00000000-0000-4000-8000-000000000001, which stays when its Calendly organization connects through OAuth and it becomes `oauth`); `oauth`, connected by the organization.",
     }),
     organization: z.string().meta({ description: 'Our organization (the one API tokens are bound to).' }),
     status: z.enum(['connected', 'needs_reauthorization', 'disconnected']).meta({

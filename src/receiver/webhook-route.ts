@@ -21,7 +21,7 @@ import { isTestDelivery, TEST_EVENT } from '../deliveries/test-delivery';
 import { recordTestDelivery } from '../database/deliveries';
 import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorAnswerExtrasByStatus } from './api-errors';
 import { webhookAcknowledgementSchema } from './api-schemas';
-import { ConnectionSigningKeys, SigningKeysUnavailable } from './connection-signing-keys';
+import { ConnectionSigningKeys, SigningKeysUnavailable, type ConnectionKey } from './connection-signing-keys';
 import type { ReceiverDependencies } from './dependencies';
 import { jsonAnswer, RETRY_AFTER, type ApiOperation, type ApiPaths } from './openapi';
 import { organizationLabel } from '../metrics';
@@ -65,10 +65,21 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
   const router = new Router();
   const keys = new ConnectionSigningKeys(deps.orm, deps.connections?.box, deps.config.http.signingKeyCacheSeconds * 1000, deps.logger);
   const personalTokenKeys = deps.config.calendly.signingKeys;
+  const connectionTarget = (key: ConnectionKey): DeliveryTarget => ({
+    connectionId: key.connectionId,
+    organization: key.organization,
+    signingKeys: key.signingKey ? [key.signingKey] : [],
+    gone: key.disconnected,
+    retiredSigningKeys: key.retiredSigningKey ? [key.retiredSigningKey] : [],
+  });
   /**
    * Signed with CALENDLY_WEBHOOK_SIGNING_KEY, which needs no database: its deliveries are accepted while PostgreSQL
    * is down, as they always were. Its organization (for metrics and logs) is read with the OAuth connections' keys,
-   * and is unknown until its row exists (src/connections/personal-token.ts).
+   * and is unknown until its row exists (src/connections/personal-token.ts). Once OAuth took the row over, its new
+   * subscription signs with the stored key, and the old one (at the bare URL) with the environment's key until the
+   * operator deletes it: both are accepted, as the same connection, so a booking sent by both is one delivery. The
+   * environment's key is not made the retired key (answered 410 Gone): that would delete the old subscription before
+   * the operator has checked the new one delivers.
    */
   const personalTokenTarget = async (): Promise<DeliveryTarget | undefined> => {
     if (!personalTokenKeys.length) return undefined;
@@ -76,24 +87,18 @@ export function webhookRoutes(deps: ReceiverDependencies): Router {
       if (error instanceof SigningKeysUnavailable) return undefined;
       throw error;
     });
-    return { connectionId: PERSONAL_TOKEN_CONNECTION_ID, organization: key?.organization ?? null, signingKeys: personalTokenKeys, gone: false, retiredSigningKeys: [] };
+    const target = key ? connectionTarget(key) : { connectionId: PERSONAL_TOKEN_CONNECTION_ID, organization: null, gone: false, retiredSigningKeys: [] };
+    return { ...target, signingKeys: [...(key?.signingKey ? [key.signingKey] : []), ...personalTokenKeys] };
   };
   // The personal token connection's subscription was made before connections had URLs of their own: the bare URL is its.
   router.post(WEBHOOK_PATH, (ctx) => receiveDelivery(ctx, deps, personalTokenTarget));
   // Each OAuth connection's subscription delivers to its own URL, signed with its own key.
   router.post(`${WEBHOOK_PATH}/:connectionId`, (ctx) =>
     receiveDelivery(ctx, deps, async () => {
-      if (ctx.params.connectionId === PERSONAL_TOKEN_CONNECTION_ID) return personalTokenTarget();
+      // Without CALENDLY_WEBHOOK_SIGNING_KEY, the personal token connection's row (taken over by OAuth) is like any other.
+      if (ctx.params.connectionId === PERSONAL_TOKEN_CONNECTION_ID && personalTokenKeys.length) return personalTokenTarget();
       const key = await keys.keyOf(ctx.params.connectionId);
-      return (
-        key && {
-          connectionId: key.connectionId,
-          organization: key.organization,
-          signingKeys: key.signingKey ? [key.signingKey] : [],
-          gone: key.disconnected,
-          retiredSigningKeys: key.retiredSigningKey ? [key.retiredSigningKey] : [],
-        }
-      );
+      return key && connectionTarget(key);
     }),
   );
   return router;

@@ -20,7 +20,7 @@ import { scheduleUrl } from '../temporal/web-ui-links';
 import { createBookingWorker } from './create-worker';
 import { registerConnectionStatusGauge } from './connection-metrics';
 import { startMetricsServer, type MetricsServer } from '../metrics-server';
-import { ensureSchedules } from './schedules';
+import { ensureSchedules, personalTokenKeepsSchedules } from './schedules';
 import { temporalLoggerFor, temporalLogLevel } from './temporal-logger';
 import { loadWorkflowBundle } from './workflow-bundle';
 
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     logger.info({ url: `${metricsServer.url}/metrics` }, 'Metrics served');
   }
   try {
-    for (const { scheduleId, outcome } of await ensureSchedules(temporal, config.temporal.taskQueue, config.schedules, Boolean(config.calendly.apiToken))) {
+    for (const { scheduleId, outcome } of await ensureSchedules(temporal, config.temporal.taskQueue, config.schedules, await personalTokenKeepsSchedules(orm, Boolean(config.calendly.apiToken)))) {
       logger.info({ scheduleId, url: scheduleUrl(config.temporal, scheduleId) }, `Schedule ${outcome}`);
     }
   } catch (error) {

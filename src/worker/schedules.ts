@@ -2,7 +2,9 @@
  * The self-healing schedules, created or brought up to date by every worker at start-up (Web UI: Schedules).
  * Their IDs start with the task queue, so two deployments sharing a namespace keep their own.
  */
+import type { MikroORM } from '@mikro-orm/postgresql';
 import { ScheduleOverlapPolicy, type Client, type ScheduleOptions } from '@temporalio/client';
+import { findConnection } from '../database/connections';
 import { createOrUpdateSchedule } from '../temporal/schedules';
 import type { Config } from '../config';
 import { accountScheduleOptions } from '../../activities/account-schedules';
@@ -46,6 +48,17 @@ function retentionScheduleOptions(taskQueue: string, settings: Config['schedules
       note: `Deletes delivery log rows and refusal counts older than ${deliveryLogRetentionDays} days (failed deliveries: ${FAILED_DELIVERY_RETENTION_FACTOR * deliveryLogRetentionDays}; never processing or unprocessed ones) and outbox events older than ${outboxRetentionDays} days.`,
     },
   };
+}
+
+/**
+ * Whether the worker keeps the personal token connection's schedules: while CALENDLY_API_TOKEN is set and its row is
+ * of that kind. Once OAuth took the row over, its set-up and teardown keep them as any OAuth connection's, so that a
+ * restart does not bring back the schedules of one disconnected since. A row that cannot be read counts as the token's.
+ */
+export async function personalTokenKeepsSchedules(orm: MikroORM, apiTokenSet: boolean): Promise<boolean> {
+  if (!apiTokenSet) return false;
+  const connection = await findConnection(orm.em.fork(), PERSONAL_TOKEN_CONNECTION_ID).catch(() => undefined);
+  return connection?.kind !== 'oauth';
 }
 
 export interface EnsuredSchedule {
