@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { MikroORM } from '@mikro-orm/postgresql';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import { ApiTokens } from '../../src/auth/api-tokens';
 import { startBroadcaster } from '../../src/broadcaster/broadcaster';
@@ -138,7 +138,14 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const systemOrm = await MikroORM.init(ormConfig(systemDatabaseUrl, { connect: false, ...poolOptions }));
   const orm = await MikroORM.init(ormConfig(databaseUrl));
 
-  const receiverConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
+  // The client retries a failed call on a timer that Connection.close() does not clear: a call still in flight when
+  // the system stops would be retried on the closed channel and throw outside any test. Once stopping, none is retried.
+  let stopping = false;
+  const retry = defaultGrpcRetryOptions();
+  const retriesUntilStopped = [
+    makeGrpcRetryInterceptor({ ...retry, retryableDecider: (attempt, status) => !stopping && retry.retryableDecider(attempt, status) }),
+  ];
+  const receiverConnection = await Connection.connect({ ...temporalConnectionOptions(config.temporal), interceptors: retriesUntilStopped });
   const receiverClient = new Client({ connection: receiverConnection, namespace });
   const apiTokens = new ApiTokens(config.apiTokens, issuedApiTokenStore(systemOrm));
   // As every process does at start-up (src/connections/personal-token.ts); the test database outlives one fake
@@ -154,7 +161,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const metrics = await startReceiverMetrics(0, '127.0.0.1');
 
   const workerConnection = await NativeConnection.connect({ address: temporalAddress });
-  const activityConnection = await Connection.connect({ address: temporalAddress });
+  const activityConnection = await Connection.connect({ address: temporalAddress, interceptors: retriesUntilStopped });
   const activityClient = new Client({ connection: activityConnection, namespace });
   let worker: Worker | undefined;
   let workerRun: Promise<void> | undefined;
@@ -199,7 +206,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   };
   await startWorker();
 
-  const assertionConnection = await Connection.connect({ address: temporalAddress });
+  const assertionConnection = await Connection.connect({ address: temporalAddress, interceptors: retriesUntilStopped });
   const temporal = new Client({ connection: assertionConnection, namespace });
 
   return {
@@ -242,6 +249,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       return { status: response.status, body: (await response.json()) };
     },
     async stop() {
+      stopping = true;
       await stopWorker();
       await broadcaster.stop();
       await receiver.close();
