@@ -138,13 +138,23 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
   const systemOrm = await MikroORM.init(ormConfig(systemDatabaseUrl, { connect: false, ...poolOptions }));
   const orm = await MikroORM.init(ormConfig(databaseUrl));
 
-  // The client retries a failed call on a timer that Connection.close() does not clear: a call still in flight when
-  // the system stops would be retried on the closed channel and throw outside any test. Once stopping, none is retried.
+  // The client retries a failed call on a timer that Connection.close() does not clear: a retry due after the close
+  // would throw on the closed channel, outside any test. So once stopping, no call is retried, and the connections
+  // close only after the last retry already scheduled (e.g. while Temporal was cut off) has run.
   let stopping = false;
+  let lastRetryDue = 0;
   const retry = defaultGrpcRetryOptions();
   const retriesUntilStopped = [
-    makeGrpcRetryInterceptor({ ...retry, retryableDecider: (attempt, status) => !stopping && retry.retryableDecider(attempt, status) }),
+    makeGrpcRetryInterceptor({
+      retryableDecider: (attempt, status) => !stopping && retry.retryableDecider(attempt, status),
+      delayFunction: (attempt, status) => {
+        const delay = retry.delayFunction(attempt, status);
+        lastRetryDue = Math.max(lastRetryDue, Date.now() + delay);
+        return delay;
+      },
+    }),
   ];
+  const scheduledRetriesRun = () => new Promise((resolve) => setTimeout(resolve, Math.max(0, lastRetryDue - Date.now()) + 1));
   const receiverConnection = await Connection.connect({ ...temporalConnectionOptions(config.temporal), interceptors: retriesUntilStopped });
   const receiverClient = new Client({ connection: receiverConnection, namespace });
   const apiTokens = new ApiTokens(config.apiTokens, issuedApiTokenStore(systemOrm));
@@ -254,6 +264,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
       await broadcaster.stop();
       await receiver.close();
       await metrics.close();
+      await scheduledRetriesRun();
       await Promise.all([receiverConnection.close(), assertionConnection.close(), activityConnection.close(), workerConnection.close()]);
       await Promise.all([systemOrm.close(), orm.close()]);
       await Promise.all([fake.close(), databaseProxy?.close(), temporalProxy?.close()]);
