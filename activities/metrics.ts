@@ -38,3 +38,29 @@ export const outboundWebhookDeliveries = counter(
   'Outbound event webhook deliveries by outcome (delivered, failed_attempt: retried, dead: refused for good or out of attempts) and organization',
   ['outcome', 'organization'],
 );
+
+/**
+ * Deliveries that ended `failed` (a permanent error; fed again only by a redelivery, the backfill or a replay), by
+ * organization and reason: `not_found` (Calendly no longer has the event or invitee), `unauthorized` (Calendly
+ * refused the token), `connection_unavailable` (the connection needs reauthorization or was disconnected),
+ * `invalid` (data Calendly or PostgreSQL refuses), `other`.
+ */
+export const deliveriesFailed = counter(
+  'calendly_webhook_deliveries_failed_total',
+  'Webhook deliveries that ended failed for good (fed again only by a redelivery, the backfill or a replay), by reason (not_found, unauthorized, connection_unavailable, invalid, other) and organization',
+  ['reason', 'organization'],
+);
+
+const FAILURE_REASONS: Readonly<Record<string, string>> = {
+  CalendlyResourceNotFound: 'not_found',
+  CalendlyUnauthorized: 'unauthorized',
+  CalendlyConnectionUnavailable: 'connection_unavailable',
+  InvalidCalendlyData: 'invalid',
+  CalendlyRequestRejected: 'invalid',
+  InvalidBookingData: 'invalid',
+};
+
+/** The `reason` label of a failure type: one of a few, never the failure's own text. */
+export function failureReasonOf(failureType: string | null | undefined): string {
+  return (failureType && FAILURE_REASONS[failureType]) ?? 'other';
+}

@@ -310,7 +310,8 @@ export interface OutboundDeliveryResult {
  */
 export interface Activities {
   recordAcceptedDelivery(delivery: InviteeDelivery, workflowId: string): Promise<void>;
-  recordDeliveryOutcome(dedupKey: string, outcome: 'processed' | 'failed', detail: string | null): Promise<void>;
+  /** `failureType`: with `failed`, the type of the ApplicationFailure that ended it (it labels a metric); null for another error */
+  recordDeliveryOutcome(dedupKey: string, outcome: 'processed' | 'failed', detail: string | null, failureType?: string | null): Promise<void>;
   keepUnprocessedDelivery(delivery: UnprocessedDelivery, workflowId: string): Promise<void>;
   /**
    * A reschedule is two deliveries in no guaranteed order; reading the other side too (old_invitee or new_invitee)

@@ -71,13 +71,13 @@ async function failDelivery(delivery: InviteeDelivery, error: unknown): Promise<
   if (!(error instanceof ActivityFailure || error instanceof ApplicationFailure)) throw error;
   const cause = error instanceof ActivityFailure ? error.cause : error;
   const reason = cause?.message ?? error.message;
+  const failureType = cause instanceof ApplicationFailure && cause.type ? cause.type : null;
   log.warn('Delivery could not be processed', { reason });
-  await recordDeliveryOutcome(delivery.dedupKey, 'failed', reason);
+  await recordDeliveryOutcome(delivery.dedupKey, 'failed', reason, failureType);
   const cancel = cancelOfFailedDelivery(delivery, reason);
   if (cancel) {
     const known = await cancelMeetingOfFailedDelivery(delivery.inviteeUri, cancel.canceledAt, cancel.because, delivery.connectionId);
     if (known) await syncMeetingReminders(delivery.inviteeUri, delivery.connectionId);
   }
-  const type = cause instanceof ApplicationFailure && cause.type ? cause.type : 'DeliveryFailed';
-  throw ApplicationFailure.create({ message: `delivery failed: ${reason}`, type, nonRetryable: true, cause: error });
+  throw ApplicationFailure.create({ message: `delivery failed: ${reason}`, type: failureType ?? 'DeliveryFailed', nonRetryable: true, cause: error });
 }

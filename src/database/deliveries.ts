@@ -5,7 +5,9 @@ import type { InviteeDelivery, UnprocessedDelivery } from '../contract';
 import { recordedConnectionId } from '../workflow-ids';
 import { recordDeliveryReceived } from './connections';
 import { pgText } from './text';
-import { WebhookDeliverySchema, type DeliveryOutcome, type WebhookDelivery } from './entities/webhook-delivery';
+import { emailKeyOf } from '../emails';
+import { DELIVERY_OUTCOMES, WebhookDeliverySchema, type DeliveryOutcome, type WebhookDelivery } from './entities/webhook-delivery';
+import { integer, nullable, oneOf, queryRow, queryRows, rowShape, text } from './rows';
 
 /**
  * The first write for an accepted delivery. A redelivery of the same change (webhook, backfill or replay) finds the
@@ -46,17 +48,27 @@ export async function recordAcceptedDelivery(em: EntityManager, delivery: Invite
   if (delivery.source === 'webhook') await recordDeliveryReceived(em, connectionId, delivery.receivedAt);
 }
 
+const outcomeChange = rowShape({ previousOutcome: oneOf(DELIVERY_OUTCOMES), organization: nullable(text) });
+
+/**
+ * Records how the delivery's workflow ended; what the row held before, and its organization (undefined when no row
+ * has the dedup key). A retried call finds the outcome it already wrote, which tells a new end from a repeated one.
+ */
 export async function recordDeliveryOutcome(
   em: EntityManager,
   dedupKey: string,
   outcome: Extract<DeliveryOutcome, 'processed' | 'failed'>,
   detail: string | null,
-): Promise<void> {
-  await em.execute(`update webhook_deliveries set outcome = ?, detail = coalesce(?, detail), updated_at = now() where dedup_key = ?`, [
-    outcome,
-    pgText(detail),
-    dedupKey,
-  ]);
+): Promise<{ previousOutcome: DeliveryOutcome; organization: string | null } | undefined> {
+  return queryRow(
+    em,
+    outcomeChange,
+    `with previous as (select id, outcome from webhook_deliveries where dedup_key = ? for update)
+     update webhook_deliveries d set outcome = ?, detail = coalesce(?, d.detail), updated_at = now()
+       from previous where d.id = previous.id
+       returning previous.outcome as previous_outcome, d.organization`,
+    [dedupKey, outcome, pgText(detail)],
+  );
 }
 
 /**
@@ -109,6 +121,62 @@ export async function markReplayed(em: EntityManager, deliveryId: string, detail
 /** The latest deliveries, newest first: of one organization, or of all when it is undefined. */
 export async function recentDeliveries(em: EntityManager, limit: number, organization?: string): Promise<WebhookDelivery[]> {
   return em.find(WebhookDeliverySchema, organization === undefined ? {} : { organization }, { orderBy: { receivedAt: 'desc', id: 'asc' }, limit });
+}
+
+/** What GET /api/deliveries narrows the log to; each filter left out narrows nothing. */
+export interface DeliveryFilter {
+  /** only this organization's deliveries; every organization's when undefined */
+  organization: string | undefined;
+  outcome?: DeliveryOutcome;
+  eventType?: string;
+  /** received at or after */
+  from?: Date;
+  /** received before */
+  to?: Date;
+  /** whose invitee's meeting, stored for the delivery's organization, is of this email (whatever its case) */
+  email?: string;
+  limit: number;
+  offset: number;
+}
+
+const totalRow = rowShape({ total: integer });
+
+/**
+ * A page of the delivery log, latest first, and how many rows match over all pages. The email is that of the lead
+ * of the meeting stored for the delivery's invitee in the same organization: a delivery whose invitee never became
+ * a meeting (e.g. an `invitee.created` that failed before Calendly was read) has no email to match.
+ */
+export async function listDeliveries(em: EntityManager, filter: DeliveryFilter): Promise<[WebhookDelivery[], number]> {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  const where = (condition: string, value: unknown) => {
+    conditions.push(condition);
+    params.push(value);
+  };
+  if (filter.organization !== undefined) where('d.organization = ?', filter.organization);
+  if (filter.outcome) where('d.outcome = ?', filter.outcome);
+  if (filter.eventType) where('d.event_type = ?', filter.eventType);
+  if (filter.from) where('d.received_at >= ?', filter.from);
+  if (filter.to) where('d.received_at < ?', filter.to);
+  if (filter.email) {
+    where(
+      `exists (select 1 from meetings m join leads l on l.id = m.lead_id
+               where m.organization = d.organization and m.invitee_uri = d.invitee_uri and l.email_key = ?)`,
+      emailKeyOf(filter.email),
+    );
+  }
+  const clause = conditions.length ? `where ${conditions.join(' and ')}` : '';
+  const rows = await em.execute<Record<string, unknown>[]>(
+    `select d.* from webhook_deliveries d ${clause} order by d.received_at desc, d.id asc limit ? offset ?`,
+    [...params, filter.limit, filter.offset],
+  );
+  const [{ total }] = await queryRows(em, totalRow, `select count(*)::int as total from webhook_deliveries d ${clause}`, params);
+  return [rows.map((row) => em.map(WebhookDeliverySchema, row)), total];
+}
+
+/** One delivery: of `organization` only, or of any when it is undefined. */
+export async function findDelivery(em: EntityManager, id: string, organization: string | undefined): Promise<WebhookDelivery | null> {
+  return em.findOne(WebhookDeliverySchema, organization === undefined ? { id } : { id, organization });
 }
 
 /** Which delivery log rows retention deletes (see deleteExpiredDeliveries). */

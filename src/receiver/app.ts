@@ -4,6 +4,7 @@ import { apiResponseHeaders } from './api-headers';
 import { connectionPaths, connectionRoutes } from './connection-routes';
 import { corsForApi } from './cors';
 import { dashboardPaths, dashboardRoutes } from './dashboard/dashboard-routes';
+import { deliveryLogPaths, deliveryLogRoutes } from './delivery-log-api';
 import type { ReceiverDependencies } from './dependencies';
 import { healthPaths, healthRoutes } from './health-routes';
 import { outboundWebhookPaths, outboundWebhookRoutes } from './outbound-webhooks-api';
@@ -30,8 +31,8 @@ export function createReceiverApp(deps: ReceiverDependencies): Koa {
   // one request's identity map never serves another's.
   app.use((_ctx, next) => RequestContext.create(deps.orm.em, next));
   // Each route module's paths make GET /openapi.json; test/receiver/openapi.test.ts fails for a route missing there.
-  const document = apiDocument(deps.config.apiUrl, [webhookPaths, healthPaths, readApiPaths, outboundWebhookPaths, connectionPaths, dashboardPaths, websocketTicketPaths]);
-  for (const router of [webhookRoutes(deps), healthRoutes(deps), readApiRoutes(deps), outboundWebhookRoutes(deps), connectionRoutes(deps), dashboardRoutes(deps), websocketTicketRoutes(deps), openApiRoutes(document)]) {
+  const document = apiDocument(deps.config.apiUrl, [webhookPaths, healthPaths, readApiPaths, outboundWebhookPaths, connectionPaths, dashboardPaths, websocketTicketPaths, deliveryLogPaths]);
+  for (const router of [webhookRoutes(deps), healthRoutes(deps), readApiRoutes(deps), outboundWebhookRoutes(deps), connectionRoutes(deps), dashboardRoutes(deps), websocketTicketRoutes(deps), deliveryLogRoutes(deps), openApiRoutes(document)]) {
     app.use(router.routes()).use(router.allowedMethods());
   }
   return app;

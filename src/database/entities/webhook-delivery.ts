@@ -10,7 +10,10 @@ import type { SignatureOutcome } from '../../calendly/signature';
  * - replayed: an unprocessed delivery that was fed through again (see scripts/replay-deliveries.ts)
  * - test: a connection's test webhook (src/deliveries/test-delivery.ts), signed and received; nothing to process
  */
-export type DeliveryOutcome = 'rejected' | 'processing' | 'processed' | 'failed' | 'unprocessed' | 'replayed' | 'test';
+export const DELIVERY_OUTCOMES = ['rejected', 'processing', 'processed', 'failed', 'unprocessed', 'replayed', 'test'] as const;
+export type DeliveryOutcome = (typeof DELIVERY_OUTCOMES)[number];
+/** What can be fed through again (src/deliveries/replay.ts, with `failed`). */
+export const REPLAYABLE_OUTCOMES: readonly DeliveryOutcome[] = ['failed', 'unprocessed'];
 
 /** The audit log of every webhook delivery that reached the receiver. */
 export interface WebhookDelivery {
@@ -40,7 +43,7 @@ export interface WebhookDelivery {
 export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
   name: 'WebhookDelivery',
   tableName: 'webhook_deliveries',
-  indexes: [{ properties: ['receivedAt'] }, { properties: ['outcome'] }],
+  indexes: [{ properties: ['receivedAt'] }, { properties: ['outcome'] }, { properties: ['organization', 'receivedAt'] }],
   properties: {
     id: { type: 'uuid', primary: true },
     receivedAt: { type: 'datetime', columnType: 'timestamptz' },
