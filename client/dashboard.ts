@@ -11,6 +11,7 @@ import type { Dashboard } from '../src/receiver/dashboard/dashboard-data';
 import type { BusinessFigures } from '../src/database/business-counters';
 import { LiveClient, type StateChange } from '../src/receiver/dashboard/live-client';
 import { ConnectionPanel, pageQuery } from './connection-panel';
+import { DeliveryLog } from './delivery-log';
 import { when } from './format';
 
 type DashboardData = Json<Dashboard>;
@@ -91,14 +92,8 @@ function render(dashboard: DashboardData): void {
     linkCell(meeting.workflowUrl, meeting.workflowId),
   ]);
 
-  const deliveries = dashboard.recentDeliveries;
-  fillTable('#deliveries', deliveries, 'No deliveries yet.', (delivery) => [
-    cell(when(delivery.receivedAt)),
-    cell(delivery.eventType ?? '—'),
-    cell(delivery.outcome, `outcome-${delivery.outcome}`),
-    cell([delivery.detail, delivery.outcome === 'failed' ? delivery.inviteeUri : null].filter(Boolean).join(' · ')),
-    delivery.workflowUrl && delivery.workflowId ? linkCell(delivery.workflowUrl, delivery.workflowId) : cell('—'),
-  ]);
+  // The deliveries table is the delivery log's, read with its own filter.
+  void deliveryLog.refresh();
 
   fillTable('#failed-reminders', dashboard.failedReminderWebhooks, 'None.', (reminder) => [
     cell(when(reminder.failedAt)),
@@ -203,6 +198,7 @@ function showState({ state, retryInMs }: StateChange): void {
   }[state];
 }
 
+const deliveryLog = new DeliveryLog(token);
 const connectionPanel = new ConnectionPanel(token, query.get('organization'), () => void refresh());
 if (authorization) void connectionPanel.complete(authorization);
 
