@@ -64,8 +64,13 @@ it('logs an accepted delivery once, then its outcome', async () => {
   expect(await orm.em.fork().find(WebhookDeliverySchema, { dedupKey: delivery.dedupKey })).toEqual([
     expect.objectContaining({ id: delivery.deliveryId, outcome: 'processing', signature: 'valid', workflowId: 'workflow-1', detail: null }),
   ]);
-  await recordDeliveryOutcome(orm.em.fork(), delivery.dedupKey, 'failed', 'the event was deleted');
+  // What the row held before tells the worker a new end (counted in a metric) from a retried call (not counted again).
+  // (No connection row in this database: its organization is not known.)
+  const organization = null;
+  expect(await recordDeliveryOutcome(orm.em.fork(), delivery.dedupKey, 'failed', 'the event was deleted')).toEqual({ previousOutcome: 'processing', organization });
+  expect(await recordDeliveryOutcome(orm.em.fork(), delivery.dedupKey, 'failed', 'the event was deleted')).toEqual({ previousOutcome: 'failed', organization });
   expect(await row(delivery.deliveryId)).toMatchObject({ outcome: 'failed', detail: 'the event was deleted' });
+  expect(await recordDeliveryOutcome(orm.em.fork(), 'no-such-dedup-key', 'failed', null)).toBeUndefined();
 
   const backfill = accepted('backfill');
   await recordAcceptedDelivery(orm.em.fork(), backfill, 'workflow-3');

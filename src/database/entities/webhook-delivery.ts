@@ -43,7 +43,7 @@ export interface WebhookDelivery {
 export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
   name: 'WebhookDelivery',
   tableName: 'webhook_deliveries',
-  indexes: [{ properties: ['receivedAt'] }, { properties: ['outcome'] }, { properties: ['organization', 'receivedAt'] }],
+  indexes: [{ properties: ['receivedAt'] }, { properties: ['outcome'] }],
   properties: {
     id: { type: 'uuid', primary: true },
     receivedAt: { type: 'datetime', columnType: 'timestamptz' },
