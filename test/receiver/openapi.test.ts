@@ -17,6 +17,7 @@ import { QUERY_ERRORS, type ErrorCatalogue } from '../../src/receiver/api-errors
 import { createReceiverApp } from '../../src/receiver/app';
 import { CONNECTION_ERRORS, connectionPaths } from '../../src/receiver/connection-routes';
 import { dashboardPaths } from '../../src/receiver/dashboard/dashboard-routes';
+import { DELIVERY_LOG_ERRORS, deliveryLogPaths } from '../../src/receiver/delivery-log-api';
 import { OUTBOUND_WEBHOOK_ERRORS, outboundWebhookPaths } from '../../src/receiver/outbound-webhooks-api';
 import { readApiPaths } from '../../src/receiver/read-api';
 import { RefusalLog } from '../../src/receiver/refusals';
@@ -124,7 +125,7 @@ it('answers every documented GET route as documented, and shows another organiza
   for (const path of paths) {
     // A route with path parameters gets a uuid no row has: its answer (a 404, usually) must fit the document too.
     // Lists are filtered by the booking's email: other test files share the database, and fill the first pages.
-    const filter = path === '/api/leads' || path === '/api/meetings' ? `?email=${encodeURIComponent(booking.email)}` : '';
+    const filter = ['/api/leads', '/api/meetings', '/api/deliveries'].includes(path) ? `?email=${encodeURIComponent(booking.email)}` : '';
     const concrete = path.replace(/\{\w+\}/g, '00000000-0000-4000-8000-000000000000') + filter;
     for (const [who, token] of [['none', undefined], ['all', API_TOKEN], ['bound', BOUND_TOKEN], ['other', OTHER_ORGANIZATION_TOKEN]] as const) {
       const answer = await call(concrete, token);
@@ -138,8 +139,8 @@ it('answers every documented GET route as documented, and shows another organiza
     }
   }
   // The booking is there for the tokens that may see it: the checks above did not pass on empty answers.
-  expect(seenBy.all).toEqual(expect.arrayContaining(['/api/leads', '/api/meetings', '/api/dashboard']));
-  expect(seenBy.bound).toEqual(expect.arrayContaining(['/api/leads', '/api/meetings', '/api/dashboard']));
+  expect(seenBy.all).toEqual(expect.arrayContaining(['/api/leads', '/api/meetings', '/api/dashboard', '/api/deliveries']));
+  expect(seenBy.bound).toEqual(expect.arrayContaining(['/api/leads', '/api/meetings', '/api/dashboard', '/api/deliveries']));
 });
 
 it('documents every error code a route module can answer, with its status', () => {
@@ -148,6 +149,7 @@ it('documents every error code a route module can answer, with its status', () =
     ['outbound webhooks', OUTBOUND_WEBHOOK_ERRORS, outboundWebhookPaths],
     ['read API', QUERY_ERRORS, readApiPaths],
     ['dashboard', QUERY_ERRORS, dashboardPaths],
+    ['delivery log', DELIVERY_LOG_ERRORS, deliveryLogPaths],
     ['Calendly webhook', WEBHOOK_ERRORS, webhookPaths],
   ];
   for (const [module, catalogue, paths] of modules) {
@@ -184,6 +186,15 @@ it('answers a bad query, an unknown route and a missing token with the documente
   const unknown = await call('/api/nothing-here', API_TOKEN);
   expect(unknown).toMatchObject({ status: 404, body: { code: 'not_found' } });
   expect(misfits('get', '/api/leads', unknown)).toEqual([]); // the `default` answer every operation has
+});
+
+it('answers a delivery replay as documented: 404 for an id that is none, 409 for a processed delivery', async () => {
+  const [processed] = (await call(`/api/deliveries?outcome=processed&limit=1&email=${encodeURIComponent(booking.email)}`, API_TOKEN)).body.data;
+  for (const [id, status] of [['00000000-0000-4000-8000-000000000000', 404], [processed.id, 409]] as const) {
+    const response = await fetch(`${system.receiverUrl}/api/deliveries/${id}/replay`, { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const answer = { status: response.status, mediaType: 'application/json', body: await response.json() };
+    expect({ status: answer.status, misfits: misfits('post', '/api/deliveries/{id}/replay', answer) }).toEqual({ status, misfits: [] });
+  }
 });
 
 it('answers the Calendly webhook as documented: 202, 200 for a duplicate, 401 and 415', async () => {
