@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { register, type Counter } from 'prom-client';
 import { connectionWorkflowIds } from '../../src/workflow-ids';
 import { MeetingSchema } from '../../src/database/entities/meeting';
+import { WebhookDeliverySchema } from '../../src/database/entities/webhook-delivery';
 import { completeConnect, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 
@@ -232,6 +233,27 @@ it('replays a failed delivery once its cause is gone: it ends processed with its
   // A replay that ends processed is not a failure.
   expect(await failedCount({ reason: 'unauthorized', organization: system.fake.organizationUri })).toBe(failuresBefore.own + 1);
 }, 60_000);
+
+it('answers 422 for a kept delivery that still cannot be processed, and leaves it kept', async () => {
+  const id = randomUUID();
+  await system.orm.em.fork().insert(WebhookDeliverySchema, {
+    id,
+    receivedAt: new Date(),
+    eventType: 'invitee.created',
+    dedupKey: `unprocessed:${id}`,
+    signature: 'valid',
+    workflowId: null,
+    outcome: 'unprocessed',
+    detail: 'body is not valid JSON',
+    rawBody: '{"event": "invitee.created", "payload": ',
+    organization: system.fake.organizationUri,
+    updatedAt: new Date(),
+  });
+  expect((await list('outcome=unprocessed', OWN_TOKEN)).body.data).toEqual([expect.objectContaining({ id, replayable: true })]);
+  expect(await replay(id, ACME.token)).toMatchObject({ status: 404 });
+  expect(await replay(id, OWN_TOKEN)).toMatchObject({ status: 422, body: { code: 'still_unprocessable', error: 'body is not valid JSON' } });
+  expect((await list('outcome=unprocessed', OWN_TOKEN)).body.data).toEqual([expect.objectContaining({ id })]);
+});
 
 it("limits one organization's replays per minute, without touching another's", async () => {
   const answers = [];
