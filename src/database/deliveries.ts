@@ -21,12 +21,13 @@ export async function recordAcceptedDelivery(em: EntityManager, delivery: Invite
   const again = { webhook: 'redelivered', backfill: 'backfilled', replay: 'replayed' }[delivery.source];
   const connectionId = recordedConnectionId(delivery.connectionId);
   await em.execute(
-    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, scheduled_event_uri, invitee_uri, occurred_at, connection_id, organization)
-     values (?, ?, ?, ?, ?, ?, 'processing', ?, ?, ?, ?, ?::uuid, (select organization from calendly_connections where id = ?::uuid))
+    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, detail, scheduled_event_uri, invitee_uri, invitee_email_key, occurred_at, connection_id, organization)
+     values (?, ?, ?, ?, ?, ?, 'processing', ?, ?, ?, ?, ?, ?::uuid, (select organization from calendly_connections where id = ?::uuid))
      on conflict (dedup_key) do update
        set outcome = 'processing', workflow_id = excluded.workflow_id,
            detail = ? || ' after: ' || coalesce(webhook_deliveries.detail, webhook_deliveries.outcome),
-           scheduled_event_uri = excluded.scheduled_event_uri, invitee_uri = excluded.invitee_uri, occurred_at = excluded.occurred_at,
+           scheduled_event_uri = excluded.scheduled_event_uri, invitee_uri = excluded.invitee_uri,
+           invitee_email_key = coalesce(excluded.invitee_email_key, webhook_deliveries.invitee_email_key), occurred_at = excluded.occurred_at,
            updated_at = now()
        where webhook_deliveries.outcome = 'failed' and webhook_deliveries.id <> excluded.id`,
     [
@@ -39,6 +40,7 @@ export async function recordAcceptedDelivery(em: EntityManager, delivery: Invite
       backfill ? 'backfilled from the Calendly API' : null,
       delivery.scheduledEventUri,
       delivery.inviteeUri,
+      delivery.inviteeEmail === null ? null : emailKeyOf(delivery.inviteeEmail),
       delivery.occurredAt,
       connectionId,
       connectionId,
@@ -133,7 +135,7 @@ export interface DeliveryFilter {
   from?: Date;
   /** received before */
   to?: Date;
-  /** whose invitee's meeting, stored for the delivery's organization, is of this email (whatever its case) */
+  /** about an invitee of this email (whatever its case): as the delivery gave it, or as its stored meeting has it */
   email?: string;
   limit: number;
   offset: number;
@@ -142,9 +144,9 @@ export interface DeliveryFilter {
 const totalRow = rowShape({ total: integer });
 
 /**
- * A page of the delivery log, latest first, and how many rows match over all pages. The email is that of the lead
- * of the meeting stored for the delivery's invitee in the same organization: a delivery whose invitee never became
- * a meeting (e.g. an `invitee.created` that failed before Calendly was read) has no email to match.
+ * A page of the delivery log, latest first, and how many rows match over all pages. The email is the one the signed
+ * delivery gave (kept on the row), or that of the lead of the meeting stored for the delivery's invitee in the same
+ * organization (a minimal no-show delivery carries only the invitee's URI; rows logged before the key was kept).
  */
 export async function listDeliveries(em: EntityManager, filter: DeliveryFilter): Promise<[WebhookDelivery[], number]> {
   const conditions: string[] = [];
@@ -159,11 +161,12 @@ export async function listDeliveries(em: EntityManager, filter: DeliveryFilter):
   if (filter.from) where('d.received_at >= ?', filter.from);
   if (filter.to) where('d.received_at < ?', filter.to);
   if (filter.email) {
-    where(
-      `exists (select 1 from meetings m join leads l on l.id = m.lead_id
-               where m.organization = d.organization and m.invitee_uri = d.invitee_uri and l.email_key = ?)`,
-      emailKeyOf(filter.email),
+    const emailKey = emailKeyOf(filter.email);
+    conditions.push(
+      `(d.invitee_email_key = ? or exists (select 1 from meetings m join leads l on l.id = m.lead_id
+               where m.organization = d.organization and m.invitee_uri = d.invitee_uri and l.email_key = ?))`,
     );
+    params.push(emailKey, emailKey);
   }
   const clause = conditions.length ? `where ${conditions.join(' and ')}` : '';
   const rows = await em.execute<Record<string, unknown>[]>(

@@ -31,6 +31,8 @@ export interface WebhookDelivery {
   /** what an invitee delivery was about, enough to feed it again (replay of a failed one) and to see what failed */
   scheduledEventUri: string | null;
   inviteeUri: string | null;
+  /** the invitee's email, lower-cased, as the signed delivery gave it: finds a delivery whose invitee was never stored */
+  inviteeEmailKey: string | null;
   /** the delivery's `created_at` in Calendly, as given (it keys no-show marks) */
   occurredAt: string | null;
   /** whose delivery it is, once known (from the start when its connection's row exists) */
@@ -43,7 +45,7 @@ export interface WebhookDelivery {
 export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
   name: 'WebhookDelivery',
   tableName: 'webhook_deliveries',
-  indexes: [{ properties: ['receivedAt'] }, { properties: ['outcome'] }],
+  indexes: [{ properties: ['receivedAt'] }, { properties: ['outcome'] }, { properties: ['organization', 'inviteeEmailKey'] }],
   properties: {
     id: { type: 'uuid', primary: true },
     receivedAt: { type: 'datetime', columnType: 'timestamptz' },
@@ -56,6 +58,7 @@ export const WebhookDeliverySchema = new EntitySchema<WebhookDelivery>({
     rawBody: { type: 'text', nullable: true },
     scheduledEventUri: { type: 'text', nullable: true },
     inviteeUri: { type: 'text', nullable: true },
+    inviteeEmailKey: { type: 'text', nullable: true },
     occurredAt: { type: 'text', nullable: true },
     organization: { type: 'text', nullable: true },
     connectionId: { type: 'uuid', nullable: true },
