@@ -175,8 +175,9 @@ export const dashboardQuerySchema = z
   })
   .refine((query) => (query.from === undefined) === (query.to === undefined), { message: 'from and to go together', path: ['to'] })
   .refine((query) => !query.from || !query.to || query.from < query.to, { message: 'must be after from', path: ['to'] })
-  // One bar of the chart per day: a period of at most a (leap) year, a daylight-saving hour more allowed.
-  .refine((query) => !query.from || !query.to || query.to.getTime() - query.from.getTime() <= (MAX_PERIOD_DAYS * 24 + 1) * 3_600_000, {
+  // One bar of the chart per day: a period of at most a (leap) year, a daylight-saving hour more allowed. Refinements
+  // also run after a field failed, on its raw text: only instants are compared.
+  .refine((query) => !(query.from instanceof Date && query.to instanceof Date) || query.to.getTime() - query.from.getTime() <= (MAX_PERIOD_DAYS * 24 + 1) * 3_600_000, {
     message: `must be at most ${MAX_PERIOD_DAYS} days after from`,
     path: ['to'],
   });
