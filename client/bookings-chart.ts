@@ -134,7 +134,7 @@ function patterns(): SVGElement {
 
 function fillDays(table: HTMLTableElement, days: readonly Day[]): void {
   const cell = (content: string | number) => element('td', {}, [document.createTextNode(String(content))]);
-  table.tBodies[0]!.replaceChildren(
+  table.tBodies[0].replaceChildren(
     ...days.map((day) => {
       const row = element('tr', {}, [
         element('th', { scope: 'row' }, [document.createTextNode(day.day)]),

@@ -61,7 +61,7 @@ describe('/_fake control API', () => {
     expect(invitee.payment).toEqual(payment);
     const read = await call(fake, invitee.uri);
     expect(inviteeSchema.parse((read.body as { resource: unknown }).resource).payment).toEqual(invitee.payment);
-    const delivered = webhookEnvelopeSchema.parse(JSON.parse(receiver.received[0]!.rawBody.toString()));
+    const delivered = webhookEnvelopeSchema.parse(JSON.parse(receiver.received[0].rawBody.toString()));
     expect(delivered.payload.payment).toEqual(invitee.payment);
 
     const { newInvitee } = await fake.rescheduleInvitee(invitee.uri, { startTime: '2026-03-11T14:00:00Z' }, { deliver: false });
