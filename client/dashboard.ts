@@ -10,9 +10,10 @@ import type { Json } from '../src/broadcaster/protocol';
 import type { Dashboard } from '../src/receiver/dashboard/dashboard-data';
 import type { BusinessFigures } from '../src/database/business-counters';
 import { LiveClient, type StateChange } from '../src/receiver/dashboard/live-client';
+import { renderBookingsChart } from './bookings-chart';
 import { ConnectionPanel, pageQuery } from './connection-panel';
 import { DeliveryLog } from './delivery-log';
-import { when } from './format';
+import { money, when } from './format';
 
 type DashboardData = Json<Dashboard>;
 
@@ -83,6 +84,17 @@ function render(dashboard: DashboardData): void {
   });
   text('#business-timezone', dashboard.business.timezone);
   fillTable('#business', periods, 'No figures.', ({ label, figures }) => businessRow(label, figures), ({ key }) => key);
+  // The chosen period's (else the last 30 days') event types and days.
+  const chosen = dashboard.business.range ?? dashboard.business.last30Days;
+  text('#event-types-period', dashboard.business.range ? 'the chosen period' : 'the last 30 days');
+  fillTable('#event-types', chosen.byEventType, 'No meetings.', (type) => [
+    cell(type.name ?? type.eventTypeUri),
+    cell(type.booked),
+    cell(type.held),
+    cell(money(type.bookedRevenue)),
+    cell(money(type.heldRevenue)),
+  ]);
+  renderBookingsChart(document.querySelector('#bookings-chart')!, document.querySelector('#bookings-chart-data')!, dashboard.business.daily.days);
 
   fillTable('#meetings', dashboard.upcomingMeetings, 'No upcoming meetings.', (meeting) => [
     cell(when(meeting.startTime)),
@@ -112,7 +124,8 @@ function businessRow(label: string, figures: Json<BusinessFigures>): HTMLTableCe
     metricCell('rescheduled', figures.rescheduled),
     metricCell('no-show', figures.noShow),
     metricCell('held-rate', heldRate),
-    metricCell('revenue', figures.revenue.toLocaleString(undefined, { maximumFractionDigits: 2 })),
+    metricCell('booked-revenue', money(figures.bookedRevenue)),
+    metricCell('held-revenue', money(figures.heldRevenue)),
   ];
 }
 

@@ -4,7 +4,7 @@
  */
 import Router from '@koa/router';
 import { z } from 'zod';
-import { cancellationSchema, locationSchema, trackingSchema, WEBHOOK_EVENTS } from '../src/calendly/schemas';
+import { cancellationSchema, locationSchema, PAYMENT_CURRENCIES, paymentSchema, trackingSchema, WEBHOOK_EVENTS } from '../src/calendly/schemas';
 import { InvalidOperationError, UnknownRecordError } from './errors';
 import { OAuthError } from './oauth';
 import { readJsonBody } from './request-body';
@@ -30,6 +30,15 @@ const bookingRequest = z.object({
   host: z.object({ name: z.string().min(1), email: z.string().min(1) }).optional(),
   hostUri: z.url().optional(),
   organization: z.url().optional(),
+  payment: z
+    .object({
+      amount: paymentSchema.shape.amount,
+      currency: z.enum(PAYMENT_CURRENCIES),
+      provider: z.enum(['stripe', 'paypal']).optional(),
+      successful: z.boolean().optional(),
+      terms: z.string().nullable().optional(),
+    })
+    .optional(),
   deliver,
 });
 

@@ -5,11 +5,13 @@ import type {
   Invitee,
   InviteePayload,
   Location,
+  Payment,
   QuestionAndAnswer,
   ScheduledEvent,
   Tracking,
   User,
 } from '../src/calendly/schemas';
+import type { PaymentInput } from './types';
 
 export function slugOf(name: string): string {
   return name
@@ -126,6 +128,7 @@ export interface InviteeFields {
   tracking: Partial<Tracking>;
   textReminderNumber: string | null;
   oldInvitee: string | null;
+  payment: Payment | null;
   now: string;
 }
 
@@ -162,7 +165,7 @@ export function newInvitee(fields: InviteeFields): Invitee {
     cancel_url: `https://calendly.com/cancellations/${fields.uuid}`,
     reschedule_url: `https://calendly.com/reschedulings/${fields.uuid}`,
     routing_form_submission: null,
-    payment: null,
+    payment: fields.payment,
     no_show: null,
     reconfirmation: null,
     scheduling_method: null,
@@ -177,6 +180,19 @@ export function newCancellation(
   now: string,
 ): Cancellation {
   return { canceled_by: canceledBy, reason, canceler_type: cancelerType, created_at: now };
+}
+
+/** Calendly's form of a payment taken at booking, with an id as its provider would give it. */
+export function newPayment(input: PaymentInput): Payment {
+  const provider = input.provider ?? 'stripe';
+  return {
+    external_id: provider === 'stripe' ? `ch_${randomBytes(12).toString('hex')}` : randomBytes(8).toString('hex').toUpperCase(),
+    provider,
+    amount: input.amount,
+    currency: input.currency,
+    terms: input.terms ?? null,
+    successful: input.successful ?? true,
+  };
 }
 
 /** The webhook's `scheduled_event` lacks the REST-only `calendar_event` and membership buffers. */

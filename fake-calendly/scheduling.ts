@@ -16,6 +16,7 @@ import {
   nameFromEmail,
   newCancellation,
   newInvitee,
+  newPayment,
   newScheduledEvent,
   zoomLocation,
   type InviteeFields,
@@ -69,6 +70,7 @@ export class Scheduling {
       tracking: input.tracking ?? {},
       textReminderNumber: input.textReminderNumber ?? null,
       oldInvitee: null,
+      payment: input.payment ? newPayment(input.payment) : null,
       now,
     });
     if (input.eventUri) {
@@ -115,6 +117,8 @@ export class Scheduling {
       tracking: oldInvitee.tracking,
       textReminderNumber: oldInvitee.text_reminder_number,
       oldInvitee: oldInvitee.uri,
+      // What was paid for the old time is carried to the new one.
+      payment: oldInvitee.payment ? structuredClone(oldInvitee.payment) : null,
       now,
     });
     oldInvitee.rescheduled = true;

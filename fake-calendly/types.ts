@@ -2,6 +2,7 @@ import type {
   Cancellation,
   Invitee,
   Location,
+  Payment,
   ScheduledEvent,
   Tracking,
   User,
@@ -104,7 +105,11 @@ export interface BookingInput {
   hostUri?: string;
   /** Default: the default organization (`FakeCalendly.organizationUri`), or the organization of `hostUri`. */
   organization?: string;
+  /** A paid booking: the invitee's `payment` (default provider stripe, successful, no terms); a reschedule keeps it. */
+  payment?: PaymentInput;
 }
+
+export type PaymentInput = Pick<Payment, 'amount' | 'currency'> & Partial<Pick<Payment, 'provider' | 'successful' | 'terms'>>;
 
 export interface CancelInput {
   /** The canceler's name; default the invitee's (or the host's when cancelerType is host). */

@@ -700,14 +700,23 @@ const schedules = section({
 
 const revenue = section({
   title: 'Revenue',
-  description: "What a held meeting is worth, for the dashboard's revenue (a number, no currency).",
+  description:
+    "What a meeting is worth in the business counters' booked and held revenue when its invitee made no successful Calendly payment (a paid meeting is worth its payment, in the payment's currency).",
   variables: {
+    REVENUE_CURRENCY: z
+      .string()
+      .trim()
+      .default('USD')
+      .refine((value) => /^[A-Z]{3}$/.test(value) && Intl.supportedValuesOf('currency').includes(value), {
+        message: 'must be an ISO 4217 currency code in capitals, e.g. REVENUE_CURRENCY=EUR',
+      })
+      .meta({ description: 'the currency of `REVENUE_PER_BOOKING` and `REVENUE_BY_EVENT_TYPE` (ISO 4217 code); amounts in other currencies are never converted' }),
     REVENUE_PER_BOOKING: z
       .string()
       .default('0')
       .refine((value) => AMOUNT.test(value.trim()), { message: 'must be a number without currency, e.g. REVENUE_PER_BOOKING=150 or 49.90' })
       .transform(Number)
-      .meta({ description: 'what a held meeting is worth when its event type is not in `REVENUE_BY_EVENT_TYPE`' }),
+      .meta({ description: 'what a meeting without a successful payment is worth when its event type is not in `REVENUE_BY_EVENT_TYPE`, in `REVENUE_CURRENCY`' }),
     REVENUE_BY_EVENT_TYPE: z
       .string()
       .default('')
@@ -723,9 +732,9 @@ const revenue = section({
         ),
       )
       .refine((rates) => new Set(rates.map((rate) => rate.eventTypeUri)).size === rates.length, { message: 'names an event type twice' })
-      .meta({ description: 'the worth of meetings of some event types: `<event type URI>=<amount>`, comma-separated' }),
+      .meta({ description: 'the worth of meetings of some event types without a successful payment: `<event type URI>=<amount>`, comma-separated, in `REVENUE_CURRENCY`' }),
   },
-  build: (e) => ({ revenue: { perBooking: e.REVENUE_PER_BOOKING, byEventType: e.REVENUE_BY_EVENT_TYPE } }),
+  build: (e) => ({ revenue: { currency: e.REVENUE_CURRENCY, perBooking: e.REVENUE_PER_BOOKING, byEventType: e.REVENUE_BY_EVENT_TYPE } }),
 });
 
 const metrics = section({

@@ -64,6 +64,27 @@ export const cancellationSchema = z.object({
 });
 export type Cancellation = z.infer<typeof cancellationSchema>;
 
+/** The currencies Calendly documents for a payment; `paymentSchema` accepts any ISO 4217 code, should it add one. */
+export const PAYMENT_CURRENCIES = ['AUD', 'CAD', 'EUR', 'GBP', 'USD'] as const;
+
+/**
+ * The invitee's payment (null unless the event type takes payments). `amount` is documented as a float and seen as a
+ * number or a decimal string; it is kept as given and stored as a numeric. Bounded, so that a broken or hostile
+ * amount cannot overflow the sums of the business counters.
+ */
+export const paymentSchema = z.looseObject({
+  external_id: z.string(),
+  provider: z.string().min(1).max(50).meta({ description: '`stripe` or `paypal`' }),
+  amount: z.union([
+    z.number().min(0).max(1e12),
+    z.string().regex(/^\d{1,12}(\.\d{1,6})?$/, 'must be a decimal amount, e.g. 49.90'),
+  ]),
+  currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code, e.g. USD'),
+  terms: nullableString,
+  successful: z.boolean(),
+});
+export type Payment = z.infer<typeof paymentSchema>;
+
 /** One of physical, zoom, google_conference, ... keyed by `type`; stored as given. */
 export const locationSchema = z.looseObject({ type: z.string() });
 export type Location = z.infer<typeof locationSchema>;
@@ -117,7 +138,9 @@ const inviteeFields = {
   cancel_url: uri,
   reschedule_url: uri,
   routing_form_submission: uri.nullable(),
-  payment: z.looseObject({}).nullable(),
+  // A payment of a shape not documented (a new field type, say) must not cost the booking: it is read as none, and the
+  // meeting is valued from the configured amounts.
+  payment: paymentSchema.nullable().catch(null),
   no_show: z.object({ uri, created_at: timestamp }).nullable(),
   reconfirmation: z.looseObject({}).nullable(),
   scheduling_method: nullableString.optional(),

@@ -46,6 +46,16 @@ export function meetingView(meeting: Meeting) {
     newInviteeUri: meeting.newInviteeUri,
     noShowAt: meeting.noShowAt,
     bookedAt: meeting.bookedAt,
+    payment:
+      meeting.paymentAmount !== null && meeting.paymentCurrency !== null && meeting.paymentSuccessful !== null
+        ? {
+            provider: meeting.paymentProvider,
+            externalId: meeting.paymentExternalId,
+            amount: Number(meeting.paymentAmount),
+            currency: meeting.paymentCurrency,
+            successful: meeting.paymentSuccessful,
+          }
+        : null,
     organization: meeting.organization,
     workflowId: workflowIdOf(meeting),
     lead: { id: meeting.lead.id, email: meeting.lead.email, name: meeting.lead.name },

@@ -78,7 +78,18 @@ export const leadSchema = z
   })
   .meta({ id: 'Lead', description: 'A person who booked: one per organization and email address (case-insensitive).' });
 
-export const meetingSchema = z
+/** An amount in one currency; currencies are never converted. */
+const moneySchema = z
+  .object({
+    currency: z.string().meta({ description: 'ISO 4217 code.' }),
+    amount: z.number().min(0).meta({ description: 'In the currency\'s major unit, e.g. 49.9.' }),
+  })
+  .meta({ id: 'Money' });
+/** Amounts side by side, one per currency (by code), none of zero. */
+const amounts = z.array(moneySchema);
+
+/** A meeting as the live events carry it (src/database/views.ts); the read API adds its `value`. */
+const meetingEventSchema = z
   .object({
     id: z.uuid(),
     inviteeUri: z.url().meta({ description: "Calendly's invitee URI: the identity of a meeting." }),
@@ -102,9 +113,31 @@ export const meetingSchema = z
     newInviteeUri: z.url().nullable(),
     noShowAt: timestamp.nullable(),
     bookedAt: timestamp,
+    payment: z
+      .object({
+        provider: nullableText.meta({ description: '`stripe` or `paypal`.' }),
+        externalId: nullableText.meta({ description: "The payment's id at its provider." }),
+        amount: z.number().min(0),
+        currency: z.string().meta({ description: 'ISO 4217 code.' }),
+        successful: z.boolean(),
+      })
+      .nullable()
+      .meta({ description: "The invitee's Calendly payment; null unless the event type takes payments." }),
     organization: nullableText.meta({ description: "The Calendly organization URI the meeting belongs to." }),
     workflowId: z.string().meta({ description: "The meeting's reminder workflow in Temporal." }),
     lead: z.object({ id: z.uuid(), email: z.string(), name: z.string() }),
+  })
+;
+
+export const meetingSchema = meetingEventSchema
+  .extend({
+    value: moneySchema
+      .extend({
+        source: z.enum(['payment', 'event_type', 'per_booking']).meta({
+          description: '`payment`: its successful payment; else `REVENUE_BY_EVENT_TYPE` (`event_type`) or `REVENUE_PER_BOOKING` (`per_booking`), in `REVENUE_CURRENCY`.',
+        }),
+      })
+      .meta({ description: 'What the meeting is worth in the business counters.' }),
   })
   .meta({ id: 'Meeting', description: "One invitee's place in one scheduled Calendly event." });
 
@@ -132,14 +165,24 @@ function isTimeZone(value: string): boolean {
   }
 }
 
+const MAX_PERIOD_DAYS = 366;
+
 export const dashboardQuerySchema = z
   .object({
     tz: timeZone.default('UTC').meta({ description: 'Where days start for the business counters (IANA name); UTC by default.' }),
     from: instant.optional().meta({ description: 'Start of the chosen period of the business counters (ISO 8601 with offset), with `to`.' }),
-    to: instant.optional().meta({ description: 'End of the chosen period, exclusive.' }),
+    to: instant.optional().meta({ description: 'End of the chosen period, exclusive; at most 366 days after `from`.' }),
   })
   .refine((query) => (query.from === undefined) === (query.to === undefined), { message: 'from and to go together', path: ['to'] })
-  .refine((query) => !query.from || !query.to || query.from < query.to, { message: 'must be after from', path: ['to'] });
+  .refine((query) => !query.from || !query.to || query.from < query.to, { message: 'must be after from', path: ['to'] })
+  // One bar of the chart per day: a period of at most a (leap) year, a daylight-saving hour more allowed. Refinements
+  // also run after a field failed, on its raw text: only instants are compared.
+  .refine((query) => !(query.from instanceof Date && query.to instanceof Date) || query.to.getTime() - query.from.getTime() <= (MAX_PERIOD_DAYS * 24 + 1) * 3_600_000, {
+    message: `must be at most ${MAX_PERIOD_DAYS} days after from`,
+    path: ['to'],
+  });
+/** GET /api/business reads the same query. */
+export const businessQuerySchema = dashboardQuerySchema;
 
 const businessFiguresSchema = z
   .object({
@@ -156,27 +199,62 @@ const businessFiguresSchema = z
       .max(1)
       .nullable()
       .meta({ description: '`held` over the meetings of the period that are over (rescheduled ones count as their replacement); null when none is.' }),
-    revenue: z.number().min(0).meta({ description: 'What the held meetings are worth: REVENUE_BY_EVENT_TYPE, else REVENUE_PER_BOOKING each.' }),
+    bookedRevenue: amounts.meta({
+      description: 'What the meetings booked in the period and still booked are worth, per currency: a cancel lowers it, a moved meeting counts as its replacement.',
+    }),
+    heldRevenue: amounts.meta({ description: 'What the held meetings are worth, per currency.' }),
+    byEventType: z
+      .array(
+        z.object({
+          eventTypeUri: z.string(),
+          name: nullableText.meta({ description: 'The name of its latest meeting of the period.' }),
+          booked: count,
+          held: count,
+          bookedRevenue: amounts,
+          heldRevenue: amounts,
+        }),
+      )
+      .meta({ description: 'The event types with a meeting booked or held in the period, most such meetings first (at most 50).' }),
   })
   .meta({ id: 'BusinessFigures' });
+
+export const businessSchema = z
+  .object({
+    timezone: z.string().meta({ description: 'Where the days of the periods start: `tz`, or UTC.' }),
+    today: businessFiguresSchema,
+    last7Days: businessFiguresSchema,
+    last30Days: businessFiguresSchema,
+    range: businessFiguresSchema.nullable(),
+    daily: z
+      .object({
+        from: timestamp,
+        to: timestamp.meta({ description: 'Exclusive.' }),
+        days: z.array(
+          z.object({
+            day: z.iso.date().meta({ description: 'The local date in `timezone`.' }),
+            from: timestamp,
+            to: timestamp.meta({ description: 'Exclusive; the first and last day are cut at the period\'s ends.' }),
+            booked: count,
+            canceled: count,
+            noShow: count.meta({ description: 'Meetings starting that day whose invitee is marked as a no-show.' }),
+            bookedRevenue: amounts.meta({ description: "What the day's bookings still booked are worth, per currency." }),
+          }),
+        ),
+      })
+      .meta({ description: 'The `from`/`to` period day by day, else the last 30 days: the dashboard\'s chart.' }),
+  })
+  .meta({
+    id: 'Business',
+    description:
+      "Business counters of the token's organization (all organizations for an unbound token): today, today and the 6 " +
+      'or 29 days before, and the `from`/`to` period (`range`, null without one); and a period day by day.',
+  });
 
 export const dashboardSchema = z
   .object({
     organization: nullableText.meta({ description: "The token's organization; null for a token of all organizations." }),
     counts: z.object({ booked: count, canceled: count, rescheduled: count, noShow: count }),
-    business: z
-      .object({
-        timezone: z.string().meta({ description: 'Where the days of the periods start: `tz`, or UTC.' }),
-        today: businessFiguresSchema,
-        last7Days: businessFiguresSchema,
-        last30Days: businessFiguresSchema,
-        range: businessFiguresSchema.nullable(),
-      })
-      .meta({
-        description:
-          "Business counters of the token's organization (all organizations for an unbound token): today, today and the 6 " +
-          'or 29 days before, and the `from`/`to` period (`range`, null without one).',
-      }),
+    business: businessSchema,
     upcomingMeetings: z.array(
       z.object({
         id: z.uuid(),

@@ -52,6 +52,30 @@ describe('/_fake control API', () => {
     expect(receiver.received).toHaveLength(4);
   });
 
+  it('books a paid meeting: the invitee, its payload and its replacement carry the payment as Calendly documents it', async () => {
+    await subscribe(fake, receiver.url, ['invitee.created'], { signing_key: 'k' });
+    const booking = await control('/bookings', { email: 'p@example.com', startTime: '2026-03-10T14:00:00Z', payment: { amount: 49.9, currency: 'EUR' } });
+    expect(booking.status).toBe(201);
+    const { invitee } = booked.parse(booking.body);
+    const payment = { external_id: expect.stringMatching(/^ch_/), provider: 'stripe', amount: 49.9, currency: 'EUR', terms: null, successful: true };
+    expect(invitee.payment).toEqual(payment);
+    const read = await call(fake, invitee.uri);
+    expect(inviteeSchema.parse((read.body as { resource: unknown }).resource).payment).toEqual(invitee.payment);
+    const delivered = webhookEnvelopeSchema.parse(JSON.parse(receiver.received[0].rawBody.toString()));
+    expect(delivered.payload.payment).toEqual(invitee.payment);
+
+    const { newInvitee } = await fake.rescheduleInvitee(invitee.uri, { startTime: '2026-03-11T14:00:00Z' }, { deliver: false });
+    expect(newInvitee.payment).toEqual(invitee.payment);
+
+    const paypal = await fake.bookMeeting({ email: 'q@example.com', startTime: '2026-03-10T15:00:00Z', payment: { amount: '120.50', currency: 'GBP', provider: 'paypal', successful: false } });
+    expect(paypal.invitee.payment).toMatchObject({ provider: 'paypal', amount: '120.50', currency: 'GBP', successful: false });
+    const unpaid = await fake.bookMeeting({ email: 'r@example.com', startTime: '2026-03-10T16:00:00Z' });
+    expect(unpaid.invitee.payment).toBeNull();
+
+    const refused = await control('/bookings', { email: 'p@example.com', startTime: '2026-03-10T14:00:00Z', payment: { amount: 5, currency: 'XYZ' } });
+    expect(refused).toMatchObject({ status: 400, body: { details: [expect.objectContaining({ parameter: 'payment.currency' })] } });
+  });
+
   it('disables a subscription', async () => {
     const subscription = await subscribe(fake, receiver.url, ['invitee.created']);
     const response = await control('/subscriptions/disable', { uri: subscription.uri });

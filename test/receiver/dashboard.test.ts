@@ -108,7 +108,7 @@ it('shows a token bound to an organization only its meetings and its own deliver
   const body = await dashboard(BOUND_TOKEN);
   expect(body.organization).toBe(ORGANIZATION);
   expect(body.counts).toEqual({ booked: 1, canceled: 0, rescheduled: 0, noShow: 0 });
-  const bookedOnly = { booked: 1, canceled: 0, rescheduled: 0, noShow: 0, held: 0, heldRate: null, revenue: 0 };
+  const bookedOnly = { booked: 1, canceled: 0, rescheduled: 0, noShow: 0, held: 0, heldRate: null, bookedRevenue: [], heldRevenue: [] };
   expect(body.business).toMatchObject({ timezone: 'UTC', today: bookedOnly, last7Days: bookedOnly, last30Days: bookedOnly, range: null });
   expect(body.upcomingMeetings.map((meeting: { workflowId: string }) => meeting.workflowId)).toEqual([meetingWorkflowId(inviteeUri, PERSONAL_TOKEN_CONNECTION_ID)]);
   // Its meeting was moved to it by hand: every delivery of this file belongs to another organization or to none.

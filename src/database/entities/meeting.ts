@@ -38,6 +38,12 @@ export interface Meeting {
   /** when the latest no-show mark or unmark happened in Calendly: an older one arriving late is ignored */
   noShowChangedAt: Date | null;
   bookedAt: Date;
+  /** the invitee's Calendly payment, null without one; `paymentAmount` is a numeric, as text (exact) */
+  paymentProvider: string | null;
+  paymentExternalId: string | null;
+  paymentAmount: string | null;
+  paymentCurrency: string | null;
+  paymentSuccessful: boolean | null;
   /** Calendly's latest updated_at of invitee and event: an older read never overwrites a newer one */
   calendlyUpdatedAt: Date;
   /** the organization of ours it belongs to; with inviteeUri, the identity of a meeting (never changed once stored) */
@@ -94,6 +100,11 @@ export const MeetingSchema = new EntitySchema<Meeting>({
     noShowAt: { ...timestamptz, nullable: true },
     noShowChangedAt: { ...timestamptz, nullable: true },
     bookedAt: timestamptz,
+    paymentProvider: nullableText,
+    paymentExternalId: nullableText,
+    paymentAmount: { type: 'decimal', columnType: 'numeric', nullable: true },
+    paymentCurrency: nullableText,
+    paymentSuccessful: { type: 'boolean', nullable: true },
     calendlyUpdatedAt: timestamptz,
     organization: { ...nullableText, index: true },
     workflowId: nullableText,
