@@ -88,6 +88,7 @@ export async function upsertMeeting(
     bookedAt: invitee.created_at,
     calendlyUpdatedAt: latest(invitee.updated_at, event.updated_at),
     organization,
+    routingFormSubmissionUri: invitee.routing_form_submission,
     workflowId: meetingWorkflowId(invitee.uri, connectionId),
     lead: leadId,
   };
