@@ -110,6 +110,7 @@ function render(dashboard: DashboardData): void {
 
 function businessRow(label: string, figures: Json<BusinessFigures>): HTMLTableCellElement[] {
   const heldRate = figures.heldRate === null ? '—' : `${Math.round(figures.heldRate * 100)}% (${figures.held} held)`;
+  const bookingRate = figures.bookingRate === null ? '—' : `${Math.round(figures.bookingRate * 100)}% (${figures.bookedFromForms} of ${figures.formSubmissions} forms)`;
   return [
     element('th', { scope: 'row' }, [document.createTextNode(label)]) as HTMLTableCellElement,
     metricCell('booked', figures.booked),
@@ -117,6 +118,7 @@ function businessRow(label: string, figures: Json<BusinessFigures>): HTMLTableCe
     metricCell('rescheduled', figures.rescheduled),
     metricCell('no-show', figures.noShow),
     metricCell('held-rate', heldRate),
+    metricCell('booking-rate', bookingRate),
     metricCell('revenue', figures.revenue.toLocaleString(undefined, { maximumFractionDigits: 2 })),
   ];
 }

@@ -7,9 +7,10 @@
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
+import { formFiguresOf, type FormFigures } from './routing-form-submissions';
 import { integer, oneOf, queryRows, rowShape, text, timestamp } from './rows';
 
-export interface BusinessFigures {
+export interface BusinessFigures extends FormFigures {
   from: Date;
   /** exclusive */
   to: Date;
@@ -104,7 +105,9 @@ export async function businessCounters(em: EntityManager, query: BusinessCounter
       ...(organization === undefined ? [] : [organization]),
     ],
   );
-  const figures = new Map(rows.map((row) => [row.period, figuresOf(row)]));
+  // The booking rate of the same periods, from the routing form submissions (src/database/routing-form-submissions.ts).
+  const forms = await formFiguresOf(em, organization, rows.map((row) => ({ from: row.fromAt, to: row.toAt })));
+  const figures = new Map(rows.map((row, index) => [row.period, { ...figuresOf(row), ...forms[index] }]));
   return {
     timezone,
     today: figures.get('today')!,
@@ -114,7 +117,7 @@ export async function businessCounters(em: EntityManager, query: BusinessCounter
   };
 }
 
-function figuresOf(row: ReturnType<typeof figuresRow.read>): BusinessFigures {
+function figuresOf(row: ReturnType<typeof figuresRow.read>): Omit<BusinessFigures, keyof FormFigures> {
   return {
     from: row.fromAt,
     to: row.toAt,
