@@ -106,8 +106,8 @@ export async function saveRoutingFormSubmission(
   return em.transactional(async (tx) => {
     // The lead's lock is the one saveBookings takes: a booking and a submission of one person are written in turn.
     const keys = [`submission:${organization}:${submission.uri}`, ...(formLead ? [`lead:${organization}:${emailKeyOf(formLead.email)}`] : [])];
-    await tx.execute('select pg_advisory_xact_lock(hashtext(key)) from unnest(?::text[]) with ordinality as locks(key, position) order by position', [
-      keys.sort(),
+    await tx.execute('select pg_advisory_xact_lock(hashtext(key)) from jsonb_array_elements_text(?::jsonb) with ordinality as locks(key, position) order by position', [
+      JSON.stringify(keys.sort()),
     ]);
     const leadChange = formLead ? await upsertLeadFromForm(tx, formLead, organization) : undefined;
     const lead: Lead | undefined = leadChange?.lead;
