@@ -61,7 +61,7 @@ it('counts today, the last 7 and 30 days of one organization, by when each thing
     noShow: 0,
     held: 1,
     heldRate: 1,
-    revenue: 100,
+    revenue: 100, formSubmissions: 0, bookedFromForms: 0, bookingRate: null,
   });
   // Over: the held ones of the 10th and 8th, the canceled one of the 9th, the no-show of the 6th; not the moved one.
   expect(figures.last7Days).toEqual({
@@ -73,7 +73,7 @@ it('counts today, the last 7 and 30 days of one organization, by when each thing
     noShow: 1,
     held: 2,
     heldRate: 0.5,
-    revenue: 120,
+    revenue: 120, formSubmissions: 0, bookedFromForms: 0, bookingRate: null,
   });
   expect(figures.last30Days).toEqual({
     from: new Date('2030-02-09T00:00:00.000Z'),
@@ -84,7 +84,7 @@ it('counts today, the last 7 and 30 days of one organization, by when each thing
     noShow: 1,
     held: 2,
     heldRate: 0.5,
-    revenue: 120,
+    revenue: 120, formSubmissions: 0, bookedFromForms: 0, bookingRate: null,
   });
   expect(figures.range).toBeNull();
 });
@@ -112,7 +112,7 @@ it('counts a chosen period, its end excluded', async () => {
     noShow: 0,
     held: 0,
     heldRate: null,
-    revenue: 0,
+    revenue: 0, formSubmissions: 0, bookedFromForms: 0, bookingRate: null,
   });
   const through = { from: range.from, to: new Date('2030-03-02T09:00:00.001Z') };
   expect((await counters(organization, { range: through })).range).toMatchObject({ booked: 2, rescheduled: 1 });

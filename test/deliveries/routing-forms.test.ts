@@ -9,8 +9,10 @@ import { randomUUID } from 'node:crypto';
 import { ROUTING_FORM_EVENT, HANDLED_EVENTS, SUBSCRIBED_EVENTS } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { listRoutingFormSubmissions } from '../../src/database/routing-form-submissions';
+import { parseDelivery, workflowIdFor } from '../../src/deliveries/parse';
 import { connectionWorkflowIds } from '../../src/workflow-ids';
 import { openEventStream } from '../support/event-stream';
+import { recordHistory } from '../support/histories';
 import { completeConnect, signingKeyOf } from '../support/oauth-flow';
 import { eventually, oauthEnvironment, startTestSystem, type TestSystem } from '../support/system';
 
@@ -109,6 +111,8 @@ it('makes a signed submission without a booking the lead of its organization onl
 
   // A redelivery of the same submission is a duplicate: one submission, one announcement.
   const [sent] = system.fake.deliveryLog().filter((attempt) => attempt.event === ROUTING_FORM_EVENT && attempt.body.includes(submission.uri));
+  const workflowId = workflowIdFor(parseDelivery(Buffer.from(sent.body), system.fake.url, acme.id).delivery.dedupKey);
+  await recordHistory(system.temporal, 'routing-form-submission.json', workflowId);
   const key = await signingKeyOf(system, acme.id);
   const again = await fetch(sent.url, {
     method: 'POST',
