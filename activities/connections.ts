@@ -19,6 +19,7 @@ import { connectionScheduleIds, connectionWorkflowIds } from '../src/workflow-id
 import { accountScheduleOptions } from './account-schedules';
 import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
+import { recordRoutingFormsOf } from './routing-forms';
 
 export interface ConnectionActivityDependencies {
   orm: MikroORM;
@@ -47,6 +48,7 @@ export function createConnectionActivities(
             return 'deleted';
           }
           await recordWebhookState(orm.em.fork(), connectionId, 'active', result.subscription?.uri ?? null, null);
+          if (result.subscription) await recordRoutingFormsOf(orm, connectionId, result.subscription);
           return 'active';
         } catch (error) {
           // Webhooks need a paid Calendly plan; its bookings still come in through the reconcile schedule.

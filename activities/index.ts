@@ -18,6 +18,7 @@ import { createDeliveryLogActivities } from './delivery-log';
 import { createOutboundWebhookActivities } from './outbound-webhooks';
 import { createReminderActivities, type ReminderSettings } from './reminders';
 import { createRetentionActivities } from './retention';
+import { createRoutingFormActivities } from './routing-forms';
 import { createSubscriptionActivities } from './subscriptions';
 
 export interface ActivityDependencies {
@@ -44,6 +45,7 @@ export function createActivities({ orm, personalToken, connections, temporal, ta
     ...createCalendlyActivities(accounts),
     ...createBookingActivities(orm, accounts),
     ...createDeliveryLogActivities(orm),
+    ...createRoutingFormActivities(orm, accounts),
     ...createReminderActivities(orm, accounts, temporal, taskQueue, reminders, destinations),
     ...createSubscriptionActivities({ orm, accounts, temporal, taskQueue }),
     ...createConnectionActivities({ orm, accounts, temporal, taskQueue, schedules, connect: connections?.connect }),

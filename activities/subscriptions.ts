@@ -5,9 +5,10 @@
 import { heartbeat, log, sleep } from '@temporalio/activity';
 import type { MikroORM } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
+import type { WebhookSubscription } from '../src/calendly/schemas';
 import type { Activities, BackfillWindow, ConnectionRef, ReconnectResult, SubscriptionInspection, SyncSummary } from '../src/contract';
 import { recordedConnectionId } from '../src/workflow-ids';
-import { recordSyncProgress, recordWebhookState } from '../src/database/connections';
+import { findConnection, recordSyncProgress, recordWebhookState } from '../src/database/connections';
 import { syncBookings } from '../src/deliveries/backfill';
 import { organizationLabel } from '../src/metrics';
 import { inspectSubscriptions } from '../src/subscriptions/inspection';
@@ -15,6 +16,7 @@ import { reconnectSubscription } from '../src/subscriptions/reconnect';
 import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
 import { subscriptionProblems } from './metrics';
+import { recordRoutingFormsOf, syncRoutingForms } from './routing-forms';
 
 export interface SubscriptionActivityDependencies {
   orm: MikroORM;
@@ -34,23 +36,30 @@ export function createSubscriptionActivities({
    * records it too). Only the good news: a failure keeps the state its set-up recorded (e.g. upgrade_required).
    * Best effort: the check does not fail for a database that cannot take it now.
    */
-  async function recordActive(connectionId: string, subscriptionUri: string): Promise<void> {
+  async function recordActive(connectionId: string, subscription: WebhookSubscription): Promise<void> {
     try {
-      await recordWebhookState(orm.em.fork(), connectionId, 'active', subscriptionUri, null);
+      await recordWebhookState(orm.em.fork(), connectionId, 'active', subscription.uri, null);
+      await recordRoutingFormsOf(orm, connectionId, subscription);
     } catch (error) {
       log.warn('The webhook state could not be recorded on the connection', { connectionId, error: (error as Error).message });
     }
+  }
+
+  /** Refused before: the check keeps a subscription without the routing form event rather than be refused again. */
+  async function routingFormsRefused(connectionId: string): Promise<boolean> {
+    return (await findConnection(orm.em.fork(), connectionId))?.routingForms === 'unavailable';
   }
 
   return {
     async inspectWebhookSubscription(connection: ConnectionRef | undefined): Promise<SubscriptionInspection> {
       const { inspection, organization, connectionId } = await withActivityFailures(async () => {
         const { calendly, target, organization, connectionId } = await accounts.of(connection?.connectionId);
-        return { inspection: await inspectSubscriptions(calendly, target.callbackUrl), organization, connectionId };
+        const withoutRoutingForms = await routingFormsRefused(connectionId);
+        return { inspection: await inspectSubscriptions(calendly, target.callbackUrl, withoutRoutingForms), organization, connectionId };
       });
       const labels = { organization: organizationLabel(organization) };
       for (const problem of inspection.problems) subscriptionProblems.inc({ problem, ...labels });
-      if (inspection.ours && !inspection.repairable) await recordActive(connectionId, inspection.ours.uri);
+      if (inspection.ours && !inspection.repairable) await recordActive(connectionId, inspection.ours);
       return inspection;
     },
 
@@ -58,8 +67,9 @@ export function createSubscriptionActivities({
     async repairWebhookSubscription(connection: ConnectionRef | undefined): Promise<ReconnectResult> {
       return await withActivityFailures(async () => {
         const { calendly, target, connectionId } = await accounts.of(connection?.connectionId);
-        const result = await reconnectSubscription({ calendly, target, removeOthers: false, report: (line) => void log.info(line) });
-        if (result.subscription) await recordActive(connectionId, result.subscription.uri);
+        const withoutRoutingForms = await routingFormsRefused(connectionId);
+        const result = await reconnectSubscription({ calendly, target, removeOthers: false, withoutRoutingForms, report: (line) => void log.info(line) });
+        if (result.subscription) await recordActive(connectionId, result.subscription);
         return result;
       });
     },
@@ -74,25 +84,25 @@ export function createSubscriptionActivities({
       let pending = Promise.resolve();
       try {
         await progress('running', { message: 'starting' });
-        const summary = await withActivityFailures(async () =>
-          syncBookings({
-            calendly: (await accounts.of(connectionId)).calendly,
-            connectionId,
-            temporal,
-            taskQueue,
-            window: { from: new Date(from), to: new Date(to) },
-            report(line) {
-              heartbeat();
-              log.info(line, { connectionId });
-              // Page lines are the progress people watch; one write at a time, never blocking the sync.
-              if (line.startsWith('Page ')) pending = pending.then(() => progress('running', { message: line })).catch(() => undefined);
-            },
-            async sleep(ms) {
-              heartbeat();
-              await sleep(ms);
-            },
-          }),
-        );
+        const report = (line: string) => {
+          heartbeat();
+          log.info(line, { connectionId });
+          // Page lines are the progress people watch; one write at a time, never blocking the sync.
+          if (line.startsWith('Page ')) pending = pending.then(() => progress('running', { message: line })).catch(() => undefined);
+        };
+        const wait = async (ms: number) => {
+          heartbeat();
+          await sleep(ms);
+        };
+        const summary = await withActivityFailures(async () => {
+          const { calendly, organization } = await accounts.of(connectionId);
+          const window = { from: new Date(from), to: new Date(to) };
+          const bookings = await syncBookings({ calendly, connectionId, temporal, taskQueue, window, report, sleep: wait });
+          const whenRateLimited = (seconds: number) => wait(seconds * 1000);
+          // Submissions made since the window's start: a booking made since then starts after it, so both read the same span.
+          const routingFormSubmissions = await syncRoutingForms(orm, connectionId, { calendly, organization, since: window.from, whenRateLimited, report });
+          return { ...bookings, routingFormSubmissions };
+        });
         await pending;
         await progress('idle', { message: 'done', ...summary }, { startedAt });
         return summary;

@@ -117,6 +117,7 @@ function render(dashboard: DashboardData): void {
 
 function businessRow(label: string, figures: Json<BusinessFigures>): HTMLTableCellElement[] {
   const heldRate = figures.heldRate === null ? '—' : `${Math.round(figures.heldRate * 100)}% (${figures.held} held)`;
+  const bookingRate = figures.bookingRate === null ? '—' : `${Math.round(figures.bookingRate * 100)}% (${figures.bookedFromForms} of ${figures.formSubmissions} forms)`;
   return [
     element('th', { scope: 'row' }, [document.createTextNode(label)]) as HTMLTableCellElement,
     metricCell('booked', figures.booked),
@@ -124,6 +125,7 @@ function businessRow(label: string, figures: Json<BusinessFigures>): HTMLTableCe
     metricCell('rescheduled', figures.rescheduled),
     metricCell('no-show', figures.noShow),
     metricCell('held-rate', heldRate),
+    metricCell('booking-rate', bookingRate),
     metricCell('booked-revenue', money(figures.bookedRevenue)),
     metricCell('held-revenue', money(figures.heldRevenue)),
   ];

@@ -85,6 +85,17 @@ const authorizeRequest = z.object({ authorizeUrl: z.url(), user: z.url() });
 const lifetimeRequest = z.object({ seconds: z.number().int().positive() });
 const expireRequest = z.object({ user: z.url().optional() });
 
+const routingFormRequest = z.object({
+  organization: z.url().optional(),
+  formName: z.string().min(1).optional(),
+  answers: z.array(z.object({ question: z.string(), answer: z.string() })),
+  tracking: trackingSchema.partial().optional(),
+  booking: bookingRequest.omit({ organization: true, eventUri: true, deliver: true }).optional(),
+  order: z.enum(['submission-first', 'booking-first']).optional(),
+  deliver,
+});
+const routingFormsAvailableRequest = z.object({ organization: z.url(), available: z.boolean() });
+
 const legacyBodyRequest = z.object({ event: z.enum(['invitee.created', 'invitee.canceled']), inviteeUri: z.url() });
 
 export function controlApiRouter(fake: FakeCalendly): Router {
@@ -141,6 +152,18 @@ export function controlApiRouter(fake: FakeCalendly): Router {
   router.post('/invitees/unmark-no-show', async (ctx) => {
     const { inviteeUri, deliver: send } = inviteeRequest.parse(await readJsonBody(ctx));
     ctx.body = await fake.unmarkNoShow(inviteeUri, { deliver: send });
+  });
+
+  router.post('/routing-form-submissions', async (ctx) => {
+    const { order, deliver: send, ...submission } = routingFormRequest.parse(await readJsonBody(ctx));
+    ctx.status = 201;
+    ctx.body = await fake.submitRoutingForm(submission, { order, deliver: send });
+  });
+
+  router.post('/organizations/routing-forms', async (ctx) => {
+    const { organization, available } = routingFormsAvailableRequest.parse(await readJsonBody(ctx));
+    fake.setRoutingFormsAvailable(organization, available);
+    ctx.status = 204;
   });
 
   router.post('/events/delete', async (ctx) => {

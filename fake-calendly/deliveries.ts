@@ -40,17 +40,34 @@ export class WebhookDeliveries {
     const jobs = this.listeners(notification).map((subscription) => ({
       subscription,
       event: notification.event,
-      body: this.envelope(notification, subscription.resource.creator ?? this.store.owner.uri),
+      body: this.envelope(notification.event, notification.payload, subscription.resource.creator ?? this.store.owner.uri),
       attempt: 1,
       closesWindowStartedAt: null,
     }));
     return Promise.all(jobs.map((job) => this.track(this.attempt(job))));
   }
 
+  /**
+   * An organization-wide notification (a routing form submission: Calendly allows its event in organization scope
+   * only): to the organization's active organization-scope subscriptions that list it.
+   */
+  deliverToOrganization(organizationUri: string, event: WebhookEventName, payload: object): Promise<DeliveryAttempt[]> {
+    const jobs = [...this.store.subscriptions.values()]
+      .filter(({ resource }) => resource.state === 'active' && resource.events.includes(event) && resource.organization === organizationUri && resource.scope === 'organization')
+      .map((subscription) => ({
+        subscription,
+        event,
+        body: this.envelope(event, payload, subscription.resource.creator ?? this.store.owner.uri),
+        attempt: 1,
+        closesWindowStartedAt: null,
+      }));
+    return Promise.all(jobs.map((job) => this.track(this.attempt(job))));
+  }
+
   /** The exact bytes and header Calendly would send, signed with `signingKey` at `t`. */
   signed(notification: Notification, signingKey: string, t = nowSeconds()): { body: string; signature: string } {
     const organization = this.store.organizationOf(notification.payload.scheduled_event);
-    const body = this.envelope(notification, this.store.ownerOf(organization).uri);
+    const body = this.envelope(notification.event, notification.payload, this.store.ownerOf(organization).uri);
     return { body, signature: signatureFor(body, signingKey, t) };
   }
 
@@ -84,12 +101,12 @@ export class WebhookDeliveries {
   }
 
   /** Key order follows Calendly's captures (alphabetical); the body is serialised once and never re-encoded. */
-  private envelope(notification: Notification, createdBy: string): string {
+  private envelope(event: WebhookEventName, payload: object, createdBy: string): string {
     return JSON.stringify({
       created_at: this.store.clock.nowWholeSecond(),
       created_by: createdBy,
-      event: notification.event,
-      payload: notification.payload,
+      event,
+      payload,
     });
   }
 

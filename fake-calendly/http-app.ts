@@ -11,6 +11,7 @@ import type { OAuthServer } from './oauth';
 import { oauthRouter } from './oauth-api';
 import type { RateLimiter } from './rate-limit';
 import { restApiRouter, type RestApiDependencies } from './rest-api';
+import { routingFormsRouter, type RoutingForms } from './routing-forms';
 import type { RequestLogEntry } from './types';
 import { webhookSubscriptionsRouter } from './webhook-subscriptions-api';
 
@@ -21,6 +22,7 @@ export interface HttpAppDependencies extends RestApiDependencies {
   faults: FaultInjector;
   requests: RequestLogEntry[];
   controlRouter: Router;
+  routingForms: RoutingForms;
 }
 
 async function answerErrors(ctx: Context, next: Next): Promise<void> {
@@ -87,6 +89,7 @@ export function createHttpApp(deps: HttpAppDependencies): Koa {
 
   app.use(restApiRouter(deps).routes());
   app.use(webhookSubscriptionsRouter(deps).routes());
+  app.use(routingFormsRouter(deps).routes());
   app.use(() => {
     throw notFound();
   });

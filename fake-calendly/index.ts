@@ -17,6 +17,7 @@ import { legacyWebhookBody } from './legacy';
 import { OAuthServer } from './oauth';
 import { Paginator } from './pagination';
 import { RateLimiter } from './rate-limit';
+import { RoutingForms } from './routing-forms';
 import { Scheduling, type Notification } from './scheduling';
 import { CalendlyStore } from './store';
 import type {
@@ -68,6 +69,7 @@ export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<F
 
   const store = new CalendlyStore(url);
   const scheduling = new Scheduling(store);
+  const routingForms = new RoutingForms(store);
   const deliveries = new WebhookDeliveries(store, options.deliveryRetry ?? DEFAULT_DELIVERY_RETRY);
   const faults = new FaultInjector(url);
   const requests: RequestLogEntry[] = [];
@@ -174,6 +176,27 @@ export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<F
       return { ...records, deliveries: await send([notification], opts) };
     },
 
+    async submitRoutingForm(input, opts) {
+      const organization = input.organization ?? store.organizationUri;
+      const form = routingForms.formFor(organization, input.formName ?? 'Contact us', input.answers.map((item) => item.question));
+      const submission = routingForms.submit(form, input.answers, input.tracking ?? {});
+      // Submitted first: the submission's own webhook names no submitter yet unless the booking's webhook went first.
+      const submitted = () => (opts?.deliver === false ? Promise.resolve([]) : deliveries.deliverToOrganization(organization, 'routing_form_submission.created', snapshot(submission)));
+      if (!input.booking) return { submission: snapshot(submission), booking: null, deliveries: await submitted() };
+      const attempts: DeliveryAttempt[] = [];
+      if (opts?.order !== 'booking-first') attempts.push(...(await submitted()));
+      const { event, invitee } = scheduling.book({ ...input.booking, organization });
+      invitee.routing_form_submission = submission.uri;
+      routingForms.booked(submission, invitee.uri, event.event_type);
+      attempts.push(...(await send([scheduling.notification('invitee.created', invitee)], opts)));
+      if (opts?.order === 'booking-first') attempts.push(...(await submitted()));
+      return { submission: snapshot(submission), booking: { event: snapshot(event), invitee: snapshot(invitee) }, deliveries: attempts };
+    },
+
+    setRoutingFormsAvailable(organizationUri, available) {
+      routingForms.setAvailable(organizationUri, available);
+    },
+
     webhookDelivery(event, inviteeUri, signingKey, t) {
       // The handled events are the invitee and no-show ones: the only payloads the fake builds.
       if (!(HANDLED_EVENTS as readonly WebhookEventName[]).includes(event)) {
@@ -236,6 +259,7 @@ export async function startFakeCalendly(options: FakeCalendlyOptions): Promise<F
     faults,
     requests,
     controlRouter: controlApiRouter(fake),
+    routingForms,
   });
   server.on('request', app.callback());
   return fake;

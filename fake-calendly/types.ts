@@ -3,6 +3,7 @@ import type {
   Invitee,
   Location,
   Payment,
+  RoutingFormSubmission,
   ScheduledEvent,
   Tracking,
   User,
@@ -149,6 +150,29 @@ export interface DeliveryAttempt {
   signature: string | null;
 }
 
+export interface RoutingFormSubmissionInput {
+  /** Default: the default organization. */
+  organization?: string;
+  /** The organization's form of this name (created on first use); default `Contact us`. */
+  formName?: string;
+  answers: { question: string; answer: string }[];
+  tracking?: Partial<Tracking>;
+  /** The submitter books right after (the booking's organization is the form's): the invitee names the submission. */
+  booking?: Omit<BookingInput, 'organization' | 'eventUri'>;
+}
+
+export interface RoutingFormSubmissionOptions extends DeliverOptions {
+  /** With a booking: whose webhook is sent first; default `submission-first` (submitted, then booked). */
+  order?: 'submission-first' | 'booking-first';
+}
+
+export interface RoutingFormSubmissionResult {
+  submission: RoutingFormSubmission;
+  /** the booking it led to, if any */
+  booking: { event: ScheduledEvent; invitee: Invitee } | null;
+  deliveries: DeliveryAttempt[];
+}
+
 /** REST `InviteeNoShow` resource. */
 export interface InviteeNoShow {
   uri: string;
@@ -239,6 +263,13 @@ export interface FakeCalendly {
   rescheduleInvitee(inviteeUri: string, input: RescheduleInput, opts?: RescheduleOptions): Promise<RescheduleResult>;
   markNoShow(inviteeUri: string, opts?: DeliverOptions): Promise<NoShowResult>;
   unmarkNoShow(inviteeUri: string, opts?: DeliverOptions): Promise<NoShowRemovalResult>;
+  /**
+   * Someone submits a routing form (and books, with `booking`): `routing_form_submission.created` goes to the
+   * organization's organization-scope subscriptions that list it.
+   */
+  submitRoutingForm(input: RoutingFormSubmissionInput, opts?: RoutingFormSubmissionOptions): Promise<RoutingFormSubmissionResult>;
+  /** false: the organization's tokens are refused routing forms (403), as without `routing_forms:read`. */
+  setRoutingFormsAvailable(organizationUri: string, available: boolean): void;
 
   webhookDelivery(
     event: WebhookEventName,

@@ -13,6 +13,7 @@ import type { OAuthServer } from './oauth';
 import type { Paginator } from './pagination';
 import { QueryReader } from './query';
 import { readJsonBody } from './request-body';
+import { routingFormsRefused, type RoutingForms } from './routing-forms';
 import type { CalendlyStore } from './store';
 
 export interface WebhookSubscriptionsApiDependencies {
@@ -20,6 +21,7 @@ export interface WebhookSubscriptionsApiDependencies {
   deliveries: WebhookDeliveries;
   paginator: Paginator;
   oauth: OAuthServer | null;
+  routingForms: RoutingForms;
 }
 
 /** Calendly's 403 on a free (Basic) plan: webhooks need Standard or higher. */
@@ -114,6 +116,7 @@ export function webhookSubscriptionsRouter({
   deliveries,
   paginator,
   oauth,
+  routingForms,
 }: WebhookSubscriptionsApiDependencies): Router {
   const router = new Router();
   const stored = (caller: Caller, uuid: string | undefined) => {
@@ -130,6 +133,7 @@ export function webhookSubscriptionsRouter({
     const caller = callerIn(ctx);
     if (request.organization !== caller.organization.uri) throw permissionDenied();
     if (caller.organization.plan === 'free') throw upgradeRequired();
+    if (request.events.includes('routing_form_submission.created') && !routingForms.available(caller.organization.uri)) throw routingFormsRefused();
     if (request.user !== null && !isMemberOf(store, caller, request.user)) {
       throw permissionDenied('This user is not in your organization');
     }

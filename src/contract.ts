@@ -6,7 +6,7 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { HandledEventName, Invitee, ScheduledEvent, WebhookSubscription } from './calendly/schemas';
+import type { HandledEventName, Invitee, RoutingFormSubmission, ScheduledEvent, WebhookSubscription } from './calendly/schemas';
 
 // --- Search attributes -------------------------------------------------------------------------------------------
 
@@ -73,8 +73,26 @@ export interface UnprocessedDelivery {
   connectionId: string;
 }
 
+/**
+ * A signed `routing_form_submission.created`: the submission as Calendly sent it (organization scope, so it names no
+ * user), turned into the organization's lead of its email answer. One per submission: a redelivery has the same key.
+ */
+export interface RoutingFormSubmissionDelivery {
+  deliveryId: string;
+  dedupKey: string;
+  eventName: 'routing_form_submission.created';
+  submission: RoutingFormSubmission;
+  /** the delivery as received, kept on its log row so that a failed one can be replayed */
+  rawBody: string;
+  receivedAt: string;
+  source: Exclude<DeliverySource, 'backfill'>;
+  connectionId: string;
+}
+
 export type DeliveryOutcomeSummary =
   | { outcome: 'processed'; leadId: string; meetingId: string }
+  /** a routing form submission: leadId null when it had no email answer; meetingId null until it led to a booking */
+  | { outcome: 'processed'; submissionId: string; leadId: string | null; meetingId: string | null }
   | { outcome: 'failed'; reason: string }
   | { outcome: 'unprocessed'; reason: string };
 
@@ -91,6 +109,15 @@ export interface FetchedBookings {
   organization: string;
   /** the connection they were read through */
   connectionId: string;
+}
+
+export interface SavedRoutingFormSubmission {
+  submissionId: string;
+  /** null: no email answer, so no lead */
+  leadId: string | null;
+  meetingId: string | null;
+  /** false: known already (a redelivery, or a sync that found it again): nothing was announced */
+  created: boolean;
 }
 
 export interface SavedBooking {
@@ -187,6 +214,11 @@ export interface SyncSummary {
   wouldStart: number;
   /** records Calendly returned that failed validation (or name no valid invitee): reported and left out */
   skipped: number;
+  /**
+   * routing form submissions read (submitted since the window's start) and how many were new; null when Calendly
+   * refused to list routing forms (no routing_forms:read): recorded on the connection, the sync goes on
+   */
+  routingFormSubmissions?: { read: number; created: number } | null;
 }
 
 export type SubscriptionProblem =
@@ -194,7 +226,7 @@ export type SubscriptionProblem =
   | 'missing'
   /** Calendly gave up after 24 h of failed deliveries; it cannot be re-enabled, only re-created */
   | 'disabled'
-  /** ours does not listen to exactly HANDLED_EVENTS */
+  /** ours does not listen to exactly SUBSCRIBED_EVENTS (or HANDLED_EVENTS, where the routing form event was refused) */
   | 'wrong-events'
   /** ours is active but deliveries fail and Calendly is retrying them: it will be disabled unless the receiver answers */
   | 'failing'
@@ -206,6 +238,8 @@ export interface SubscriptionInspection {
   /** the user the API token belongs to */
   user: string;
   callbackUrl: string;
+  /** Calendly refused the routing form event to this connection before: ours listening to HANDLED_EVENTS alone is right */
+  withoutRoutingForms: boolean;
   /** the subscription at our URL, if any, right or not */
   ours: WebhookSubscription | null;
   /** at other URLs, receiving at least one invitee event */
@@ -317,6 +351,9 @@ export interface Activities {
    * A reschedule is two deliveries in no guaranteed order; reading the other side too (old_invitee or new_invitee)
    * makes either order end in the same state.
    */
+  recordAcceptedFormDelivery(delivery: RoutingFormSubmissionDelivery, workflowId: string): Promise<void>;
+  /** Stores the submission for the connection's organization with the lead of its email answer (and their outbox events). */
+  saveRoutingFormSubmission(delivery: Pick<RoutingFormSubmissionDelivery, 'submission' | 'connectionId'>): Promise<SavedRoutingFormSubmission>;
   fetchBookings(delivery: Pick<InviteeDelivery, 'scheduledEventUri' | 'inviteeUri' | 'connectionId'>): Promise<FetchedBookings>;
   saveBookings(fetched: FetchedBookings, noShowChange?: NoShowChange): Promise<SavedBooking[]>;
   /**

@@ -3,6 +3,7 @@
  * Clients start them by function reference from here, e.g. `client.workflow.start(processInviteeDelivery, …)`.
  */
 export { processInviteeDelivery } from './invitee-delivery';
+export { processRoutingFormSubmission } from './routing-form-delivery';
 export { keepUnprocessed } from './unprocessed-delivery';
 export { keepMeetingReminders } from './meeting-reminders';
 export { reconcileBookings } from './reconcile-bookings';

@@ -6,6 +6,7 @@
  */
 import type { EventType } from '../database/entities/outbox-event';
 import type { reminderNotice } from '../database/reminders';
+import type { routingFormSubmissionView } from '../database/routing-form-submissions';
 import type { leadView, meetingView } from '../database/views';
 
 export const WEBSOCKET_PATH = '/ws';
@@ -27,6 +28,7 @@ type EveryEventType<Shapes extends Record<EventType, object>> = Shapes;
 export type EventData = EveryEventType<{
   'lead.created': { lead: LeadData };
   'lead.updated': { lead: LeadData };
+  'lead.form_submitted': { lead: LeadData; submission: Json<ReturnType<typeof routingFormSubmissionView>> };
   'meeting.created': { meeting: MeetingData };
   'meeting.canceled': { meeting: MeetingData };
   'meeting.rescheduled': { meeting: MeetingData };

@@ -10,12 +10,16 @@ import {
   collectionOf,
   inviteeSchema,
   resourceOf,
+  routingFormSchema,
+  routingFormSubmissionSchema,
   scheduledEventSchema,
   userSchema,
   uuidOf,
   webhookSubscriptionSchema,
   type Invitee,
   type Pagination,
+  type RoutingForm,
+  type RoutingFormSubmission,
   type ScheduledEvent,
   type User,
   type WebhookSubscription,
@@ -160,6 +164,20 @@ export class CalendlyApiClient {
   /** Yields one page at a time. */
   listEventInvitees(eventUri: string, options: PageOptions = {}): AsyncGenerator<Invitee[]> {
     return this.pages(`/scheduled_events/${encodeURIComponent(uuidOf(eventUri))}/invitees`, {}, inviteeSchema, options);
+  }
+
+  /** Yields one page at a time; needs routing_forms:read (403 without it). */
+  listRoutingForms(organization: string, options: PageOptions = {}): AsyncGenerator<RoutingForm[]> {
+    return this.pages('/routing_forms', { organization }, routingFormSchema, options);
+  }
+
+  /** Yields one page at a time, newest first unless asked otherwise; needs routing_forms:read. */
+  listRoutingFormSubmissions(
+    form: string,
+    options: PageOptions & { sort?: 'created_at:asc' | 'created_at:desc' } = {},
+  ): AsyncGenerator<RoutingFormSubmission[]> {
+    const { sort = 'created_at:desc', ...pageOptions } = options;
+    return this.pages('/routing_form_submissions', { form, sort }, routingFormSubmissionSchema, pageOptions);
   }
 
   /**

@@ -39,6 +39,15 @@ export const HANDLED_EVENTS = [
 ] as const satisfies readonly WebhookEventName[];
 export type HandledEventName = (typeof HANDLED_EVENTS)[number];
 
+/** Someone submitted a routing form, booked or not: turned into a lead. Calendly allows it in organization scope only. */
+export const ROUTING_FORM_EVENT = 'routing_form_submission.created' satisfies WebhookEventName;
+
+/**
+ * What our subscription listens to. Without routing_forms:read (or on a plan without routing forms) Calendly refuses
+ * the routing form event: the subscription then listens to HANDLED_EVENTS only (see src/subscriptions/reconnect.ts).
+ */
+export const SUBSCRIBED_EVENTS = [...HANDLED_EVENTS, ROUTING_FORM_EVENT] as const satisfies readonly WebhookEventName[];
+
 export const trackingSchema = z.object({
   utm_campaign: nullableString,
   utm_source: nullableString,
@@ -164,6 +173,45 @@ export type InviteePayload = z.infer<typeof inviteePayloadSchema>;
  * resource): only the invitee's URI, so the invitee is fetched.
  */
 export const inviteeNoShowSchema = z.looseObject({ invitee: uri, uri: uri.optional(), created_at: timestamp.optional() });
+
+/** One answer of a routing form submission. */
+export const routingFormAnswerSchema = z.looseObject({
+  question_uuid: z.string(),
+  question: z.string(),
+  /** a multiple-choice answer may come as a list */
+  answer: z.union([z.string(), z.array(z.string())]).nullable(),
+});
+export type RoutingFormAnswer = z.infer<typeof routingFormAnswerSchema>;
+
+/** REST `GET /routing_form_submissions/{uuid}` resource, also the `routing_form_submission.created` payload. */
+export const routingFormSubmissionSchema = z.looseObject({
+  uri,
+  routing_form: uri,
+  questions_and_answers: z.array(routingFormAnswerSchema),
+  tracking: z.looseObject(trackingSchema.partial().shape).nullable(),
+  result: z.looseObject({ type: z.enum(['event_type', 'custom_message', 'external_url']), value: z.unknown() }).nullable(),
+  /** the invitee the submission led to, once booked */
+  submitter: uri.nullable(),
+  submitter_type: z.string().nullable(),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+export type RoutingFormSubmission = z.infer<typeof routingFormSubmissionSchema>;
+
+/** REST `GET /routing_forms` resource. */
+export const routingFormSchema = z.looseObject({
+  uri,
+  organization: uri,
+  name: z.string(),
+  status: z.string(),
+  published_version: z.number().int().nullable().optional(),
+  questions: z.array(
+    z.looseObject({ uuid: z.string(), name: z.string(), type: z.string(), required: z.boolean(), answer_choices: z.array(z.string()).nullable().optional() }),
+  ),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+export type RoutingForm = z.infer<typeof routingFormSchema>;
 
 /** The current (API v2) webhook envelope. */
 export const webhookEnvelopeSchema = z.looseObject({

@@ -13,6 +13,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Config } from '../config';
 import type { Meeting } from './entities/meeting';
+import { formFiguresOf, type FormFigures } from './routing-form-submissions';
 import { boolean, integer, nullable, oneOf, queryRows, rowShape, text, timestamp } from './rows';
 
 /** An amount of one currency (ISO 4217 code), in its major unit (e.g. 49.9 dollars). */
@@ -31,7 +32,7 @@ export interface EventTypeFigures {
   heldRevenue: Money[];
 }
 
-export interface BusinessFigures {
+export interface BusinessFigures extends FormFigures {
   from: Date;
   /** exclusive */
   to: Date;
@@ -221,7 +222,11 @@ export async function businessCounters(em: EntityManager, query: BusinessCounter
     params,
   );
 
-  const figures = new Map(counts.map((row) => [row.period, figuresOf(row, money.filter((entry) => entry.period === row.period))]));
+  // The booking rate of the same periods, from the routing form submissions (src/database/routing-form-submissions.ts).
+  const forms = await formFiguresOf(em, organization, counts.map((row) => ({ from: row.fromAt, to: row.toAt })));
+  const figures = new Map(
+    counts.map((row, index) => [row.period, { ...figuresOf(row, money.filter((entry) => entry.period === row.period)), ...forms[index] }]),
+  );
   const last30Days = figures.get('last30Days')!;
   const chartPeriod = range ?? { from: last30Days.from, to: last30Days.to };
   return {
@@ -285,7 +290,7 @@ async function bookingDays(
     }));
 }
 
-function figuresOf(row: ReturnType<typeof figuresRow.read>, money: ReturnType<typeof moneyRow.read>[]): BusinessFigures {
+function figuresOf(row: ReturnType<typeof figuresRow.read>, money: ReturnType<typeof moneyRow.read>[]): Omit<BusinessFigures, keyof FormFigures> {
   const ofAllTypes = money.filter((entry) => entry.allTypes);
   const byEventType = new Map<string, ReturnType<typeof moneyRow.read>[]>();
   for (const entry of money) {

@@ -15,6 +15,9 @@ const WEBHOOK_STATES = ['none', 'active', 'upgrade_required', 'failed', 'deleted
 export type WebhookState = (typeof WEBHOOK_STATES)[number];
 const SYNC_STATES = ['idle', 'running', 'failed'] as const;
 export type SyncState = (typeof SYNC_STATES)[number];
+/** subscribed: Calendly delivers routing form submissions; unavailable: it refused them (see routing_forms_detail) */
+const ROUTING_FORMS_STATES = ['subscribed', 'unavailable'] as const;
+export type RoutingFormsState = (typeof ROUTING_FORMS_STATES)[number];
 /** How it authenticates: CALENDLY_API_TOKEN (one per deployment, src/connections/personal-token.ts), or OAuth. */
 const CONNECTION_KINDS = ['personal_token', 'oauth'] as const;
 export type ConnectionKind = (typeof CONNECTION_KINDS)[number];
@@ -42,6 +45,9 @@ const connectionRow = rowShape({
   webhookSubscriptionUri: nullable(text),
   webhookState: oneOf(WEBHOOK_STATES),
   webhookDetail: nullable(text),
+  /** null: not known yet (no subscription made since routing forms were supported) */
+  routingForms: nullable(oneOf(ROUTING_FORMS_STATES)),
+  routingFormsDetail: nullable(text),
   lastDeliveryAt: nullable(timestamp),
   lastSyncedAt: nullable(timestamp),
   syncState: oneOf(SYNC_STATES),
@@ -235,6 +241,15 @@ export async function recordWebhookState(em: EntityManager, id: string, state: W
   await em.execute(
     `update calendly_connections set webhook_state = ?, webhook_subscription_uri = ?, webhook_detail = ?, updated_at = now() where id = ?`,
     [state, subscriptionUri, detail, id],
+  );
+}
+
+/** Whether Calendly delivers routing form submissions to the connection, and if not why and what comes instead. */
+export async function recordRoutingFormsState(em: EntityManager, id: string, state: RoutingFormsState, detail: string | null): Promise<void> {
+  await em.execute(
+    `update calendly_connections set routing_forms = ?, routing_forms_detail = ?, updated_at = now()
+     where id = ? and (routing_forms, routing_forms_detail) is distinct from (?, ?)`,
+    [state, detail, id, state, detail],
   );
 }
 

@@ -1,7 +1,7 @@
 /** The webhook delivery audit log. Every write is idempotent, so activities may retry it freely. */
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { QueryResult } from '@mikro-orm/core';
-import type { InviteeDelivery, UnprocessedDelivery } from '../contract';
+import type { InviteeDelivery, RoutingFormSubmissionDelivery, UnprocessedDelivery } from '../contract';
 import { recordedConnectionId } from '../workflow-ids';
 import { recordDeliveryReceived } from './connections';
 import { pgText } from './text';
@@ -45,6 +45,34 @@ export async function recordAcceptedDelivery(em: EntityManager, delivery: Invite
       connectionId,
       connectionId,
       again,
+    ].map(pgText),
+  );
+  if (delivery.source === 'webhook') await recordDeliveryReceived(em, connectionId, delivery.receivedAt);
+}
+
+/**
+ * The first write for an accepted routing form submission, as recordAcceptedDelivery: a failed row moves back to
+ * `processing` when it is fed again. It keeps the body, from which a failed one is replayed.
+ */
+export async function recordAcceptedFormDelivery(em: EntityManager, delivery: RoutingFormSubmissionDelivery, workflowId: string): Promise<void> {
+  const connectionId = recordedConnectionId(delivery.connectionId);
+  await em.execute(
+    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, raw_body, occurred_at, connection_id, organization)
+     values (?, ?, 'routing_form_submission.created', ?, 'valid', ?, 'processing', ?, ?, ?::uuid, (select organization from calendly_connections where id = ?::uuid))
+     on conflict (dedup_key) do update
+       set outcome = 'processing', workflow_id = excluded.workflow_id,
+           detail = ? || ' after: ' || coalesce(webhook_deliveries.detail, webhook_deliveries.outcome), updated_at = now()
+       where webhook_deliveries.outcome = 'failed' and webhook_deliveries.id <> excluded.id`,
+    [
+      delivery.deliveryId,
+      delivery.receivedAt,
+      delivery.dedupKey,
+      workflowId,
+      delivery.rawBody,
+      delivery.submission.created_at,
+      connectionId,
+      connectionId,
+      delivery.source === 'webhook' ? 'redelivered' : 'replayed',
     ].map(pgText),
   );
   if (delivery.source === 'webhook') await recordDeliveryReceived(em, connectionId, delivery.receivedAt);

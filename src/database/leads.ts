@@ -99,3 +99,40 @@ export async function listLeads(em: EntityManager, { organization, email, limit,
   const [{ total }] = await queryRows(em, totalRow, `select count(*)::int as total from leads l ${where}`, params);
   return [rows.map((row) => em.map(LeadSchema, row)), total];
 }
+
+/** Who filled a routing form in: its email answer, and a name if the form asked for one. */
+export interface FormLead {
+  email: string;
+  /** null: the form asked no name; the lead is named by its email until a booking names it */
+  name: string | null;
+  submittedAt: string;
+}
+
+/**
+ * The organization's lead of a routing form submission, created or seen again; under the lead's advisory lock, as
+ * upsertLead. A booking names a lead better than a form does: a form only fills in a new lead's details, and widens
+ * when the lead was first and last seen.
+ */
+export async function upsertLeadFromForm(em: EntityManager, { email, name, submittedAt }: FormLead, organization: string): Promise<LeadChange> {
+  const key = emailKeyOf(email);
+  const [row] = await em.execute<({ inserted: boolean; changed: boolean } & Record<string, unknown>)[]>(
+    `with before as (
+       select first_seen_at, last_seen_at from leads where organization = ? and email_key = ?
+     ), upserted as (
+       insert into leads (organization, email_key, email, name, first_seen_at, last_seen_at)
+       values (?, ?, ?, ?, ?, ?)
+       on conflict (organization, email_key) do update set
+         first_seen_at = least(leads.first_seen_at, excluded.first_seen_at),
+         last_seen_at = greatest(leads.last_seen_at, excluded.last_seen_at),
+         updated_at = now()
+       returning *, (xmax = 0) as inserted
+     )
+     select upserted.*, not exists (
+       select from before where (before.first_seen_at, before.last_seen_at) = (upserted.first_seen_at, upserted.last_seen_at)
+     ) as changed
+     from upserted`,
+    [organization, key, organization, key, email.trim(), name ?? email.trim(), submittedAt, submittedAt],
+  );
+  const { inserted, changed, ...stored } = row;
+  return { lead: em.map(LeadSchema, stored), change: inserted ? 'created' : changed ? 'updated' : undefined };
+}

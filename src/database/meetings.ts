@@ -93,6 +93,7 @@ export async function upsertMeeting(
     paymentSuccessful: invitee.payment?.successful ?? null,
     calendlyUpdatedAt: latest(invitee.updated_at, event.updated_at),
     organization,
+    routingFormSubmissionUri: invitee.routing_form_submission,
     workflowId: meetingWorkflowId(invitee.uri, connectionId),
     lead: leadId,
   };

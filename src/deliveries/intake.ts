@@ -7,7 +7,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { emailKeyOf } from '../emails';
 import { isAlreadyStarted } from '../temporal/already-started';
 import { CALENDLY_CONNECTION, DELIVERY_TYPE, EVENT_UUID, INVITEE_EMAIL, type DeliverySource } from '../contract';
-import { keepUnprocessed, processInviteeDelivery } from '../../workflows';
+import { keepUnprocessed, processInviteeDelivery, processRoutingFormSubmission } from '../../workflows';
 import { workflowIdFor, type ParsedDelivery } from './parse';
 
 export interface IntakeOptions {
@@ -53,6 +53,13 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
           ...common,
           args: [{ ...parsed.delivery, ...envelope, source }],
           typedSearchAttributes: searchAttributes,
+        });
+      } else if (parsed.kind === 'routing_form_submission') {
+        if (source === 'backfill') throw new TypeError('the sync saves routing form submissions itself: it feeds no delivery');
+        await client.workflow.start(processRoutingFormSubmission, {
+          ...common,
+          args: [{ ...parsed.delivery, ...envelope, source }],
+          typedSearchAttributes: [{ key: DELIVERY_TYPE, value: parsed.delivery.eventName }, connection],
         });
       } else {
         const searchAttributes: SearchAttributePair[] = [

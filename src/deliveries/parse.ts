@@ -10,15 +10,18 @@ import {
   inviteeNoShowSchema,
   inviteePayloadSchema,
   legacyEnvelopeSchema,
+  ROUTING_FORM_EVENT,
+  routingFormSubmissionSchema,
   uuidOf,
   webhookEnvelopeSchema,
   type HandledEventName,
 } from '../calendly/schemas';
-import type { InviteeDelivery, UnprocessedDelivery } from '../contract';
+import type { InviteeDelivery, RoutingFormSubmissionDelivery, UnprocessedDelivery } from '../contract';
 import { connectionKeyPrefix } from '../workflow-ids';
 
 export type ParsedDelivery =
   | { kind: 'invitee'; delivery: Omit<InviteeDelivery, 'deliveryId' | 'receivedAt' | 'source'>; eventUuid: string; inviteeUuid: string }
+  | { kind: 'routing_form_submission'; delivery: Omit<RoutingFormSubmissionDelivery, 'deliveryId' | 'receivedAt' | 'source'> }
   | { kind: 'unprocessed'; delivery: Omit<UnprocessedDelivery, 'deliveryId' | 'receivedAt'> };
 
 const isHandled = (name: string): name is HandledEventName => (HANDLED_EVENTS as readonly string[]).includes(name);
@@ -48,7 +51,7 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string, connectionId:
     return unprocessed('body is not valid JSON');
   }
   try {
-    return parseJson(json, apiBaseUrl, connectionId, unprocessed);
+    return parseJson(json, text, apiBaseUrl, connectionId, unprocessed);
   } catch (error) {
     // URIs or uuids that give no valid dedup key (no path, `..`): kept for replay rather than refused.
     if (error instanceof InvalidDeliveryError) return unprocessed(error.message, eventNameOf(json));
@@ -58,6 +61,7 @@ export function parseDelivery(rawBody: Buffer, apiBaseUrl: string, connectionId:
 
 function parseJson(
   json: unknown,
+  rawBody: string,
   apiBaseUrl: string,
   connectionId: string,
   unprocessed: (reason: string, eventName?: string | null) => ParsedDelivery,
@@ -65,6 +69,12 @@ function parseJson(
   const current = webhookEnvelopeSchema.safeParse(json);
   if (current.success) {
     const { event: eventName, payload, created_at: occurredAt } = current.data;
+    if (eventName === ROUTING_FORM_EVENT) {
+      const submission = routingFormSubmissionSchema.safeParse(payload);
+      if (!submission.success) return unprocessed(`invalid ${eventName} payload: ${summarize(submission.error)}`, eventName);
+      const key = `${eventName}:${keyUuidOf(submission.data.uri, 'routing form submission')}`;
+      return { kind: 'routing_form_submission', delivery: { dedupKey: scopedKey(connectionId, key), eventName, submission: submission.data, rawBody, connectionId } };
+    }
     if (!isHandled(eventName)) return unprocessed(`event type ${eventName} is not handled yet`, eventName);
     const invitee = inviteePayloadSchema.safeParse(payload);
     if (invitee.success) {

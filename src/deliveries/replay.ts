@@ -7,7 +7,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
-import { HANDLED_EVENTS, type HandledEventName } from '../calendly/schemas';
+import { HANDLED_EVENTS, ROUTING_FORM_EVENT, type HandledEventName } from '../calendly/schemas';
 import { markReplayed, replayableDeliveries } from '../database/deliveries';
 import type { WebhookDelivery } from '../database/entities/webhook-delivery';
 import { recordedConnectionId } from '../workflow-ids';
@@ -72,6 +72,12 @@ const isHandled = (name: string | null): name is HandledEventName => (HANDLED_EV
  * those were kept is read from its dedup key, `<event>:<event uuid>:<invitee uuid>[:<occurred at>]`.
  */
 function failedDeliveryOf(row: WebhookDelivery, apiBaseUrl: string): ParsedDelivery {
+  // A routing form submission keeps its body: parsed again, it gives the same dedup key.
+  if (row.eventType === ROUTING_FORM_EVENT && row.rawBody) {
+    const parsed = parseDelivery(Buffer.from(row.rawBody, 'utf8'), apiBaseUrl, recordedConnectionId(row.connectionId));
+    if (parsed.kind === 'unprocessed') throw new InvalidDeliveryError(parsed.delivery.reason);
+    return parsed;
+  }
   if (!isHandled(row.eventType) || !row.dedupKey) throw new InvalidDeliveryError(`not an invitee delivery: ${row.eventType ?? 'no event type'}`);
   let { scheduledEventUri, inviteeUri, occurredAt } = row;
   if (!scheduledEventUri || !inviteeUri) {

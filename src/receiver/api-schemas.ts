@@ -215,6 +215,14 @@ const businessFiguresSchema = z
         }),
       )
       .meta({ description: 'The event types with a meeting booked or held in the period, most such meetings first (at most 50).' }),
+    formSubmissions: count.meta({ description: 'Routing form submissions made in the period.' }),
+    bookedFromForms: count.meta({ description: 'Of those, the ones that led to a booking (Calendly names their invitee, or a meeting names them).' }),
+    bookingRate: z
+      .number()
+      .min(0)
+      .max(1)
+      .nullable()
+      .meta({ description: '`bookedFromForms` over `formSubmissions`; null when there were no submissions.' }),
   })
   .meta({ id: 'BusinessFigures' });
 
@@ -359,6 +367,16 @@ export const connectionSchema = z
       subscriptionUri: nullableText,
       detail: nullableText,
     }),
+    routingForms: z
+      .object({
+        state: z.enum(['subscribed', 'unavailable']).nullable().meta({
+          description:
+            '`subscribed`: Calendly delivers routing form submissions (each makes a lead); `unavailable`: it refused them to this ' +
+            'connection (no `routing_forms:read`, or a plan without routing forms), see `detail`; null: not known yet.',
+        }),
+        detail: nullableText,
+      })
+      .meta({ description: 'Leads from routing forms: whether Calendly delivers the submissions, and if not what comes instead.' }),
     lastDeliveryAt: timestamp.nullable(),
     lastSyncedAt: timestamp.nullable().meta({ description: 'When the last complete sync started.' }),
     sync: z.object({

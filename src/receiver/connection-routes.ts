@@ -289,6 +289,7 @@ function connectionView(connection: Connection, config: Config): z.output<typeof
       subscriptionUri: connection.webhookSubscriptionUri,
       detail: connection.webhookDetail,
     },
+    routingForms: { state: connection.routingForms, detail: connection.routingFormsDetail },
     lastDeliveryAt: connection.lastDeliveryAt,
     lastSyncedAt: connection.lastSyncedAt,
     sync: { state: connection.syncState, progress: connection.syncProgress },

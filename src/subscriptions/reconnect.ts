@@ -1,10 +1,10 @@
 /**
  * Makes the organization's webhook subscriptions right: one active subscription at our URL with exactly
- * HANDLED_EVENTS, signed with our key. The right one is created before anything stale is deleted, so a failure half
+ * SUBSCRIBED_EVENTS (HANDLED_EVENTS alone where Calendly refuses the routing form event), signed with our key. The right one is created before anything stale is deleted, so a failure half
  * way leaves a working subscription behind, never none. Running it again when connected only reads.
  */
 import { CalendlyApiError, type CalendlyApiClient } from '../calendly/api-client';
-import { HANDLED_EVENTS, type WebhookSubscription } from '../calendly/schemas';
+import { HANDLED_EVENTS, ROUTING_FORM_EVENT, SUBSCRIBED_EVENTS, type WebhookSubscription } from '../calendly/schemas';
 import {
   describeSubscription,
   inspectSubscriptions,
@@ -23,14 +23,22 @@ export interface ReconnectOptions {
   recreate?: boolean;
   dryRun?: boolean;
   report?: (line: string) => void;
+  /**
+   * Calendly refused the routing form event to this connection before: ours without it is right (the scheduled check
+   * passes it, so that it does not re-create ours to be refused again). A set-up or a person's reconnect tries again.
+   */
+  withoutRoutingForms?: boolean;
 }
 
-function planReconnect(inspection: SubscriptionInspection, { removeOthers, recreate = false }: Pick<ReconnectOptions, 'removeOthers' | 'recreate'>): ReconnectStep[] {
-  const { ours, others, callbackUrl } = inspection;
+function planReconnect(
+  inspection: SubscriptionInspection,
+  { removeOthers, recreate = false }: Pick<ReconnectOptions, 'removeOthers' | 'recreate'>,
+): ReconnectStep[] {
+  const { ours, others, callbackUrl, withoutRoutingForms } = inspection;
   const steps: ReconnectStep[] = [];
   // A failing but otherwise right subscription is kept: re-creating it would drop the deliveries Calendly is retrying.
-  if (!ours || !isRight(ours, callbackUrl) || recreate) {
-    if (ours) steps.push({ action: 'delete', subscription: ours, reason: replacementReason(ours) });
+  if (!ours || !isRight(ours, callbackUrl, withoutRoutingForms) || recreate) {
+    if (ours) steps.push({ action: 'delete', subscription: ours, reason: replacementReason(ours, withoutRoutingForms) });
     steps.push({ action: 'create', url: callbackUrl });
   }
   if (removeOthers) {
@@ -41,10 +49,10 @@ function planReconnect(inspection: SubscriptionInspection, { removeOthers, recre
 
 export async function reconnectSubscription(options: ReconnectOptions): Promise<ReconnectResult> {
   const { calendly, target, dryRun = false, report = () => {} } = options;
-  const inspection = await inspectSubscriptions(calendly, target.callbackUrl);
+  const inspection = await inspectSubscriptions(calendly, target.callbackUrl, options.withoutRoutingForms);
   report(`Organization: ${inspection.organization}`);
   report(`Webhook URL:  ${target.callbackUrl}`);
-  report(`Events:       ${HANDLED_EVENTS.join(', ')}`);
+  report(`Events:       ${SUBSCRIBED_EVENTS.join(', ')}${inspection.withoutRoutingForms ? ` (or without ${ROUTING_FORM_EVENT}, which Calendly refused before)` : ''}`);
   if (inspection.ours) report(`At this URL:  ${describeSubscription(inspection.ours)}`);
   for (const other of inspection.others) report(`Elsewhere:    ${describeSubscription(other)}`);
 
@@ -69,14 +77,14 @@ export async function reconnectSubscription(options: ReconnectOptions): Promise<
   return { changed: true, steps, subscription, inspection };
 }
 
-function replacementReason(ours: WebhookSubscription): string {
+function replacementReason(ours: WebhookSubscription, withoutRoutingForms: boolean): string {
   if (ours.state === 'disabled') return 'disabled by Calendly';
-  if (!sameEvents(ours.events)) return 'listens to the wrong events';
+  if (!sameEvents(ours.events, withoutRoutingForms)) return 'listens to the wrong events';
   return 'replaced as asked (--recreate)';
 }
 
 function describeStep(step: ReconnectStep): string {
-  if (step.action === 'create') return `create a subscription at ${step.url} for ${HANDLED_EVENTS.join(', ')}`;
+  if (step.action === 'create') return `create a subscription at ${step.url} for ${SUBSCRIBED_EVENTS.join(', ')}`;
   return `delete ${step.subscription.uri} at ${step.subscription.callback_url} (${step.reason})`;
 }
 
@@ -91,7 +99,7 @@ async function createOrTakeOver(
   { callbackUrl, signingKey }: SubscriptionTarget,
   report: (line: string) => void,
 ): Promise<WebhookSubscription> {
-  const create = () => calendly.createWebhookSubscription({ url: callbackUrl, events: HANDLED_EVENTS, organization, signingKey });
+  const create = () => createWithOrWithoutRoutingForms(calendly, { url: callbackUrl, organization, signingKey }, report);
   try {
     return await create();
   } catch (error) {
@@ -101,13 +109,32 @@ async function createOrTakeOver(
     if (!existing) {
       throw new Error(`Calendly reports a subscription at ${callbackUrl} that this token cannot list (group scope?): delete it in Calendly, then run again`);
     }
-    if (existing.scope === 'organization' && isRight(existing, callbackUrl)) {
+    if (existing.scope === 'organization' && isRight(existing, callbackUrl, true)) {
       report(`It was created a moment ago and is right: keeping ${existing.uri}`);
       return existing;
     }
     report(`Deleting ${describeSubscription(existing)} to create the organization's subscription in its place`);
     await deleteIfPresent(calendly, existing.uri, report);
     return await create();
+  }
+}
+
+/**
+ * Calendly refuses the routing form event with a 403 to a token without routing_forms:read (or a plan without routing
+ * forms): the invitee events are subscribed without it then, and submissions come only through the sync's poll (if
+ * Calendly lets the token list them). A 403 for the invitee events too (a free plan) is thrown.
+ */
+async function createWithOrWithoutRoutingForms(
+  calendly: CalendlyApiClient,
+  subscription: { url: string; organization: string; signingKey: string },
+  report: (line: string) => void,
+): Promise<WebhookSubscription> {
+  try {
+    return await calendly.createWebhookSubscription({ ...subscription, events: SUBSCRIBED_EVENTS });
+  } catch (error) {
+    if (!(error instanceof CalendlyApiError) || error.status !== 403) throw error;
+    report(`Calendly refused ${ROUTING_FORM_EVENT} (403: ${error.message}); subscribing to the invitee events without it.`);
+    return await calendly.createWebhookSubscription({ ...subscription, events: HANDLED_EVENTS });
   }
 }
 

@@ -75,6 +75,7 @@ it('counts today, the last 7 and 30 days of one organization, by when each thing
     bookedRevenue: usd(200),
     heldRevenue: usd(100),
     byEventType: [{ eventTypeUri: INTRO, name: 'Intro call', booked: 2, held: 1, bookedRevenue: usd(200), heldRevenue: usd(100) }],
+    formSubmissions: 0, bookedFromForms: 0, bookingRate: null,
   });
   // Over: the held ones of the 10th and 8th, the canceled one of the 9th, the no-show of the 6th; not the moved one.
   expect(figures.last7Days).toEqual({
@@ -93,6 +94,7 @@ it('counts today, the last 7 and 30 days of one organization, by when each thing
       { eventTypeUri: INTRO, name: 'Intro call', booked: 4, held: 1, bookedRevenue: usd(300), heldRevenue: usd(100) },
       { eventTypeUri: OTHER, name: 'Intro call', booked: 0, held: 1, bookedRevenue: [], heldRevenue: usd(20) },
     ],
+    formSubmissions: 0, bookedFromForms: 0, bookingRate: null,
   });
   expect(figures.last30Days).toEqual({
     from: new Date('2030-02-09T00:00:00.000Z'),
@@ -110,6 +112,7 @@ it('counts today, the last 7 and 30 days of one organization, by when each thing
       { eventTypeUri: INTRO, name: 'Intro call', booked: 6, held: 1, bookedRevenue: usd(400), heldRevenue: usd(100) },
       { eventTypeUri: OTHER, name: 'Intro call', booked: 1, held: 1, bookedRevenue: usd(20), heldRevenue: usd(20) },
     ],
+    formSubmissions: 0, bookedFromForms: 0, bookingRate: null,
   });
   expect(figures.range).toBeNull();
 });
@@ -145,6 +148,7 @@ it('counts a chosen period, its end excluded', async () => {
     bookedRevenue: [],
     heldRevenue: [],
     byEventType: [{ eventTypeUri: INTRO, name: 'Intro call', booked: 1, held: 0, bookedRevenue: [], heldRevenue: [] }],
+    formSubmissions: 0, bookedFromForms: 0, bookingRate: null,
   });
   const through = { from: range.from, to: new Date('2030-03-02T09:00:00.001Z') };
   expect((await counters(organization, { range: through })).range).toMatchObject({ booked: 2, rescheduled: 1 });

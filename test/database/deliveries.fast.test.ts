@@ -49,10 +49,10 @@ function unprocessed(receivedAt: Date) {
   return {
     deliveryId,
     receivedAt: receivedAt.toISOString(),
-    eventName: 'routing_form_submission.created',
+    eventName: 'event_type.created',
     dedupKey: `unprocessed:${deliveryId}`,
-    reason: 'event type routing_form_submission.created is not handled yet',
-    rawBody: '{"event":"routing_form_submission.created"}',
+    reason: 'event type event_type.created is not handled yet',
+    rawBody: '{"event":"event_type.created"}',
     connectionId: PERSONAL_TOKEN_CONNECTION_ID,
   };
 }

@@ -70,6 +70,7 @@ it('migrates up, down to nothing, and up again to the same schema', async () => 
     'outbox_events',
     'refused_requests',
     'reminders',
+    'routing_form_submissions',
     'webhook_deliveries',
     'websocket_tickets',
   ]);

@@ -38,6 +38,7 @@ const STATUS_FIELDS = [
   'lastDeliveryAt',
   'lastSyncedAt',
   'organization',
+  'routingForms',
   'status',
   'statusChangedAt',
   'statusReason',

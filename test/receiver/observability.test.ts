@@ -68,7 +68,7 @@ describe('metrics', () => {
     const body = await bookedInviteeDelivery();
     expect((await post(body)).status).toBe(202);
     expect((await post(body)).body).toMatchObject({ accepted: true, duplicate: true });
-    const unhandled = JSON.stringify({ event: 'routing_form_submission.created', created_at: new Date().toISOString(), payload: { email: 'x@example.com' } });
+    const unhandled = JSON.stringify({ event: 'event_type.created', created_at: new Date().toISOString(), payload: { name: 'Intro call' } });
     expect((await post(unhandled)).body).toMatchObject({ accepted: true, unprocessed: expect.any(String) });
     expect((await fetch(`${system.receiverUrl}/no/such/route`)).status).toBe(404);
     expect((await system.deliver('{}', { signature: null })).status).toBe(401);

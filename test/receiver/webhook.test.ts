@@ -245,16 +245,16 @@ describe('a signed delivery this system cannot process', () => {
     const body = JSON.stringify({
       created_at: '2026-11-24T10:00:00.000000Z',
       created_by: `${system.fake.url}/users/ABC`,
-      event: 'routing_form_submission.created',
-      payload: { uri: `${system.fake.url}/routing_form_submissions/XYZ`, questions_and_answers: [] },
+      event: 'event_type.created',
+      payload: { uri: `${system.fake.url}/event_types/XYZ`, name: 'Intro call' },
     });
     const response = await system.deliver(body);
     expect(response.status).toBe(202);
-    expect(response.body.unprocessed).toMatch(/routing_form_submission.created is not handled yet/);
+    expect(response.body.unprocessed).toMatch(/event_type.created is not handled yet/);
 
     await system.temporal.workflow.getHandle(response.body.workflowId).result();
     const row = await system.orm.em.fork().findOneOrFail(WebhookDeliverySchema, { workflowId: response.body.workflowId });
-    expect(row).toMatchObject({ outcome: 'unprocessed', eventType: 'routing_form_submission.created', rawBody: body, signature: 'valid' });
+    expect(row).toMatchObject({ outcome: 'unprocessed', eventType: 'event_type.created', rawBody: body, signature: 'valid' });
 
     expect(await system.deliver(body)).toMatchObject({ status: 200, body: { duplicate: true } });
   });

@@ -1,5 +1,5 @@
 /** npm run subscription:reconnect against the fake Calendly API: the end state, and the order of the changes. */
-import { HANDLED_EVENTS } from '../../src/calendly/schemas';
+import { HANDLED_EVENTS, SUBSCRIBED_EVENTS } from '../../src/calendly/schemas';
 import { reconnectSubscription, type ReconnectOptions } from '../../src/subscriptions/reconnect';
 import { FRONTEND_URL, pathOf, subscriptionKit, type SubscriptionKit } from '../support/subscriptions';
 import { startTestSystem, type TestSystem } from '../support/system';
@@ -30,7 +30,7 @@ function expectOnlyOurs() {
   const subscriptions = system.fake.subscriptions();
   expect(subscriptions).toHaveLength(1);
   expect(subscriptions[0]).toMatchObject({ callback_url: kit.target.callbackUrl, state: 'active', scope: 'organization', retry_started_at: null });
-  expect([...subscriptions[0].events].sort()).toEqual([...HANDLED_EVENTS].sort());
+  expect([...subscriptions[0].events].sort()).toEqual([...SUBSCRIBED_EVENTS].sort());
   return subscriptions[0];
 }
 
@@ -114,7 +114,7 @@ it('leaves subscriptions at other URLs alone when asked to (--keep-others)', asy
 });
 
 it('replaces a right subscription when asked to (--recreate), e.g. to switch to a new signing key', async () => {
-  const old = await kit.create(kit.target.callbackUrl, HANDLED_EVENTS, 'old-signing-key-0123');
+  const old = await kit.create(kit.target.callbackUrl, SUBSCRIBED_EVENTS, 'old-signing-key-0123');
   const { deliveries: refused } = await system.fake.bookMeeting({ email: `rotate-${Date.now()}@example.com`, startTime: '2031-05-02T10:00:00Z' });
   expect(refused.map(({ status }) => status)).toEqual([401]);
 
@@ -123,4 +123,29 @@ it('replaces a right subscription when asked to (--recreate), e.g. to switch to 
   expect(kit.changesSince(mark)).toEqual([`DELETE ${pathOf(old)} 204`, 'POST /webhook_subscriptions 201']);
   const { deliveries } = await system.fake.bookMeeting({ email: `rotated-${Date.now()}@example.com`, startTime: '2031-05-03T10:00:00Z' });
   expect(deliveries.map(({ status }) => status)).toEqual([202]);
+});
+
+it('subscribes to the invitee events alone where Calendly refuses routing forms, and a check that knows it keeps that subscription', async () => {
+  system.fake.setRoutingFormsAvailable(system.fake.organizationUri, false);
+  try {
+    const mark = kit.mark();
+    const first = await reconnect();
+    expect(kit.changesSince(mark)).toEqual(['POST /webhook_subscriptions 403', 'POST /webhook_subscriptions 201']);
+    expect(first.output).toContain('Calendly refused routing_form_submission.created (403');
+    const [ours] = system.fake.subscriptions();
+    expect([...ours.events].sort()).toEqual([...HANDLED_EVENTS].sort());
+
+    // What the connection recorded (withoutRoutingForms): nothing to change, so the check does not flap.
+    const again = kit.mark();
+    const second = await reconnect({ withoutRoutingForms: true });
+    expect(kit.changesSince(again)).toEqual([]);
+    expect(second.inspection.problems).toEqual([]);
+
+    // Once routing forms are allowed, a set-up (which does not pass the flag) moves ours to every event.
+    system.fake.setRoutingFormsAvailable(system.fake.organizationUri, true);
+    await reconnect();
+    expectOnlyOurs();
+  } finally {
+    system.fake.setRoutingFormsAvailable(system.fake.organizationUri, true);
+  }
 });

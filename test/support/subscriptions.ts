@@ -1,6 +1,6 @@
 /** Arranging the fake Calendly's webhook subscriptions the way a test needs them, through its REST API. */
 import { CalendlyApiClient } from '../../src/calendly/api-client';
-import { HANDLED_EVENTS, uuidOf, type WebhookSubscription } from '../../src/calendly/schemas';
+import { HANDLED_EVENTS, SUBSCRIBED_EVENTS, uuidOf, type WebhookSubscription } from '../../src/calendly/schemas';
 import type { SubscriptionTarget } from '../../src/subscriptions/inspection';
 import { CALENDLY_TOKEN, SIGNING_KEY, type TestSystem } from './system';
 
@@ -39,7 +39,7 @@ export function subscriptionKit(system: TestSystem): SubscriptionKit {
     async reset() {
       for (const subscription of fake.subscriptions()) await calendly.deleteWebhookSubscription(subscription.uri);
     },
-    create: (url, events = HANDLED_EVENTS, signingKey = SIGNING_KEY) => post({ url, events, scope: 'organization', signing_key: signingKey }),
+    create: (url, events = SUBSCRIBED_EVENTS, signingKey = SIGNING_KEY) => post({ url, events, scope: 'organization', signing_key: signingKey }),
     createForUser: (url) => post({ url, events: HANDLED_EVENTS, scope: 'user', user: fake.userUri }),
     mark: () => fake.requestLog().length,
     changesSince: (mark) =>

@@ -11,7 +11,7 @@ import { ApiTokens } from '../../src/auth/api-tokens';
 import { startBroadcaster } from '../../src/broadcaster/broadcaster';
 import { WEBSOCKET_PATH } from '../../src/broadcaster/protocol';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
-import { HANDLED_EVENTS } from '../../src/calendly/schemas';
+import { SUBSCRIBED_EVENTS } from '../../src/calendly/schemas';
 import { signatureFor } from '../../src/calendly/signature';
 import { loadConfig, type Config } from '../../src/config';
 import { issuedApiTokenStore } from '../../src/database/api-tokens';
@@ -243,7 +243,7 @@ export async function startTestSystem(options: TestSystemOptions = {}): Promise<
         headers: { authorization: `Bearer ${CALENDLY_TOKEN}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           url: `${receiverUrl}/calendly/webhook`,
-          events: HANDLED_EVENTS,
+          events: SUBSCRIBED_EVENTS,
           organization: fake.organizationUri,
           scope: 'organization',
           signing_key: SIGNING_KEY,

@@ -48,6 +48,8 @@ export interface Meeting {
   calendlyUpdatedAt: Date;
   /** the organization of ours it belongs to; with inviteeUri, the identity of a meeting (never changed once stored) */
   organization: string | null;
+  /** the routing form submission that led to this booking (the invitee's `routing_form_submission`) */
+  routingFormSubmissionUri: string | null;
   /** its reminders' workflow ID; null for meetings stored before connections existed: the unprefixed one (see meetingWorkflowId) */
   workflowId: string | null;
   lead: Lead;
@@ -72,6 +74,8 @@ export const MeetingSchema = new EntitySchema<Meeting>({
     { properties: ['organization', 'bookedAt'] },
     { properties: ['organization', 'canceledAt'] },
     { properties: ['organization', 'startTime'] },
+    // a routing form submission finds the meeting it led to (partial: only meetings that came from a form)
+    { name: 'meetings_organization_routing_form_submission_uri_index', expression: 'create index "meetings_organization_routing_form_submission_uri_index" on "meetings" ("organization", "routing_form_submission_uri") where "routing_form_submission_uri" is not null' },
   ],
   properties: {
     id: { type: 'uuid', primary: true, defaultRaw: 'gen_random_uuid()' },
@@ -107,6 +111,7 @@ export const MeetingSchema = new EntitySchema<Meeting>({
     paymentSuccessful: { type: 'boolean', nullable: true },
     calendlyUpdatedAt: timestamptz,
     organization: { ...nullableText, index: true },
+    routingFormSubmissionUri: nullableText,
     workflowId: nullableText,
     lead: { kind: 'm:1', entity: 'Lead', index: true },
     createdAt: { ...timestamptz, defaultRaw: 'now()' },

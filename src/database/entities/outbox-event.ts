@@ -3,6 +3,8 @@ import { EntitySchema } from '@mikro-orm/core';
 export const EVENT_TYPES = [
   'lead.created',
   'lead.updated',
+  /** someone submitted a routing form: the organization's lead of its email answer, and the submission */
+  'lead.form_submitted',
   'meeting.created',
   'meeting.canceled',
   'meeting.rescheduled',
