@@ -65,8 +65,12 @@ it('logs an accepted delivery once, then its outcome', async () => {
     expect.objectContaining({ id: delivery.deliveryId, outcome: 'processing', signature: 'valid', workflowId: 'workflow-1', detail: null }),
   ]);
   // What the row held before tells the worker a new end (counted in a metric) from a retried call (not counted again).
-  // (No connection row in this database: its organization is not known.)
-  const organization = null;
+  // Its organization is that of its connection's row, if another test of this database made one.
+  const [connection] = await orm.em.fork().getConnection().execute<{ organization: string | null }[]>(
+    'select organization from calendly_connections where id = ?',
+    [PERSONAL_TOKEN_CONNECTION_ID],
+  );
+  const organization = connection?.organization ?? null;
   expect(await recordDeliveryOutcome(orm.em.fork(), delivery.dedupKey, 'failed', 'the event was deleted')).toEqual({ previousOutcome: 'processing', organization });
   expect(await recordDeliveryOutcome(orm.em.fork(), delivery.dedupKey, 'failed', 'the event was deleted')).toEqual({ previousOutcome: 'failed', organization });
   expect(await row(delivery.deliveryId)).toMatchObject({ outcome: 'failed', detail: 'the event was deleted' });
