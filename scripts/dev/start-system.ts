@@ -14,7 +14,7 @@ import { prettyFactory } from 'pino-pretty';
 import { configFromEnvironment, type Config } from '../../src/config';
 import { migrateDatabase } from '../../src/database/migrate';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
-import { HANDLED_EVENTS } from '../../src/calendly/schemas';
+import { SUBSCRIBED_EVENTS } from '../../src/calendly/schemas';
 import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
 import { runCli } from '../lib/cli';
 import { CHILDREN_DIE_WITH_THIS_PROCESS, diesWithThisProcess, startTemporalDevServer, type DevServer } from './temporal-dev-server';
@@ -195,7 +195,7 @@ async function startLocalFakeCalendly(config: Config, port: number): Promise<Fak
     headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({
       url: receiverWebhookUrl(config),
-      events: HANDLED_EVENTS,
+      events: SUBSCRIBED_EVENTS,
       organization: fake.organizationUri,
       scope: 'organization',
       signing_key: config.calendly.signingKeys[0],

@@ -6,6 +6,7 @@ import { recordedConnectionId } from '../workflow-ids';
 import { recordDeliveryReceived } from './connections';
 import { pgText } from './text';
 import { emailKeyOf } from '../emails';
+import { formLeadOf } from './routing-form-submissions';
 import { DELIVERY_OUTCOMES, WebhookDeliverySchema, type DeliveryOutcome, type WebhookDelivery } from './entities/webhook-delivery';
 import { integer, nullable, oneOf, queryRow, queryRows, rowShape, text } from './rows';
 
@@ -56,9 +57,12 @@ export async function recordAcceptedDelivery(em: EntityManager, delivery: Invite
  */
 export async function recordAcceptedFormDelivery(em: EntityManager, delivery: RoutingFormSubmissionDelivery, workflowId: string): Promise<void> {
   const connectionId = recordedConnectionId(delivery.connectionId);
+  // The person who filled the form in, so that the log's email filter finds the submission.
+  const formLead = formLeadOf(delivery.submission);
+  const formEmailKey = formLead ? emailKeyOf(formLead.email) : null;
   await em.execute(
-    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, raw_body, occurred_at, connection_id, organization)
-     values (?, ?, 'routing_form_submission.created', ?, 'valid', ?, 'processing', ?, ?, ?::uuid, (select organization from calendly_connections where id = ?::uuid))
+    `insert into webhook_deliveries (id, received_at, event_type, dedup_key, signature, workflow_id, outcome, raw_body, invitee_email_key, occurred_at, connection_id, organization)
+     values (?, ?, 'routing_form_submission.created', ?, 'valid', ?, 'processing', ?, ?, ?, ?::uuid, (select organization from calendly_connections where id = ?::uuid))
      on conflict (dedup_key) do update
        set outcome = 'processing', workflow_id = excluded.workflow_id,
            detail = ? || ' after: ' || coalesce(webhook_deliveries.detail, webhook_deliveries.outcome), updated_at = now()
@@ -69,6 +73,7 @@ export async function recordAcceptedFormDelivery(em: EntityManager, delivery: Ro
       delivery.dedupKey,
       workflowId,
       delivery.rawBody,
+      formEmailKey,
       delivery.submission.created_at,
       connectionId,
       connectionId,

@@ -1,6 +1,6 @@
 /** Prometheus metrics of the receiver, on prom-client's default registry, served on its private metrics listener. */
 import { collectDefaultMetrics, Counter, Histogram } from 'prom-client';
-import { HANDLED_EVENTS } from '../calendly/schemas';
+import { SUBSCRIBED_EVENTS } from '../calendly/schemas';
 import { startMetricsServer, type MetricsServer } from '../metrics-server';
 
 /** Every refused webhook request, by the code of its answer (`rate_limited` once its address is over the limit). */
@@ -31,9 +31,9 @@ export const webhookAckSeconds = new Histogram({
   labelNames: ['organization'] as const,
 });
 
-/** A label value that carries nothing a sender chose freely: a handled event type, or `other`. */
+/** A label value that carries nothing a sender chose freely: an event type we subscribe to, or `other`. */
 export function eventTypeLabel(eventName: string | null | undefined): string {
-  return eventName && (HANDLED_EVENTS as readonly string[]).includes(eventName) ? eventName : 'other';
+  return eventName && (SUBSCRIBED_EVENTS as readonly string[]).includes(eventName) ? eventName : 'other';
 }
 
 let defaultMetricsCollected = false;

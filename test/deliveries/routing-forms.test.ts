@@ -108,10 +108,16 @@ it('makes a signed submission without a booking the lead of its organization onl
   expect((await leadsOf(ACME)).map((lead) => lead.email)).toContain(email);
   expect((await leadsOf(GLOBEX)).map((lead) => lead.email)).not.toContain(email);
   expect(globexStream.events.filter((event) => event.organization !== GLOBEX.organization)).toEqual([]);
+  // The delivery log finds the submission by the email its person gave, for its organization only.
+  expect((await api(`/api/deliveries?email=${encodeURIComponent(email.toUpperCase())}`, ACME)).body.data).toEqual([
+    expect.objectContaining({ eventType: ROUTING_FORM_EVENT }),
+  ]);
+  expect((await api(`/api/deliveries?email=${encodeURIComponent(email)}`, GLOBEX)).body.data).toEqual([]);
 
   // A redelivery of the same submission is a duplicate: one submission, one announcement.
   const [sent] = system.fake.deliveryLog().filter((attempt) => attempt.event === ROUTING_FORM_EVENT && attempt.body.includes(submission.uri));
   const workflowId = workflowIdFor(parseDelivery(Buffer.from(sent.body), system.fake.url, acme.id).delivery.dedupKey);
+  await system.temporal.workflow.getHandle(workflowId).result();
   await recordHistory(system.temporal, 'routing-form-submission.json', workflowId);
   const key = await signingKeyOf(system, acme.id);
   const again = await fetch(sent.url, {
