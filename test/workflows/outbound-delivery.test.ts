@@ -54,6 +54,27 @@ const deliveriesOf = async (endpointId: string) =>
     [endpointId],
   );
 
+it('delivers a routing form submission as lead.form_submitted to lead.* endpoints of its organization only', async () => {
+  const organization = system.fake.organizationUri;
+  const ours = await subscribe(organization, ['lead.*']);
+  const theirs = await subscribe(`https://api.calendly.com/organizations/${randomUUID()}`, ['lead.*']);
+  const email = `form-${randomUUID()}@example.com`;
+  const { submission } = await system.fake.submitRoutingForm({ answers: [{ question: 'Email', answer: email }] });
+
+  const submitted = await eventually(
+    () => Promise.resolve(ours.server.accepted().find(({ body }) => body.type === 'lead.form_submitted')),
+    30_000,
+    'lead.form_submitted delivered',
+  );
+  expect(submitted.body).toMatchObject({
+    type: 'lead.form_submitted',
+    organization,
+    data: { lead: { email }, submission: { uri: submission.uri, booked: false } },
+  });
+  expect(signedWith(submitted, ours.secret)).toBe(true);
+  expect(theirs.server.received).toEqual([]);
+});
+
 it('delivers each subscribed event once, signed, with the same Idempotency-Key on every attempt, and nothing of another organization', async () => {
   const organization = system.fake.organizationUri;
   const ours = await subscribe(organization, ['meeting.*']);
