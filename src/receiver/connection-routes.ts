@@ -26,7 +26,8 @@ import { answerError, errorAnswers, errorCatalogue, type CodeOf, type ErrorAnswe
 import { connectionAnswerSchema, connectionSchema, connectStartSchema, testWebhookAnswerSchema } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
 import { JSON_BODY_ERRORS, jsonBody } from './json-body';
-import { BEARER_TOKEN, jsonAnswer, UNAUTHORIZED, type ApiPaths } from './openapi';
+import { BEARER_TOKEN, jsonAnswer, RETRY_AFTER, UNAUTHORIZED, type ApiPaths } from './openapi';
+import { perOrganizationPerMinute } from './organization-rate-limit';
 import { requestLogger } from './request-context';
 import { oneOrganization, TENANT_SCOPE_ERRORS } from './tenant-scope';
 
@@ -50,6 +51,9 @@ const CONNECT_REFUSALS = {
   },
 } as const satisfies Record<ConnectRefusal, ErrorCode>;
 
+/** Test webhooks one organization may send a minute (per receiver): each is a request through API_URL and a log row. */
+const TEST_WEBHOOKS_PER_MINUTE_PER_ORGANIZATION = 10;
+
 export const CONNECTION_ERRORS = errorCatalogue({
   ...TENANT_SCOPE_ERRORS,
   ...JSON_BODY_ERRORS,
@@ -58,6 +62,10 @@ export const CONNECTION_ERRORS = errorCatalogue({
   not_connected: { status: 404, means: 'the organization has no connection' },
   personal_token_connection: { status: 409, means: 'the connection uses CALENDLY_API_TOKEN: it follows the environment, and is not disconnected here' },
   no_signing_key: { status: 409, means: 'the connection has no signing key here (CALENDLY_WEBHOOK_SIGNING_KEY, or OAuth not configured)' },
+  test_webhook_rate_limited: {
+    status: 429,
+    means: `the organization sent more than ${TEST_WEBHOOKS_PER_MINUTE_PER_ORGANIZATION} test webhooks this minute; \`Retry-After\` says when to send again`,
+  },
   database_unavailable: { status: 503, means: 'the flow could not be recorded: try again' },
   temporal_unavailable: { status: 503, means: 'Temporal did not accept the workflow in time: try again' },
   disconnect_failed: { status: 502, means: 'the teardown failed (its workflow says why): try again' },
@@ -85,6 +93,7 @@ type Handler = (ctx: Context, routing: ConnectionRouting) => void | Promise<void
 
 export function connectionRoutes({ config, temporal, orm, logger, apiTokens, connections }: ReceiverDependencies): Router {
   const router = new Router();
+  const testWebhooks = perOrganizationPerMinute(TEST_WEBHOOKS_PER_MINUTE_PER_ORGANIZATION);
   const authenticated = requireApiToken(apiTokens);
   const routing = connections && {
     services: connections,
@@ -188,6 +197,7 @@ export function connectionRoutes({ config, temporal, orm, logger, apiTokens, con
       if (connection.status === 'disconnected') return notConnected(ctx);
       const signingKey = signingKeyOf(connection);
       if (!signingKey) return answer(ctx, 'no_signing_key', 'This connection has no signing key here (CALENDLY_WEBHOOK_SIGNING_KEY, or OAuth not configured)');
+      if (!(await testWebhooks.allows(ctx, organization))) return answer(ctx, 'test_webhook_rate_limited', 'Too many test webhooks for this organization this minute');
       // Through API_URL, as Calendly would reach it: a wrong API_URL or proxy shows here, not at the first booking.
       const result = await sendTestDelivery(callbackUrlOf(connection, config), signingKey, connection.id);
       requestLogger(ctx, logger).info({ connectionId: connection.id, organization, status: result.status }, 'Test webhook sent');
@@ -378,7 +388,7 @@ export const connectionPaths: ApiPaths = {
       requestParams: { query: ORGANIZATION_PARAM },
       responses: {
         200: jsonAnswer('What the webhook URL answered (`received` when it logged the test).', testWebhookAnswerSchema),
-        ...scoped(['not_connected', 'no_signing_key']),
+        ...scoped(['not_connected', 'no_signing_key', 'test_webhook_rate_limited'], { 429: { headers: RETRY_AFTER } }),
       },
     },
   },

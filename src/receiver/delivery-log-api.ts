@@ -6,7 +6,6 @@
  */
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import { requireApiToken } from '../auth/api-tokens';
 import { findDelivery, listDeliveries } from '../database/deliveries';
@@ -17,6 +16,7 @@ import { answerError, answerInvalidQuery, errorAnswers, errorCatalogue, QUERY_ER
 import { deliveryPageSchema, deliveryQuerySchema, deliveryReplaySchema, type deliverySchema } from './delivery-log-schemas';
 import type { ReceiverDependencies } from './dependencies';
 import { BEARER_TOKEN, jsonAnswer, RETRY_AFTER, UNAUTHORIZED, type ApiPaths } from './openapi';
+import { perOrganizationPerMinute } from './organization-rate-limit';
 import { requestLogger } from './request-context';
 import { tokenOrganization } from './tenant-scope';
 
@@ -84,7 +84,7 @@ export const deliveryLogPaths: ApiPaths = {
 export function deliveryLogRoutes({ orm, config, temporal, logger, apiTokens }: ReceiverDependencies): Router {
   const router = new Router({ prefix: '/api' });
   router.use(requireApiToken(apiTokens));
-  const replays = new RateLimiterMemory({ points: REPLAYS_PER_MINUTE_PER_ORGANIZATION, duration: 60 });
+  const replays = perOrganizationPerMinute(REPLAYS_PER_MINUTE_PER_ORGANIZATION);
   const view = (row: WebhookDelivery): z.input<typeof deliverySchema> => ({
     id: row.id,
     receivedAt: row.receivedAt,
@@ -109,13 +109,7 @@ export function deliveryLogRoutes({ orm, config, temporal, logger, apiTokens }: 
   router.post('/deliveries/:id/replay', async (ctx) => {
     const organization = tokenOrganization(ctx);
     // Every ask spends a point, also one for an id that is not there: probing costs the same.
-    try {
-      await replays.consume(organization ?? '');
-    } catch (refused) {
-      if (!(refused instanceof RateLimiterRes)) throw refused;
-      ctx.set('Retry-After', String(Math.max(1, Math.ceil(refused.msBeforeNext / 1000))));
-      return answer(ctx, 'replay_rate_limited', 'Too many replays for this organization this minute');
-    }
+    if (!(await replays.allows(ctx, organization))) return answer(ctx, 'replay_rate_limited', 'Too many replays for this organization this minute');
     const { id } = ctx.params;
     const delivery = idParam.safeParse({ id }).success ? await findDelivery(orm.em, id, organization) : null;
     if (!delivery) return answer(ctx, 'not_found', 'No such delivery');

@@ -47,9 +47,9 @@ interface Connected {
   owner: string;
 }
 
-async function api(method: 'GET' | 'POST', path: string, token: string): Promise<{ status: number; body: any }> {
+async function api(method: 'GET' | 'POST', path: string, token: string): Promise<{ status: number; body: any; headers: Headers }> {
   const response = await fetch(`${system.receiverUrl}${path}`, { method, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
-  return { status: response.status, body: await response.json() };
+  return { status: response.status, body: await response.json(), headers: response.headers };
 }
 
 /** A new Calendly organization in the fake, with its owner. */
@@ -161,6 +161,21 @@ it('sends a test webhook through API_URL for an organization without bookings, l
   expect((await api('GET', '/api/connection', UMBRELLA.token)).body.connection.lastDeliveryAt).not.toBeNull();
   const otherTest = await api('POST', '/api/connection/test-webhook', HOOLI.token);
   expect(otherTest.status).toBe(404);
+});
+
+it("limits one organization's test webhooks a minute, without touching another's", async () => {
+  // UMBRELLA sent one in the test before; ACME has sent none.
+  const answers = await Promise.all(Array.from({ length: 10 }, () => api('POST', '/api/connection/test-webhook', UMBRELLA.token)));
+  expect(answers.map(({ status }) => status).sort()).toEqual([...Array(9).fill(200), 429]);
+  const refused = answers.find(({ status }) => status === 429)!;
+  expect(refused.body).toMatchObject({ code: 'test_webhook_rate_limited' });
+  expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+  const logged = await system.orm.em.fork().getConnection().execute<{ count: number }[]>(
+    "select count(*)::int as count from webhook_deliveries where outcome = 'test' and organization = ?",
+    [UMBRELLA.organization],
+  );
+  expect(logged[0].count).toBe(10);
+  expect((await api('POST', '/api/connection/test-webhook', ACME.token)).status).toBe(200);
 });
 
 it("refuses a delivery signed with another connection's key", async () => {
