@@ -36,7 +36,11 @@ const page = {
   limit: z.coerce.number().int().min(1).max(100).default(50).meta({ description: 'Page size.' }),
   offset: z.coerce.number().int().min(0).default(0).meta({ description: 'Rows to skip.' }),
 };
-const instant = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+// PostgreSQL has no year 0 (nor earlier ISO years): refused here with a 400, not a 500 from below.
+const instant = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value))
+  .refine((value) => value.getUTCFullYear() >= 1, 'must be in year 1 or later');
 /** Free text goes to PostgreSQL, which refuses the NUL character: refused here with a 400, not a 500 from below. */
 const text = z
   .string()
