@@ -16,7 +16,7 @@ import { reconnectSubscription } from '../src/subscriptions/reconnect';
 import type { CalendlyAccounts } from './calendly-accounts';
 import { withActivityFailures } from './calendly';
 import { subscriptionProblems } from './metrics';
-import { recordRoutingFormsOf, syncRoutingForms } from './routing-forms';
+import { recordRoutingFormsOf } from './routing-forms';
 
 export interface SubscriptionActivityDependencies {
   orm: MikroORM;
@@ -97,11 +97,11 @@ export function createSubscriptionActivities({
         const summary = await withActivityFailures(async () => {
           const { calendly, organization } = await accounts.of(connectionId);
           const window = { from: new Date(from), to: new Date(to) };
-          const bookings = await syncBookings({ calendly, connectionId, temporal, taskQueue, window, report, sleep: wait });
-          const whenRateLimited = (seconds: number) => wait(seconds * 1000);
-          // Submissions made since the window's start: a booking made since then starts after it, so both read the same span.
-          const routingFormSubmissions = await syncRoutingForms(orm, connectionId, { calendly, organization, since: window.from, whenRateLimited, report });
-          return { ...bookings, routingFormSubmissions };
+          const synced = await syncBookings({ calendly, connectionId, temporal, taskQueue, window, report, sleep: wait, routingForms: { em: orm.em, organization } });
+          if (synced.routingFormSubmissions === null) {
+            log.warn('Calendly refused to list routing forms: no routing form submissions for this connection', { connectionId });
+          }
+          return synced;
         });
         await pending;
         await progress('idle', { message: 'done', ...summary }, { startedAt });

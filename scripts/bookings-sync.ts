@@ -1,6 +1,7 @@
 /**
  * npm run bookings:sync -- [--from <ISO>] [--to <ISO>] [--dry-run] [--connection <id>]
- * Backfills bookings from the Calendly API through the same workflows as webhooks (see docs/connections.md, "Subscription commands").
+ * Backfills bookings from the Calendly API through the same workflows as webhooks, and the routing form submissions made
+ * since --from as the connect's and the reconcile schedule's syncs do (see docs/connections.md, "Subscription commands").
  */
 import { Client } from '@temporalio/client';
 import { configFromEnvironment } from '../src/config';
@@ -14,11 +15,13 @@ const USAGE = `Usage: npm run bookings:sync -- [--from <ISO time>] [--to <ISO ti
 Feeds every invitee of the organization's scheduled events that START in the window through the same workflows as
 webhook deliveries. An invitee already delivered is reported as "already known" and changes nothing, so running it
 any number of times creates no duplicates. Calendly filters by start time only, not by booking time; a meeting is
-booked before it starts, so --from <when an outage began> finds every booking made since.
+booked before it starts, so --from <when an outage began> finds every booking made since. Routing form
+submissions made since --from are stored too (each makes its lead), as the reconcile schedule's sync does; a
+submission already stored changes nothing. The last line says how many were read and how many were new.
 
   --from     events starting at or after (default: RECONCILE_LOOKBACK_HOURS ago, like the reconcile schedule)
   --to       events starting before (default: RECONCILE_LOOKAHEAD_DAYS ahead)
-  --dry-run  list what would be fed, start nothing
+  --dry-run  list what would be fed and count the routing form submissions, start and store nothing
 ${CONNECTION_USAGE}
                      (its bookings go to its organization, as its webhooks do)
   --help     show this help
@@ -52,6 +55,7 @@ runCli('bookings:sync', USAGE, OPTIONS, async (values) => {
       taskQueue: config.temporal.taskQueue,
       window: { from, to },
       dryRun: values['dry-run'] ?? false,
+      routingForms: { em: account.orm.em, organization: account.organization },
       report: (line) => process.stdout.write(`${line}\n`),
     });
     return 0;

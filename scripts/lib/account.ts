@@ -20,6 +20,8 @@ export const CONNECTION_OPTION = { connection: { type: 'string' } } as const;
 export const CONNECTION_USAGE = `  --connection <id>  work on this connection (its id: GET /api/connection); default: CALENDLY_API_TOKEN's (${PERSONAL_TOKEN_CONNECTION_ID})`;
 
 export interface ScriptAccount extends CalendlyAccount {
+  /** the database, for what the script stores itself (a sync's routing form submissions) */
+  orm: MikroORM;
   /** Releases what the account holds (its database pool). */
   close: () => Promise<void>;
 }
@@ -29,7 +31,7 @@ export async function scriptAccount(config: Config, connectionId = PERSONAL_TOKE
   try {
     const personalToken = config.calendly.apiToken ? { calendly: calendlyClientFrom(config), target: subscriptionTargetOf(config) } : undefined;
     const account = await new CalendlyAccounts({ orm, personalToken, oauth: connectionServicesFrom(config, orm) }).of(connectionId);
-    return { ...account, close: () => orm.close() };
+    return { ...account, orm, close: () => orm.close() };
   } catch (error) {
     await orm.close();
     if (error instanceof ConnectionUnavailableError) {

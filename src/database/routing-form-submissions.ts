@@ -23,6 +23,12 @@ const answers: Column<RoutingFormAnswer[]> = (value, column) => {
 };
 /** Any JSON (the result's value is a URI or a message as Calendly gives it). */
 const json: Column<unknown> = (value) => value ?? null;
+/** The submission's tracking as Calendly gave it: an object of UTM fields, or null. */
+const tracking: Column<RoutingFormSubmission['tracking']> = (value, column) => {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'object' && !Array.isArray(value)) return value as RoutingFormSubmission['tracking'];
+  throw new TypeError(`Column ${column} holds ${typeof value}, not a JSON object`);
+};
 
 /** A stored submission with the meeting it led to (`m`, if any). */
 const submissionRow = rowShape({
@@ -32,7 +38,7 @@ const submissionRow = rowShape({
   routingFormUri: text,
   routingFormName: nullable(text),
   questionsAndAnswers: answers,
-  tracking: json,
+  tracking,
   resultType: nullable(oneOf(RESULT_TYPES)),
   resultValue: json,
   submitterUri: nullable(text),
@@ -154,26 +160,49 @@ export async function saveRoutingFormSubmission(
 export interface RoutingFormSubmissionFilter {
   /** only this organization's submissions */
   organization?: string;
+  /** only the ones that led to a booking (true) or did not (false), as the view's `booked` */
+  booked?: boolean;
+  /** only those whose lead has this email address, whatever its case */
+  email?: string;
+  /** submitted at or after */
+  from?: Date;
+  /** submitted before */
+  to?: Date;
   limit: number;
   offset: number;
 }
 
 const totalRow = rowShape({ total: integer });
 
+/** Led to a booking: the view's `booked` (Calendly names its submitter, or a meeting of the organization names it). */
+const BOOKED = `(s.submitter_uri is not null or exists (
+  select from meetings m where m.organization = s.organization and m.routing_form_submission_uri = s.uri))`;
+
 /** A page of submissions, newest first, with the total over all pages. */
 export async function listRoutingFormSubmissions(
   em: EntityManager,
-  { organization, limit, offset }: RoutingFormSubmissionFilter,
+  { organization, booked, email, from, to, limit, offset }: RoutingFormSubmissionFilter,
 ): Promise<[StoredRoutingFormSubmission[], number]> {
-  const where = organization === undefined ? '' : 'where s.organization = ?';
-  const params = organization === undefined ? [] : [organization];
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  const where = (condition: string, ...values: unknown[]) => {
+    conditions.push(condition);
+    params.push(...values);
+  };
+  if (organization !== undefined) where('s.organization = ?', organization);
+  if (booked !== undefined) where(booked ? BOOKED : `not ${BOOKED}`);
+  // The lead is the submission's organization's: leads are one per organization and email key.
+  if (email !== undefined) where('s.lead_id in (select l.id from leads l where l.organization = s.organization and l.email_key = ?)', emailKeyOf(email));
+  if (from !== undefined) where('s.submitted_at >= ?', from);
+  if (to !== undefined) where('s.submitted_at < ?', to);
+  const filter = conditions.length ? `where ${conditions.join(' and ')}` : '';
   const rows = await queryRows(
     em,
     submissionRow,
-    `select ${WITH_MEETING} from routing_form_submissions s ${where} order by s.submitted_at desc, s.id asc limit ? offset ?`,
+    `select ${WITH_MEETING} from routing_form_submissions s ${filter} order by s.submitted_at desc, s.id asc limit ? offset ?`,
     [...params, limit, offset],
   );
-  const [{ total }] = await queryRows(em, totalRow, `select count(*)::int as total from routing_form_submissions s ${where}`, params);
+  const [{ total }] = await queryRows(em, totalRow, `select count(*)::int as total from routing_form_submissions s ${filter}`, params);
   return [rows, total];
 }
 

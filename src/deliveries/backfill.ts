@@ -8,12 +8,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '@temporalio/client';
 import type { CalendlyApiClient, InvalidItem, RateLimitWait } from '../calendly/api-client';
 import type { HandledEventName, Invitee, ScheduledEvent } from '../calendly/schemas';
 import type { SyncSummary } from '../contract';
 import { startDeliveryWorkflow } from './intake';
 import { inviteeDelivery, InvalidDeliveryError, workflowIdFor, type ParsedDelivery } from './parse';
+import { syncConnectionRoutingForms } from './routing-form-sync';
 
 export interface SyncWindow {
   /** events starting at or after */
@@ -31,6 +33,11 @@ export interface SyncOptions {
   connectionId: string;
   /** list what would be fed, start nothing */
   dryRun?: boolean;
+  /**
+   * also the routing form submissions made since the window's start, stored for this organization of ours (a booking
+   * made since then starts after it, so both read the same span); the summary then says how many
+   */
+  routingForms?: { em: EntityManager; organization: string };
   /** scheduled events per page, 1..100 (default 100) */
   pageSize?: number;
   report?: (line: string) => void;
@@ -95,6 +102,10 @@ export async function syncBookings(options: SyncOptions): Promise<SyncSummary> {
     : `${summary.started} started, ${summary.alreadyKnown} already known`;
   const skipped = summary.skipped ? `; ${counted(summary.skipped, 'invalid record')} skipped (see above)` : '';
   report(`Done: ${counted(summary.events, 'event')}, ${counted(summary.invitees, 'invitee')}: ${total}${skipped}.`);
+  if (options.routingForms) {
+    const { connectionId } = options;
+    summary.routingFormSubmissions = await syncConnectionRoutingForms({ ...options.routingForms, calendly, connectionId, since: window.from, whenRateLimited, report, dryRun });
+  }
   return summary;
 }
 

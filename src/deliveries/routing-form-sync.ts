@@ -5,7 +5,9 @@
  * read newest first and the reading stops at the window's start, so a sync reads what is new, not every submission.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { CalendlyApiClient, InvalidItem, RateLimitWait } from '../calendly/api-client';
+import { CalendlyApiError, type CalendlyApiClient, type InvalidItem, type RateLimitWait } from '../calendly/api-client';
+import type { SyncSummary } from '../contract';
+import { recordRoutingFormsState } from '../database/connections';
 import { saveRoutingFormSubmission } from '../database/routing-form-submissions';
 
 export interface RoutingFormSyncOptions {
@@ -17,11 +19,32 @@ export interface RoutingFormSyncOptions {
   since: Date;
   whenRateLimited: RateLimitWait;
   report: (line: string) => void;
+  /** count what would be read, store nothing */
+  dryRun?: boolean;
 }
 
-/** Throws Calendly's 403 when the token may not read routing forms (no routing_forms:read): the caller records it. */
-export async function syncRoutingFormSubmissions(options: RoutingFormSyncOptions): Promise<{ read: number; created: number }> {
-  const { calendly, em, organization, since, whenRateLimited, report } = options;
+const NOT_LISTED =
+  'Calendly refuses to list routing forms to this connection (403: the token lacks routing_forms:read, or the plan has no routing forms): ' +
+  'routing form submissions do not come in; reconnect with routing_forms:read to get them.';
+
+/**
+ * The connection's routing form submissions. Calendly's 403 does not fail the sync (its bookings were fed): it is
+ * recorded on the connection (unless a dry run) and reported, and the answer is null.
+ */
+export async function syncConnectionRoutingForms(options: RoutingFormSyncOptions & { connectionId: string }): Promise<SyncSummary['routingFormSubmissions']> {
+  try {
+    return await syncRoutingFormSubmissions(options);
+  } catch (error) {
+    if (!(error instanceof CalendlyApiError) || error.status !== 403) throw error;
+    options.report('Routing forms: Calendly answered 403 (no routing_forms:read, or no routing forms on this plan); skipped.');
+    if (!options.dryRun) await recordRoutingFormsState(options.em.fork(), options.connectionId, 'unavailable', NOT_LISTED);
+    return null;
+  }
+}
+
+/** Throws Calendly's 403 when the token may not read routing forms (no routing_forms:read). */
+async function syncRoutingFormSubmissions(options: RoutingFormSyncOptions): Promise<{ read: number; created: number }> {
+  const { calendly, em, organization, since, whenRateLimited, report, dryRun = false } = options;
   const counts = { read: 0, created: 0 };
   const skip = (item: InvalidItem) => report(`  skipped an invalid routing form record ${item.uri ?? `(#${item.index + 1} of ${item.path})`}: ${item.problem}`);
   const { current_organization: calendlyOrganization } = await calendly.getCurrentUser();
@@ -31,11 +54,13 @@ export async function syncRoutingFormSubmissions(options: RoutingFormSyncOptions
         for (const submission of submissions) {
           if (Date.parse(submission.created_at) < since.getTime()) break pages;
           counts.read += 1;
+          if (dryRun) continue;
           if ((await saveRoutingFormSubmission(em.fork(), submission, organization, form.name)).created) counts.created += 1;
         }
       }
     }
   }
-  report(`Routing form submissions since ${since.toISOString()}: ${counts.read} read, ${counts.created} new.`);
+  const outcome = dryRun ? `${counts.read} read (dry run: nothing stored)` : `${counts.read} read, ${counts.created} new`;
+  report(`Routing form submissions since ${since.toISOString()}: ${outcome}.`);
   return counts;
 }

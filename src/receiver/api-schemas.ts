@@ -5,7 +5,7 @@
  * checks real answers against it (test/receiver/openapi.test.ts) fails when an answer gains an undocumented field.
  */
 import { z } from 'zod';
-import { locationSchema, questionAndAnswerSchema, trackingSchema } from '../calendly/schemas';
+import { locationSchema, questionAndAnswerSchema, routingFormAnswerSchema, routingFormSubmissionSchema as calendlySubmissionSchema, trackingSchema } from '../calendly/schemas';
 
 /** A Date in the code, an ISO 8601 string in the JSON (how Koa serializes a Date). */
 const timestamp = z.date().meta({ override: { type: 'string', format: 'date-time' } });
@@ -36,7 +36,11 @@ const page = {
   limit: z.coerce.number().int().min(1).max(100).default(50).meta({ description: 'Page size.' }),
   offset: z.coerce.number().int().min(0).default(0).meta({ description: 'Rows to skip.' }),
 };
-const instant = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+// PostgreSQL has no year 0 (nor earlier ISO years): refused here with a 400, not a 500 from below.
+const instant = z.iso
+  .datetime({ offset: true })
+  .transform((value) => new Date(value))
+  .refine((value) => value.getUTCFullYear() >= 1, 'must be in year 1 or later');
 /** Free text goes to PostgreSQL, which refuses the NUL character: refused here with a 400, not a 500 from below. */
 const text = z
   .string()
@@ -61,6 +65,22 @@ export const meetingQuerySchema = z.object({
   startTo: instant.optional().meta({ description: 'Only meetings starting before this instant (ISO 8601 with offset).' }),
   ...page,
 });
+
+export const routingFormSubmissionQuerySchema = z
+  .object({
+    booked: z
+      .enum(['true', 'false'])
+      .transform((value) => value === 'true')
+      .optional()
+      .meta({ description: 'Only submissions that led to a booking (true) or did not (false), as `booked`.' }),
+    email: text.optional().meta({ description: 'Only submissions whose lead has this email address, compared case-insensitively.' }),
+    from: instant.optional().meta({ description: 'Only submissions made at or after this instant (ISO 8601 with offset).' }),
+    to: instant.optional().meta({ description: 'Only submissions made before this instant; after `from`.' }),
+    ...page,
+    limit: z.coerce.number().int().min(1).max(100).default(20).meta({ description: 'Page size.' }),
+  })
+  // Refinements also run after a field failed, on its raw text: only instants are compared.
+  .refine((query) => !(query.from instanceof Date && query.to instanceof Date) || query.from < query.to, { message: 'must be after from', path: ['to'] });
 
 // ---- read API answers
 
@@ -141,12 +161,38 @@ export const meetingSchema = meetingEventSchema
   })
   .meta({ id: 'Meeting', description: "One invitee's place in one scheduled Calendly event." });
 
+export const routingFormSubmissionSchema = z
+  .object({
+    id: z.uuid(),
+    uri: z.url().meta({ description: "Calendly's routing form submission URI." }),
+    routingForm: z.object({ uri: z.url(), name: nullableText.meta({ description: 'Known once a sync has read the form.' }) }),
+    questionsAndAnswers: z.array(routingFormAnswerSchema).meta({ description: "Calendly's questions and answers, as given." }),
+    tracking: calendlySubmissionSchema.shape.tracking.meta({ description: "Calendly's UTM tracking of the submission, as given." }),
+    result: z
+      .object({ type: z.enum(['event_type', 'custom_message', 'external_url']), value: z.unknown().meta({ description: 'An event type URI, a message or a URL, as Calendly gives it.' }) })
+      .nullable()
+      .meta({ description: 'Where the form sent the person.' }),
+    submitter: z
+      .object({ uri: z.string(), type: nullableText })
+      .nullable()
+      .meta({ description: 'The invitee the submission led to, as Calendly names it once booked.' }),
+    booked: z.boolean().meta({ description: 'It led to a booking: Calendly names its invitee, or a meeting names it.' }),
+    meetingId: z.uuid().nullable().meta({ description: 'The meeting it led to, once both are here.' }),
+    leadId: z.uuid().nullable().meta({ description: 'The lead of its email answer; null without one.' }),
+    submittedAt: timestamp,
+    organization: z.string().meta({ description: 'The organization it belongs to.' }),
+  })
+  .meta({ id: 'RoutingFormSubmission', description: "A routing form submission, booked or not; also the `submission` of the websocket's `lead.form_submitted`." });
+
 const paginationSchema = z
   .object({ limit: count, offset: count, total: count.meta({ description: 'Rows matching the filters, over all pages.' }) })
   .meta({ id: 'Pagination' });
 
 export const leadPageSchema = z.object({ data: z.array(leadSchema), pagination: paginationSchema }).meta({ id: 'LeadPage' });
 export const meetingPageSchema = z.object({ data: z.array(meetingSchema), pagination: paginationSchema }).meta({ id: 'MeetingPage' });
+export const routingFormSubmissionPageSchema = z
+  .object({ data: z.array(routingFormSubmissionSchema), pagination: paginationSchema })
+  .meta({ id: 'RoutingFormSubmissionPage' });
 
 // ---- dashboard
 

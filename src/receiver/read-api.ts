@@ -1,6 +1,6 @@
 /**
- * The read API for frontends, behind a bearer token: GET /api/leads and GET /api/meetings, paginated, and GET /api/business,
- * the business counters and the bookings per day of the dashboard.
+ * The read API for frontends, behind a bearer token: GET /api/leads, GET /api/meetings and GET /api/routing-form-submissions,
+ * paginated, and GET /api/business, the business counters and the bookings per day of the dashboard.
  */
 import Router from '@koa/router';
 import type { Middleware } from 'koa';
@@ -9,6 +9,7 @@ import { businessCounters, meetingValue } from '../database/business-counters';
 import type { Meeting } from '../database/entities/meeting';
 import { listLeads } from '../database/leads';
 import { listMeetings } from '../database/meetings';
+import { listRoutingFormSubmissions, routingFormSubmissionView } from '../database/routing-form-submissions';
 import { leadView, meetingView } from '../database/views';
 import { requireApiToken } from '../auth/api-tokens';
 import { answerInvalidQuery, errorAnswers, QUERY_ERRORS } from './api-errors';
@@ -21,6 +22,9 @@ import {
   meetingPageSchema,
   meetingQuerySchema,
   meetingSchema,
+  routingFormSubmissionPageSchema,
+  routingFormSubmissionQuerySchema,
+  routingFormSubmissionSchema,
   type ViewOf,
 } from './api-schemas';
 import type { ReceiverDependencies } from './dependencies';
@@ -38,6 +42,14 @@ export function readApiRoutes({ orm, config, apiTokens }: ReceiverDependencies):
       meetingQuerySchema,
       (filter) => listMeetings(orm.em, filter),
       ((meeting: Meeting) => ({ ...meetingView(meeting), value: meetingValue(meeting, config.revenue) })) satisfies ViewOf<typeof meetingSchema>,
+    ),
+  );
+  router.get(
+    '/routing-form-submissions',
+    pageOf(
+      routingFormSubmissionQuerySchema,
+      (filter) => listRoutingFormSubmissions(orm.em, filter),
+      routingFormSubmissionView satisfies ViewOf<typeof routingFormSubmissionSchema>,
     ),
   );
   router.get('/business', async (ctx) => {
@@ -68,6 +80,17 @@ export const readApiPaths: ApiPaths = {
       security: BEARER_TOKEN,
       requestParams: { query: leadQuerySchema },
       responses: { 200: jsonAnswer('A page of leads.', leadPageSchema), ...QUERY_REFUSED, 401: UNAUTHORIZED },
+    },
+  },
+  '/api/routing-form-submissions': {
+    get: {
+      operationId: 'listRoutingFormSubmissions',
+      tags: ['read API'],
+      summary: 'Routing form submissions, the latest submitted first',
+      description: "Booked or not. A token bound to an organization sees that organization's submissions.",
+      security: BEARER_TOKEN,
+      requestParams: { query: routingFormSubmissionQuerySchema },
+      responses: { 200: jsonAnswer('A page of routing form submissions.', routingFormSubmissionPageSchema), ...QUERY_REFUSED, 401: UNAUTHORIZED },
     },
   },
   '/api/business': {

@@ -49,6 +49,12 @@ beforeAll(async () => {
     const { body } = await system.get(`/api/meetings?email=${encodeURIComponent(booking.email)}`, API_TOKEN);
     return body.pagination.total === 1 ? true : undefined;
   }, 30_000, 'the booking in the read API');
+  // The same person submits a routing form: its submission is in the read API too.
+  await system.fake.submitRoutingForm({ answers: [{ question: 'Email address', answer: booking.email }] });
+  await eventually(async () => {
+    const { body } = await system.get(`/api/routing-form-submissions?email=${encodeURIComponent(booking.email)}`, API_TOKEN);
+    return body.pagination.total === 1 ? true : undefined;
+  }, 30_000, 'the routing form submission in the read API');
 
   const served = await call('/openapi.json');
   expect(served).toMatchObject({ status: 200, mediaType: 'application/json' });
@@ -125,7 +131,7 @@ it('answers every documented GET route as documented, and shows another organiza
   for (const path of paths) {
     // A route with path parameters gets a uuid no row has: its answer (a 404, usually) must fit the document too.
     // Lists are filtered by the booking's email: other test files share the database, and fill the first pages.
-    const filter = ['/api/leads', '/api/meetings', '/api/deliveries'].includes(path) ? `?email=${encodeURIComponent(booking.email)}` : '';
+    const filter = ['/api/leads', '/api/meetings', '/api/deliveries', '/api/routing-form-submissions'].includes(path) ? `?email=${encodeURIComponent(booking.email)}` : '';
     const concrete = path.replace(/\{\w+\}/g, '00000000-0000-4000-8000-000000000000') + filter;
     for (const [who, token] of [['none', undefined], ['all', API_TOKEN], ['bound', BOUND_TOKEN], ['other', OTHER_ORGANIZATION_TOKEN]] as const) {
       const answer = await call(concrete, token);
@@ -139,8 +145,9 @@ it('answers every documented GET route as documented, and shows another organiza
     }
   }
   // The booking is there for the tokens that may see it: the checks above did not pass on empty answers.
-  expect(seenBy.all).toEqual(expect.arrayContaining(['/api/leads', '/api/meetings', '/api/dashboard', '/api/deliveries']));
-  expect(seenBy.bound).toEqual(expect.arrayContaining(['/api/leads', '/api/meetings', '/api/dashboard', '/api/deliveries']));
+  const seen = ['/api/leads', '/api/meetings', '/api/dashboard', '/api/deliveries', '/api/routing-form-submissions'];
+  expect(seenBy.all).toEqual(expect.arrayContaining(seen));
+  expect(seenBy.bound).toEqual(expect.arrayContaining(seen));
 });
 
 it('documents every error code a route module can answer, with its status', () => {
@@ -180,6 +187,9 @@ it('answers a bad query, an unknown route and a missing token with the documente
   const invalid = await call('/api/meetings?limit=0', API_TOKEN);
   expect(invalid).toMatchObject({ status: 400, body: { code: 'invalid_query' } });
   expect(misfits('get', '/api/meetings', invalid)).toEqual([]);
+  const invalidRange = await call('/api/routing-form-submissions?from=2032-01-02T00:00:00Z&to=2032-01-01T00:00:00Z', API_TOKEN);
+  expect(invalidRange).toMatchObject({ status: 400, body: { code: 'invalid_query' } });
+  expect(misfits('get', '/api/routing-form-submissions', invalidRange)).toEqual([]);
   const unauthorized = await call('/api/leads');
   expect(unauthorized).toMatchObject({ status: 401, body: { code: 'unauthorized' } });
   expect(misfits('get', '/api/leads', unauthorized)).toEqual([]);

@@ -64,6 +64,8 @@ it('lists meetings by email and start range, in start order, page by page', asyn
 it('answers 400 with the reason for an invalid query', async () => {
   expect(await get('/api/meetings?limit=1000')).toMatchObject({ status: 400, body: { code: 'invalid_query', error: expect.stringContaining('limit') } });
   expect(await get('/api/meetings?status=maybe')).toMatchObject({ status: 400, body: { error: expect.stringContaining('status') } });
+  // PostgreSQL has no year 0: a 400, not a 500 from below.
+  expect(await get('/api/meetings?startFrom=0000-01-01T00:00:00Z')).toMatchObject({ status: 400, body: { code: 'invalid_query', error: expect.stringContaining('startFrom') } });
 });
 
 it('shows a token bound to an organization only that organization\'s leads and meetings', async () => {

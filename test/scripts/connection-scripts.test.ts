@@ -84,6 +84,37 @@ it("bookings:sync feeds the connection's bookings into its organization only", a
   expect((await system.get(meetings, OTHER_TOKEN)).body.pagination.total).toBe(0);
 }, 60_000);
 
+it("bookings:sync stores the connection's routing form submissions made since --from for its organization only, and says how many", async () => {
+  const email = `cli-connection-form-${Date.now()}@example.com`;
+  const from = new Date(Date.now() - 1000).toISOString();
+  // Not delivered: only the sync brings it in.
+  const { submission } = await system.fake.submitRoutingForm(
+    { organization: calendlyOrganization, answers: [{ question: 'Email address', answer: email }] },
+    { deliver: false },
+  );
+  const window = ['--connection', connectionId, '--from', from, '--to', new Date(Date.now() + 60_000).toISOString()];
+  const submissions = `/api/routing-form-submissions?email=${encodeURIComponent(email)}`;
+
+  const dryRun = await run('bookings-sync.ts', [...window, '--dry-run']);
+  expect(dryRun.code).toBe(0);
+  expect(dryRun.stdout).toContain(`Routing form submissions since ${from}: 1 read (dry run: nothing stored).`);
+  expect((await system.get(submissions, ACME_TOKEN)).body.pagination.total).toBe(0);
+
+  const synced = await run('bookings-sync.ts', window);
+  expect(synced.stderr).toBe('');
+  expect(synced.code).toBe(0);
+  expect(synced.stdout).toContain(`Routing form submissions since ${from}: 1 read, 1 new.`);
+  expect((await system.get(submissions, ACME_TOKEN)).body).toMatchObject({
+    pagination: { total: 1 },
+    data: [{ uri: submission.uri, routingForm: { name: 'Contact us' }, booked: false, organization: ACME }],
+  });
+  expect((await system.get(submissions, OTHER_TOKEN)).body.pagination.total).toBe(0);
+
+  const again = await run('bookings-sync.ts', window);
+  expect(again.stdout).toContain(`Routing form submissions since ${from}: 1 read, 0 new.`);
+  expect((await system.get(submissions, ACME_TOKEN)).body.pagination.total).toBe(1);
+}, 60_000);
+
 it('answers an unknown connection with 2, and a missing CALENDLY_API_TOKEN (for its default connection) with 2 too', async () => {
   const unknown = await run('bookings-sync.ts', ['--connection', '00000000-0000-4000-8000-000000000000']);
   expect(unknown.code).toBe(2);
