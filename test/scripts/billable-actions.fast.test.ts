@@ -1,7 +1,7 @@
 /**
  * The billable actions counter (scripts/dev/benchmark/billable-actions.ts) on the recorded histories of today's
  * workflows (test/workflows/histories): each expectation is what a person counts by reading the file's events with
- * the rules of Temporal's "Temporal Cloud Actions" page (https://docs.temporal.io/cloud/actions).
+ * the rules of Temporal's "Temporal Cloud Actions" page (https://docs.temporal.io/evaluate/cloud/actions).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 /**
  * Temporal Cloud billable Actions of one workflow run, counted from its event history (proto-JSON, as
  * `temporal workflow show --output json` and `historyToJSON` write it), by the rules of Temporal's "Temporal Cloud
- * Actions" page: https://docs.temporal.io/cloud/actions (raw: https://docs.temporal.io/evaluate/cloud/actions.md).
+ * Actions" page: https://docs.temporal.io/evaluate/cloud/actions (raw Markdown: …/actions.md).
  * Categories and action types are the page's (types by their metric names). The page calls what a history shows an
  * estimate; so is this.
  *
