@@ -27,6 +27,8 @@ import { runCli, UsageError } from '../lib/cli';
 import { summariseCpuProfile, type ProfileSummary } from './benchmark/cpu-profile';
 import { closeAgent, closedLoop, openLoop, percentile, post, type LoopResult } from './benchmark/load';
 import { connectThroughOAuth, newTenant, OAUTH_APP } from './benchmark/organizations';
+import { measureBillableActions, SAMPLE_EVENT_TYPES } from './benchmark/billable-sample';
+import { ACTION_CATEGORIES } from './benchmark/billable-actions';
 import { cpuSeconds, cpuSecondsOfCommand, machineBusySeconds, rssMegabytes, startNodeChild, type BenchmarkChild } from './benchmark/processes';
 import { freePorts } from '../lib/free-ports';
 import { startTemporalDevServer } from './temporal-dev-server';
@@ -63,6 +65,9 @@ stops everything it started.
                        timed to meeting.created on B's websocket: alone, then while A's first sync runs (5)
   --fairness-baseline <s>
                        length of B's run alone, with no sync running (20)
+  --actions-sample <n> bookings made, at the end, with one outbound endpoint of their organization subscribed to
+                       meeting.* and lead.*, whose workflows' histories give the Temporal Cloud billable actions
+                       per booking (20)
   --drain-timeout <s>  how long to wait for bookings to become readable after each phase (900)
   --postgres <url>     PostgreSQL server to create the benchmark's database in (postgres://postgres@127.0.0.1:5432)
   --out <file>         where to write the JSON (.tools/benchmark/latest.json)
@@ -105,6 +110,7 @@ const DEFAULTS = {
   'fairness-sync': '2000',
   'fairness-rate': '5',
   'fairness-baseline': '20',
+  'actions-sample': '20',
   'drain-timeout': '900',
 };
 /** What the worker runs with (the default): a probe meeting starts just over the first of them from now. */
@@ -238,6 +244,8 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
     RECONCILE_INTERVAL_MINUTES: '1440',
     SUBSCRIPTION_CHECK_INTERVAL_MINUTES: '1440',
     REMINDER_OFFSETS,
+    // The billable actions sample's outbound endpoint is a local server.
+    OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS: '127.0.0.1/32',
   };
   const profiled = (name: string) => (cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`, `--cpu-prof-name=${name}.cpuprofile`] : []);
   const startChild = (name: string, file: string, args: string[] = [], nodeOptions: string[] = []) => {
@@ -258,7 +266,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const figures: Figure[] = [];
   const figure = (key: string, label: string, value: number, unit: string, target?: Figure['target']) => figures.push({ key, label, value, unit, target });
   const webhookUrl = `${receiverUrl}${WEBHOOK_PATH}`;
-  const windows = { burst: 10, steady: 20, backfill: 30, topUp: 40, fairnessSync: 50, fairnessLive: 60 };
+  const windows = { burst: 10, steady: 20, backfill: 30, topUp: 40, fairnessSync: 50, fairnessLive: 60, billable: 70 };
   const sign = (inviteeUri: string, key = SIGNING_KEY) => fake.webhookDelivery('invitee.created', inviteeUri, key);
   const deliver = ({ body, signature }: { body: string; signature: string }, url = webhookUrl) =>
     post(url, body, { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature }).catch(() => ({ status: 0, ms: Number.NaN, body: '' }));
@@ -473,6 +481,31 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   figure('fairnessMissingEvents', "fairness: B's meeting.created never seen", alone.missing + during.missing, '', { op: '<=', value: 0 });
   figure('fairnessForeignEvents', "fairness: other organizations' events on B's websocket", alone.foreignEvents + during.foreignEvents, '', { op: '<=', value: 0 });
 
+  // Last, so that its endpoint's deliveries weigh on no other figure.
+  const reminders = REMINDER_OFFSETS.split(',').length;
+  say(`Billable actions: ${sizes['actions-sample']} bookings with one outbound endpoint on ${SAMPLE_EVENT_TYPES.join(' and ')}; counted from their workflows' histories`);
+  const sampleUris = await book(fake, sizes['actions-sample'], windows.billable);
+  const billable = await measureBillableActions({
+    temporal,
+    receiverUrl,
+    apiToken: API_TOKEN,
+    organization: fake.organizationUri,
+    bookings: sampleUris.map((inviteeUri, index) => ({ inviteeUri, email: benchEmail(windows.billable, index) })),
+    deliver: (inviteeUri) => deliver(sign(inviteeUri)),
+    probeInviteeUri: probe.inviteeUris[0],
+    reminders,
+    timeoutSeconds: sizes['drain-timeout'],
+    say,
+  });
+  const sampleLabel = `${billable.bookings} bookings, ${billable.outboundDeliveriesPerBooking} outbound deliveries each`;
+  figure('billableActionsPerBooking', `billable actions per booking (current shape), at booking (${sampleLabel})`, billable.atBooking.total, '');
+  for (const category of ACTION_CATEGORIES) {
+    figure(`billableActionsPerBooking${category[0].toUpperCase()}${category.slice(1)}`, `  ${category}`, billable.atBooking.byCategory[category], '');
+  }
+  figure('billableActionsReminderFiredMeasured', '  one reminder firing, measured on a probe meeting (its activity, the next timer)', billable.firstReminderMeasured.total, '');
+  figure('billableActionsRemindersToCome', `  its ${reminders} reminders still to come, from the plan (${reminders} activities, ${reminders - 1} more timers)`, billable.remindersToCome.total, '');
+  figure('billableActionsPerBookingWithReminders', 'billable actions per booking (current shape), with its reminders', billable.withReminders.total, '');
+
   figure('receiverRssIdleMb', 'receiver RSS idle', receiverIdleRss, 'MB', { op: '<=', value: 120 });
   figure('receiverRssLoadedMb', 'receiver RSS loaded (max)', receiverLoadedRss, 'MB');
   figure('workerRssAfterBurstMb', `worker RSS after the burst (${burstTotal})`, workerRssAfterBurst, 'MB');
@@ -495,6 +528,7 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
     figures: Object.fromEntries(figures.map(({ key, value }) => [key, round(value, 3)])),
     targets: figures.filter((f) => f.target).map(({ key, target }) => ({ key, ...target!, met: met(figures.find((f) => f.key === key)!) })),
     table: figures,
+    billableActions: billable,
     profiles,
   };
 }
@@ -505,12 +539,17 @@ async function book(fake: FakeCalendly, count: number, startInDays: number, orga
   const uris: string[] = [];
   for (let index = 0; index < count; index++) {
     const { invitee } = await fake.bookMeeting(
-      { email: `bench-${startInDays}-${index}@example.com`, name: `Bench ${index}`, startTime: new Date(base + index * 1_000).toISOString(), organization },
+      { email: benchEmail(startInDays, index), name: `Bench ${index}`, startTime: new Date(base + index * 1_000).toISOString(), organization },
       { deliver: false },
     );
     uris.push(invitee.uri);
   }
   return uris;
+}
+
+/** The email of `book`'s invitee `index` of the window `startInDays` (its lead's). */
+function benchEmail(startInDays: number, index: number): string {
+  return `bench-${startInDays}-${index}@example.com`;
 }
 
 /** Visibility lags the starts a little: counted until two counts a second apart agree (at most 30 s). */
@@ -715,7 +754,7 @@ async function reminderProbe(
     socket.terminate();
   }
   say(`reminders: ${latenessMs.length}/${count} probe reminders sent, lateness p50 ${percentile(latenessMs, 0.5).toFixed(0)} ms, max ${maximum(latenessMs).toFixed(0)} ms`);
-  return { latenessMs, seenAfterMs };
+  return { latenessMs, seenAfterMs, inviteeUris: [...probes] };
 }
 
 /** Requests per second of the loop that got one of `statuses`. */

@@ -18,7 +18,8 @@ const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
 /** The smallest run that still goes through every phase; --quick's sizes would add minutes of waiting. */
 const TINY = [
   ...['--requests', '10', '--burst', '5', '--loaded', '3', '--rate', '2', '--seconds', '2', '--backfill', '5', '--meetings', '1'],
-  ...['--probes', '1', '--probe-lead', '5', '--fairness-sync', '5', '--fairness-rate', '2', '--fairness-baseline', '2', '--drain-timeout', '120'],
+  ...['--probes', '1', '--probe-lead', '5', '--fairness-sync', '5', '--fairness-rate', '2', '--fairness-baseline', '2', '--actions-sample', '2'],
+  '--drain-timeout', '120',
 ];
 
 interface Run {
@@ -122,6 +123,9 @@ it('prints the table with every target, writes every figure as a number, and lea
       'fairnessSyncingMeetingCreatedP99Ms',
       'fairnessP99Ratio',
       'fairnessForeignEvents',
+      'billableActionsPerBooking',
+      'billableActionsRemindersToCome',
+      'billableActionsPerBookingWithReminders',
     ]),
   );
   expect(figures.filter(([, value]) => typeof value !== 'number' || !Number.isFinite(value))).toEqual([]);
@@ -133,6 +137,18 @@ it('prints the table with every target, writes every figure as a number, and lea
   expect({ duplicates: result.figures.duplicateMeetings, missing: result.figures.steadyMissingEvents }).toEqual({ duplicates: 0, missing: 0 });
   // Organization B saw each of its own bookings and nothing of A's, whose sync ran meanwhile.
   expect({ missing: result.figures.fairnessMissingEvents, foreign: result.figures.fairnessForeignEvents }).toEqual({ missing: 0, foreign: 0 });
+  // Each sampled booking's workflows were billed: the delivery's start and its steps' markers, the meeting's
+  // Signal-With-Start and first timer, its outbound deliveries; the categories add up to the total, and the
+  // reminders still to come (a sendReminder each at least) add to it.
+  const billable = (key: string) => result.figures[`billableActions${key}`] as number;
+  const categories = ['Workflow', 'Activity', 'Timer', 'Signal', 'Update', 'Schedule', 'Nexus'].map((category) => billable(`PerBooking${category}`));
+  expect(billable('PerBooking')).toBeGreaterThan(0);
+  expect(categories.reduce((sum, value) => sum + value, 0)).toBeCloseTo(billable('PerBooking'), 3);
+  expect({ timer: billable('PerBookingTimer'), signal: billable('PerBookingSignal') }).toEqual({ timer: 1, signal: 1 });
+  expect(billable('PerBookingWorkflow')).toBeGreaterThan(0);
+  expect(billable('RemindersToCome')).toBeGreaterThanOrEqual(3);
+  expect(billable('ReminderFiredMeasured')).toBeGreaterThan(0);
+  expect(billable('PerBookingWithReminders')).toBeCloseTo(billable('PerBooking') + billable('RemindersToCome'), 3);
   expect(result.targets.filter(({ met }) => typeof met !== 'boolean')).toEqual([]);
   expect(output.match(/\| +(yes|NO) \|$/gm)).toHaveLength(result.targets.length);
 
