@@ -36,15 +36,16 @@ async function sentOnce(system: TestSystem, meetingId: string) {
 describe('with the shared dev server', () => {
   let system: TestSystem;
   beforeAll(async () => {
-    system = await startTestSystem({ env: { REMINDER_OFFSETS: '3s,2s' } });
+    system = await startTestSystem({ env: { REMINDER_OFFSETS: '25s,24s' } });
     await system.subscribeReceiver();
   });
   afterAll(() => system.stop());
 
-  // Room for booking and stopping the worker before the first reminder's time on a loaded machine; the timeout bounds
-  // the waits below, each of which ends on its condition.
+  // Room on a loaded machine for booking and stopping the worker before the first reminder's time (15 s), and for
+  // starting it again before the meeting's (24 s later; a reminder due after the start is skipped, not sent). The
+  // timeout bounds the waits below, each of which ends on its condition.
   it('fires a reminder once when its timer fired while the worker was stopped', async () => {
-    const { invitee, meeting } = await bookAndPlan(system, inSeconds(15));
+    const { invitee, meeting } = await bookAndPlan(system, inSeconds(40));
     await system.stopWorker();
     const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
     await eventually(async () => {
@@ -55,7 +56,7 @@ describe('with the shared dev server', () => {
     await system.startWorker();
 
     const reminders = await sentOnce(system, meeting.id);
-    expect(reminders.map((reminder) => reminder.offsetSeconds)).toEqual([3, 2]);
+    expect(reminders.map((reminder) => reminder.offsetSeconds)).toEqual([25, 24]);
   }, 150_000);
 
   it('holds one timer for a meeting far ahead, and continues as new when the history grows, keeping its plan', async () => {
@@ -65,7 +66,7 @@ describe('with the shared dev server', () => {
     expect((await running.fetchHistory()).events!.length).toBeLessThan(40);
     const input: MeetingRemindersInput = {
       meeting: { meetingId: meeting.id, inviteeUri: invitee.uri, inviteeEmail: 'x@example.com', eventUuid: 'e', status: 'active', startTime: plan.startTime },
-      offsetsSeconds: [3, 2],
+      offsetsSeconds: [25, 24],
       sendOutbound: false,
       maxHistoryEvents: 20,
     };
