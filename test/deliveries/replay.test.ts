@@ -1,9 +1,9 @@
 /** Replaying deliveries that were kept as unprocessed, e.g. after an upgrade taught the system their event type. */
-import { randomUUID } from 'node:crypto';
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { WebhookDeliverySchema } from '../../src/database/entities/webhook-delivery';
 import { replayUnprocessedDeliveries } from '../../src/deliveries/replay';
 import { SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { keepUnprocessedRow } from '../support/kept-deliveries';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -12,22 +12,7 @@ beforeAll(async () => {
 afterAll(() => system.stop());
 
 /** A row as an older version would have kept it: signed, valid, but not processed. */
-async function keptDelivery(rawBody: string) {
-  const id = randomUUID();
-  await system.orm.em.fork().insert(WebhookDeliverySchema, {
-    id,
-    receivedAt: new Date(),
-    eventType: 'invitee.created',
-    dedupKey: `unprocessed:${id}`,
-    signature: 'valid',
-    workflowId: null,
-    outcome: 'unprocessed',
-    detail: 'event type invitee.created is not handled yet',
-    rawBody,
-    updatedAt: new Date(),
-  });
-  return id;
-}
+const keptDelivery = (rawBody: string) => keepUnprocessedRow(system.orm, { rawBody, detail: 'event type invitee.created is not handled yet' });
 
 const replay = (ids: string[], dryRun = false) =>
   replayUnprocessedDeliveries({

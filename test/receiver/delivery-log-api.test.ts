@@ -9,9 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { register, type Counter } from 'prom-client';
 import { connectionWorkflowIds } from '../../src/workflow-ids';
 import { MeetingSchema } from '../../src/database/entities/meeting';
-import { WebhookDeliverySchema } from '../../src/database/entities/webhook-delivery';
 import { completeConnect, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { keepUnprocessedRow } from '../support/kept-deliveries';
 
 /** Unique per run: other test files share the database. */
 const tenant = (name: string) => ({
@@ -236,19 +236,10 @@ it('replays a failed delivery once its cause is gone: it ends processed with its
 }, 60_000);
 
 it('answers 422 for a kept delivery that still cannot be processed, and leaves it kept', async () => {
-  const id = randomUUID();
-  await system.orm.em.fork().insert(WebhookDeliverySchema, {
-    id,
-    receivedAt: new Date(),
-    eventType: 'invitee.created',
-    dedupKey: `unprocessed:${id}`,
-    signature: 'valid',
-    workflowId: null,
-    outcome: 'unprocessed',
-    detail: 'body is not valid JSON',
+  const id = await keepUnprocessedRow(system.orm, {
     rawBody: '{"event": "invitee.created", "payload": ',
+    detail: 'body is not valid JSON',
     organization: system.fake.organizationUri,
-    updatedAt: new Date(),
   });
   expect((await list('outcome=unprocessed', OWN_TOKEN)).body.data).toEqual([expect.objectContaining({ id, replayable: true })]);
   expect(await replay(id, ACME.token)).toMatchObject({ status: 404 });
