@@ -122,6 +122,7 @@ describe('configuration', () => {
     [{ WEBSOCKET_MAX_BUFFERED_BYTES: '0.5' }, /WEBSOCKET_MAX_BUFFERED_BYTES must be a whole number of bytes/],
     [{ WORKER_MAX_CACHED_WORKFLOWS: 'lots' }, /WORKER_MAX_CACHED_WORKFLOWS must be a whole number of workflows/],
     [{ WORKER_MAX_CACHED_WORKFLOWS: '0' }, /WORKER_MAX_CACHED_WORKFLOWS must be a whole number of workflows, at least 1/],
+    [{ REVENUE_CURRENCY: 'euro' }, /REVENUE_CURRENCY must be an ISO 4217 currency code in capitals, e.g. REVENUE_CURRENCY=EUR/],
   ])('stops with a message that says how to fix %o', (override, message) => {
     const attempt = () => loadConfig({ ...valid, ...override });
     expect(attempt).toThrow(ConfigError);
