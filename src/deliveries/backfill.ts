@@ -104,7 +104,16 @@ export async function syncBookings(options: SyncOptions): Promise<SyncSummary> {
   report(`Done: ${counted(summary.events, 'event')}, ${counted(summary.invitees, 'invitee')}: ${total}${skipped}.`);
   if (options.routingForms) {
     const { connectionId } = options;
-    summary.routingFormSubmissions = await syncConnectionRoutingForms({ ...options.routingForms, calendly, connectionId, since: window.from, whenRateLimited, report, dryRun });
+    summary.routingFormSubmissions = await syncConnectionRoutingForms({
+      ...options.routingForms,
+      calendly,
+      calendlyOrganization: organization,
+      connectionId,
+      since: window.from,
+      whenRateLimited,
+      report,
+      dryRun,
+    });
   }
   return summary;
 }

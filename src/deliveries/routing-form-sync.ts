@@ -12,6 +12,8 @@ import { saveRoutingFormSubmission } from '../database/routing-form-submissions'
 
 export interface RoutingFormSyncOptions {
   calendly: CalendlyApiClient;
+  /** the Calendly organization whose routing forms are read (the sync beside it already asked Calendly for it) */
+  calendlyOrganization: string;
   em: EntityManager;
   /** the organization of ours they belong to */
   organization: string;
@@ -44,10 +46,9 @@ export async function syncConnectionRoutingForms(options: RoutingFormSyncOptions
 
 /** Throws Calendly's 403 when the token may not read routing forms (no routing_forms:read). */
 async function syncRoutingFormSubmissions(options: RoutingFormSyncOptions): Promise<{ read: number; created: number }> {
-  const { calendly, em, organization, since, whenRateLimited, report, dryRun = false } = options;
+  const { calendly, calendlyOrganization, em, organization, since, whenRateLimited, report, dryRun = false } = options;
   const counts = { read: 0, created: 0 };
   const skip = (item: InvalidItem) => report(`  skipped an invalid routing form record ${item.uri ?? `(#${item.index + 1} of ${item.path})`}: ${item.problem}`);
-  const { current_organization: calendlyOrganization } = await calendly.getCurrentUser();
   for await (const forms of calendly.listRoutingForms(calendlyOrganization, { whenRateLimited, onInvalidItem: skip })) {
     for (const form of forms) {
       pages: for await (const submissions of calendly.listRoutingFormSubmissions(form.uri, { whenRateLimited, onInvalidItem: skip, sort: 'created_at:desc' })) {
