@@ -14,9 +14,10 @@ import { createBookingActivities } from './bookings';
 import { createCalendlyActivities } from './calendly';
 import { CalendlyAccounts } from './calendly-accounts';
 import { createConnectionActivities } from './connections';
+import { createDeliveryActivities } from './deliveries';
 import { createDeliveryLogActivities } from './delivery-log';
 import { createOutboundWebhookActivities } from './outbound-webhooks';
-import { createReminderActivities, type ReminderSettings } from './reminders';
+import { createMeetingsAfterDelivery, createReminderActivities, type ReminderSettings } from './reminders';
 import { createRetentionActivities } from './retention';
 import { createRoutingFormActivities } from './routing-forms';
 import { createSubscriptionActivities } from './subscriptions';
@@ -41,10 +42,10 @@ export interface ActivityDependencies {
 
 export function createActivities({ orm, personalToken, connections, temporal, taskQueue, reminders, destinations, secretBox, schedules }: ActivityDependencies): Activities {
   const accounts = new CalendlyAccounts({ orm, personalToken, oauth: connections });
+  const steps = { ...createCalendlyActivities(accounts), ...createBookingActivities(orm, accounts), ...createDeliveryLogActivities(orm) };
   return withoutPersonalDataInErrors({
-    ...createCalendlyActivities(accounts),
-    ...createBookingActivities(orm, accounts),
-    ...createDeliveryLogActivities(orm),
+    ...steps,
+    ...createDeliveryActivities(steps, createMeetingsAfterDelivery(orm, accounts, temporal, reminders)),
     ...createRoutingFormActivities(orm, accounts),
     ...createReminderActivities(orm, accounts, temporal, taskQueue, reminders, destinations),
     ...createSubscriptionActivities({ orm, accounts, temporal, taskQueue }),

@@ -1,6 +1,6 @@
 /** Reminders: plan them, send each once, cancel the rest, and keep each meeting's workflow told of its changes. */
 import type { MikroORM } from '@mikro-orm/postgresql';
-import { WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { meetingSnapshot } from '../src/database/meetings';
 import {
@@ -20,7 +20,9 @@ import {
   MEETING_START,
   MEETING_STATUS,
   type Activities,
+  type KeptMeeting,
   type MeetingRemindersInput,
+  type MeetingSnapshot,
   type PlannedReminder,
   type ReminderState,
 } from '../src/contract';
@@ -43,12 +45,13 @@ const REMINDER_SIGNATURE_HEADER = 'reminder-signature';
 
 /**
  * Starts the meeting's workflow with `input`, or signals the running one the meeting as it is now. A finished
- * workflow (all reminders done, or the meeting canceled) is left finished.
+ * workflow (all reminders done, or the meeting canceled) is left finished. Used by the deliveries of the shape before
+ * November 2026 (syncMeetingReminders), which told each meeting's workflow after processing.
  */
 export async function tellMeetingWorkflow(
   temporal: Client,
   taskQueue: string,
-  input: MeetingRemindersInput,
+  input: MeetingRemindersInput & { meeting: MeetingSnapshot },
   workflowId: string,
   connectionId: string,
 ): Promise<void> {
@@ -73,6 +76,50 @@ export async function tellMeetingWorkflow(
     if (!isAlreadyStarted(error)) throw error;
     log.info('Meeting workflow already finished; nothing left to remind', { inviteeUri: meeting.inviteeUri });
   }
+}
+
+/** Signals the meeting's workflow the meeting as stored, when one runs; nothing when none does. */
+async function tellRunningMeetingWorkflow(temporal: Client, workflowId: string, meeting: MeetingSnapshot): Promise<void> {
+  try {
+    await temporal.workflow.getHandle(workflowId).signal(meetingChanged, meeting);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+const isNotFound = (error: unknown) => error instanceof WorkflowNotFoundError || (error as Error).name === 'WorkflowNotFoundError';
+
+/** Reads the meetings a processed delivery stored, for the meeting's workflow that processed it. */
+export interface MeetingsAfterDelivery {
+  /**
+   * The meeting of `inviteeUri` for the workflow `workflowId` to keep (its reminders planned while it is active), or
+   * null when that workflow does not keep it (none stored, or one stored before workflow IDs had their connection).
+   * Each of `others` (the other side of a reschedule) is told to its own workflow, when one runs: the meeting's own
+   * delivery starts it otherwise.
+   */
+  keptMeeting(inviteeUri: string, others: string[], connectionId: string, workflowId: string): Promise<KeptMeeting | null>;
+}
+
+export function createMeetingsAfterDelivery(orm: MikroORM, accounts: CalendlyAccounts, temporal: Client, settings: ReminderSettings): MeetingsAfterDelivery {
+  return {
+    async keptMeeting(inviteeUri: string, others: string[], recordedId: string, workflowId: string): Promise<KeptMeeting | null> {
+      const em = orm.em.fork();
+      const organization = await withActivityFailures(() => accounts.organizationOfConnection(recordedConnectionId(recordedId)));
+      for (const other of others) {
+        const stored = await meetingSnapshot(em, organization, other);
+        if (stored && stored.workflowId !== workflowId) await tellRunningMeetingWorkflow(temporal, stored.workflowId, stored.meeting);
+      }
+      const stored = await meetingSnapshot(em, organization, inviteeUri);
+      if (!stored) return null;
+      if (stored.workflowId !== workflowId) {
+        await tellRunningMeetingWorkflow(temporal, stored.workflowId, stored.meeting);
+        return null;
+      }
+      const { meeting } = stored;
+      const reminders = meeting.status === 'active' ? await planReminders(em, meeting.meetingId, settings.offsetsSeconds, new Date()) : null;
+      return { meeting, reminders, sendOutbound: Boolean(settings.webhook) };
+    }
+  };
 }
 
 export function createReminderActivities(

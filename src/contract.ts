@@ -5,7 +5,7 @@
  * Workflows themselves are started by function reference (see workflows/index.ts).
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { HandledEventName, Invitee, RoutingFormSubmission, ScheduledEvent, WebhookSubscription } from './calendly/schemas';
 
 // --- Search attributes -------------------------------------------------------------------------------------------
@@ -157,19 +157,28 @@ export interface PlannedReminder {
   state: ReminderState;
 }
 
+/**
+ * The meeting's workflow is the booking's only one: a delivery starts it (update-with-start, with no meeting yet: the
+ * first delivery brings it) or is handed to the running one; whoever else starts it (a reschedule's other side, a
+ * delivery of the shape before November 2026) passes the meeting as stored.
+ */
 export interface MeetingRemindersInput {
-  meeting: MeetingSnapshot;
-  offsetsSeconds: number[];
+  /** the meeting as stored; unset when a delivery started the workflow */
+  meeting?: MeetingSnapshot;
+  /** set with `meeting` when the workflow plans its reminders itself; a delivery's processing plans them otherwise */
+  offsetsSeconds?: number[];
   /** also POST each reminder to the configured reminder webhook */
-  sendOutbound: boolean;
+  sendOutbound?: boolean;
   /** planned by whoever starts the workflow, or carried over by continue-as-new; unset: the workflow plans them */
   reminders?: PlannedReminder[];
   undeliveredOutbound?: string[];
   /** continue as new past this many history events (the server's own suggestion also counts) */
   maxHistoryEvents?: number;
+  /** the deliveries it took (dedup key -> delivery id), carried over by continue-as-new so a redelivery stays a duplicate */
+  takenDeliveries?: Record<string, string>;
 }
 
-/** Returned by the workflow's `plan` query and as its result. */
+/** Returned by the workflow's `plan` query and as its result; null while no delivery brought the meeting yet. */
 export interface MeetingPlan {
   status: MeetingStatus;
   startTime: string;
@@ -177,10 +186,40 @@ export interface MeetingPlan {
   reminders: PlannedReminder[];
 }
 
-/** Sent to a meeting's workflow after every change to the meeting (signal-with-start). */
+/** Sent to a meeting's workflow when another delivery changed the meeting (a reschedule's other side). */
 export const meetingChanged = defineSignal<[MeetingSnapshot]>('meetingChanged');
 /** The meeting's reminders and the next one due, for the Web UI's Queries tab. */
-export const plan = defineQuery<MeetingPlan>('plan');
+export const plan = defineQuery<MeetingPlan | null>('plan');
+
+/**
+ * Hands a delivery about the meeting's invitee to its workflow (update-with-start; the update ID comes from the dedup
+ * key). Completed as soon as it is accepted, durable in the workflow's history: the receiver acknowledges then.
+ */
+export const deliverToMeeting = defineUpdate<DeliveryTaken, [InviteeDelivery]>('deliverToMeeting');
+
+/**
+ * `deliveryId`: the delivery the workflow took under this dedup key. Another one than the caller's means the caller's is
+ * a duplicate (Temporal answers a repeated update ID with the first update's result).
+ */
+export interface DeliveryTaken {
+  deliveryId: string;
+}
+
+/** The delivery's meeting as its workflow keeps it, after the delivery was processed. */
+export interface KeptMeeting {
+  meeting: MeetingSnapshot;
+  /** planned while the meeting is active; null once it ended */
+  reminders: PlannedReminder[] | null;
+  sendOutbound: boolean;
+}
+
+/**
+ * What processing one delivery did. `meeting`: the invitee's meeting as stored, when this workflow keeps it (also after a
+ * failed cancel, which still cancels it); null when the delivery stored none.
+ */
+export type ProcessedDelivery =
+  | { outcome: 'processed'; leadId: string; meetingId: string; meeting: KeptMeeting | null }
+  | { outcome: 'failed'; reason: string; failureType: string | null; meeting: KeptMeeting | null };
 
 // --- Self-healing schedules: reconcileBookings and checkWebhookSubscription ---------------------------------------
 
@@ -343,6 +382,11 @@ export interface OutboundDeliveryResult {
  * idempotent.
  */
 export interface Activities {
+  /**
+   * One delivery about an invitee, for the meeting's workflow `workflowId`: logged, read from Calendly, stored as lead and
+   * meeting, its reminders planned, and the other side of a reschedule told. Permanent failures are logged and returned.
+   */
+  processDelivery(delivery: InviteeDelivery, workflowId: string): Promise<ProcessedDelivery>;
   recordAcceptedDelivery(delivery: InviteeDelivery, workflowId: string): Promise<void>;
   /** `failureType`: with `failed`, the type of the ApplicationFailure that ended it (it labels a metric); null for another error */
   recordDeliveryOutcome(dedupKey: string, outcome: 'processed' | 'failed', detail: string | null, failureType?: string | null): Promise<void>;

@@ -22,10 +22,11 @@ export function plansItsOwnReminders(meeting: MeetingSnapshot, carried: PlannedR
 
 /**
  * The reminder to wait for next: the first still scheduled, in the plan's order (by time, as planned). None once the
- * meeting is canceled or rescheduled, or when every reminder is sent, skipped or canceled: the workflow then ends.
+ * meeting is canceled or rescheduled, or when every reminder is sent, skipped or canceled, or while no delivery brought
+ * the meeting: the workflow then ends.
  */
-export function nextReminderDue(meeting: MeetingSnapshot, reminders: readonly PlannedReminder[]): PlannedReminder | undefined {
-  if (meeting.status !== 'active') return undefined;
+export function nextReminderDue(meeting: MeetingSnapshot | undefined, reminders: readonly PlannedReminder[]): PlannedReminder | undefined {
+  if (meeting?.status !== 'active') return undefined;
   return reminders.find((reminder) => reminder.state === 'scheduled');
 }
 
@@ -70,4 +71,15 @@ export function historyIsLong(
   maxHistoryEvents = DEFAULT_MAX_HISTORY_EVENTS,
 ): boolean {
   return history.continueAsNewSuggested || history.historyLength > maxHistoryEvents;
+}
+
+/**
+ * The deliveries a run carries over to the next (continue-as-new): the latest ones, so that a hostile stream of distinct
+ * no-show marks for one invitee cannot grow the input without bound. Older keys are still duplicates in the delivery
+ * log, and processing one again only stores the same booking again.
+ */
+export const MAX_TAKEN_CARRIED = 200;
+
+export function recentlyTaken(taken: ReadonlyMap<string, string>, max = MAX_TAKEN_CARRIED): Record<string, string> {
+  return Object.fromEntries([...taken].slice(-max));
 }

@@ -13,8 +13,8 @@ import type { Client } from '@temporalio/client';
 import type { CalendlyApiClient, InvalidItem, RateLimitWait } from '../calendly/api-client';
 import type { HandledEventName, Invitee, ScheduledEvent } from '../calendly/schemas';
 import type { SyncSummary } from '../contract';
-import { startDeliveryWorkflow } from './intake';
-import { inviteeDelivery, InvalidDeliveryError, workflowIdFor, type ParsedDelivery } from './parse';
+import { startDeliveryWorkflow, workflowIdOf } from './intake';
+import { inviteeDelivery, InvalidDeliveryError, type ParsedDelivery } from './parse';
 import { syncConnectionRoutingForms } from './routing-form-sync';
 
 export interface SyncWindow {
@@ -128,7 +128,7 @@ async function feed(
   const { temporal, taskQueue, connectionId, dryRun = false, report = () => {} } = options;
   let parsed: ParsedDelivery;
   try {
-    parsed = inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email, occurredAt ?? null, connectionId);
+    parsed = { ...inviteeDelivery(eventName, 'current', event.uri, invitee.uri, invitee.email, occurredAt ?? null, connectionId), meetingStart: event.start_time };
   } catch (error) {
     if (!(error instanceof InvalidDeliveryError)) throw error;
     summary.skipped += 1;
@@ -139,7 +139,7 @@ async function feed(
   const what = `${eventName} ${invitee.uri} (${event.name ?? 'event'} at ${event.start_time})`;
   if (dryRun) {
     summary.wouldStart += 1;
-    report(`  would feed ${what} as ${workflowIdFor(parsed.delivery.dedupKey)}`);
+    report(`  would feed ${what} to ${workflowIdOf(parsed)}`);
     return;
   }
   const result = await startDeliveryWorkflow(parsed, { client: temporal, taskQueue, deliveryId: randomUUID(), receivedAt: new Date(), source: 'backfill' });

@@ -1,14 +1,26 @@
 /**
- * Hands a signed delivery to Temporal. Once `start` returns, the delivery is durable (no worker is needed for that),
- * which is when the receiver may acknowledge it. Used by the webhook route, the backfill and the replay.
+ * Hands a signed delivery to Temporal. Once this returns, the delivery is durable: in its meeting's workflow's history
+ * (the workflow took it), or as a workflow of its own started (no worker is needed for that). That is when the receiver
+ * may acknowledge it. Used by the webhook route, the backfill and the replay.
  */
-import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { emailKeyOf } from '../emails';
 import { isAlreadyStarted } from '../temporal/already-started';
-import { CALENDLY_CONNECTION, DELIVERY_TYPE, EVENT_UUID, INVITEE_EMAIL, type DeliverySource } from '../contract';
-import { keepUnprocessed, processInviteeDelivery, processRoutingFormSubmission } from '../../workflows';
-import { workflowIdFor, type ParsedDelivery } from './parse';
+import {
+  CALENDLY_CONNECTION,
+  deliverToMeeting,
+  DELIVERY_TYPE,
+  EVENT_UUID,
+  INVITEE_EMAIL,
+  MEETING_START,
+  type DeliverySource,
+  type DeliveryTaken,
+  type InviteeDelivery,
+} from '../contract';
+import { meetingWorkflowId } from '../workflow-ids';
+import { keepMeetingReminders, keepUnprocessed, processRoutingFormSubmission } from '../../workflows';
+import { workflowIdFor, type ParsedDelivery, type ParsedInviteeDelivery } from './parse';
 
 export interface IntakeOptions {
   client: Client;
@@ -27,9 +39,14 @@ export interface IntakeResult {
   kind: ParsedDelivery['kind'];
 }
 
+/** The workflow a delivery is handed to: its meeting's for a delivery about an invitee, one of its own otherwise. */
+export function workflowIdOf(parsed: ParsedDelivery): string {
+  return parsed.kind === 'invitee' ? meetingWorkflowId(parsed.delivery.inviteeUri, parsed.delivery.connectionId) : workflowIdFor(parsed.delivery.dedupKey);
+}
+
 export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: IntakeOptions): Promise<IntakeResult> {
   const { client, taskQueue, deliveryId, receivedAt, source, timeoutMs = 5_000 } = options;
-  const workflowId = workflowIdFor(parsed.delivery.dedupKey);
+  const workflowId = workflowIdOf(parsed);
   const common = {
     workflowId,
     taskQueue,
@@ -40,21 +57,12 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
   const envelope = { deliveryId, receivedAt: receivedAt.toISOString() };
   const connection: SearchAttributePair = { key: CALENDLY_CONNECTION, value: parsed.delivery.connectionId };
   try {
-    await client.connection.withDeadline(Date.now() + timeoutMs, async () => {
+    return await client.connection.withDeadline(Date.now() + timeoutMs, async () => {
       if (parsed.kind === 'invitee') {
-        const { inviteeEmail } = parsed.delivery;
-        const searchAttributes: SearchAttributePair[] = [
-          ...(inviteeEmail ? [{ key: INVITEE_EMAIL, value: emailKeyOf(inviteeEmail) }] : []),
-          { key: EVENT_UUID, value: parsed.eventUuid },
-          { key: DELIVERY_TYPE, value: parsed.delivery.eventName },
-          connection,
-        ];
-        await client.workflow.start(processInviteeDelivery, {
-          ...common,
-          args: [{ ...parsed.delivery, ...envelope, source }],
-          typedSearchAttributes: searchAttributes,
-        });
-      } else if (parsed.kind === 'routing_form_submission') {
+        const taken = await deliverToMeetingWorkflow(client, taskQueue, workflowId, parsed, { ...parsed.delivery, ...envelope, source });
+        return { workflowId, duplicate: taken.deliveryId !== deliveryId, kind: parsed.kind };
+      }
+      if (parsed.kind === 'routing_form_submission') {
         if (source === 'backfill') throw new TypeError('the sync saves routing form submissions itself: it feeds no delivery');
         await client.workflow.start(processRoutingFormSubmission, {
           ...common,
@@ -72,10 +80,44 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
           typedSearchAttributes: searchAttributes,
         });
       }
+      return { workflowId, duplicate: false, kind: parsed.kind };
     });
-    return { workflowId, duplicate: false, kind: parsed.kind };
   } catch (error) {
     if (isAlreadyStarted(error)) return { workflowId, duplicate: true, kind: parsed.kind };
     throw error;
   }
+}
+
+/**
+ * Update-with-start: starts the meeting's workflow when none runs (a closed one is followed by a new run, e.g. for a
+ * no-show after the meeting), and hands it the delivery. The update ID comes from the dedup key, so a redelivery is
+ * the same update and gets the first one's answer; a replay is a new one (its own delivery id), so that a failed
+ * delivery can be fed again. It returns once the workflow took the delivery, durable in its history.
+ * The search attributes are the ones known from the delivery; the workflow sets MeetingStatus when the meeting ends.
+ */
+async function deliverToMeetingWorkflow(
+  client: Client,
+  taskQueue: string,
+  workflowId: string,
+  parsed: ParsedInviteeDelivery,
+  delivery: InviteeDelivery,
+): Promise<DeliveryTaken> {
+  const { inviteeEmail, connectionId, eventName } = parsed.delivery;
+  const searchAttributes: SearchAttributePair[] = [
+    ...(inviteeEmail ? [{ key: INVITEE_EMAIL, value: emailKeyOf(inviteeEmail) }] : []),
+    { key: EVENT_UUID, value: parsed.eventUuid },
+    { key: DELIVERY_TYPE, value: eventName },
+    { key: CALENDLY_CONNECTION, value: connectionId },
+    ...(parsed.meetingStart ? [{ key: MEETING_START, value: new Date(parsed.meetingStart) }] : []),
+  ];
+  const startWorkflowOperation = new WithStartWorkflowOperation(keepMeetingReminders, {
+    workflowId,
+    taskQueue,
+    args: [{}],
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+    typedSearchAttributes: searchAttributes,
+  });
+  const updateId = delivery.source === 'replay' ? `${delivery.dedupKey}@replay:${delivery.deliveryId}` : delivery.dedupKey;
+  return client.workflow.executeUpdateWithStart(deliverToMeeting, { updateId, args: [delivery], startWorkflowOperation });
 }

@@ -20,9 +20,18 @@ import type { InviteeDelivery, RoutingFormSubmissionDelivery, UnprocessedDeliver
 import { connectionKeyPrefix } from '../workflow-ids';
 
 export type ParsedDelivery =
-  | { kind: 'invitee'; delivery: Omit<InviteeDelivery, 'deliveryId' | 'receivedAt' | 'source'>; eventUuid: string; inviteeUuid: string }
+  | ParsedInviteeDelivery
   | { kind: 'routing_form_submission'; delivery: Omit<RoutingFormSubmissionDelivery, 'deliveryId' | 'receivedAt' | 'source'> }
   | { kind: 'unprocessed'; delivery: Omit<UnprocessedDelivery, 'deliveryId' | 'receivedAt'> };
+
+/** `meetingStart`: the scheduled event's start, when the delivery shows it (its meeting's workflow is found by it). */
+export interface ParsedInviteeDelivery {
+  kind: 'invitee';
+  delivery: Omit<InviteeDelivery, 'deliveryId' | 'receivedAt' | 'source'>;
+  eventUuid: string;
+  inviteeUuid: string;
+  meetingStart?: string;
+}
 
 const isHandled = (name: string): name is HandledEventName => (HANDLED_EVENTS as readonly string[]).includes(name);
 
@@ -78,7 +87,8 @@ function parseJson(
     if (!isHandled(eventName)) return unprocessed(`event type ${eventName} is not handled yet`, eventName);
     const invitee = inviteePayloadSchema.safeParse(payload);
     if (invitee.success) {
-      return inviteeDelivery(eventName, 'current', invitee.data.scheduled_event.uri, invitee.data.uri, invitee.data.email, occurredAt, connectionId);
+      const { scheduled_event: event } = invitee.data;
+      return { ...inviteeDelivery(eventName, 'current', event.uri, invitee.data.uri, invitee.data.email, occurredAt, connectionId), meetingStart: event.start_time };
     }
     const noShow = isNoShow(eventName) ? inviteeNoShowSchema.safeParse(payload) : undefined;
     if (noShow?.success) {
@@ -137,7 +147,7 @@ export function inviteeDelivery(
   inviteeEmail: string | null,
   occurredAt: string | null,
   connectionId: string,
-): ParsedDelivery {
+): ParsedInviteeDelivery {
   const eventUuid = keyUuidOf(scheduledEventUri, 'scheduled event');
   const inviteeUuid = keyUuidOf(inviteeUri, 'invitee');
   // An invitee is created and canceled once, but may be marked and unmarked as a no-show several times.

@@ -11,8 +11,8 @@ import { HANDLED_EVENTS, ROUTING_FORM_EVENT, type HandledEventName } from '../ca
 import { markReplayed, replayableDeliveries } from '../database/deliveries';
 import type { WebhookDelivery } from '../database/entities/webhook-delivery';
 import { recordedConnectionId } from '../workflow-ids';
-import { inviteeDelivery, InvalidDeliveryError, parseDelivery, workflowIdFor, type ParsedDelivery } from './parse';
-import { startDeliveryWorkflow } from './intake';
+import { inviteeDelivery, InvalidDeliveryError, parseDelivery, type ParsedDelivery } from './parse';
+import { startDeliveryWorkflow, workflowIdOf } from './intake';
 
 export interface ReplayOptions {
   em: EntityManager;
@@ -41,7 +41,7 @@ export async function replayUnprocessedDeliveries(options: ReplayOptions): Promi
 async function replayOne(row: WebhookDelivery, { em, temporal, taskQueue, apiBaseUrl, dryRun }: ReplayOptions): Promise<ReplayResult> {
   const parsed = parseDelivery(Buffer.from(row.rawBody ?? '', 'utf8'), apiBaseUrl, recordedConnectionId(row.connectionId));
   if (parsed.kind === 'unprocessed') return { id: row.id, result: 'still unprocessable', reason: parsed.delivery.reason };
-  if (dryRun) return { id: row.id, result: 'would replay', workflowId: workflowIdFor(parsed.delivery.dedupKey) };
+  if (dryRun) return { id: row.id, result: 'would replay', workflowId: workflowIdOf(parsed) };
 
   const started = await startDeliveryWorkflow(parsed, { client: temporal, taskQueue, deliveryId: randomUUID(), receivedAt: new Date(), source: 'replay' });
   await markReplayed(em, row.id, `replayed as ${started.workflowId}${started.duplicate ? ' (already processed)' : ''}`);
@@ -60,7 +60,7 @@ async function replayFailed(row: WebhookDelivery, { temporal, taskQueue, apiBase
     if (error instanceof InvalidDeliveryError) return { id: row.id, result: 'still unprocessable', reason: error.message };
     throw error;
   }
-  if (dryRun) return { id: row.id, result: 'would replay', workflowId: workflowIdFor(parsed.delivery.dedupKey) };
+  if (dryRun) return { id: row.id, result: 'would replay', workflowId: workflowIdOf(parsed) };
   const started = await startDeliveryWorkflow(parsed, { client: temporal, taskQueue, deliveryId: randomUUID(), receivedAt: new Date(), source: 'replay' });
   return { id: row.id, result: 'replayed', workflowId: started.workflowId, duplicate: started.duplicate };
 }

@@ -14,6 +14,7 @@ import { personalTokenKeepsSchedules } from '../../src/worker/schedules';
 import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { calendlyAccount, connectAndSetUp, connectThroughCalendly, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, CALENDLY_TOKEN, eventually, oauthEnvironment, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 const OWNER_TOKEN = 'takeover-owner-0123456789abcdef';
 const OTHER_TOKEN = 'takeover-other-0123456789abcdef';
@@ -69,7 +70,7 @@ it('takes the personal token connection over: same id and data, kind oauth, its 
   const before = await system.fake.bookMeeting({ email: `${randomUUID()}@example.com`, startTime: '2035-03-01T10:00:00.000000Z' }, { deliver: false });
   const accepted = await deliverBooking(before.invitee.uri, bare, SIGNING_KEY);
   expect(accepted.status).toBe(202);
-  await system.temporal.workflow.getHandle(accepted.body.workflowId as string).result();
+  await deliveryOutcome(system, accepted.body.trackingId);
   expect((await system.get('/api/connection', OWNER_TOKEN)).body.connection).toMatchObject({ id: PERSONAL_TOKEN_CONNECTION_ID, kind: 'personal_token' });
   expect(await personalTokenKeepsSchedules(system.orm, true)).toBe(true);
 
@@ -103,7 +104,7 @@ it('takes the personal token connection over: same id and data, kind oauth, its 
     15_000,
     'the new subscription accepted at the new URL',
   );
-  await system.temporal.workflow.getHandle(delivered.body.workflowId as string).result();
+  await deliveryOutcome(system, delivered.body.trackingId);
   expect(await meetingsOf(OWNER_TOKEN)).toContain(after.invitee.uri);
   expect(await deliverBooking(after.invitee.uri, bare, SIGNING_KEY)).toMatchObject({ status: 200, body: { duplicate: true, workflowId: delivered.body.workflowId } });
 });

@@ -16,6 +16,7 @@ import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { harness } from '../support/harness';
 import { recordHistory } from '../support/histories';
 import { API_TOKEN, CALENDLY_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 const OWNER_TOKEN = 'personal-token-owner-0123456789abcdef';
 const OTHER_TOKEN = 'personal-token-other-0123456789abcdef';
@@ -88,8 +89,8 @@ it("answers at its own URL as at the bare one: the same delivery at both is one 
   });
   expect(again.status).toBe(200);
   expect(await again.json()).toMatchObject({ duplicate: true, workflowId: first.body.workflowId });
-  await system.temporal.workflow.getHandle(first.body.workflowId as string).result();
-  await recordHistory(system.temporal, 'invitee-created-delivery-personal-token.json', first.body.workflowId as string);
+  await deliveryOutcome(system, first.body.trackingId);
+  await recordHistory(system.temporal, 'meeting-delivered-personal-token.json', first.body.workflowId as string);
 });
 
 it('shows the dashboard panel with its test webhook button, and no connect or disconnect of its own', async () => {

@@ -5,6 +5,7 @@
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { WebhookDeliverySchema } from '../../src/database/entities/webhook-delivery';
 import { eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -39,7 +40,7 @@ it('stores a booking whose invitee name holds a NUL character, without it, inste
   expect(body).toContain('\\u0000');
   const response = await system.deliver(body, { signature });
   expect(response.status).toBe(202);
-  await expect(system.temporal.workflow.getHandle(response.body.workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
+  await expect(deliveryOutcome(system, response.body.trackingId)).resolves.toMatchObject({ outcome: 'processed' });
   const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: invitee.uri }, { populate: ['lead'] }).then((found) => found ?? undefined));
   expect(meeting.lead.name).toBe('Ada Lovelace');
 });

@@ -4,6 +4,7 @@ import { WebhookDeliverySchema } from '../../src/database/entities/webhook-deliv
 import { replayUnprocessedDeliveries } from '../../src/deliveries/replay';
 import { SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 import { keepUnprocessedRow } from '../support/kept-deliveries';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -31,7 +32,7 @@ it('turns a kept delivery into its booking, and says which ones still cannot be 
 
   const dryRun = await replay([processable, broken], true);
   expect(dryRun).toEqual([
-    { id: processable, result: 'would replay', workflowId: expect.stringMatching(/^calendly-invitee\.created-/) },
+    { id: processable, result: 'would replay', workflowId: expect.stringMatching(/^calendly-meeting-/) },
     { id: broken, result: 'still unprocessable', reason: 'body is not valid JSON' },
   ]);
   expect(await system.orm.em.fork().count(MeetingSchema, { inviteeUri: invitee.uri })).toBe(0);
@@ -41,7 +42,7 @@ it('turns a kept delivery into its booking, and says which ones still cannot be 
   expect(results[1]).toMatchObject({ id: broken, result: 'still unprocessable' });
 
   const workflowId = (results[0] as { workflowId: string }).workflowId;
-  await expect(system.temporal.workflow.getHandle(workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
+  await expect(deliveryOutcome(system, { workflowId, eventType: 'invitee.created' })).resolves.toMatchObject({ outcome: 'processed' });
   const em = system.orm.em.fork();
   expect(await em.count(MeetingSchema, { inviteeUri: invitee.uri })).toBe(1);
   expect(await em.findOneOrFail(WebhookDeliverySchema, { id: processable })).toMatchObject({ outcome: 'replayed', detail: `replayed as ${workflowId}` });

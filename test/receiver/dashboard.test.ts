@@ -7,6 +7,7 @@ import type { WebhookEventName } from '../../src/calendly/schemas';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { workflowUrl } from '../../src/temporal/web-ui-links';
 import { API_TOKEN, SIGNING_KEY, eventually, startTestSystem, type TestSystem } from '../support/system';
+import { deliveryOutcome } from '../support/delivery-outcome';
 import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 
 const ORGANIZATION = 'https://api.calendly.com/organizations/ORG-DASHBOARD';
@@ -38,7 +39,7 @@ const linkTo = (workflowId: string) => workflowUrl(system.config.temporal, workf
 async function deliver(event: WebhookEventName, inviteeUri: string): Promise<string> {
   const { body, signature } = system.fake.webhookDelivery(event, inviteeUri, SIGNING_KEY);
   const response = await system.deliver(body, { signature });
-  await system.temporal.workflow.getHandle(response.body.workflowId).result();
+  await deliveryOutcome(system, response.body.trackingId);
   return response.body.workflowId;
 }
 

@@ -12,6 +12,7 @@ import { MeetingSchema } from '../../src/database/entities/meeting';
 import { completeConnect, signingKeyOf } from '../support/oauth-flow';
 import { API_TOKEN, eventually, oauthEnvironment, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 import { keepUnprocessedRow } from '../support/kept-deliveries';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 /** Unique per run: other test files share the database. */
 const tenant = (name: string) => ({
@@ -59,10 +60,7 @@ async function deliver(path: string, key: string, event: 'invitee.created' | 'in
   const response = await fetch(`${system.receiverUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'calendly-webhook-signature': signature }, body });
   const answer = (await response.json()) as { workflowId: string; trackingId: string };
   expect(response.status).toBe(202);
-  await system.temporal.workflow
-    .getHandle(answer.workflowId)
-    .result()
-    .catch(() => undefined);
+  await deliveryOutcome(system, answer.trackingId);
   return { trackingId: answer.trackingId, workflowId: answer.workflowId, inviteeUri, email };
 }
 
@@ -217,7 +215,7 @@ it('replays a failed delivery once its cause is gone: it ends processed with its
   const second = await replay(own.failed.trackingId, OWN_TOKEN);
   expect([second.status, second.status === 202 ? second.body.duplicate : second.body.code]).toEqual(second.status === 202 ? [202, true] : [409, 'not_replayable']);
 
-  await expect(system.temporal.workflow.getHandle(own.failed.workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
+  await deliveryOutcome(system, { id: own.failed.trackingId, outcome: 'processed' });
   const row = await eventually(async () => {
     const [found] = (await list(`email=${encodeURIComponent(own.failed.email)}`, OWN_TOKEN)).body.data as { id: string; outcome: string; replayable: boolean }[];
     return found?.outcome === 'processed' ? found : undefined;
@@ -229,7 +227,7 @@ it('replays a failed delivery once its cause is gone: it ends processed with its
   // The other organization's failed delivery was left alone, and its own token replays it.
   expect((await list('outcome=failed', ACME.token)).body.data).toEqual([expect.objectContaining({ id: acme.failed.trackingId })]);
   expect(await replay(acme.failed.trackingId, ACME.token)).toMatchObject({ status: 202, body: { workflowId: acme.failed.workflowId } });
-  await expect(system.temporal.workflow.getHandle(acme.failed.workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
+  await deliveryOutcome(system, { id: acme.failed.trackingId, outcome: 'processed' });
   expect(await system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: acme.failed.inviteeUri })).toMatchObject({ organization: ACME.organization });
   // A replay that ends processed is not a failure.
   expect(await failedCount({ reason: 'unauthorized', organization: system.fake.organizationUri })).toBe(failuresBefore.own + 1);

@@ -4,6 +4,7 @@
  */
 import { refusalCounts } from '../../src/database/refusals';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -87,5 +88,5 @@ it('answers 503 to a delivery while Temporal is unreachable, and accepts it once
     return response.status === 503 ? undefined : response;
   }, 20_000, 'the delivery to be accepted once Temporal is back');
   expect(retried).toMatchObject({ status: 202, body: { duplicate: false } });
-  await expect(system.temporal.workflow.getHandle(retried.body.workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
+  await expect(deliveryOutcome(system, retried.body.trackingId)).resolves.toMatchObject({ outcome: 'processed' });
 });

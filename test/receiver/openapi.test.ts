@@ -23,6 +23,7 @@ import { readApiPaths } from '../../src/receiver/read-api';
 import { RefusalLog } from '../../src/receiver/refusals';
 import { WEBHOOK_ERRORS, webhookPaths } from '../../src/receiver/webhook-route';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 const BOUND_TOKEN = 'openapi-bound-token-0123456789';
 const OTHER_ORGANIZATION_TOKEN = 'openapi-other-org-token-012345';
@@ -228,5 +229,5 @@ it('answers the Calendly webhook as documented: 202, 200 for a duplicate, 401 an
       misfits: [],
     });
   }
-  await system.temporal.workflow.getHandle(answers[0].body.workflowId).result();
+  await deliveryOutcome(system, answers[0].body.trackingId);
 });

@@ -1,5 +1,6 @@
 /** GET /api/leads and GET /api/meetings: bearer auth, filters and pagination over bookings stored by the pipeline. */
 import { API_TOKEN, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 let system: TestSystem;
 const email = `reader-${Date.now()}@example.com`;
@@ -18,7 +19,7 @@ beforeAll(async () => {
     const { invitee } = await system.fake.bookMeeting({ email, name: 'Reader', startTime }, { deliver: false });
     const { body, signature } = system.fake.webhookDelivery('invitee.created', invitee.uri, SIGNING_KEY);
     const response = await system.deliver(body, { signature });
-    await system.temporal.workflow.getHandle(response.body.workflowId).result();
+    await deliveryOutcome(system, response.body.trackingId);
   }
 });
 afterAll(() => system.stop());
@@ -85,7 +86,7 @@ describe('GET /api/business', () => {
     const { invitee } = await system.fake.bookMeeting({ email: paidEmail, name: 'Payer', startTime: '2032-01-13T09:00:00Z', payment: { amount: 49.9, currency: 'EUR' } }, { deliver: false });
     const { body, signature } = system.fake.webhookDelivery('invitee.created', invitee.uri, SIGNING_KEY);
     const response = await system.deliver(body, { signature });
-    await system.temporal.workflow.getHandle(response.body.workflowId).result();
+    await deliveryOutcome(system, response.body.trackingId);
   });
 
   it('shows each meeting its payment and what it is worth', async () => {

@@ -7,6 +7,7 @@ import { LeadSchema } from '../../src/database/entities/lead';
 import { MeetingSchema } from '../../src/database/entities/meeting';
 import { WebhookDeliverySchema } from '../../src/database/entities/webhook-delivery';
 import { eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -50,7 +51,7 @@ it('acknowledges every delivery during a database outage and stores each booking
     expect(await em.count(LeadSchema, { emailKey: invitee.email.toLowerCase() })).toBe(1);
   }
   for (const response of responses.slice(0, 6)) {
-    await expect(system.temporal.workflow.getHandle(response.body.workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
+    await expect(deliveryOutcome(system, response.body.trackingId)).resolves.toMatchObject({ outcome: 'processed' });
     expect(await em.fork().findOneOrFail(WebhookDeliverySchema, { workflowId: response.body.workflowId })).toMatchObject({ outcome: 'processed' });
   }
 });

@@ -1,7 +1,8 @@
 /**
  * A delivery that fails for good (the event was deleted in Calendly, the API token was revoked) is recorded as
- * failed with what it was about, and its workflow fails, so that its workflow ID stays free: a redelivery, the
- * backfill and `replay-deliveries --failed` each feed it again once the cause is gone. A failed cancel still cancels.
+ * failed with what it was about; when it was the booking's first, its meeting's workflow has no meeting to keep and
+ * fails, as ops see it: a redelivery, the backfill and `replay-deliveries --failed` each feed it again (a new run of
+ * the same ID) once the cause is gone. A failed cancel still cancels.
  * Real receiver, worker, Temporal and PostgreSQL, against the fake Calendly API.
  */
 import { WorkflowFailedError } from '@temporalio/client';
@@ -13,6 +14,7 @@ import { syncBookings } from '../../src/deliveries/backfill';
 import { replayUnprocessedDeliveries } from '../../src/deliveries/replay';
 import { meetingWorkflowId } from '../../src/workflow-ids';
 import { CalendlyApiClient } from '../../src/calendly/api-client';
+import { deliveryOutcome } from '../support/delivery-outcome';
 import { recordHistory } from '../support/histories';
 import { CALENDLY_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 import { PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
@@ -39,6 +41,7 @@ async function deliverWhileTokenRevoked(inviteeUri: string) {
   const response = await system.deliver(body, { signature });
   expect(response).toMatchObject({ status: 202, body: { duplicate: false } });
   const workflowId = response.body.workflowId as string;
+  expect(workflowId).toBe(meetingWorkflowId(inviteeUri, PERSONAL_TOKEN_CONNECTION_ID));
   const failure: unknown = await system.temporal.workflow.getHandle(workflowId).result().catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(WorkflowFailedError);
   expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'CalendlyUnauthorized', message: expect.stringContaining('Calendly rejected the API token (401)') });
@@ -54,11 +57,11 @@ async function deliverWhileTokenRevoked(inviteeUri: string) {
 it('is fed again by a redelivery once the token is fixed: same workflow ID, same log row, now processed', async () => {
   const { invitee } = await book();
   const first = await deliverWhileTokenRevoked(invitee.uri);
-  await recordHistory(system.temporal, 'invitee-delivery-token-revoked.json', first.workflowId);
+  await recordHistory(system.temporal, 'meeting-first-delivery-failed.json', first.workflowId);
 
   const again = await system.deliver(first.body, { signature: first.signature });
   expect(again).toMatchObject({ status: 202, body: { duplicate: false, workflowId: first.workflowId } });
-  await expect(system.temporal.workflow.getHandle(first.workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
+  await expect(deliveryOutcome(system, first.trackingId)).resolves.toMatchObject({ outcome: 'processed' });
   const rows = await system.orm.em.fork().find(WebhookDeliverySchema, { workflowId: first.workflowId });
   expect(rows).toEqual([expect.objectContaining({ id: first.trackingId, outcome: 'processed', detail: expect.stringMatching(/^redelivered after: delivery failed|^redelivered after: Calendly rejected/) })]);
   expect(await meetingOf(invitee.uri)).toMatchObject({ status: 'active' });
@@ -79,7 +82,7 @@ it('is fed again by replay-deliveries --failed, and left alone without --failed'
     });
   expect(await replay(false)).toEqual([]);
   expect(await replay(true)).toEqual([{ id: first.trackingId, result: 'replayed', workflowId: first.workflowId, duplicate: false }]);
-  await expect(system.temporal.workflow.getHandle(first.workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
+  await expect(deliveryOutcome(system, first.trackingId)).resolves.toMatchObject({ outcome: 'processed' });
   expect(await logRow(first.workflowId)).toMatchObject({ id: first.trackingId, outcome: 'processed' });
   expect(await meetingOf(invitee.uri)).toMatchObject({ status: 'active' });
 });
@@ -95,7 +98,7 @@ it('is fed again by the backfill, which does not count it as already known', asy
     window: { from: new Date('2034-01-01T00:00:00Z'), to: new Date('2035-01-01T00:00:00Z') },
   });
   expect(summary).toMatchObject({ invitees: 1, started: 1, alreadyKnown: 0 });
-  await expect(system.temporal.workflow.getHandle(first.workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
+  await expect(deliveryOutcome(system, first.trackingId)).resolves.toMatchObject({ outcome: 'processed' });
   expect(await logRow(first.workflowId)).toMatchObject({ id: first.trackingId, outcome: 'processed', detail: expect.stringContaining('backfilled') });
 });
 
@@ -103,8 +106,7 @@ it('cancels the meeting and its reminders when a cancel fails because Calendly d
   const { event, invitee } = await book(new Date(Date.now() + 3 * 3600_000).toISOString());
   const created = system.fake.webhookDelivery('invitee.created', invitee.uri, SIGNING_KEY);
   const booked = await system.deliver(created.body, { signature: created.signature });
-  await system.temporal.workflow.getHandle(booked.body.workflowId).result();
-  await recordHistory(system.temporal, 'invitee-created-delivery.json', booked.body.workflowId);
+  await deliveryOutcome(system, booked.body.trackingId);
   await eventually(async () => {
     const meeting = await meetingOf(invitee.uri);
     const reminders = meeting ? await system.orm.em.fork().find(ReminderSchema, { meeting: meeting.id }) : [];
@@ -115,15 +117,14 @@ it('cancels the meeting and its reminders when a cancel fails because Calendly d
   const canceled = system.fake.webhookDelivery('invitee.canceled', invitee.uri, SIGNING_KEY);
   system.fake.deleteEvent(event.uri);
   const response = await system.deliver(canceled.body, { signature: canceled.signature });
-  expect(response.status).toBe(202);
-  const failure: unknown = await system.temporal.workflow.getHandle(response.body.workflowId).result().catch((error: unknown) => error);
-  expect((failure as WorkflowFailedError).cause).toMatchObject({ type: 'CalendlyResourceNotFound' });
-  await recordHistory(system.temporal, 'invitee-canceled-delivery-failed.json', response.body.workflowId);
-  expect(await logRow(response.body.workflowId)).toMatchObject({ outcome: 'failed', detail: expect.stringContaining('404'), inviteeUri: invitee.uri });
+  expect(response).toMatchObject({ status: 202, body: { workflowId: booked.body.workflowId } });
+  await expect(deliveryOutcome(system, response.body.trackingId)).resolves.toMatchObject({ outcome: 'failed', detail: expect.stringContaining('404'), inviteeUri: invitee.uri });
 
+  // The meeting's workflow keeps the meeting, so it does not fail: it ends with the meeting canceled.
   expect(await meetingOf(invitee.uri)).toMatchObject({ status: 'canceled', canceledAt: expect.any(Date), cancelReason: expect.stringContaining('404') });
-  const plan = (await system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID)).result()) as MeetingPlan;
+  const plan = (await system.temporal.workflow.getHandle(booked.body.workflowId).result()) as MeetingPlan;
   expect(plan.status).toBe('canceled');
+  await recordHistory(system.temporal, 'meeting-cancel-delivery-failed.json', booked.body.workflowId);
   const meeting = await meetingOf(invitee.uri);
   const reminders = await system.orm.em.fork().find(ReminderSchema, { meeting: meeting!.id });
   expect(reminders.map((reminder) => reminder.state)).toEqual(['canceled', 'canceled']);

@@ -11,6 +11,7 @@ import { plan as planQuery, type MeetingPlan } from '../../src/contract';
 import { recordHistory } from '../support/histories';
 import { startReminderEndpoint, type ReminderEndpoint } from '../support/reminder-endpoint';
 import { eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
+import { deliveryOutcome } from '../support/delivery-outcome';
 
 const REMINDER_SECRET = 'reminder-webhook-secret-0123';
 const HOUR = 3_600;
@@ -36,10 +37,10 @@ async function book(startTime: string) {
   expect(deliveries.map((attempt) => attempt.status)).toEqual([202]);
   const meeting = await eventually(() => system.orm.em.fork().findOne(MeetingSchema, { inviteeUri: invitee.uri }).then((row) => row ?? undefined));
   const workflow = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
-  // The meeting's workflow is started by the step after the save.
+  // The meeting's workflow plans its reminders once its delivery is processed.
   const planned = await eventually(async () => {
     const plan = await workflow.query(planQuery);
-    return plan.reminders.length === 2 ? plan : undefined;
+    return plan?.reminders.length === 2 ? plan : undefined;
   }, 30_000, "the meeting's workflow and its plan");
   return { invitee, meeting, workflow, planned };
 }
@@ -91,10 +92,11 @@ it('cancels the pending reminders when the meeting is canceled, and the workflow
   const canceled = system.fake.webhookDelivery('invitee.canceled', invitee.uri, SIGNING_KEY);
   const response = await system.deliver(canceled.body, { signature: canceled.signature });
   expect(response.status).toBe(202);
-  await expect(system.temporal.workflow.getHandle(response.body.workflowId).result()).resolves.toMatchObject({ outcome: 'processed' });
-  await recordHistory(system.temporal, 'invitee-canceled-delivery.json', response.body.workflowId);
+  await expect(deliveryOutcome(system, response.body.trackingId)).resolves.toMatchObject({ outcome: 'processed' });
+  expect(response.body.workflowId).toBe(workflow.workflowId);
 
   const result = (await workflow.result()) as MeetingPlan;
+  await recordHistory(system.temporal, 'meeting-booked-then-canceled.json', workflow.workflowId);
   expect(result).toMatchObject({ status: 'canceled', nextReminder: null });
   expect(result.reminders.map((reminder) => reminder.state)).toEqual(['canceled', 'canceled']);
   expect((await remindersOf(meeting.id)).map((reminder) => reminder.state)).toEqual(['canceled', 'canceled']);
