@@ -34,7 +34,7 @@ export const SEARCH_ATTRIBUTES = [
   { name: CALENDLY_CONNECTION.name, cliType: 'Keyword' },
 ] as const;
 
-// --- Deliveries: processInviteeDelivery and keepUnprocessed ------------------------------------------------------
+// --- Deliveries: handed to keepMeetingReminders, or kept by keepUnprocessed ------------------------------------------
 
 /** webhook: signed by Calendly; replay: a kept webhook fed through again; backfill: read from the Calendly API */
 export type DeliverySource = 'webhook' | 'replay' | 'backfill';

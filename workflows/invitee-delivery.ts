@@ -21,15 +21,16 @@ const steps = proxyLocalActivities<Activities>(RETRY_UNTIL_DONE);
 const STEPS_TOGETHER = 'delivery-independent-steps-together';
 
 /**
- * One Calendly delivery about one invitee: read the invitee (and the other side of a reschedule) from Calendly,
- * store leads and meetings, then tell each meeting's workflow, which keeps its reminders.
- * Its workflow ID is derived from the delivery's dedup key, so a redelivery cannot start it twice.
- * Steps that do not depend on each other run together: the delivery is recorded while Calendly is read, and the
- * outcome while the meetings' workflows are told.
+ * The delivery workflow of the shape before December 2026, kept registered so that the runs it started finish on its
+ * code: a delivery is now handed to its meeting's workflow (keepMeetingReminders) and processed there by one activity.
+ * A delivery lives seconds, or as long as an outage it retries through; this file, the syncMeetingReminders activity and
+ * the recorded histories of this shape (invitee-*.json) go once
+ * `temporal workflow list --query 'WorkflowType="processInviteeDelivery" AND ExecutionStatus="Running"'` is empty
+ * after the deploy. The benchmark also runs it, as the old shape's Temporal-only baseline.
  *
- * A permanent failure (e.g. the event was deleted in Calendly, or the API token was revoked) is recorded as
- * `failed` in the delivery log, and the workflow then fails too: a failed run does not use up its workflow ID, so a
- * redelivery, the backfill or the replay command can feed the same delivery again, and ops see it as Failed.
+ * One Calendly delivery about one invitee: read the invitee (and the other side of a reschedule) from Calendly,
+ * store leads and meetings, then tell each meeting's workflow, which keeps its reminders. A permanent failure is
+ * recorded as `failed` in the delivery log, and the workflow then fails too.
  */
 export async function processInviteeDelivery(delivery: InviteeDelivery): Promise<DeliveryOutcomeSummary> {
   deprecatePatch(STEPS_TOGETHER);

@@ -21,7 +21,8 @@ import { CONNECTION_CALLBACK_PATH } from '../../src/receiver/connection-routes';
 import { WEBHOOK_PATH } from '../../src/receiver/webhook-route';
 import { connectionWorkflowIds, PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { startDeliveryWorkflow } from '../../src/deliveries/intake';
-import { inviteeDelivery } from '../../src/deliveries/parse';
+import { inviteeDelivery, workflowIdFor } from '../../src/deliveries/parse';
+import { processInviteeDelivery } from '../../workflows';
 import { startFakeCalendly, type FakeCalendly } from '../../fake-calendly';
 import { runCli, UsageError } from '../lib/cli';
 import { summariseCpuProfile, type ProfileSummary } from './benchmark/cpu-profile';
@@ -342,49 +343,64 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const workerRssAfterBurst = rssMegabytes(worker.pid);
 
   // The same workflows with nothing but their Temporal calls, right after the burst on the same machine: how fast
-  // Temporal alone goes here, and how much of the two cores it takes, next to what the burst reached.
-  const onlyQueue = `benchmark-temporal-only-${id}`;
+  // Temporal alone goes here, and how much of the two cores it takes, next to what the burst reached. Both shapes,
+  // the same way: today's (a delivery handed to its meeting's workflow) and the one before December 2026 (a delivery
+  // workflow whose last step starts the meeting's), so that the ratio between them is of one run.
   const template = await fake.bookMeeting({ email: 'template@example.com', startTime: new Date(Date.now() + 60 * DAY_MS).toISOString() }, { deliver: false });
   const templateFile = join(dir, 'booking-template.json');
   writeFileSync(templateFile, JSON.stringify({ invitee: template.invitee, event: template.event }));
-  say(`Temporal only: ${sizes.burst} deliveries started on a task queue of their own, its worker idle, ${sizes.concurrency} in flight`);
-  const onlyStarts = await closedLoop(sizes.burst, sizes.concurrency, async (index) => {
-    const eventUri = `${fake.url}/scheduled_events/temporal-only-${id}-${index}`;
-    const parsed = inviteeDelivery('invitee.created', 'current', eventUri, `${eventUri}/invitees/temporal-only-${id}-${index}`, template.invitee.email, null, PERSONAL_TOKEN_CONNECTION_ID);
-    const startedAt = performance.now();
-    const intake = { client: temporal, taskQueue: onlyQueue, deliveryId: randomUUID(), receivedAt: new Date(), source: 'webhook' as const };
-    const status = await startDeliveryWorkflow(parsed, intake).then(() => 201, () => 0);
-    return { status, ms: performance.now() - startedAt };
-  });
-  report('Temporal-only starts', onlyStarts);
-  const onlyStarted = onlyStarts.statuses[201] ?? 0;
-  const onlyWorker = startChild('Temporal-only worker', 'scripts/dev/benchmark/temporal-only-worker.ts', [
-    onlyQueue,
-    join(build, 'src', 'worker', 'workflows.bundle.js'),
-    templateFile,
-  ]);
-  // A delivery's last step starts its meeting's workflow; the worker counts them (see temporal-only-worker.ts).
-  let onlyMeetings = 0;
-  onlyWorker.onLine((line) => {
-    const counted = /^meeting workflows started: (\d+)$/.exec(line);
-    if (counted) onlyMeetings = Math.max(onlyMeetings, Number(counted[1]));
-  });
-  await onlyWorker.waitForLine(/^running$/, 120_000);
-  const onlyStartedAt = performance.now();
-  const onlyCpuUsers = [
-    { key: 'Worker', label: 'its worker', used: () => cpuSeconds(onlyWorker.pid) },
-    ...cpuUsers.filter(({ key }) => key === 'Temporal' || key === 'Machine'),
-  ];
-  const cpuAtOnlyStart = onlyCpuUsers.map(({ used }) => used());
-  const onlyDone = () => Promise.resolve(onlyMeetings);
-  const onlySeconds = await untilReadable('Temporal only', onlyStarted, onlyDone, onlyStartedAt, sizes['drain-timeout'], [onlyWorker], 'meeting workflows started');
-  const onlyPerSecond = onlyStarted / onlySeconds;
-  onlyCpuUsers.forEach(({ key, label, used }, index) =>
-    figure(`temporalOnlyCpuMsPerBooking${key}`, `Temporal only: CPU per booking, ${label}`, ((used() - cpuAtOnlyStart[index]) * 1000) / onlyStarted, 'ms'),
-  );
-  figure('temporalOnlyBookingsPerSecond', `Temporal only: ${onlyStarted} deliveries, meeting workflows started`, onlyPerSecond, '/s');
-  figure('burstToTemporalOnlyRatio', '  ratio burst / Temporal only', burstTotal / burstSeconds / onlyPerSecond, '');
-  await onlyWorker.stop();
+  const temporalOnly = async (shape: 'before' | 'now') => {
+    const onlyQueue = `benchmark-temporal-only-${shape}-${id}`;
+    const onlyWorker = startChild(`Temporal-only worker (${shape})`, 'scripts/dev/benchmark/temporal-only-worker.ts', [
+      onlyQueue,
+      join(build, 'src', 'worker', 'workflows.bundle.js'),
+      templateFile,
+    ]);
+    // Each booking's meeting handed to its reminders; the worker counts them (see temporal-only-worker.ts).
+    let onlyMeetings = 0;
+    onlyWorker.onLine((line) => {
+      const kept = /^meetings kept: (\d+)$/.exec(line);
+      if (kept) onlyMeetings = Math.max(onlyMeetings, Number(kept[1]));
+    });
+    await onlyWorker.waitForLine(/^running$/, 120_000);
+    const label = shape === 'now' ? 'one workflow per booking' : 'before: a delivery workflow, then the meeting\'s';
+    say(`Temporal only (${label}): ${sizes.burst} deliveries, ${sizes.concurrency} in flight`);
+    const onlyCpuUsers = [
+      { key: 'Worker', label: 'its worker', used: () => cpuSeconds(onlyWorker.pid) },
+      ...cpuUsers.filter(({ key }) => key === 'Temporal' || key === 'Machine'),
+    ];
+    const cpuAtOnlyStart = onlyCpuUsers.map(({ used }) => used());
+    const onlyStartedAt = performance.now();
+    const onlyStarts = await closedLoop(sizes.burst, sizes.concurrency, async (index) => {
+      const eventUri = `${fake.url}/scheduled_events/temporal-only-${shape}-${id}-${index}`;
+      const parsed = inviteeDelivery('invitee.created', 'current', eventUri, `${eventUri}/invitees/temporal-only-${id}-${index}`, template.invitee.email, null, PERSONAL_TOKEN_CONNECTION_ID);
+      const startedAt = performance.now();
+      const delivery = { ...parsed.delivery, deliveryId: randomUUID(), receivedAt: new Date().toISOString(), source: 'webhook' as const };
+      const handed =
+        shape === 'now'
+          ? startDeliveryWorkflow(parsed, { client: temporal, taskQueue: onlyQueue, deliveryId: delivery.deliveryId, receivedAt: new Date(), source: 'webhook' })
+          : temporal.workflow.start(processInviteeDelivery, { workflowId: workflowIdFor(delivery.dedupKey), taskQueue: onlyQueue, args: [delivery] });
+      const status = await handed.then(() => 201, () => 0);
+      return { status, ms: performance.now() - startedAt };
+    });
+    report(`Temporal-only deliveries (${shape})`, onlyStarts);
+    const onlyStarted = onlyStarts.statuses[201] ?? 0;
+    const onlyDone = () => Promise.resolve(onlyMeetings);
+    const onlySeconds = await untilReadable(`Temporal only (${shape})`, onlyStarted, onlyDone, onlyStartedAt, sizes['drain-timeout'], [onlyWorker], 'meetings kept');
+    const key = shape === 'now' ? '' : 'Before';
+    onlyCpuUsers.forEach(({ key: user, label: userLabel, used }, index) =>
+      figure(`temporalOnly${key}CpuMsPerBooking${user}`, `Temporal only (${shape}): CPU per booking, ${userLabel}`, ((used() - cpuAtOnlyStart[index]) * 1000) / onlyStarted, 'ms'),
+    );
+    await onlyWorker.stop();
+    return { perSecond: onlyStarted / onlySeconds, started: onlyStarted, queue: onlyQueue };
+  };
+  const onlyBefore = await temporalOnly('before');
+  figure('temporalOnlyBeforeBookingsPerSecond', `Temporal only (before): ${onlyBefore.started} deliveries to meetings kept`, onlyBefore.perSecond, '/s');
+  const onlyNow = await temporalOnly('now');
+  figure('temporalOnlyBookingsPerSecond', `Temporal only (now): ${onlyNow.started} deliveries to meetings kept`, onlyNow.perSecond, '/s');
+  figure('temporalOnlyShapeRatio', '  ratio now / before, same run', onlyNow.perSecond / onlyBefore.perSecond, '', { op: '>=', value: 1.5 });
+  const onlyPerSecond = onlyNow.perSecond;
+  figure('burstToTemporalOnlyRatio', '  ratio burst / Temporal only (now)', burstTotal / burstSeconds / onlyPerSecond, '', { op: '>=', value: 0.9 });
 
   const steadyTotal = sizes.rate * sizes.seconds;
   say(`Steady: booking ${steadyTotal} invitees; then ${sizes.rate} deliveries/s for ${sizes.seconds} s, watched on the websocket`);

@@ -91,9 +91,11 @@ export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: Int
 /**
  * Update-with-start: starts the meeting's workflow when none runs (a closed one is followed by a new run, e.g. for a
  * no-show after the meeting), and hands it the delivery. The update ID comes from the dedup key, so a redelivery is
- * the same update and gets the first one's answer; a replay is a new one (its own delivery id), so that a failed
- * delivery can be fed again. It returns once the workflow took the delivery, durable in its history.
- * The search attributes are the ones known from the delivery; the workflow sets MeetingStatus when the meeting ends.
+ * the same update and gets the first one's answer, from a running or a closed run alike. A replay is a new update (its
+ * own delivery id), so that a failed delivery can be fed again; so is a redelivery or a backfill of a delivery whose
+ * run failed for good (its first delivery failed: no meeting to keep) or was terminated by ops. It returns once the
+ * workflow took the delivery, durable in its history. The search attributes are the ones known from the delivery; the
+ * workflow sets MeetingStatus when the meeting ends.
  */
 async function deliverToMeetingWorkflow(
   client: Client,
@@ -110,14 +112,26 @@ async function deliverToMeetingWorkflow(
     { key: CALENDLY_CONNECTION, value: connectionId },
     ...(parsed.meetingStart ? [{ key: MEETING_START, value: new Date(parsed.meetingStart) }] : []),
   ];
-  const startWorkflowOperation = new WithStartWorkflowOperation(keepMeetingReminders, {
-    workflowId,
-    taskQueue,
-    args: [{}],
-    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
-    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-    typedSearchAttributes: searchAttributes,
-  });
-  const updateId = delivery.source === 'replay' ? `${delivery.dedupKey}@replay:${delivery.deliveryId}` : delivery.dedupKey;
-  return client.workflow.executeUpdateWithStart(deliverToMeeting, { updateId, args: [delivery], startWorkflowOperation });
+  const handOver = (updateId: string) =>
+    client.workflow.executeUpdateWithStart(deliverToMeeting, {
+      updateId,
+      args: [delivery],
+      startWorkflowOperation: new WithStartWorkflowOperation(keepMeetingReminders, {
+        workflowId,
+        taskQueue,
+        args: [{}],
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: searchAttributes,
+      }),
+    });
+  const again = `${delivery.dedupKey}@${delivery.source}:${delivery.deliveryId}`;
+  if (delivery.source === 'replay') return handOver(again);
+  const taken = await handOver(delivery.dedupKey);
+  if (taken.deliveryId === delivery.deliveryId) return taken;
+  const { status } = await client.workflow.getHandle(workflowId).describe();
+  return ENDED_FOR_GOOD.has(status.name) ? handOver(again) : taken;
 }
+
+/** Runs whose deliveries may be fed again: none of them is kept by a run any more. */
+const ENDED_FOR_GOOD = new Set(['FAILED', 'TERMINATED', 'TIMED_OUT']);
