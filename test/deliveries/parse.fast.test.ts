@@ -33,6 +33,8 @@ describe('parsing a signed delivery', () => {
       },
       eventUuid: event.split('/').at(-1),
       inviteeUuid: uri.split('/').at(-1),
+      // Its meeting's workflow is found by the start (MeetingStart) from the first delivery on.
+      meetingStart: '2031-01-01T10:00:00.000000Z',
     });
   });
 
