@@ -110,6 +110,8 @@ it('prints the table with every target, writes every figure as a number, and lea
       'burstCpuMsPerBookingTemporal',
       'burstCpuMsPerBookingPostgres',
       'temporalOnlyBookingsPerSecond',
+      'temporalOnlyBeforeBookingsPerSecond',
+      'temporalOnlyShapeRatio',
       'temporalOnlyCpuMsPerBookingTemporal',
       'burstToTemporalOnlyRatio',
       'steadyMeetingCreatedP99Ms',
@@ -124,6 +126,8 @@ it('prints the table with every target, writes every figure as a number, and lea
       'fairnessP99Ratio',
       'fairnessForeignEvents',
       'billableActionsPerBooking',
+      'billableActionsTemporalOnly',
+      'billableActionsTemporalOnlyBefore',
       'billableActionsRemindersToCome',
       'billableActionsPerBookingWithReminders',
     ]),
@@ -137,14 +141,16 @@ it('prints the table with every target, writes every figure as a number, and lea
   expect({ duplicates: result.figures.duplicateMeetings, missing: result.figures.steadyMissingEvents }).toEqual({ duplicates: 0, missing: 0 });
   // Organization B saw each of its own bookings and nothing of A's, whose sync ran meanwhile.
   expect({ missing: result.figures.fairnessMissingEvents, foreign: result.figures.fairnessForeignEvents }).toEqual({ missing: 0, foreign: 0 });
-  // Each sampled booking's workflows were billed: the delivery's start and its steps' markers, the meeting's
-  // Signal-With-Start and first timer, its outbound deliveries; the categories add up to the total, and the
-  // reminders still to come (a sendReminder each at least) add to it.
+  // Each sampled booking's workflows were billed: its meeting's workflow's start, the update that handed it the
+  // delivery, the activity that processed it and its first timer, and its outbound deliveries; the categories add up
+  // to the total, and the reminders still to come (a sendReminder each at least) add to it.
   const billable = (key: string) => result.figures[`billableActions${key}`] as number;
   const categories = ['Workflow', 'Activity', 'Timer', 'Signal', 'Update', 'Schedule', 'Nexus'].map((category) => billable(`PerBooking${category}`));
   expect(billable('PerBooking')).toBeGreaterThan(0);
   expect(categories.reduce((sum, value) => sum + value, 0)).toBeCloseTo(billable('PerBooking'), 3);
-  expect({ timer: billable('PerBookingTimer'), signal: billable('PerBookingSignal') }).toEqual({ timer: 1, signal: 1 });
+  expect({ timer: billable('PerBookingTimer'), update: billable('PerBookingUpdate') }).toEqual({ timer: 1, update: 1 });
+  // The shape before (a delivery workflow, then the meeting's, started by Signal-With-Start) cost more, counted the same way.
+  expect(billable('TemporalOnly')).toBeLessThan(billable('TemporalOnlyBefore'));
   expect(billable('PerBookingWorkflow')).toBeGreaterThan(0);
   expect(billable('RemindersToCome')).toBeGreaterThanOrEqual(3);
   expect(billable('ReminderFiredMeasured')).toBeGreaterThan(0);

@@ -2,15 +2,14 @@
  * The benchmark's billable actions phase: Temporal Cloud billable actions per booking of today's workflow shape,
  * counted (billable-actions.ts) from the histories of every workflow a sample of bookings caused, with one outbound
  * endpoint of their organization subscribed to `meeting.*` and `lead.*` (a local server answering 204). A booking's
- * workflows: its delivery's (processInviteeDelivery), its meeting's (keepMeetingReminders) and one
+ * workflows: its meeting's (keepMeetingReminders, which takes and processes its deliveries) and one
  * deliverOutboundEvent per event its endpoint receives. Counted once each has done its work at booking time: the
- * delivery completed, the meeting waiting on its first reminder's timer, the outbound deliveries delivered.
+ * meeting waiting on its first reminder's timer (its delivery processed), the outbound deliveries delivered.
  */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { inviteeDelivery, workflowIdFor } from '../../../src/deliveries/parse';
 import { meetingWorkflowId, outboundDeliveryWorkflowId, PERSONAL_TOKEN_CONNECTION_ID } from '../../../src/workflow-ids';
 import { billableActions, noActions, perUnit, sumActions, type BillableActions, type History, type HistoryEvent } from './billable-actions';
 
@@ -39,7 +38,7 @@ export interface BillableResult {
   /** actions of every workflow a booking caused, until it has done its work at booking time, per booking */
   atBooking: BillableActions;
   /** the same, per kind of workflow, per booking */
-  byWorkflow: { delivery: BillableActions; meeting: BillableActions; outbound: BillableActions };
+  byWorkflow: { meeting: BillableActions; outbound: BillableActions };
   outboundDeliveriesPerBooking: number;
   /** a probe meeting's actions from its first reminder's timer firing until its next timer is set: measured */
   firstReminderMeasured: BillableActions;
@@ -60,8 +59,9 @@ export async function measureBillableActions(sample: BillableSample): Promise<Bi
       const { status } = await sample.deliver(inviteeUri);
       if (status !== 202) throw new Error(`billable actions: a delivery was answered ${status}`);
     }
-    const deliveryIds = bookings.map(({ inviteeUri }) => deliveryWorkflowId(inviteeUri));
-    await Promise.all(deliveryIds.map((workflowId) => temporal.workflow.getHandle(workflowId).result()));
+    const meetingIds = bookings.map(({ inviteeUri }) => meetingWorkflowId(inviteeUri, PERSONAL_TOKEN_CONNECTION_ID));
+    // A meeting's first timer is set once its delivery was processed.
+    const meetings = await Promise.all(meetingIds.map((workflowId) => historyOnceItHas(temporal, workflowId, 'TIMER_STARTED', 1, deadline)));
     // The deliveries' transactions inserted every outbound delivery they cause: once none is pending, all were sent.
     await until(() => outboundDeliveries(sample, 'pending').then((pending) => pending === 0), deadline, 'outbound deliveries still pending');
     const dead = await outboundDeliveries(sample, 'dead');
@@ -75,11 +75,8 @@ export async function measureBillableActions(sample: BillableSample): Promise<Bi
     }
     const outboundIds = [...outboundOf.values()].flat();
     await Promise.all(outboundIds.map((workflowId) => temporal.workflow.getHandle(workflowId).result()));
-    const meetingIds = bookings.map(({ inviteeUri }) => meetingWorkflowId(inviteeUri, PERSONAL_TOKEN_CONNECTION_ID));
-    const meetings = await Promise.all(meetingIds.map((workflowId) => historyOnceItHas(temporal, workflowId, 'TIMER_STARTED', 1, deadline)));
     const count = async (ids: string[]) => sumActions(await Promise.all(ids.map(async (id) => billableActions(await history(temporal, id)))));
     const byWorkflow = {
-      delivery: perUnit(await count(deliveryIds), bookings.length),
       meeting: perUnit(sumActions(meetings.map((events) => billableActions({ events }))), bookings.length),
       outbound: perUnit(await count(outboundIds), bookings.length),
     };
@@ -114,10 +111,21 @@ export function remindersFromPlan(reminders: number): BillableActions {
   return sumActions([{ ...none, byType: { ...none.byType, schedule_activity: reminders, start_timer: Math.max(0, reminders - 1) } }]);
 }
 
-/** The delivery workflow of an invitee.created delivery through the personal token connection (src/deliveries/parse.ts). */
-function deliveryWorkflowId(inviteeUri: string): string {
-  const eventUri = inviteeUri.replace(/\/invitees\/[^/]+\/?$/, '');
-  return workflowIdFor(inviteeDelivery('invitee.created', 'current', eventUri, inviteeUri, null, null, PERSONAL_TOKEN_CONNECTION_ID).delivery.dedupKey);
+/**
+ * Billable actions per booking of a workflow shape without its outbound deliveries, as the Temporal-only baseline ran
+ * it: for each booking, the workflows it caused (`workflowIds`), the one keeping its meeting last, counted once that
+ * one has set its first reminder's timer. Today's shape and the one before are counted the same way, in the same run.
+ */
+export async function measureShapeActions(temporal: Client, bookings: { workflowIds: string[]; meetingWorkflowId: string }[], timeoutSeconds: number): Promise<BillableActions> {
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  const counted = await Promise.all(
+    bookings.map(async ({ workflowIds, meetingWorkflowId: meetingId }) => {
+      const meeting = await historyOnceItHas(temporal, meetingId, 'TIMER_STARTED', 1, deadline);
+      const others = await Promise.all(workflowIds.filter((id) => id !== meetingId).map(async (id) => billableActions(await history(temporal, id))));
+      return sumActions([billableActions({ events: meeting }), ...others]);
+    }),
+  );
+  return perUnit(sumActions(counted), bookings.length);
 }
 
 async function addEndpoint(sample: BillableSample, url: string): Promise<void> {
