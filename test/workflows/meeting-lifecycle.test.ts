@@ -11,6 +11,9 @@ import { plan as planQuery, type MeetingPlan } from '../../src/contract';
 import { meetingWorkflowId, PERSONAL_TOKEN_CONNECTION_ID } from '../../src/workflow-ids';
 import { API_TOKEN, eventually, SIGNING_KEY, startTestSystem, type TestSystem } from '../support/system';
 import { deliveryOutcome } from '../support/delivery-outcome';
+import { inviteeDelivery, workflowIdFor } from '../../src/deliveries/parse';
+import { processInviteeDelivery } from '../../workflows';
+import { randomUUID } from 'node:crypto';
 
 let system: TestSystem;
 beforeAll(async () => {
@@ -84,6 +87,49 @@ describe.each(['canceled-first', 'created-first'] as const)('a reschedule delive
     }
     expect(await system.orm.em.fork().count(OutboxEventSchema, {})).toBe(before);
     expect(await remindersOf(old.uri)).toEqual(['canceled', 'canceled']);
+  });
+});
+
+it("answers a reschedule's two deliveries racing with their duplicates 200 or 202, never 5xx, and ends as one reschedule", async () => {
+  const { invitee: old } = await system.fake.bookMeeting({ email: uniqueEmail(), name: 'Racing Lead', startTime: inHours(6) });
+  await waitForMeeting(old.uri);
+  const { newInvitee } = await system.fake.rescheduleInvitee(old.uri, { startTime: inHours(4) }, { deliver: false });
+  const canceled = system.fake.webhookDelivery('invitee.canceled', old.uri, SIGNING_KEY);
+  const created = system.fake.webhookDelivery('invitee.created', newInvitee.uri, SIGNING_KEY);
+  const copies = [canceled, created].flatMap((delivery) => Array.from({ length: 6 }, () => delivery));
+  const answers = await Promise.all(copies.map(({ body, signature }) => system.deliver(body, { signature })));
+
+  expect(answers.map((answer) => answer.status).filter((status) => status !== 200 && status !== 202)).toEqual([]);
+  // One copy of each was taken; the others were answered as duplicates.
+  expect(answers.filter((answer) => answer.status === 202)).toHaveLength(2);
+  await waitForMeeting(old.uri, (meeting) => meeting.status === 'rescheduled');
+  expect((await finished(old.uri)).status).toBe('rescheduled');
+  expect((await waitingPlan(newInvitee.uri)).status).toBe('active');
+  expect(await system.orm.em.fork().count(MeetingSchema, { inviteeUri: newInvitee.uri })).toBe(1);
+});
+
+describe('a meeting whose workflows were started by the code before deliveries went to the meeting', () => {
+  it("takes a later delivery into its running workflow: the cancel ends it, as a delivery of today's shape would", async () => {
+    const { invitee } = await system.fake.bookMeeting({ email: uniqueEmail(), startTime: inHours(7) }, { deliver: false });
+    const { delivery } = inviteeDelivery('invitee.created', 'current', invitee.event, invitee.uri, invitee.email, null, PERSONAL_TOKEN_CONNECTION_ID);
+    // As the code before did: a delivery workflow of its own, whose last step starts the meeting's by Signal-With-Start.
+    const before = await system.temporal.workflow.start(processInviteeDelivery, {
+      workflowId: workflowIdFor(delivery.dedupKey),
+      taskQueue: system.config.temporal.taskQueue,
+      args: [{ ...delivery, deliveryId: randomUUID(), receivedAt: new Date().toISOString(), source: 'webhook' }],
+    });
+    await expect(before.result()).resolves.toMatchObject({ outcome: 'processed' });
+    const meeting = system.temporal.workflow.getHandle(meetingWorkflowId(invitee.uri, PERSONAL_TOKEN_CONNECTION_ID));
+    expect((await waitingPlan(invitee.uri)).reminders.map((reminder) => reminder.state)).toEqual(['scheduled', 'scheduled']);
+
+    await system.fake.cancelInvitee(invitee.uri, { reason: 'Moved on' }, { deliver: false });
+    const canceled = system.fake.webhookDelivery('invitee.canceled', invitee.uri, SIGNING_KEY);
+    const answer = await system.deliver(canceled.body, { signature: canceled.signature });
+    expect(answer).toMatchObject({ status: 202, body: { workflowId: meeting.workflowId } });
+    await expect(meeting.result()).resolves.toMatchObject({ status: 'canceled', nextReminder: null });
+    expect(await remindersOf(invitee.uri)).toEqual(['canceled', 'canceled']);
+    // Its redelivery is a duplicate of the one taken.
+    expect(await system.deliver(canceled.body, { signature: canceled.signature })).toMatchObject({ status: 200, body: { duplicate: true } });
   });
 });
 
