@@ -4,7 +4,7 @@ import type { Activities, InviteeDelivery, KeptMeeting, ProcessedDelivery } from
 import { cancelOfFailedDelivery, noShowChangeOf } from '../workflows/delivery-decisions';
 import type { MeetingsAfterDelivery } from './reminders';
 
-/** The steps a delivery is made of, each an activity of its own for the deliveries of the shape before November 2026. */
+/** The steps a delivery is made of, each an activity of its own for the deliveries of the shape before December 2026. */
 export type DeliverySteps = Pick<Activities, 'recordAcceptedDelivery' | 'fetchBookings' | 'saveBookings' | 'recordDeliveryOutcome' | 'cancelMeetingOfFailedDelivery'>;
 
 /**

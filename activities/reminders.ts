@@ -46,7 +46,7 @@ const REMINDER_SIGNATURE_HEADER = 'reminder-signature';
 /**
  * Starts the meeting's workflow with `input`, or signals the running one the meeting as it is now. A finished
  * workflow (all reminders done, or the meeting canceled) is left finished. Used by the deliveries of the shape before
- * November 2026 (syncMeetingReminders), which told each meeting's workflow after processing.
+ * December 2026 (syncMeetingReminders), which told each meeting's workflow after processing.
  */
 export async function tellMeetingWorkflow(
   temporal: Client,

@@ -159,8 +159,8 @@ export interface PlannedReminder {
 
 /**
  * The meeting's workflow is the booking's only one: a delivery starts it (update-with-start, with no meeting yet: the
- * first delivery brings it) or is handed to the running one; whoever else starts it (a reschedule's other side, a
- * delivery of the shape before November 2026) passes the meeting as stored.
+ * first delivery brings it) or is handed to the running one. A delivery of the shape before December 2026 started it
+ * with the meeting as stored (a reschedule's other side is only signalled, when its workflow runs).
  */
 export interface MeetingRemindersInput {
   /** the meeting as stored; unset when a delivery started the workflow */
