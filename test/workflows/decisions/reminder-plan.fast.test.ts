@@ -13,6 +13,7 @@ import {
   planOf,
   plansItsOwnReminders,
   postsToReminderWebhook,
+  recentlyTaken,
   withPendingCanceled,
   withReminderState,
 } from '../../../workflows/reminder-plan';
@@ -136,6 +137,21 @@ describe('a workflow started for a meeting', () => {
     expect(historyIsLong({ continueAsNewSuggested: true, historyLength: 10 })).toBe(true);
     expect(historyIsLong({ continueAsNewSuggested: false, historyLength: 21 }, 20)).toBe(true);
     expect(historyIsLong({ continueAsNewSuggested: false, historyLength: 20 }, 20)).toBe(false);
+  });
+});
+
+describe('a workflow started by a delivery (no meeting yet)', () => {
+  it('waits for no reminder until the delivery brought the meeting', () => {
+    expect(nextReminderDue(undefined, plannedAt(startMs - 2 * 24 * HOUR))).toBeUndefined();
+  });
+
+  it('carries the deliveries it took over continue-as-new, the latest ones when there are many', () => {
+    const taken = new Map(Array.from({ length: 250 }, (_, index) => [`invitee_no_show.created:E:I:${index}`, `delivery-${index}`]));
+    const carried = recentlyTaken(taken);
+    expect(Object.keys(carried)).toHaveLength(200);
+    expect(carried['invitee_no_show.created:E:I:249']).toBe('delivery-249');
+    expect(carried['invitee_no_show.created:E:I:49']).toBeUndefined();
+    expect(recentlyTaken(new Map([['invitee.created:E:I', 'first']]))).toEqual({ 'invitee.created:E:I': 'first' });
   });
 });
 
