@@ -3,7 +3,6 @@
  * Manages outbound event webhook endpoints and their dead deliveries (see docs/outbound-webhooks.md).
  */
 import { MikroORM } from '@mikro-orm/postgresql';
-import { Client } from '@temporalio/client';
 import { z } from 'zod';
 import { configFromEnvironment } from '../src/config';
 import { disableOutboundEndpoint, listOutboundDeliveries, listOutboundEndpoints } from '../src/database/outbound-webhooks';
@@ -12,7 +11,6 @@ import { replayOutboundDelivery } from '../src/outbound/dispatch';
 import { SecretBox } from '../src/connections/secret-box';
 import { addOutboundEndpoint, newOutboundEndpoint, organizationUri, OutboundEndpointRefused, secretSealing } from '../src/outbound/endpoints';
 import { OutboundDestinations } from '../src/outbound-destinations';
-import { connectTemporal } from '../src/temporal/client-connection';
 import { runCli, UsageError } from './lib/cli';
 
 const USAGE = `Usage: npm run outbound-webhooks -- <command> [options]
@@ -99,24 +97,13 @@ runCli(
         }
         default: {
           if (!ids.length) throw new UsageError('replay needs --id <delivery id> (repeatable)');
-          const connection = await connectTemporal(config.temporal);
-          try {
-            const dispatch = {
-              temporal: new Client({ connection, namespace: config.temporal.namespace }),
-              taskQueue: config.temporal.taskQueue,
-              retry: config.outboundWebhooks.retry,
-              maxInFlightPerOrganization: config.outboundWebhooks.maxInFlightPerOrganization,
-            };
-            let failed = 0;
-            for (const id of ids) {
-              const result = uuid(id) ? await replayOutboundDelivery(em, dispatch, id) : { replayed: false as const, reason: 'missing' as const };
-              if (!result.replayed) failed++;
-              out(result.replayed ? `${id}  replayed  ${result.workflowId}` : `${id}  not replayed: ${result.reason}`);
-            }
-            return failed ? 1 : 0;
-          } finally {
-            await connection.close();
+          let failed = 0;
+          for (const id of ids) {
+            const result = uuid(id) ? await replayOutboundDelivery(em, id) : { replayed: false as const, reason: 'missing' as const };
+            if (!result.replayed) failed++;
+            out(result.replayed ? `${id}  replayed: ${result.workflowId} sends it` : `${id}  not replayed: ${result.reason}`);
           }
+          return failed ? 1 : 0;
         }
       }
     } finally {

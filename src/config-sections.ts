@@ -568,11 +568,11 @@ const outboundWebhooks = section({
         description:
           'enabled endpoints an organization may have; adding one more answers 429 `outbound_endpoint_limit_reached` with `Retry-After: 60` (remove one to add another)',
       }),
-    OUTBOUND_WEBHOOK_MAX_IN_FLIGHT_PER_ORGANIZATION: wholeNumberOf('deliveries')
+    OUTBOUND_WEBHOOK_MAX_IN_FLIGHT_PER_ORGANIZATION: wholeNumberOf('endpoints')
       .default(10)
       .meta({
         description:
-          'worker: deliveries of one organization dispatched and not yet delivered or dead, counted in the database across all workers; the others wait undispatched',
+          'worker: endpoints of one organization at work at once (each sends one delivery at a time, in order), counted in the database across all workers; the others wait undispatched',
       }),
   },
   uses: { API_URL: receiver.variables.API_URL, CONNECTION_ENCRYPTION_KEY: oauth.variables.CONNECTION_ENCRYPTION_KEY },

@@ -354,7 +354,7 @@ export interface RetentionSummary {
   outboxEvents: number;
 }
 
-// --- Outbound event webhooks: deliverOutboundEvent (one per endpoint and outbox event) ------------------------------
+// --- Outbound event webhooks: deliverEndpointEvents (one per endpoint, its events in order) ------------------------
 
 /** The bounded retry schedule of an outbound delivery, from configuration (OUTBOUND_WEBHOOK_*). */
 export interface OutboundRetrySchedule {
@@ -374,6 +374,27 @@ export interface OutboundDeliveryResult {
   deliveryId: string;
   state: 'delivered' | 'dead';
 }
+
+export interface EndpointDeliveryInput {
+  endpointId: string;
+  /** the endpoint's organization, for logs */
+  organization: string;
+  retry: OutboundRetrySchedule;
+  /** a wake-up signal came before this run began (Signal-With-Start, or carried over by continue-as-new) */
+  woken?: boolean;
+}
+
+/**
+ * What one pass over an endpoint's pending deliveries ended on: none left (`drained`), its time budget spent with
+ * more to send (`more`), or the oldest one failed an attempt that may be retried (`retrying`): the ones after it wait,
+ * so that the endpoint receives its events in order.
+ */
+export type EndpointBacklogResult =
+  | { state: 'drained' | 'more'; delivered: number; dead: number }
+  | { state: 'retrying'; delivered: number; dead: number; deliveryId: string; attempts: number };
+
+/** Sent by the dispatcher (with start) when the endpoint has deliveries its workflow was not told of yet. */
+export const outboundEventsWaiting = defineSignal('outboundEventsWaiting');
 
 // --- Activities --------------------------------------------------------------------------------------------------
 
@@ -427,10 +448,17 @@ export interface Activities {
   /** Deletes what is older than the cutoffs, in bounded batches, heartbeating after each. */
   deleteExpiredRecords(cutoffs: RetentionCutoffs): Promise<RetentionSummary>;
   /**
+   * Of deliverOutboundEvent, which runs started before one workflow per endpoint still use.
    * One attempt at POSTing an outbound delivery to its endpoint; resolves once it is delivered (or was already).
    * A refusal that will not change (a 4xx other than 408 and 429, or the endpoint was removed) is non-retryable.
    */
   postOutboundDelivery(deliveryId: string): Promise<void>;
   /** The final failure: the delivery becomes dead, for ops to see and replay. */
   markOutboundDeliveryDead(deliveryId: string): Promise<void>;
+  /**
+   * The endpoint's pending deliveries, oldest first, one attempt each, for up to a time budget. A permanent refusal
+   * or an attempt that is the last allowed (`maximumAttempts`) makes that delivery dead and the pass goes on; another
+   * failed attempt ends the pass (see EndpointBacklogResult).
+   */
+  sendEndpointBacklog(endpointId: string, maximumAttempts: number): Promise<EndpointBacklogResult>;
 }

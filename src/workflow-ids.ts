@@ -33,7 +33,12 @@ export function meetingWorkflowId(inviteeUri: string, connectionId: string): str
   return `calendly-meeting-${connectionKeyPrefix(connectionId, '-')}${segments.at(-3)}-${uuidOf(inviteeUri)}`;
 }
 
-/** One outbound event webhook delivery: `outbound-delivery-<delivery id>`, the same for every dispatcher and replay. */
+/** An endpoint's outbound deliveries, in order: `outbound-endpoint-<endpoint id>`, the same for every dispatcher. */
+export function outboundEndpointWorkflowId(endpointId: string): string {
+  return `outbound-endpoint-${endpointId}`;
+}
+
+/** One outbound event webhook delivery, as the code before one workflow per endpoint started it: `outbound-delivery-<delivery id>`. */
 export function outboundDeliveryWorkflowId(deliveryId: string): string {
   return `outbound-delivery-${deliveryId}`;
 }

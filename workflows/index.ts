@@ -11,4 +11,6 @@ export { reconcileBookings } from './reconcile-bookings';
 export { checkWebhookSubscription } from './subscription-check';
 export { pruneExpiredRecords } from './retention';
 export { setUpConnection, disconnectConnection } from './connection';
+export { deliverEndpointEvents } from './outbound-endpoint';
+/** Kept for runs started before one workflow per endpoint (see outbound-delivery.ts). */
 export { deliverOutboundEvent } from './outbound-delivery';

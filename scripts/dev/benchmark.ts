@@ -509,13 +509,14 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   // Last, so that its endpoint's deliveries weigh on no other figure.
   const reminders = REMINDER_OFFSETS.split(',').length;
   say(`Billable actions: ${sizes['actions-sample']} bookings with one outbound endpoint on ${SAMPLE_EVENT_TYPES.join(' and ')}; counted from their workflows' histories`);
-  const sampleUris = await book(fake, sizes['actions-sample'], windows.billable);
+  const sampleUris = await book(fake, sizes['actions-sample'] + 1, windows.billable);
   const billable = await measureBillableActions({
     temporal,
     receiverUrl,
     apiToken: API_TOKEN,
     organization: fake.organizationUri,
-    bookings: sampleUris.map((inviteeUri, index) => ({ inviteeUri, email: benchEmail(windows.billable, index) })),
+    bookings: sampleUris.slice(0, -1).map((inviteeUri, index) => ({ inviteeUri, email: benchEmail(windows.billable, index) })),
+    loneBooking: sampleUris.at(-1)!,
     deliver: (inviteeUri) => deliver(sign(inviteeUri)),
     probeInviteeUri: probe.inviteeUris[0],
     reminders,
@@ -530,6 +531,9 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   figure('billableActionsReminderFiredMeasured', '  one reminder firing, measured on a probe meeting (its activity, the next timer)', billable.firstReminderMeasured.total, '');
   figure('billableActionsRemindersToCome', `  its ${reminders} reminders still to come, from the plan (${reminders} activities, ${reminders - 1} more timers)`, billable.remindersToCome.total, '');
   figure('billableActionsPerBookingWithReminders', 'billable actions per booking, with its reminders', billable.withReminders.total, '', { op: '<=', value: 10 });
+  figure('billableActionsOutboundPerBooking', `  of which outbound: the endpoint's workflow, ${billable.outboundRuns} runs for the sample`, billable.byWorkflow.outbound.total, '');
+  const loneBooking = billable.withReminders.total - billable.byWorkflow.outbound.total + billable.outboundAlone.total;
+  figure('billableActionsPerBookingAloneWithReminders', 'billable actions of a booking alone on its endpoint (its own wake), with its reminders', loneBooking, '');
 
   figure('receiverRssIdleMb', 'receiver RSS idle', receiverIdleRss, 'MB', { op: '<=', value: 120 });
   figure('receiverRssLoadedMb', 'receiver RSS loaded (max)', receiverLoadedRss, 'MB');

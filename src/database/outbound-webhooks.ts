@@ -96,8 +96,10 @@ const deliveryToSendRow = rowShape({
 /** A delivery (`d`) with whether its endpoint (`p`) is enabled. */
 const revivableRow = rowShape({ state: oneOf(OUTBOUND_DELIVERY_STATES), enabled: boolean, organization: text });
 const idRow = rowShape({ id: text });
+const endpointIdRow = rowShape({ endpointId: text });
 const organizationRow = rowShape({ organization: text });
 const countRow = rowShape({ n: integer });
+const attemptsRow = rowShape({ attempts: integer });
 
 /**
  * The outbound deliveries of a new outbox event, for recordEvent's statement: one per enabled endpoint of the event's
@@ -197,16 +199,21 @@ export async function sealOutboundEndpointSecret(em: EntityManager, endpointId: 
   await em.execute(`update outbound_endpoints set secret = ? where id = ? and secret = ?`, [sealed, endpointId, clear], 'run');
 }
 
-/** One attempt's answer (an HTTP status) or failure (a short reason without personal data), counted. */
-export async function recordOutboundAttempt(em: EntityManager, id: string, outcome: { status: number | null; error: string | null }): Promise<void> {
-  await em.execute(
-    `update outbound_deliveries set attempts = attempts + 1, last_status = ?, last_error = ? where id = ? and state = 'pending'`,
+/** One attempt's answer (an HTTP status) or failure (a short reason without personal data), counted: the attempts so far. */
+export async function recordOutboundAttempt(em: EntityManager, id: string, outcome: { status: number | null; error: string | null }): Promise<number> {
+  const row = await queryRow(
+    em,
+    attemptsRow,
+    `update outbound_deliveries set attempts = attempts + 1, last_status = ?, last_error = ? where id = ? and state = 'pending' returning attempts`,
     [outcome.status, outcome.error, id],
-    'run',
   );
+  return row?.attempts ?? 0;
 }
 
-/** NOTIFYed when a delivery settles (delivered or dead): its organization may have room for another in flight. */
+/**
+ * NOTIFYed when a delivery settles (delivered or dead: its organization may have room for another endpoint at work)
+ * and when a dead one is replayed: either wakes the dispatcher.
+ */
 export const OUTBOUND_SETTLED_CHANNEL = 'outbound_delivery_settled';
 
 export async function markOutboundDeliveryDelivered(em: EntityManager, id: string): Promise<void> {
@@ -234,30 +241,61 @@ export async function markOutboundDeliveryDead(em: EntityManager, id: string, re
   return row?.organization ?? null;
 }
 
+/** An endpoint with deliveries its workflow was not told of: their ids (oldest first, at most 1000 at a time). */
+export interface EndpointToWake {
+  endpointId: string;
+  organization: string;
+  deliveryIds: string[];
+}
+const endpointToWakeRow = rowShape({ endpointId: text, organization: text, deliveryIds: textArray, atWork: boolean });
+
 /**
- * Pending deliveries no dispatcher has started a workflow for yet, oldest first, and of each organization only as
- * many as it may still have in flight (dispatched and not settled, counted in the database: across all workers), so
- * that one organization's slow or dead endpoints hold at most that many of the workers' activity slots.
+ * Endpoints with pending deliveries not dispatched yet (its workflow not told of them), oldest first. An endpoint
+ * whose workflow is at work (it has dispatched deliveries pending) is left out: it sends every pending delivery of its
+ * endpoint before it ends, these included; with `stale`, one left out that long is included (its workflow may have
+ * been terminated). Of each organization only as many endpoints as may be at work at once
+ * (`maxInFlightPerOrganization`, counted in the database: across all workers), so that one organization's slow or dead
+ * endpoints hold at most that many of the workers' activity slots.
  */
-export async function undispatchedOutboundDeliveries(em: EntityManager, limit: number, maxInFlightPerOrganization: number): Promise<string[]> {
+export async function outboundEndpointsToWake(
+  em: EntityManager,
+  limit: number,
+  maxInFlightPerOrganization: number,
+  staleSeconds: number | null,
+): Promise<(EndpointToWake & { atWork: boolean })[]> {
   const rows = await queryRows(
     em,
-    idRow,
-    `with waiting as (select distinct organization from outbound_deliveries where state = 'pending' and dispatched_at is null),
-          in_flight as (select organization, count(*) as n from outbound_deliveries where state = 'pending' and dispatched_at is not null group by organization)
-     select next.id from waiting left join in_flight using (organization)
-     cross join lateral (
-       select id, created_at from outbound_deliveries d
-       where d.organization = waiting.organization and d.state = 'pending' and d.dispatched_at is null
-       order by created_at, id limit greatest(? - coalesce(in_flight.n, 0), 0)) next
-     order by next.created_at, next.id limit ?`,
-    [maxInFlightPerOrganization, limit],
+    endpointToWakeRow,
+    `with waiting as (
+       select endpoint_id, organization, min(created_at) as since, (array_agg(id::text order by created_at, outbox_event_id))[1:1000] as delivery_ids
+       from outbound_deliveries where state = 'pending' and dispatched_at is null group by endpoint_id, organization),
+     at_work as (select distinct endpoint_id, organization from outbound_deliveries where state = 'pending' and dispatched_at is not null),
+     at_work_count as (select organization, count(*) as n from at_work group by organization),
+     ranked as (
+       select waiting.*, at_work.endpoint_id is not null as at_work,
+              row_number() over (partition by waiting.organization, at_work.endpoint_id is null order by since) as rank
+       from waiting left join at_work using (endpoint_id, organization))
+     select endpoint_id, organization, delivery_ids, at_work from ranked left join at_work_count using (organization)
+     where case when at_work then since < now() - make_interval(secs => ?) else rank <= ? - coalesce(at_work_count.n, 0) end
+     order by since limit ?`,
+    [staleSeconds ?? 1e9, maxInFlightPerOrganization, limit],
   );
-  return rows.map(({ id }) => id);
+  return rows;
 }
 
-export async function markOutboundDeliveryDispatched(em: EntityManager, id: string): Promise<void> {
-  await em.execute(`update outbound_deliveries set dispatched_at = now() where id = ? and dispatched_at is null`, [id], 'run');
+export async function markOutboundDeliveriesDispatched(em: EntityManager, ids: string[]): Promise<void> {
+  await em.execute(`update outbound_deliveries set dispatched_at = now() where id = any(?::uuid[]) and dispatched_at is null`, [`{${ids.join(',')}}`], 'run');
+}
+
+/** The endpoint's oldest pending delivery: the next one its workflow sends (the events of one transaction in their order). */
+export async function nextPendingOutboundDelivery(em: EntityManager, endpointId: string): Promise<string | null> {
+  const row = await queryRow(
+    em,
+    idRow,
+    `select id from outbound_deliveries where endpoint_id = ? and state = 'pending' order by created_at, outbox_event_id limit 1`,
+    [endpointId],
+  );
+  return row?.id ?? null;
 }
 
 /**
@@ -269,7 +307,7 @@ export async function reviveDeadOutboundDelivery(
   em: EntityManager,
   id: string,
   organization?: string,
-): Promise<{ revived: true; organization: string } | { revived: false; reason: 'missing' | 'endpoint_disabled' | 'pending' | 'delivered' }> {
+): Promise<{ revived: true; organization: string; endpointId: string } | { revived: false; reason: 'missing' | 'endpoint_disabled' | 'pending' | 'delivered' }> {
   const row = await queryRow(
     em,
     revivableRow,
@@ -280,22 +318,15 @@ export async function reviveDeadOutboundDelivery(
   if (!row) return { revived: false, reason: 'missing' };
   if (!row.enabled) return { revived: false, reason: 'endpoint_disabled' };
   if (row.state !== 'dead') return { revived: false, reason: row.state };
-  const result = await em.execute<QueryResult>(
-    `update outbound_deliveries set state = 'pending', attempts = 0, last_status = null, last_error = null, dead_at = null, dispatched_at = null
-     where id = ? and state = 'dead' and (?::text is null or organization = ?)`,
-    [id, organization ?? null, organization ?? null],
-    'run',
-  );
-  return result.affectedRows > 0 ? { revived: true, organization: row.organization } : { revived: false, reason: 'pending' };
-}
-
-/** The organization's deliveries dispatched and not yet settled (delivered or dead). */
-export async function outboundDeliveriesInFlight(em: EntityManager, organization: string): Promise<number> {
-  const row = await queryRow(
+  const revived = await queryRows(
     em,
-    countRow,
-    `select count(*) as n from outbound_deliveries where organization = ? and state = 'pending' and dispatched_at is not null`,
-    [organization],
+    endpointIdRow,
+    `with revived as (
+       update outbound_deliveries set state = 'pending', attempts = 0, last_status = null, last_error = null, dead_at = null, dispatched_at = null
+       where id = ? and state = 'dead' and (?::text is null or organization = ?)
+       returning endpoint_id)
+     select endpoint_id, pg_notify(?, '') from revived`,
+    [id, organization ?? null, organization ?? null, OUTBOUND_SETTLED_CHANNEL],
   );
-  return row?.n ?? 0;
+  return revived.length ? { revived: true, organization: row.organization, endpointId: revived[0].endpointId } : { revived: false, reason: 'pending' };
 }

@@ -22,6 +22,12 @@ import { meetingWorkflowId } from '../workflow-ids';
 import { keepMeetingReminders, keepUnprocessed, processRoutingFormSubmission } from '../../workflows';
 import { workflowIdFor, type ParsedDelivery, type ParsedInviteeDelivery } from './parse';
 
+/**
+ * How long Temporal (and, for a delivery about an invitee, a worker) has to take a delivery: well within Calendly's
+ * 15 s read time-out, and long enough for a worker to catch up after a Temporal restart or a burst.
+ */
+const ACCEPT_TIMEOUT_MS = 10_000;
+
 export interface IntakeOptions {
   client: Client;
   taskQueue: string;
@@ -45,7 +51,7 @@ export function workflowIdOf(parsed: ParsedDelivery): string {
 }
 
 export async function startDeliveryWorkflow(parsed: ParsedDelivery, options: IntakeOptions): Promise<IntakeResult> {
-  const { client, taskQueue, deliveryId, receivedAt, source, timeoutMs = 5_000 } = options;
+  const { client, taskQueue, deliveryId, receivedAt, source, timeoutMs = ACCEPT_TIMEOUT_MS } = options;
   const workflowId = workflowIdOf(parsed);
   const common = {
     workflowId,

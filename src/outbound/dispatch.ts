@@ -1,38 +1,36 @@
-/** Starts the workflow of an outbound delivery, and replays a dead one. */
+/** Wakes the workflow of an endpoint with deliveries waiting, and replays a dead delivery. */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Client } from '@temporalio/client';
-import type { OutboundRetrySchedule } from '../contract';
-import { markOutboundDeliveryDispatched, outboundDeliveriesInFlight, reviveDeadOutboundDelivery } from '../database/outbound-webhooks';
-import { isAlreadyStarted } from '../temporal/already-started';
-import { outboundDeliveryWorkflowId } from '../workflow-ids';
-import { deliverOutboundEvent } from '../../workflows';
+import { WorkflowIdConflictPolicy, type Client } from '@temporalio/client';
+import { outboundEventsWaiting, type OutboundRetrySchedule } from '../contract';
+import { markOutboundDeliveriesDispatched, reviveDeadOutboundDelivery, type EndpointToWake } from '../database/outbound-webhooks';
+import { outboundEndpointWorkflowId } from '../workflow-ids';
+import { deliverEndpointEvents } from '../../workflows';
 
 export interface OutboundDispatch {
   temporal: Client;
   taskQueue: string;
   retry: OutboundRetrySchedule;
-  /** an organization's deliveries dispatched and not settled, at most (the dispatcher starts the others later) */
+  /** an organization's endpoints at work (deliveries dispatched and not settled) at most; the others wait their turn */
   maxInFlightPerOrganization: number;
 }
 
 /**
- * Starts `deliverOutboundEvent` for the delivery and marks it dispatched; false when its workflow is running
- * already (another dispatcher, or the run of a just-replayed delivery still closing): the delivery then stays
- * undispatched, so a later sweep starts it if that run ends without delivering it.
+ * Tells the endpoint's workflow that it has deliveries waiting (Signal-With-Start: it starts one when none runs),
+ * then marks those deliveries dispatched. `onlyStart`: starts one when none runs and leaves a running one alone (it
+ * gets to them in order); for deliveries waiting long behind a workflow that may have been terminated.
  */
-export async function startOutboundDelivery(em: EntityManager, { temporal, taskQueue, retry }: OutboundDispatch, deliveryId: string): Promise<boolean> {
-  try {
-    await temporal.workflow.start(deliverOutboundEvent, {
-      workflowId: outboundDeliveryWorkflowId(deliveryId),
-      taskQueue,
-      args: [{ deliveryId, retry }],
-    });
-  } catch (error) {
-    if (isAlreadyStarted(error)) return false;
-    throw error;
+export async function wakeOutboundEndpoint(em: EntityManager, { temporal, taskQueue, retry }: OutboundDispatch, endpoint: EndpointToWake, onlyStart = false): Promise<void> {
+  const options = {
+    workflowId: outboundEndpointWorkflowId(endpoint.endpointId),
+    taskQueue,
+    args: [{ endpointId: endpoint.endpointId, organization: endpoint.organization, retry }] as const,
+  };
+  if (onlyStart) {
+    await temporal.workflow.start(deliverEndpointEvents, { ...options, args: [{ ...options.args[0], woken: true }], workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING });
+  } else {
+    await temporal.workflow.signalWithStart(deliverEndpointEvents, { ...options, args: [...options.args], signal: outboundEventsWaiting, signalArgs: [] });
   }
-  await markOutboundDeliveryDispatched(em, deliveryId);
-  return true;
+  await markOutboundDeliveriesDispatched(em, endpoint.deliveryIds);
 }
 
 export type ReplayResult =
@@ -40,23 +38,12 @@ export type ReplayResult =
   | { replayed: false; reason: 'missing' | 'endpoint_disabled' | 'pending' | 'delivered' };
 
 /**
- * A dead delivery back to pending with its attempts from zero, and its workflow started again (same ID, same
- * Idempotency-Key); of the given organization only. When Temporal cannot be reached now, the worker's dispatcher
- * starts it at its next sweep; and when the organization has as many deliveries in flight as allowed, once one settles.
+ * A dead delivery back to pending with its attempts from zero, for its endpoint's workflow to send again (same
+ * Idempotency-Key); of the given organization only. The worker's dispatcher, woken by it, wakes that workflow,
+ * once the organization has room for one more endpoint at work.
  */
-export async function replayOutboundDelivery(
-  em: EntityManager,
-  dispatch: OutboundDispatch,
-  deliveryId: string,
-  organization?: string,
-  onStartFailure?: (error: unknown) => void,
-): Promise<ReplayResult> {
+export async function replayOutboundDelivery(em: EntityManager, deliveryId: string, organization?: string): Promise<ReplayResult> {
   const revived = await reviveDeadOutboundDelivery(em, deliveryId, organization);
   if (!revived.revived) return { replayed: false, reason: revived.reason };
-  try {
-    if ((await outboundDeliveriesInFlight(em, revived.organization)) < dispatch.maxInFlightPerOrganization) await startOutboundDelivery(em, dispatch, deliveryId);
-  } catch (error) {
-    onStartFailure?.(error);
-  }
-  return { replayed: true, workflowId: outboundDeliveryWorkflowId(deliveryId) };
+  return { replayed: true, workflowId: outboundEndpointWorkflowId(revived.endpointId) };
 }

@@ -197,15 +197,9 @@ export const outboundWebhookPaths: ApiPaths = {
   },
 };
 
-export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens }: ReceiverDependencies): Router {
+export function outboundWebhookRoutes({ orm, config, logger, apiTokens }: ReceiverDependencies): Router {
   const router = new Router({ prefix: '/api' });
   router.use(requireApiToken(apiTokens));
-  const dispatch = {
-    temporal,
-    taskQueue: config.temporal.taskQueue,
-    retry: config.outboundWebhooks.retry,
-    maxInFlightPerOrganization: config.outboundWebhooks.maxInFlightPerOrganization,
-  };
   const endpointRules = {
     destinations: new OutboundDestinations(config.outboundWebhooks.destinations),
     maxPerOrganization: config.outboundWebhooks.maxEndpointsPerOrganization,
@@ -268,9 +262,7 @@ export function outboundWebhookRoutes({ orm, config, temporal, logger, apiTokens
     const deliveryId = ctx.params.id;
     if (!id.safeParse(deliveryId).success) return answer(ctx, 'not_found', 'No such outbound delivery');
     const log = requestLogger(ctx, logger);
-    const result = await replayOutboundDelivery(orm.em, dispatch, deliveryId, scope.organization, (error) =>
-      log.warn({ err: error, deliveryId }, 'Could not start the replayed delivery now; the worker dispatches it at its next sweep'),
-    );
+    const result = await replayOutboundDelivery(orm.em, deliveryId, scope.organization);
     if (!result.replayed) {
       if (result.reason === 'missing') return answer(ctx, 'not_found', 'No such outbound delivery');
       if (result.reason === 'endpoint_disabled') return answer(ctx, 'endpoint_removed', 'Its endpoint was removed: add the endpoint again');

@@ -130,6 +130,8 @@ it('prints the table with every target, writes every figure as a number, and lea
       'billableActionsTemporalOnlyBefore',
       'billableActionsRemindersToCome',
       'billableActionsPerBookingWithReminders',
+      'billableActionsOutboundPerBooking',
+      'billableActionsPerBookingAloneWithReminders',
     ]),
   );
   expect(figures.filter(([, value]) => typeof value !== 'number' || !Number.isFinite(value))).toEqual([]);
@@ -157,6 +159,11 @@ it('prints the table with every target, writes every figure as a number, and lea
   expect(billable('RemindersToCome')).toBeGreaterThanOrEqual(3);
   expect(billable('ReminderFiredMeasured')).toBeGreaterThan(0);
   expect(billable('PerBookingWithReminders')).toBeCloseTo(billable('PerBooking') + billable('RemindersToCome'), 3);
+  // Outbound: a booking's two events (lead.created, meeting.created) reach the endpoint's workflow as one wake (its
+  // Signal-With-Start and one pass), shared with the bookings of the same second; a workflow per event cost 4.
+  expect(billable('OutboundPerBooking')).toBeGreaterThan(0);
+  expect(billable('OutboundPerBooking')).toBeLessThanOrEqual(2);
+  expect(billable('PerBookingAloneWithReminders') - billable('PerBookingWithReminders') + billable('OutboundPerBooking')).toBe(2);
   expect(result.targets.filter(({ met }) => typeof met !== 'boolean')).toEqual([]);
   expect(output.match(/\| +(yes|NO) \|$/gm)).toHaveLength(result.targets.length);
 

@@ -1,7 +1,8 @@
 /**
  * Per-organization caps of outbound webhooks: endpoints per organization (429 `outbound_endpoint_limit_reached`
- * with Retry-After past the cap, also under concurrent requests), and deliveries in flight per organization, so that one
- * organization's dead or slow endpoints cannot hold up another organization's deliveries.
+ * with Retry-After past the cap, also under concurrent requests), and endpoints at work per organization (each sends
+ * one delivery at a time, in order), so that one organization's dead or slow endpoints cannot hold up another
+ * organization's deliveries.
  */
 import { randomUUID } from 'node:crypto';
 import { recordEvent } from '../../src/database/outbox';
@@ -76,44 +77,53 @@ describe('endpoints per organization', () => {
   });
 });
 
-describe('deliveries in flight per organization', () => {
-  it("an organization's hanging endpoint holds at most the cap of deliveries; another organization's are delivered meanwhile; the rest follow once it answers", async () => {
+describe('endpoints at work per organization', () => {
+  const atWork = async (organization: string) =>
+    Number(
+      (
+        await system.orm.em
+          .fork()
+          .execute<{ n: string }[]>(`select count(distinct endpoint_id) as n from outbound_deliveries where organization = ? and state = 'pending' and dispatched_at is not null`, [
+            organization,
+          ])
+      )[0].n,
+    );
+
+  it("an organization's hanging endpoints hold at most the cap of deliveries; another organization's are delivered meanwhile; the rest follow once they answer", async () => {
     const hanging = await newServer();
     const healthy = await newServer();
     const slow = newOrganization();
     const other = newOrganization();
-    expect((await addEndpoint(slow, hanging.url)).status).toBe(201);
+    for (let i = 0; i < MAX_ENDPOINTS; i++) expect((await addEndpoint(slow, hanging.url)).status).toBe(201);
     expect((await addEndpoint(other, healthy.url)).status).toBe(201);
     hanging.hold();
 
     const record = (organization: string) =>
       system.orm.em.fork().transactional((tx) => recordEvent(tx, { type: 'lead.created', organization, payload: { lead: { id: randomUUID() } } }));
     const slowEvents = [];
-    for (let i = 0; i < 6; i++) slowEvents.push(await record(slow));
+    for (let i = 0; i < 2; i++) slowEvents.push(await record(slow));
     const otherEvent = await record(other);
 
     const delivered = await eventually(() => Promise.resolve(healthy.accepted()[0]), 30_000, "the other organization's delivery");
     expect(delivered.body.id).toBe(otherEvent);
-    await eventually(() => Promise.resolve(hanging.mostHeldAtOnce === MAX_IN_FLIGHT || undefined), 30_000, 'the hanging endpoint holds the cap');
-    const dispatched = await system.orm.em
-      .fork()
-      .execute<{ n: string }[]>(`select count(*) as n from outbound_deliveries where organization = ? and dispatched_at is not null`, [slow]);
-    expect(Number(dispatched[0].n)).toBe(MAX_IN_FLIGHT);
+    await eventually(() => Promise.resolve(hanging.mostHeldAtOnce === MAX_IN_FLIGHT || undefined), 30_000, 'the hanging endpoints hold the cap');
+    expect(await atWork(slow)).toBe(MAX_IN_FLIGHT);
 
     hanging.release();
+    // Each event to each of its endpoints, once.
     await eventually(
-      () => Promise.resolve(new Set(hanging.accepted().map(({ body }) => body.id as string)).size === slowEvents.length || undefined),
+      () => Promise.resolve(new Set(hanging.accepted().map(({ idempotencyKey }) => idempotencyKey)).size === slowEvents.length * MAX_ENDPOINTS || undefined),
       60_000,
       "all the slow organization's deliveries",
     );
     expect(hanging.mostHeldAtOnce).toBe(MAX_IN_FLIGHT);
   });
 
-  it('a replayed dead delivery waits its turn too: it is not started past the cap, and is once a slot frees', async () => {
+  it('a replayed dead delivery waits its turn too: its endpoint is not woken past the cap, and is once one is free', async () => {
     const hanging = await newServer();
     const refusing = await newServer();
     const organization = newOrganization();
-    expect((await addEndpoint(organization, hanging.url)).status).toBe(201);
+    for (let i = 0; i < MAX_IN_FLIGHT; i++) expect((await addEndpoint(organization, hanging.url)).status).toBe(201);
     const refused = await api('POST', `/api/outbound-endpoints?organization=${encodeURIComponent(organization)}`, { url: refusing.url, eventTypes: ['meeting.*'] });
     expect(refused.status).toBe(201);
     refusing.status = 410;
@@ -127,10 +137,8 @@ describe('deliveries in flight per organization', () => {
     const dead = await eventually(async () => ((await deliveryOf())?.state === 'dead' ? deliveryOf() : undefined), 30_000, 'the refused delivery is dead');
 
     hanging.hold();
-    for (let i = 0; i < MAX_IN_FLIGHT; i++) {
-      await system.orm.em.fork().transactional((tx) => recordEvent(tx, { type: 'lead.created', organization, payload: { lead: { id: randomUUID() } } }));
-    }
-    await eventually(() => Promise.resolve(hanging.mostHeldAtOnce === MAX_IN_FLIGHT || undefined), 30_000, 'the hanging endpoint holds the cap');
+    await system.orm.em.fork().transactional((tx) => recordEvent(tx, { type: 'lead.created', organization, payload: { lead: { id: randomUUID() } } }));
+    await eventually(() => Promise.resolve(hanging.mostHeldAtOnce === MAX_IN_FLIGHT || undefined), 30_000, 'the hanging endpoints hold the cap');
 
     refusing.status = 204;
     expect((await api('POST', `/api/outbound-deliveries/${dead.id}/replay?organization=${encodeURIComponent(organization)}`)).status).toBe(202);

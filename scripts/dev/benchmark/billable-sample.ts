@@ -2,15 +2,16 @@
  * The benchmark's billable actions phase: Temporal Cloud billable actions per booking of today's workflow shape,
  * counted (billable-actions.ts) from the histories of every workflow a sample of bookings caused, with one outbound
  * endpoint of their organization subscribed to `meeting.*` and `lead.*` (a local server answering 204). A booking's
- * workflows: its meeting's (keepMeetingReminders, which takes and processes its deliveries) and one
- * deliverOutboundEvent per event its endpoint receives. Counted once each has done its work at booking time: the
- * meeting waiting on its first reminder's timer (its delivery processed), the outbound deliveries delivered.
+ * workflows: its meeting's (keepMeetingReminders, which takes and processes its deliveries) and its share of the
+ * endpoint's (deliverEndpointEvents: every run of it while the sample was sent, divided by the bookings). Counted once
+ * each has done its work at booking time: the meeting waiting on its first reminder's timer (its delivery processed),
+ * the outbound deliveries delivered and the endpoint's workflow ended.
  */
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { meetingWorkflowId, outboundDeliveryWorkflowId, PERSONAL_TOKEN_CONNECTION_ID } from '../../../src/workflow-ids';
+import { meetingWorkflowId, outboundEndpointWorkflowId, PERSONAL_TOKEN_CONNECTION_ID } from '../../../src/workflow-ids';
 import { billableActions, noActions, perUnit, sumActions, type BillableActions, type History, type HistoryEvent } from './billable-actions';
 
 export const SAMPLE_EVENT_TYPES = ['meeting.*', 'lead.*'];
@@ -24,6 +25,8 @@ export interface BillableSample {
   organization: string;
   /** invitees booked in the fake and not delivered yet, with their emails (which their lead events carry) */
   bookings: { inviteeUri: string; email: string }[];
+  /** one more, delivered once the sample's outbound is done: a booking alone on its endpoint */
+  loneBooking: string;
   deliver: (inviteeUri: string) => Promise<{ status: number }>;
   /** a meeting of the same organization's connection whose first reminder has fired */
   probeInviteeUri: string;
@@ -40,6 +43,10 @@ export interface BillableResult {
   /** the same, per kind of workflow, per booking */
   byWorkflow: { meeting: BillableActions; outbound: BillableActions };
   outboundDeliveriesPerBooking: number;
+  /** the runs of the endpoint's workflow that sent them */
+  outboundRuns: number;
+  /** the outbound actions of a booking delivered alone (no other event of its endpoint at that time): its own wake */
+  outboundAlone: BillableActions;
   /** a probe meeting's actions from its first reminder's timer firing until its next timer is set: measured */
   firstReminderMeasured: BillableActions;
   /** what each meeting's reminders will still cost, computed from the plan (see remindersToCome) */
@@ -53,7 +60,7 @@ export async function measureBillableActions(sample: BillableSample): Promise<Bi
   const deadline = Date.now() + sample.timeoutSeconds * 1000;
   const endpoint = await startEndpoint();
   try {
-    await addEndpoint(sample, endpoint.url);
+    const endpointId = await addEndpoint(sample, endpoint.url);
     say(`billable actions: ${bookings.length} bookings delivered, with one outbound endpoint on ${SAMPLE_EVENT_TYPES.join(' and ')}`);
     for (const { inviteeUri } of bookings) {
       const { status } = await sample.deliver(inviteeUri);
@@ -66,19 +73,22 @@ export async function measureBillableActions(sample: BillableSample): Promise<Bi
     await until(() => outboundDeliveries(sample, 'pending').then((pending) => pending === 0), deadline, 'outbound deliveries still pending');
     const dead = await outboundDeliveries(sample, 'dead');
     if (dead) throw new Error(`billable actions: ${dead} outbound deliveries dead`);
-    const outboundOf = new Map<string, string[]>(bookings.map(({ inviteeUri }) => [inviteeUri, []]));
     const byEmail = new Map(bookings.map(({ inviteeUri, email }) => [email.toLowerCase(), inviteeUri]));
-    for (const [deliveryId, body] of endpoint.received) {
+    for (const body of endpoint.received.values()) {
       const inviteeUri = body.data?.meeting?.inviteeUri ?? byEmail.get(String(body.data?.lead?.email).toLowerCase());
-      if (!inviteeUri || !outboundOf.has(inviteeUri)) throw new Error(`billable actions: a ${body.type} delivery of no sampled booking`);
-      outboundOf.get(inviteeUri)!.push(outboundDeliveryWorkflowId(deliveryId));
+      if (!inviteeUri || !bookings.some((booking) => booking.inviteeUri === inviteeUri)) throw new Error(`billable actions: a ${body.type} delivery of no sampled booking`);
     }
-    const outboundIds = [...outboundOf.values()].flat();
-    await Promise.all(outboundIds.map((workflowId) => temporal.workflow.getHandle(workflowId).result()));
-    const count = async (ids: string[]) => sumActions(await Promise.all(ids.map(async (id) => billableActions(await history(temporal, id)))));
+    const endpointWorkflowId = outboundEndpointWorkflowId(endpointId);
+    const outboundRuns = await endpointRuns(temporal, endpointWorkflowId, deadline);
+
+    const lone = await sample.deliver(sample.loneBooking);
+    if (lone.status !== 202) throw new Error(`billable actions: a delivery was answered ${lone.status}`);
+    const sent = endpoint.received.size;
+    await until(() => Promise.resolve(endpoint.received.size >= sent + 2), deadline, 'the lone booking\'s outbound deliveries not received');
+    const loneRuns = (await endpointRuns(temporal, endpointWorkflowId, deadline)).slice(outboundRuns.length);
     const byWorkflow = {
       meeting: perUnit(sumActions(meetings.map((events) => billableActions({ events }))), bookings.length),
-      outbound: perUnit(await count(outboundIds), bookings.length),
+      outbound: perUnit(sumActions(outboundRuns.map((events) => billableActions({ events }))), bookings.length),
     };
     const atBooking = sumActions(Object.values(byWorkflow));
 
@@ -90,7 +100,9 @@ export async function measureBillableActions(sample: BillableSample): Promise<Bi
       bookings: bookings.length,
       atBooking,
       byWorkflow,
-      outboundDeliveriesPerBooking: outboundIds.length / bookings.length,
+      outboundDeliveriesPerBooking: endpoint.received.size / bookings.length,
+      outboundRuns: outboundRuns.length,
+      outboundAlone: sumActions(loneRuns.map((events) => billableActions({ events }))),
       firstReminderMeasured,
       remindersToCome,
       withReminders: sumActions([atBooking, remindersToCome]),
@@ -128,13 +140,39 @@ export async function measureShapeActions(temporal: Client, bookings: { workflow
   return perUnit(sumActions(counted), bookings.length);
 }
 
-async function addEndpoint(sample: BillableSample, url: string): Promise<void> {
+async function addEndpoint(sample: BillableSample, url: string): Promise<string> {
   const response = await fetch(`${sample.receiverUrl}/api/outbound-endpoints?organization=${encodeURIComponent(sample.organization)}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${sample.apiToken}`, 'content-type': 'application/json' },
     body: JSON.stringify({ url, eventTypes: SAMPLE_EVENT_TYPES }),
   });
   if (response.status !== 201) throw new Error(`POST /api/outbound-endpoints answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { id: string }).id;
+}
+
+/**
+ * Every run of the endpoint's workflow, oldest first, once none runs any more (each ends once nothing is pending; the
+ * dispatcher starts the next one): the events of each. Runs are listed from visibility, which may lag a closed run by
+ * a moment.
+ */
+async function endpointRuns(temporal: Client, workflowId: string, deadline: number): Promise<HistoryEvent[][]> {
+  let runIds: string[] = [];
+  await until(
+    async () => {
+      const latest = await temporal.workflow.getHandle(workflowId).describe();
+      if (latest.status.name === 'RUNNING') return false;
+      const runs = [];
+      for await (const run of temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+        if (run.status.name === 'RUNNING') return false;
+        runs.push(run);
+      }
+      runIds = runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime()).map(({ runId }) => runId);
+      return runIds.includes(latest.runId);
+    },
+    deadline,
+    `${workflowId} still running`,
+  );
+  return Promise.all(runIds.map(async (runId) => (await history(temporal, workflowId, runId)).events ?? []));
 }
 
 async function outboundDeliveries(sample: BillableSample, state: 'pending' | 'dead'): Promise<number> {
@@ -144,8 +182,8 @@ async function outboundDeliveries(sample: BillableSample, state: 'pending' | 'de
   return ((await response.json()) as { pagination: { total: number } }).pagination.total;
 }
 
-async function history(temporal: Client, workflowId: string): Promise<History> {
-  return JSON.parse(historyToJSON(await temporal.workflow.getHandle(workflowId).fetchHistory())) as History;
+async function history(temporal: Client, workflowId: string, runId?: string): Promise<History> {
+  return JSON.parse(historyToJSON(await temporal.workflow.getHandle(workflowId, runId).fetchHistory())) as History;
 }
 
 const typeOf = (event: HistoryEvent) => event.eventType.replace('EVENT_TYPE_', '');

@@ -1,20 +1,22 @@
 /**
  * Outbound event webhooks end to end: endpoints added through the API, outbox events fanned out in their own
- * transaction, the worker's dispatcher starting one `deliverOutboundEvent` per delivery, real HTTP endpoints.
- * Retries are made fast through configuration (1 s doubling to 2 s), not by changing the production defaults.
+ * transaction, the worker's dispatcher waking one `deliverEndpointEvents` per endpoint, real HTTP endpoints.
+ * Retries are made fast through configuration (1 s doubling to 2 s, 3 attempts), not by changing the production defaults.
  */
 import { randomUUID } from 'node:crypto';
-import type { OutboundDeliveryResult } from '../../src/contract';
 import { recordEvent } from '../../src/database/outbox';
-import { outboundDeliveryWorkflowId } from '../../src/workflow-ids';
+import { outboundEndpointWorkflowId } from '../../src/workflow-ids';
 import { recordHistory } from '../support/histories';
 import { signedWith, startOutboundEndpoint, type OutboundEndpointServer } from '../support/outbound-endpoint';
 import { API_TOKEN, eventually, startTestSystem, type TestSystem } from '../support/system';
 
+const MAX_ATTEMPTS = 3;
 let system: TestSystem;
 const endpoints: OutboundEndpointServer[] = [];
 beforeAll(async () => {
-  system = await startTestSystem({ env: { OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS: '1', OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: '2' } });
+  system = await startTestSystem({
+    env: { OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS: '1', OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: '2', OUTBOUND_WEBHOOK_MAX_ATTEMPTS: String(MAX_ATTEMPTS) },
+  });
   await system.subscribeReceiver();
 });
 afterAll(async () => {
@@ -50,7 +52,7 @@ async function outboxEventsOf(organization: string, types: string[]): Promise<st
 
 const deliveriesOf = async (endpointId: string) =>
   system.orm.em.fork().execute<{ id: string; state: string; attempts: number; last_status: number | null; last_error: string | null }[]>(
-    'select id, state, attempts, last_status, last_error from outbound_deliveries where endpoint_id = ? order by created_at',
+    'select id, state, attempts, last_status, last_error from outbound_deliveries where endpoint_id = ? order by created_at, outbox_event_id',
     [endpointId],
   );
 
@@ -97,9 +99,10 @@ it('delivers each subscribed event once, signed, with the same Idempotency-Key o
   expect(ours.server.received.map((request) => signedWith(request, ours.secret))).toEqual([true, true, true]);
   expect(ours.server.received.map((request) => signedWith(request, theirs.secret))).toEqual([false, false, false]);
   expect(await deliveriesOf(ours.id)).toEqual([{ id: delivery.id, state: 'delivered', attempts: 3, last_status: 204, last_error: null }]);
-  const workflowId = outboundDeliveryWorkflowId(delivery.id);
-  await expect(system.temporal.workflow.getHandle(workflowId).result()).resolves.toEqual<OutboundDeliveryResult>({ deliveryId: delivery.id, state: 'delivered' });
-  await recordHistory(system.temporal, 'outbound-delivery-retried.json', workflowId);
+  // One workflow for the endpoint: it ends once nothing is pending.
+  const workflowId = outboundEndpointWorkflowId(ours.id);
+  await system.temporal.workflow.getHandle(workflowId).result();
+  await recordHistory(system.temporal, 'outbound-endpoint-retried.json', workflowId);
 
   // The other organization's endpoint got none of it, though it listens to every kind; its own event reaches it alone.
   expect(theirs.server.received).toEqual([]);
@@ -124,9 +127,9 @@ it('makes a delivery refused with 410 dead at once, shows it, and delivers it on
   }, 30_000, 'the delivery is dead');
   expect(dead).toMatchObject({ attempts: 1, last_status: 410, last_error: 'outbound webhook answered 410' });
   expect(crm.server.received.map(({ status }) => status)).toEqual([410]);
-  const workflowId = outboundDeliveryWorkflowId(dead.id);
-  await expect(system.temporal.workflow.getHandle(workflowId).result()).resolves.toEqual({ deliveryId: dead.id, state: 'dead' });
-  await recordHistory(system.temporal, 'outbound-delivery-dead.json', workflowId);
+  const workflowId = outboundEndpointWorkflowId(crm.id);
+  await system.temporal.workflow.getHandle(workflowId).result();
+  await recordHistory(system.temporal, 'outbound-endpoint-dead.json', workflowId);
 
   const listed = await api('GET', `/api/outbound-deliveries?state=dead&organization=${encodeURIComponent(organization)}`);
   expect(listed.status).toBe(200);
@@ -145,4 +148,44 @@ it('makes a delivery refused with 410 dead at once, shows it, and delivers it on
   expect(crm.server.received[1].body).toMatchObject({ type: 'lead.created', organization, data: { lead: expect.objectContaining({ email }) } });
   // Delivered now, it cannot be replayed again.
   expect(await api('POST', `/api/outbound-deliveries/${dead.id}/replay`)).toMatchObject({ status: 409, body: { code: 'not_dead' } });
+});
+
+it("sends an endpoint's events in the order they happened: a failing one holds the next ones back until it is delivered or dead", async () => {
+  const organization = `https://api.calendly.com/organizations/${randomUUID()}`;
+  const crm = await subscribe(organization, ['lead.*']);
+  // The first event fails every attempt it has, then it is dead; the second fails once; the third goes at once.
+  crm.server.answerNext(...Array<number>(MAX_ATTEMPTS).fill(503), 500);
+  const events: string[] = [];
+  await system.orm.em.fork().transactional(async (tx) => {
+    for (let i = 0; i < 3; i++) events.push(await recordEvent(tx, { type: 'lead.created', organization, payload: { lead: { id: randomUUID() } } }));
+  });
+
+  await eventually(() => Promise.resolve(crm.server.accepted().length === 2 || undefined), 60_000, 'the two later events delivered');
+  const [first, second, third] = events;
+  expect(crm.server.received.map(({ body, status }) => [body.id, status])).toEqual([
+    ...Array(MAX_ATTEMPTS).fill([first, 503]),
+    [second, 500],
+    [second, 204],
+    [third, 204],
+  ]);
+  expect((await deliveriesOf(crm.id)).map(({ state, attempts }) => [state, attempts])).toEqual([
+    ['dead', MAX_ATTEMPTS],
+    ['delivered', 2],
+    ['delivered', 1],
+  ]);
+  await system.temporal.workflow.getHandle(outboundEndpointWorkflowId(crm.id)).result();
+});
+
+it('a burst of events to one endpoint wakes its one workflow, not a workflow per event', async () => {
+  const organization = `https://api.calendly.com/organizations/${randomUUID()}`;
+  const crm = await subscribe(organization, ['meeting.*']);
+  await system.orm.em.fork().transactional(async (tx) => {
+    for (let i = 0; i < 20; i++) await recordEvent(tx, { type: 'meeting.created', organization, payload: { meeting: { id: randomUUID() } } });
+  });
+  await eventually(() => Promise.resolve(crm.server.accepted().length === 20 || undefined), 30_000, 'the 20 events delivered');
+  const handle = system.temporal.workflow.getHandle(outboundEndpointWorkflowId(crm.id));
+  await handle.result();
+  const events = (await handle.fetchHistory()).events ?? [];
+  expect(events[0].workflowExecutionStartedEventAttributes?.continuedExecutionRunId ?? '').toBe('');
+  expect(events.filter((event) => event.activityTaskScheduledEventAttributes)).toHaveLength(1);
 });
