@@ -10,12 +10,15 @@
  *     accepted, the other (and, after the receiver's restart, both) get 503, never 500, and Calendly's retries get
  *     them stored once the database is back,
  *   - restarts the receiver (SIGTERM, then a new one on the same port),
- *   - sends a 20x duplicate storm of already accepted deliveries, all at once.
+ *   - sends a 20x duplicate storm of already accepted deliveries, all at once,
+ *
+ * while an outbound endpoint of the organization (a local server) receives its `meeting.*` and `lead.*` events.
  *
  * The load client behaves like Calendly: each attempt signed anew, anything but a 2xx retried with back-off (bounded).
  * Reminders are 45 s and 90 s ahead (REMINDER_OFFSETS=90s,45s) for a few meetings booked first, so that they fall
  * due during the faults. Afterwards (bounded wait): every accepted delivery's booking stored once, every cancel and
- * reschedule applied, no duplicate row or outbox event, each due reminder sent exactly once, no process left.
+ * reschedule applied, no duplicate row or outbox event, each due reminder sent exactly once, every event received by
+ * the outbound endpoint (at least once, each time with its delivery's Idempotency-Key), no process left.
  * The figures are printed.
  */
 import { randomBytes } from 'node:crypto';
@@ -38,6 +41,7 @@ import { connectThroughCalendly } from '../support/oauth-flow';
 import { API_TOKEN, CALENDLY_TOKEN, OAUTH_APP, oauthEnvironment, SIGNING_KEY } from '../support/system';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy';
 import { postOnce, sendUntilAccepted, type SendResult } from '../support/webhook-sender';
+import { startOutboundEndpoint, type OutboundEndpointServer } from '../support/outbound-endpoint';
 
 jest.setTimeout(330_000);
 
@@ -64,6 +68,7 @@ const TENANTS = (['acme', 'globex'] as const).map((name) => ({
 }));
 /** Short, so that the key read before the outage is due for a re-read (which fails) when Calendly delivers during it. */
 const SIGNING_KEY_CACHE_SECONDS = 3;
+const OUTBOUND_EVENT_TYPES = ['meeting.*', 'lead.*'];
 
 const seconds = (ms: number) => Math.round(ms / 100) / 10;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -79,6 +84,7 @@ let temporal: DevServer;
 let receiverPort: number;
 let receiver: GroupProcess;
 let worker: GroupProcess;
+let outbound: OutboundEndpointServer;
 const groups: GroupProcess[] = [];
 const temporalPids: number[] = [];
 
@@ -128,6 +134,12 @@ function childEnvironment(): NodeJS.ProcessEnv {
     RECONCILE_LOOKAHEAD_DAYS: '',
     // The schedules must not run during the suite: the reconcile job would store lost bookings and hide a loss.
     RECONCILE_INTERVAL_MINUTES: '1000000',
+    // The outbound endpoint is a local server; its retries are quick, and no delivery runs out of attempts here.
+    OUTBOUND_WEBHOOK_ALLOW_PRIVATE_NETWORKS: '127.0.0.1/32',
+    OUTBOUND_WEBHOOK_INITIAL_RETRY_SECONDS: '1',
+    OUTBOUND_WEBHOOK_MAX_RETRY_SECONDS: '2',
+    OUTBOUND_WEBHOOK_MAX_ATTEMPTS: '1000',
+    OUTBOUND_WEBHOOK_SWEEP_SECONDS: '5',
     SUBSCRIPTION_CHECK_INTERVAL_MINUTES: '1000000',
     LOG_LEVEL: 'info',
   };
@@ -409,6 +421,8 @@ beforeAll(async () => {
     console.log = log;
   }
   db = new Pool({ connectionString: databaseUrl, max: 4 });
+  // An idle connection ended by the server: a finding during the run; at teardown, the database dropped under a connection still closing.
+  db.on('error', (error) => findings.push(`the suite's own database connection: ${error.message}`));
   fake = await startFakeCalendly({
     apiToken: CALENDLY_TOKEN,
     rateLimitPerMinute: 1_000_000,
@@ -418,6 +432,13 @@ beforeAll(async () => {
   [temporalPort, receiverPort] = await freePorts(2);
   await startTemporal();
   await Promise.all([startWorker(), startReceiver()]);
+  outbound = await startOutboundEndpoint();
+  const subscribed = await fetch(`http://127.0.0.1:${receiverPort}/api/outbound-endpoints?organization=${encodeURIComponent(fake.organizationUri)}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ url: outbound.url, eventTypes: OUTBOUND_EVENT_TYPES }),
+  });
+  if (subscribed.status !== 201) throw new Error(`adding the outbound endpoint answered ${subscribed.status}`);
 });
 
 afterAll(async () => {
@@ -425,7 +446,7 @@ afterAll(async () => {
   for (const group of groups) group.killGroup();
   await temporal?.stop();
   proxy?.restore();
-  await Promise.all([fake?.close(), proxy?.close(), db?.end(), temporalConnection?.close()]);
+  await Promise.all([fake?.close(), proxy?.close(), db?.end(), temporalConnection?.close(), outbound?.close()]);
   if (databaseUrl) await dropDatabase(databaseUrl);
   if (stateDir) rmSync(stateDir, { recursive: true, force: true });
 });
@@ -506,7 +527,16 @@ it('stores every accepted booking once and sends each due reminder once through 
     const processing = await count(`select count(*) as n from webhook_deliveries where outcome = 'processing'`);
     const overdue = await count(`select count(*) as n from reminders where state = 'scheduled' and fire_at < now() - interval '2 seconds'`);
     const connectionsDone = connectionBookings.every((booking) => status.has(booking.inviteeUri));
-    return meetingsDone && connectionsDone && processing === 0 && overdue === 0 && (await runningDeliveryWorkflows()) === 0 && Date.now() > lastFireAt + 5_000;
+    const outboundPending = await count(`select count(*) as n from outbound_deliveries where state = 'pending'`);
+    return (
+      meetingsDone &&
+      connectionsDone &&
+      processing === 0 &&
+      overdue === 0 &&
+      outboundPending === 0 &&
+      (await runningDeliveryWorkflows()) === 0 &&
+      Date.now() > lastFireAt + 5_000
+    );
   };
   while (!(await settled()) && Date.now() < drainDeadline) await sleep(500);
   const drainMs = Date.now() - drainStart;
@@ -560,6 +590,18 @@ it('stores every accepted booking once and sends each due reminder once through 
     )
   ).rows;
   const stillRunning = await runningDeliveryWorkflows();
+  // The outbound endpoint: every event of its organization and types, received; each request with its delivery's key.
+  const outboundStates = (await db.query<{ state: string; n: string }>(`select state, count(*) as n from outbound_deliveries group by 1`)).rows;
+  const outboundExpected = (
+    await db.query<{ id: string; delivery_id: string }>(
+      `select e.id::text as id, d.id::text as delivery_id from outbox_events e left join outbound_deliveries d on d.outbox_event_id = e.id
+        where e.organization = $1 and split_part(e.type, '.', 1) = any($2)`,
+      [fake.organizationUri, OUTBOUND_EVENT_TYPES.map((type) => type.split('.')[0])],
+    )
+  ).rows;
+  const outboundReceived = new Map<string, Set<string>>();
+  for (const request of outbound.accepted()) outboundReceived.set(String(request.body.id), new Set([...(outboundReceived.get(String(request.body.id)) ?? []), request.idempotencyKey]));
+  const outboundMissing = outboundExpected.filter((event) => !outboundReceived.get(event.id)?.has(event.delivery_id ?? '')).map((event) => `event ${event.id}`);
   const deliveryOutcomes = (await db.query<{ outcome: string; n: string }>(`select outcome, count(*) as n from webhook_deliveries group by 1`)).rows;
 
   // 5. Everything stops; nothing may be left.
@@ -658,6 +700,13 @@ it('stores every accepted booking once and sends each due reminder once through 
       runningDeliveryWorkflows: stillRunning,
       deliveryOutcomes: Object.fromEntries(deliveryOutcomes.map((row) => [row.outcome, Number(row.n)])),
     },
+    outbound: {
+      events: outboundExpected.length,
+      requests: outbound.received.length,
+      accepted: outbound.accepted().length,
+      receivedMoreThanOnce: outbound.accepted().length - outboundReceived.size,
+      deliveries: Object.fromEntries(outboundStates.map((row) => [row.state, Number(row.n)])),
+    },
     reminders: {
       due: reminderRows.length,
       sentOnce: reminderRows.length - dueNotSentOnce.length,
@@ -697,6 +746,8 @@ it('stores every accepted booking once and sends each due reminder once through 
         const accepted = unique.filter((entry) => entry.result.accepted).length + connectionBookings.length;
         return processed === accepted ? [] : [`${accepted} accepted, ${processed} processed rows`];
       })(),
+      'outbound events not received by the endpoint with their delivery key': outboundMissing,
+      'outbound deliveries not delivered': outboundStates.filter((row) => row.state !== 'delivered').map((row) => `${row.n} ${row.state}`),
       'due reminders missing': reminderRows.length === REMINDER_MEETINGS * OFFSETS_SECONDS.length ? [] : [`${reminderRows.length} reminder rows`],
       'due reminders not sent exactly once': dueNotSentOnce,
       'reminders whose sent state and reminder.sent events disagree': sentNotOnce.map((row) => `${row.id}: ${row.state}, ${row.events} events`),

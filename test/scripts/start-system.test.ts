@@ -4,7 +4,9 @@
  * trial it starts shows the product: the demo organization connects a Calendly account of the fake by OAuth, as its
  * start-up output says, the first sync brings that account's bookings in, and send-test-webhook books live ones.
  * Each run is the real supervisor with the settings of .env.example, on its own ports, database, task queue and
- * Temporal state, from an empty directory (so no .env is read).
+ * Temporal state, from an empty directory (so no .env is read). The runs about signals and OAuth-only settings name
+ * the test run's prebuilt workflow bundle (WORKFLOW_BUNDLE_PATH, as a deployment does), so that their worker runs in
+ * seconds; the run killed while bundling and the demo's run bundle at start-up, as `npm start` on a fresh clone does.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -18,7 +20,7 @@ import { diesWithThisProcess } from '../../scripts/dev/temporal-dev-server';
 import { freePorts } from '../../scripts/lib/free-ports';
 import { isAlive } from '../support/process-group';
 import { runScript } from '../support/scripts';
-import { TEST_POSTGRES_URL } from '../support/harness';
+import { TEST_POSTGRES_URL, workflowBundlePath } from '../support/harness';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX_LOADER = pathToFileURL(require.resolve('tsx')).href;
@@ -32,6 +34,9 @@ interface Supervisor {
   /** what it was started with: the settings a script run beside it reads too */
   env: Record<string, string>;
 }
+
+/** The setting that spares a worker its bundling at start-up. */
+const prebuiltBundle = () => ({ WORKFLOW_BUNDLE_PATH: workflowBundlePath() });
 
 const started: { supervisor: Supervisor; databaseUrl: string; dir: string; pids: number[] }[] = [];
 
@@ -155,7 +160,7 @@ function childrenEnd(pids: number[], supervisor: Supervisor): Promise<unknown> {
 }
 
 it('stops every child, in order, when its terminal is closed (SIGHUP)', async () => {
-  const supervisor = await startSupervisor();
+  const supervisor = await startSupervisor(prebuiltBundle);
   const pids = await runningChildren(supervisor);
   const exited = new Promise<number | null>((resolve) => supervisor.process.once('exit', resolve));
 
@@ -169,7 +174,7 @@ it('stops every child, in order, when its terminal is closed (SIGHUP)', async ()
 }, 150_000);
 
 it('ends every child when it is killed (SIGKILL), without a chance to stop them', async () => {
-  const supervisor = await startSupervisor();
+  const supervisor = await startSupervisor(prebuiltBundle);
   const pids = await runningChildren(supervisor);
 
   process.kill(supervisor.pid, 'SIGKILL');
@@ -186,7 +191,7 @@ it('ends every child when it is killed during start-up, while the worker is stil
 }, 150_000);
 
 it('has the worker and the receiver each stop in order on SIGHUP, like on SIGTERM (run from a terminal of their own)', async () => {
-  const supervisor = await startSupervisor();
+  const supervisor = await startSupervisor(prebuiltBundle);
   const pids = await runningChildren(supervisor);
   const [worker, receiver] = [/src\/worker\/main\.ts/, /src\/receiver\/main\.ts/].map((pattern) => pids.find((pid) => pattern.test(commandOf(pid)))!);
   const exited = new Promise<number | null>((resolve) => supervisor.process.once('exit', resolve));
@@ -208,6 +213,7 @@ it('runs OAuth-only, without the fake Calendly, when FAKE_CALENDLY_PORT and CALE
   const supervisor = await startSupervisor(({ port, fakePort }) => {
     fakeUrl = `http://127.0.0.1:${fakePort}`;
     return {
+      ...prebuiltBundle(),
       FAKE_CALENDLY_PORT: '',
       CALENDLY_API_TOKEN: '',
       CALENDLY_WEBHOOK_SIGNING_KEY: '',
@@ -327,7 +333,7 @@ it('lets the demo organization of .env.example connect through the fake Calendly
 }, 300_000);
 
 it('runs OAuth-only beside the fake Calendly when CALENDLY_API_TOKEN is empty: the demo organization connects, send-test-webhook asks for one', async () => {
-  const supervisor = await startSupervisor(() => ({ CALENDLY_API_TOKEN: '', CALENDLY_WEBHOOK_SIGNING_KEY: '' }));
+  const supervisor = await startSupervisor(() => ({ ...prebuiltBundle(), CALENDLY_API_TOKEN: '', CALENDLY_WEBHOOK_SIGNING_KEY: '' }));
   await runningChildren(supervisor);
   expect(supervisor.output()).toContain('for OAuth connections only (CALENDLY_API_TOKEN is empty)');
   expect(supervisor.output()).not.toContain('Try it:');
