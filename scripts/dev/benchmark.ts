@@ -8,7 +8,7 @@
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import { promisify } from 'node:util';
@@ -74,6 +74,8 @@ stops everything it started.
   --out <file>         where to write the JSON (.tools/benchmark/latest.json)
   --cpu-prof <dir>     also write CPU profiles of the worker and the receiver there (node --cpu-prof) and print
                        their hot spots
+  --build <dir>        run this production build (what \`BUILD_OUT_DIR=<dir> npm run build\` made, inside this
+                       checkout) instead of making one; it is left in place
   --help               show this help
 
 Exit code: 0 measured (whether or not the targets are met), 1 failed, 2 wrong usage, 130 interrupted.`;
@@ -155,12 +157,17 @@ runCli(
     postgres: { type: 'string', default: 'postgres://postgres@127.0.0.1:5432' },
     out: { type: 'string', default: join(ROOT, '.tools', 'benchmark', 'latest.json') },
     'cpu-prof': { type: 'string' },
+    build: { type: 'string' },
   },
   async (values) => {
     const given = values as unknown as Record<string, string | undefined>;
     const sizes = Object.fromEntries(
       SIZE_OPTIONS.map((name) => [name, positiveInteger(given[name] ?? (values.quick ? (QUICK as Record<string, string>)[name] : undefined) ?? DEFAULTS[name], name)]),
     ) as Sizes;
+    const prebuilt = values.build && resolvePath(values.build);
+    if (prebuilt && !existsSync(join(prebuilt, 'src', 'worker', 'workflows.bundle.js'))) {
+      throw new UsageError(`--build ${prebuilt} is not a production build (npm run build): it has no src/worker/workflows.bundle.js`);
+    }
     // Ctrl-C, SIGTERM or a closed terminal: stop what was started, then exit 130; a second signal exits at once
     // (the children still end: they die with this process).
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
@@ -171,7 +178,7 @@ runCli(
       });
     }
     try {
-      const result = await benchmark(sizes, values.postgres, values['cpu-prof'] && resolvePath(values['cpu-prof']));
+      const result = await benchmark(sizes, values.postgres, values['cpu-prof'] && resolvePath(values['cpu-prof']), prebuilt);
       const out = resolvePath(values.out);
       mkdirSync(dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
@@ -189,7 +196,7 @@ function positiveInteger(value: string, name: string): number {
   return Number(value);
 }
 
-async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | undefined) {
+async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | undefined, prebuilt: string | undefined) {
   const machine = { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), node: process.version, loadAverageAtStart: loadavg().map((load) => round(load, 2)) };
   say(`Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGb} GB, node ${machine.node}, load average ${machine.loadAverageAtStart.join(' ')}`);
   const id = randomBytes(4).toString('hex');
@@ -217,10 +224,14 @@ async function benchmark(sizes: Sizes, postgres: string, cpuProfDir: string | un
   const tenants = { a: newTenant(fake, 'a'), b: newTenant(fake, 'b') };
   // What production runs: compiled JavaScript (no tsx loader, whose thread and compiler cost memory) and the
   // workflow bundle built once, next to the compiled worker; inside the repository, where it finds node_modules.
-  const build = join(ROOT, '.tools', 'benchmark', `build-${id}`);
-  say(`Building the production build (npm run build) into ${build}`);
-  cleanups.push({ what: 'the build', undo: () => rmSync(build, { recursive: true, force: true }) });
-  await promisify(execFile)('bash', [join(ROOT, 'scripts', 'build.sh')], { env: { ...process.env, BUILD_OUT_DIR: build } });
+  const build = prebuilt ?? join(ROOT, '.tools', 'benchmark', `build-${id}`);
+  if (prebuilt) {
+    say(`Running the production build in ${build}`);
+  } else {
+    say(`Building the production build (npm run build) into ${build}`);
+    cleanups.push({ what: 'the build', undo: () => rmSync(build, { recursive: true, force: true }) });
+    await promisify(execFile)('bash', [join(ROOT, 'scripts', 'build.sh')], { env: { ...process.env, BUILD_OUT_DIR: build } });
+  }
   const compiled = (file: string) => join(build, file.replace(/\.ts$/, '.js'));
 
   const env: NodeJS.ProcessEnv = {

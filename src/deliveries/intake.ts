@@ -23,10 +23,10 @@ import { keepMeetingReminders, keepUnprocessed, processRoutingFormSubmission } f
 import { workflowIdFor, type ParsedDelivery, type ParsedInviteeDelivery } from './parse';
 
 /**
- * How long Temporal (and, for a delivery about an invitee, a worker) has to take a delivery: well within Calendly's
- * 15 s read time-out, and long enough for a worker to catch up after a Temporal restart or a burst.
+ * How long Temporal (and, for a delivery about an invitee, a worker) has to take a delivery: within Calendly's 15 s
+ * read time-out, and short enough that a receiver stopping for a deploy finishes its requests within Docker's 10 s.
  */
-const ACCEPT_TIMEOUT_MS = 10_000;
+const ACCEPT_TIMEOUT_MS = 5_000;
 
 export interface IntakeOptions {
   client: Client;

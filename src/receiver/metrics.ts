@@ -27,7 +27,7 @@ export const webhookDeliveries = new Counter({
 export const webhookAckSeconds = new Histogram({
   name: 'calendly_webhook_ack_seconds',
   help: 'Seconds from the signature check of a delivery to its durable start in Temporal (or its failure), by organization',
-  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
   labelNames: ['organization'] as const,
 });
 

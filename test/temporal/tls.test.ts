@@ -254,7 +254,7 @@ describe('a Temporal server that requires client certificates', () => {
     for (const scheduleId of Object.values(scheduleIdsFor(taskQueue))) await expect(client.schedule.getHandle(scheduleId).describe()).resolves.toBeDefined();
   });
 
-  it('refuses a client without a certificate, or with one from another CA, with an error that says so', async () => {
+  it('refuses a client without a certificate, with one from another CA, or a plain (non-TLS) one, with an error that says so', async () => {
     const before = proxy.handshakes();
     const clearError = new RegExp(`^Cannot connect to Temporal at ${proxy.address} \\(.+\\): check TEMPORAL_ADDRESS, .*a client certificate it accepts \\(TEMPORAL_TLS_CERT_PATH, TEMPORAL_TLS_KEY_PATH\\)`);
     const stranger = tlsConfig({ TEMPORAL_TLS_CERT_PATH: pki.strangerCert, TEMPORAL_TLS_KEY_PATH: pki.strangerKey });
@@ -263,14 +263,11 @@ describe('a Temporal server that requires client certificates', () => {
       expect(connectTemporal(tlsConfig().temporal)).rejects.toThrow(clearError),
       expect(connectTemporal(stranger.temporal)).rejects.toThrow(clearError),
       expect(connectWorker(stranger.temporal)).rejects.toThrow(clearError),
+      expect(connectTemporal({ ...tlsConfig().temporal, tls: undefined })).rejects.toThrow(/^Cannot connect to Temporal at .*TEMPORAL_TLS_CA_PATH/),
     ]);
     // Refused in the handshake, for the certificate: none of them reached Temporal.
     expect(proxy.handshakes()).toBe(before);
     expect(proxy.refusals.some((reason) => /peer did not return a certificate/i.test(reason))).toBe(true);
     expect(proxy.refusals.some((reason) => /unable to verify|unknown ca|certificate/i.test(reason))).toBe(true);
-  });
-
-  it('refuses a plain (non-TLS) client', async () => {
-    await expect(connectTemporal({ ...tlsConfig().temporal, tls: undefined })).rejects.toThrow(/^Cannot connect to Temporal at .*TEMPORAL_TLS_CA_PATH/);
   });
 });

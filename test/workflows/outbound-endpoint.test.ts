@@ -85,7 +85,11 @@ it('delivers each subscribed event once, signed, with the same Idempotency-Key o
   ours.server.answerNext(500, 500);
 
   const { invitee } = await system.fake.bookMeeting({ email: `outbound-${Date.now()}@example.com`, startTime: '2033-01-01T10:00:00Z' });
-  const accepted = await eventually(() => Promise.resolve(ours.server.accepted().length ? ours.server.accepted() : undefined), 30_000, 'the endpoint accepted');
+  const [delivery] = await eventually(async () => {
+    const rows = await deliveriesOf(ours.id);
+    return rows[0]?.state === 'delivered' ? rows : undefined;
+  }, 30_000, 'the delivery delivered');
+  const accepted = ours.server.accepted();
 
   const meetingEvents = await outboxEventsOf(organization, ['meeting.created']);
   expect(meetingEvents.length).toBe(1);
@@ -94,7 +98,6 @@ it('delivers each subscribed event once, signed, with the same Idempotency-Key o
   ]);
   // Two 500s, then the 204: one delivery, the same key each time, each signed with the endpoint's secret.
   expect(ours.server.received.map(({ status }) => status)).toEqual([500, 500, 204]);
-  const [delivery] = await deliveriesOf(ours.id);
   expect(ours.server.received.map(({ idempotencyKey }) => idempotencyKey)).toEqual([delivery.id, delivery.id, delivery.id]);
   expect(ours.server.received.map((request) => signedWith(request, ours.secret))).toEqual([true, true, true]);
   expect(ours.server.received.map((request) => signedWith(request, theirs.secret))).toEqual([false, false, false]);
@@ -160,7 +163,11 @@ it("sends an endpoint's events in the order they happened: a failing one holds t
     for (let i = 0; i < 3; i++) events.push(await recordEvent(tx, { type: 'lead.created', organization, payload: { lead: { id: randomUUID() } } }));
   });
 
-  await eventually(() => Promise.resolve(crm.server.accepted().length === 2 || undefined), 60_000, 'the two later events delivered');
+  // Settled in the database (the endpoint's answer is recorded just after it is received).
+  const settled = await eventually(async () => {
+    const rows = await deliveriesOf(crm.id);
+    return rows.length === 3 && rows.every(({ state }) => state !== 'pending') ? rows : undefined;
+  }, 60_000, 'the three deliveries settled');
   const [first, second, third] = events;
   expect(crm.server.received.map(({ body, status }) => [body.id, status])).toEqual([
     ...Array(MAX_ATTEMPTS).fill([first, 503]),
@@ -168,7 +175,7 @@ it("sends an endpoint's events in the order they happened: a failing one holds t
     [second, 204],
     [third, 204],
   ]);
-  expect((await deliveriesOf(crm.id)).map(({ state, attempts }) => [state, attempts])).toEqual([
+  expect(settled.map(({ state, attempts }) => [state, attempts])).toEqual([
     ['dead', MAX_ATTEMPTS],
     ['delivered', 2],
     ['delivered', 1],
