@@ -49,27 +49,38 @@ async function main(): Promise<void> {
     'Receiver listening',
   );
 
+  let step = 'the websockets';
   const stop = async (signal: string) => {
     logger.info({ signal }, 'Receiver stopping');
     stopPersonalToken?.();
     // Open websockets would keep the server from closing.
     await broadcaster.stop();
-    // Then the refusal counts are flushed, before the database closes.
+    // Then the requests in flight are answered and the refusal counts flushed, before the database closes.
+    step = 'the requests in flight and the refusal counts';
     await receiver.close();
+    step = 'the metrics listener, Temporal and the database';
     await metrics?.close();
     await connection.close();
     await orm.close();
     logger.info('Receiver stopped');
   };
-  // SIGHUP (its terminal closed) stops it like SIGTERM; one stop, whichever signals come.
+  // SIGHUP (its terminal closed) stops it like SIGTERM; one stop, whichever signals come. A stop held up (a database
+  // that does not answer) ends at the deadline: what was not acknowledged, Calendly sends again.
   let stopping: Promise<void> | undefined;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(signal, (received) => {
+    setTimeout(() => {
+      logger.error({ waitingFor: step, seconds: STOP_DEADLINE_MS / 1000 }, 'Receiver did not stop in time; exiting');
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
     stopping ??= stop(received).catch((error: unknown) => {
       logger.error({ err: error }, 'Receiver did not stop cleanly');
       process.exitCode = 1;
     });
   });
 }
+
+/** Within Docker's 10 s between SIGTERM and SIGKILL, so that it logs why it did not stop. */
+const STOP_DEADLINE_MS = 8_000;
 
 main().catch((error: unknown) => {
   process.stderr.write(`receiver failed: ${(error as Error).stack ?? String(error)}\n`);
