@@ -100,7 +100,7 @@ export async function measureBillableActions(sample: BillableSample): Promise<Bi
       bookings: bookings.length,
       atBooking,
       byWorkflow,
-      outboundDeliveriesPerBooking: endpoint.received.size / bookings.length,
+      outboundDeliveriesPerBooking: sent / bookings.length,
       outboundRuns: outboundRuns.length,
       outboundAlone: sumActions(loneRuns.map((events) => billableActions({ events }))),
       firstReminderMeasured,
