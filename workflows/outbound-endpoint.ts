@@ -49,6 +49,6 @@ export async function deliverEndpointEvents(input: EndpointDeliveryInput): Promi
 }
 
 /** The wait after the n-th failed attempt: the initial wait, doubled each time, up to the longest. */
-export function retryWaitSeconds({ initialIntervalSeconds, maximumIntervalSeconds }: OutboundRetrySchedule, attempts: number): number {
+function retryWaitSeconds({ initialIntervalSeconds, maximumIntervalSeconds }: OutboundRetrySchedule, attempts: number): number {
   return Math.min(maximumIntervalSeconds, initialIntervalSeconds * 2 ** Math.max(0, attempts - 1));
 }

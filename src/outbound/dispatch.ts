@@ -20,15 +20,13 @@ export interface OutboundDispatch {
  * gets to them in order); for deliveries waiting long behind a workflow that may have been terminated.
  */
 export async function wakeOutboundEndpoint(em: EntityManager, { temporal, taskQueue, retry }: OutboundDispatch, endpoint: EndpointToWake, onlyStart = false): Promise<void> {
-  const options = {
-    workflowId: outboundEndpointWorkflowId(endpoint.endpointId),
-    taskQueue,
-    args: [{ endpointId: endpoint.endpointId, organization: endpoint.organization, retry }] as const,
-  };
+  const workflowId = outboundEndpointWorkflowId(endpoint.endpointId);
+  const input = { endpointId: endpoint.endpointId, organization: endpoint.organization, retry };
   if (onlyStart) {
-    await temporal.workflow.start(deliverEndpointEvents, { ...options, args: [{ ...options.args[0], woken: true }], workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING });
+    const useExisting = WorkflowIdConflictPolicy.USE_EXISTING;
+    await temporal.workflow.start(deliverEndpointEvents, { workflowId, taskQueue, args: [{ ...input, woken: true }], workflowIdConflictPolicy: useExisting });
   } else {
-    await temporal.workflow.signalWithStart(deliverEndpointEvents, { ...options, args: [...options.args], signal: outboundEventsWaiting, signalArgs: [] });
+    await temporal.workflow.signalWithStart(deliverEndpointEvents, { workflowId, taskQueue, args: [input], signal: outboundEventsWaiting, signalArgs: [] });
   }
   await markOutboundDeliveriesDispatched(em, endpoint.deliveryIds);
 }
